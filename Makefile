@@ -1,0 +1,60 @@
+# Two commands do everything on a fresh machine:
+#   make demo   - create .venv if needed, run the standard scenario
+#   make test   - create .venv if needed, run the test-suite serially, then the
+#                 MPI-marked tests under mpirun -n 2
+#
+# Python >= 3.12 is found in this order: PYTHON=... on the command line,
+# python3.12 / python3.13 on PATH (if it actually runs), then pyenv's interpreters.
+
+SHELL := /bin/bash
+VENV ?= .venv
+SCENARIO ?= scenarios/standard-4ring.toml
+OUT ?= out/standard-4ring
+NPROC ?= 2
+
+# The first candidate that runs and reports >= 3.12 wins.
+PYTHON_FOUND := $(shell \
+  ok() { "$$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; }; \
+  for c in $(PYTHON) python3.12 python3.13 python3; do \
+    if command -v "$$c" >/dev/null 2>&1 && ok "$$c"; then command -v "$$c"; exit 0; fi; \
+  done; \
+  root=$$(pyenv root 2>/dev/null || echo "$$HOME/.pyenv"); \
+  for c in $$(ls -d "$$root"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+    if ok "$$c"; then echo "$$c"; exit 0; fi; \
+  done)
+
+.PHONY: all demo test test-serial test-mpi bench venv clean help
+
+all: test
+
+help:
+	@echo "make demo   - run the standard 4-ring frame ($(SCENARIO)) into $(OUT)"
+	@echo "make test   - run the test-suite (serial, then MPI tests on $(NPROC) ranks)"
+	@echo "make bench  - time the standard scenario (benchmarks/bench_frame.py)"
+
+$(VENV)/.installed: pyproject.toml
+	@if [ -z "$(PYTHON_FOUND)" ]; then \
+	  echo "error: no Python >= 3.12 found (tried PYTHON=$(PYTHON), python3.12, python3.13, python3, pyenv)." >&2; \
+	  echo "       Install Python 3.12 (e.g. 'pyenv install 3.12' or your distribution's python3.12)" >&2; \
+	  echo "       or point at one with: make PYTHON=/path/to/python3.12 ..." >&2; \
+	  exit 1; fi
+	@echo "Using $(PYTHON_FOUND) ($$($(PYTHON_FOUND) --version))"
+	@if [ ! -x $(VENV)/bin/python ]; then $(PYTHON_FOUND) -m venv $(VENV); fi
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[fenicsx,test]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/ilizarov run $(SCENARIO) --out $(OUT)
+
+test: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -q tests
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/mpirun -n $(NPROC) $(VENV)/bin/python -m pytest -q -m mpi -p no:cacheprovider tests
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_frame.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

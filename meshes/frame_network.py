@@ -1,0 +1,293 @@
+"""The line-network builder of the frame model.
+
+A scenario in, a tagged 1D gmsh model in 3D space out, converted to a dolfinx mesh:
+
+- the bone: a line along the z axis in two fragments, broken at the gap (a regenerate
+  line fills the gap when the scenario has one; an empty gap has a single contact cell
+  that carries load only once the gap has closed);
+- each ring: its centroidal circle, as circle arcs between the points where wires, rods
+  and posts attach;
+- each wire: a straight line between its two clamps, broken where it enters and leaves
+  the bone's outer surface; the clamps are short links from the ring's centroid to the
+  wire on the ring face; the cortex points are linked to the bone axis;
+- each rod: lines between the rings it joins; each half pin: a post on the ring and a
+  pin from the top of the post to the bone, linked to the bone axis at the cortices.
+
+`plan_network` is plain Python (the same on every MPI rank); `build_frame` meshes the
+plan with gmsh on rank 0 and distributes it with dolfinx.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from meshes.tags import Marker, Part, PartKind
+from sim.scenario import Scenario
+
+ANGLE_TOL_RAD = 1e-7
+
+
+@dataclass
+class NetworkPlan:
+    """Points, straight lines, ring arcs and parts of a frame line network."""
+
+    points: list[tuple[float, float, float]] = field(default_factory=list)
+    lines: list[tuple[int, int, int, int]] = field(default_factory=list)  # (p0, p1, part tag, elements)
+    arcs: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # (p0, centre, p1, tag, elements)
+    parts: list[Part] = field(default_factory=list)
+    markers: dict[Marker, int] = field(default_factory=dict)  # marker -> point index
+    gap_faces: tuple[int, int] | None = None  # (distal face, proximal face) point indices
+
+    def add_point(self, xyz) -> int:
+        self.points.append(tuple(float(c) for c in xyz))
+        return len(self.points) - 1
+
+    def add_part(self, name: str, kind: PartKind, source: str, release_axis=None) -> int:
+        tag = len(self.parts) + 1
+        axis = None if release_axis is None else tuple(float(c) for c in release_axis)
+        self.parts.append(Part(name, kind, tag, source, axis))
+        return tag
+
+    def add_line(self, p0: int, p1: int, tag: int, size_mm: float | None) -> None:
+        length = math.dist(self.points[p0], self.points[p1])
+        n = 1 if size_mm is None else max(1, math.ceil(length / size_mm - 1e-9))
+        self.lines.append((p0, p1, tag, n))
+
+    def part(self, name: str) -> Part:
+        return next(p for p in self.parts if p.name == name)
+
+    def parts_of(self, kind: PartKind) -> list[Part]:
+        return [p for p in self.parts if p.kind == kind]
+
+
+class _RingPoints:
+    """Points on a ring's centroidal circle, created once per angle."""
+
+    def __init__(self, plan: NetworkPlan, centre_xy, radius: float, z: float):
+        self.plan, self.centre, self.radius, self.z = plan, np.asarray(centre_xy, float), radius, z
+        self.by_angle: dict[float, int] = {}
+
+    def at(self, angle_rad: float) -> int:
+        angle = angle_rad % (2 * math.pi)
+        for a, idx in self.by_angle.items():
+            d = abs(a - angle)
+            if min(d, 2 * math.pi - d) < ANGLE_TOL_RAD:
+                return idx
+        xy = self.centre + self.radius * np.array([math.cos(angle), math.sin(angle)])
+        idx = self.plan.add_point((xy[0], xy[1], self.z))
+        self.by_angle[angle] = idx
+        return idx
+
+
+def _circle_line_params(origin_xy, direction_xy, centre_xy, radius) -> tuple[float, float]:
+    """Parameters s1 < s2 where origin + s*direction meets the circle."""
+    d = np.asarray(origin_xy, float) - np.asarray(centre_xy, float)
+    b = float(np.dot(direction_xy, d))
+    c = float(np.dot(d, d)) - radius ** 2
+    disc = b * b - c
+    if disc <= 0:
+        raise ValueError("line misses the circle")
+    r = math.sqrt(disc)
+    return -b - r, -b + r
+
+
+def plan_network(s: Scenario) -> NetworkPlan:
+    """Lay out the line network of a scenario (pure geometry, no gmsh)."""
+    plan = NetworkPlan()
+    h, hw = s.mesh.element_size_mm, s.mesh.wire_element_size_mm
+    ring_pts = {r.name: _RingPoints(plan, r.centre_xy_mm, r.centroid_radius_mm, r.level_mm) for r in s.rings}
+    bone_nodes: dict[float, int] = {}  # z level -> point on the bone axis
+    r_out = 0.5 * s.bone.outer_diameter_mm
+
+    def bone_node(z: float) -> int:
+        for zz, idx in bone_nodes.items():
+            if abs(zz - z) < 1e-9:
+                return idx
+        idx = plan.add_point((0.0, 0.0, z))
+        bone_nodes[z] = idx
+        return idx
+
+    # wires
+    for w in s.wires:
+        ring = s.ring(w.ring)
+        a = math.radians(w.angle_deg)
+        direction = np.array([math.cos(a), math.sin(a)])
+        normal = np.array([-math.sin(a), math.cos(a)])
+        origin = w.offset_mm * normal  # foot of the perpendicular from the bone axis
+        z_w = s.wire_level_mm(w)
+        s1, s2 = _circle_line_params(origin, direction, ring.centre_xy_mm, ring.centroid_radius_mm)
+        wire_tag = plan.add_part(w.name, PartKind.WIRE, w.name)
+        clamp_tag = plan.add_part(f"{w.name}_clamps", PartKind.CLAMP_LINK, w.name)
+        ends = []
+        for sp in (s1, s2):
+            xy = origin + sp * direction
+            on_ring = ring_pts[w.ring].at(math.atan2(xy[1] - ring.centre_xy_mm[1], xy[0] - ring.centre_xy_mm[0]))
+            end = plan.add_point((xy[0], xy[1], z_w))
+            plan.add_line(on_ring, end, clamp_tag, None)
+            ends.append(end)
+        if s.has_bone:
+            sc = math.sqrt(r_out ** 2 - w.offset_mm ** 2)
+            cortex = [plan.add_point((*(origin + sp * direction), z_w)) for sp in (-sc, sc)]
+            chain = [ends[0], cortex[0], cortex[1], ends[1]]
+            axis = None if w.olive else (direction[0], direction[1], 0.0)
+            link_tag = plan.add_part(f"{w.name}_bone_link", PartKind.WIRE_BONE_LINK, w.name, axis)
+            centre = bone_node(z_w)
+            for c in cortex:
+                plan.add_line(centre, c, link_tag, None)
+        else:
+            chain = [ends[0], ends[1]]
+        for p0, p1 in zip(chain, chain[1:]):
+            plan.add_line(p0, p1, wire_tag, hw)
+
+    # half pins (only with a bone to hold)
+    if s.has_bone:
+        for pin in s.half_pins:
+            ring = s.ring(pin.ring)
+            a = math.radians(pin.angle_deg)
+            inward = -np.array([math.cos(a), math.sin(a)])
+            base = ring_pts[pin.ring].at(a)
+            x0, y0, _ = plan.points[base]
+            z_p = ring.level_mm + pin.post_height_mm
+            top = plan.add_point((x0, y0, z_p))
+            post_tag = plan.add_part(f"{pin.name}_post", PartKind.POST, pin.name)
+            plan.add_line(base, top, post_tag, h)
+            # pin from the post towards the bone axis: near cortex at +r_out, far at -r_out
+            foot = np.array([0.0, 0.0])
+            near = plan.add_point((*(foot - r_out * inward), z_p))
+            pin_tag = plan.add_part(pin.name, PartKind.HALF_PIN, pin.name)
+            plan.add_line(top, near, pin_tag, h)
+            link_tag = plan.add_part(f"{pin.name}_bone_link", PartKind.PIN_BONE_LINK, pin.name)
+            centre = bone_node(z_p)
+            plan.add_line(centre, near, link_tag, None)
+            if pin.bicortical:
+                far = plan.add_point((*(foot + r_out * inward), z_p))
+                plan.add_line(near, far, pin_tag, h)
+                plan.add_line(centre, far, link_tag, None)
+
+    # rods
+    for rod in s.rods:
+        tag = plan.add_part(rod.name, PartKind.ROD, rod.name)
+        a = math.radians(rod.angle_deg)
+        pts = [ring_pts[r.name].at(a) for r in s.rod_rings(rod)]
+        for p0, p1 in zip(pts, pts[1:]):
+            plan.add_line(p0, p1, tag, h)
+
+    # rings: arcs between attachment points (each arc < 90 degrees)
+    for ring in s.rings:
+        rp = ring_pts[ring.name]
+        tag = plan.add_part(ring.name, PartKind.RING, ring.name)
+        if not rp.by_angle:
+            rp.at(0.0)
+        angles = sorted(rp.by_angle)
+        filled = []
+        for i, a0 in enumerate(angles):
+            a1 = angles[(i + 1) % len(angles)] + (2 * math.pi if i + 1 == len(angles) else 0.0)
+            n_sub = max(1, math.ceil((a1 - a0) / (math.pi / 2) - 1e-9))
+            filled += [a0 + k * (a1 - a0) / n_sub for k in range(n_sub)]
+        pts = [rp.at(a) for a in filled]
+        centre = plan.add_point((*ring.centre_xy_mm, ring.level_mm))
+        for i, p0 in enumerate(pts):
+            p1 = pts[(i + 1) % len(pts)]
+            a0, a1 = filled[i], filled[(i + 1) % len(filled)] + (2 * math.pi if i + 1 == len(filled) else 0.0)
+            n = max(1, math.ceil(ring.centroid_radius_mm * (a1 - a0) / h - 1e-9))
+            plan.arcs.append((p0, centre, p1, tag, n))
+
+    # bone: distal fragment, gap, proximal fragment
+    if s.has_bone:
+        g = s.gap
+        z_gap_lo, z_gap_hi = g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2
+        for z in (0.0, z_gap_lo, z_gap_hi, s.bone.length_mm):
+            bone_node(z)
+        distal = plan.add_part("bone_distal", PartKind.BONE, "bone")
+        proximal = plan.add_part("bone_proximal", PartKind.BONE, "bone")
+        if g.regenerate:
+            regen = plan.add_part("regenerate", PartKind.REGENERATE, "gap")
+        else:
+            regen = plan.add_part("gap_contact", PartKind.GAP_CONTACT, "gap")
+        levels = sorted(bone_nodes)
+        for z0, z1 in zip(levels, levels[1:]):
+            if z1 <= z_gap_lo + 1e-9:
+                plan.add_line(bone_nodes[z0], bone_nodes[z1], distal, h)
+            elif z0 >= z_gap_hi - 1e-9:
+                plan.add_line(bone_nodes[z0], bone_nodes[z1], proximal, h)
+            elif g.regenerate:
+                plan.add_line(bone_nodes[z0], bone_nodes[z1], regen, min(h, max(g.width_mm / 4, 0.25)))
+            else:  # one contact cell across the empty gap
+                plan.add_line(bone_nodes[z0], bone_nodes[z1], regen, None)
+        plan.markers[Marker.BONE_DISTAL_END] = bone_nodes[levels[0]]
+        plan.markers[Marker.BONE_PROXIMAL_END] = bone_nodes[levels[-1]]
+        plan.gap_faces = (bone_node(z_gap_lo), bone_node(z_gap_hi))
+    return plan
+
+
+@dataclass
+class FrameMesh:
+    """A dolfinx line mesh of a frame with its tags and the plan it came from."""
+
+    mesh: object  # dolfinx.mesh.Mesh
+    cell_tags: object  # dolfinx.mesh.MeshTags
+    facet_tags: object  # dolfinx.mesh.MeshTags (marked points)
+    plan: NetworkPlan
+
+    @property
+    def parts(self) -> list[Part]:
+        return self.plan.parts
+
+
+def build_gmsh_model(plan: NetworkPlan, gmsh) -> None:
+    """Create and mesh the plan in the current gmsh model (geo kernel, transfinite lines)."""
+    geo = gmsh.model.geo
+    used = set()
+    for p0, p1, _, _ in plan.lines:
+        used.update((p0, p1))
+    for p0, c, p1, _, _ in plan.arcs:
+        used.update((p0, c, p1))
+    for idx in used:
+        geo.addPoint(*plan.points[idx], tag=idx + 1)
+    curves_by_tag: dict[int, list[int]] = {}
+    for p0, p1, tag, n in plan.lines:
+        c = geo.addLine(p0 + 1, p1 + 1)
+        geo.mesh.setTransfiniteCurve(c, n + 1)
+        curves_by_tag.setdefault(tag, []).append(c)
+    for p0, centre, p1, tag, n in plan.arcs:
+        c = geo.addCircleArc(p0 + 1, centre + 1, p1 + 1)
+        geo.mesh.setTransfiniteCurve(c, n + 1)
+        curves_by_tag.setdefault(tag, []).append(c)
+    geo.synchronize()
+    for part in plan.parts:
+        if part.tag in curves_by_tag:
+            gmsh.model.addPhysicalGroup(1, curves_by_tag[part.tag], tag=part.tag, name=part.name)
+    for marker, idx in plan.markers.items():
+        gmsh.model.addPhysicalGroup(0, [idx + 1], tag=int(marker), name=marker.name.lower())
+    gmsh.model.mesh.generate(1)
+
+
+def build_frame(s: Scenario, comm=None) -> FrameMesh:
+    """Build the frame model's line mesh of a scenario, distributed over `comm`."""
+    from mpi4py import MPI
+
+    import sim.fenicsx  # noqa: F401  (import order of the FEniCSx wheel)
+    import gmsh
+    from dolfinx.io import gmsh as gmshio
+
+    comm = MPI.COMM_WORLD if comm is None else comm
+    plan = plan_network(s)
+    started_here = False
+    if comm.rank == 0:
+        if not gmsh.isInitialized():
+            gmsh.initialize(interruptible=False)
+            started_here = True
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.model.add(f"frame-{s.name}")
+        build_gmsh_model(plan, gmsh)
+    try:
+        data = gmshio.model_to_mesh(gmsh.model if comm.rank == 0 else None, comm, 0, gdim=3)
+    finally:
+        if comm.rank == 0:
+            gmsh.model.remove()
+            if started_here:
+                gmsh.finalize()
+    return FrameMesh(data.mesh, data.cell_tags, data.facet_tags, plan)

@@ -1,0 +1,56 @@
+"""Tags of the frame line network: part kinds and the marked points (facets).
+
+Every part of a scenario (each bone fragment, the regenerate, each ring, wire, rod,
+half pin, post, and each connection) becomes one physical group whose tag is the
+part's `tag`; the part's `kind` says how the solver treats it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class PartKind(IntEnum):
+    BONE = 1
+    REGENERATE = 2
+    RING = 3
+    WIRE = 4
+    ROD = 5
+    HALF_PIN = 6
+    POST = 7
+    WIRE_BONE_LINK = 8  # wire to bone where it crosses the cortex
+    CLAMP_LINK = 9  # wire clamp: wire to the ring's centroid, offset by the clamp
+    PIN_BONE_LINK = 10  # threaded half pin to the bone
+    GAP_CONTACT = 11  # an empty gap: the fragment faces touch when it closes
+
+
+LINK_KINDS = (PartKind.WIRE_BONE_LINK, PartKind.CLAMP_LINK, PartKind.PIN_BONE_LINK)
+
+
+class Marker(IntEnum):
+    """Tags of marked points (facets of the 1D mesh)."""
+
+    BONE_DISTAL_END = 1
+    BONE_PROXIMAL_END = 2
+
+
+@dataclass(frozen=True)
+class Part:
+    """One tagged part of the line network.
+
+    source: the scenario part it belongs to (a link's wire or pin; the bone for
+    fragments). release_axis_xyz: for a link, a unit direction along which relative
+    sliding and spinning are free (a smooth wire slides along its own axis), or None
+    for a rigid link.
+    """
+
+    name: str
+    kind: PartKind
+    tag: int
+    source: str
+    release_axis_xyz: tuple[float, float, float] | None = None
+
+    @property
+    def is_link(self) -> bool:
+        return self.kind in LINK_KINDS

@@ -1,0 +1,1 @@
+"""Pure functions from solutions to numbers, and the renderers. Nothing here solves."""

@@ -1,0 +1,63 @@
+"""A short stability summary for the terminal, from a results.json document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value, spec: str = ".1f", unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:{spec}}{(' ' + unit) if unit else ''}"
+
+
+def stability_summary(results: dict[str, Any]) -> str:
+    lines = [f"Frame model of '{results['scenario']}' ({results['setup']}): "
+             f"{results['mesh']['cells']} cells, {results['mesh']['dofs']} dofs"]
+    wires = results["pretension"]["wires"]
+    if wires:
+        lo = min(w["achieved_N"] for w in wires)
+        hi = max(w["achieved_N"] for w in wires)
+        tgt = sorted({round(w["target_N"]) for w in wires})
+        lines.append(f"  Pretension ({results['pretension']['mode']}): target {', '.join(map(str, tgt))} N, "
+                     f"achieved {lo:.0f}-{hi:.0f} N in {len(wires)} wires")
+        unc = [w["uncorrected_N"] for w in wires if w.get("uncorrected_N") is not None]
+        if unc and results["pretension"]["mode"] != "initial_strain":
+            loss = 100 * (1 - sum(unc) / sum(w["target_N"] for w in wires))
+            lines.append(f"    (ring compliance would cost {loss:.0f} % of the tension without re-tensioning)")
+    cases = results["load_cases"]
+    if "axial" in cases:
+        a = cases["axial"]
+        lines.append(f"  Axial {a['load_N'][-1]:.0f} N: shortening {a['displacement_mm'][-1]:.3f} mm, "
+                     f"stiffness secant {_fmt(a['secant_stiffness_N_per_mm'])} / tangent "
+                     f"{_fmt(a['tangent_stiffness_N_per_mm'])} / initial "
+                     f"{_fmt(a.get('initial_stiffness_N_per_mm'))} N/mm")
+        if a.get("ifm_axial_mm") is not None:
+            lines.append(f"    gap: axial IFM {a['ifm_axial_mm']:.3f} mm, shear IFM {a['ifm_shear_mm']:.3f} mm, "
+                         f"gap strain {100 * a['gap_strain']:.1f} %, frame load share "
+                         f"{_fmt(100 * a['frame_load_share'] if a['frame_load_share'] is not None else None, '.0f', '%')}")
+            if a.get("gap_closed_at_N") is not None:
+                lines.append(f"    the gap closes at {a['gap_closed_at_N']:.0f} N: above it the fragments touch "
+                             "and the bone carries load")
+        t = a["wire_tension_N"]
+        if t:
+            name = max(t, key=t.get)
+            lines.append(f"    wire tension {min(t.values()):.0f}-{max(t.values()):.0f} N (highest: {name})")
+    for key, label in (("bending_ap", "Bending AP"), ("bending_ml", "Bending ML"), ("torsion", "Torsion")):
+        if key in cases:
+            c = cases[key]
+            lines.append(f"  {label} {c['moment_Nm'][-1]:.1f} N*m: rotation {c['rotation_deg'][-1]:.3f} deg, "
+                         f"stiffness {_fmt(c['stiffness_Nm_per_deg'], '.2f')} N*m/deg")
+    vm = results.get("max_von_mises_MPa", {})
+    sf = results.get("safety_factor", {})
+    parts = [f"{g} {vm[g]:.0f} MPa (SF {_fmt(sf.get(g), '.2f')})" for g in vm if vm[g] > 0]
+    if parts:
+        lines.append("  Peak von Mises over all cases: " + ", ".join(parts))
+        over = [g for g in vm if sf.get(g) is not None and sf[g] < 1.0]
+        if over:
+            lines.append(f"  WARNING: above yield in {', '.join(over)} (the model is elastic; expect "
+                         "permanent deformation there)")
+    tm = results.get("timings_s", {})
+    lines.append(f"  Time: mesh {tm.get('mesh', 0):.2f} s, solve {tm.get('solve', 0):.2f} s, "
+                 f"total {tm.get('total', 0):.2f} s")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Scenario schema, materials, FEniCSx solvers and the command line of the toolkit."""

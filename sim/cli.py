@@ -1,0 +1,106 @@
+"""The `ilizarov` command line.
+
+    ilizarov validate SCENARIO.toml
+    ilizarov run SCENARIO.toml --out DIR [--model frame|continuum] [--no-picture]
+
+Bad input (a malformed or invalid scenario, an output directory that is not a run
+directory) prints a clear message and exits with status 2, writing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_SOLVER_FAILED = 3
+
+
+def _error(msg: str, code: int = EXIT_BAD_INPUT) -> int:
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.rank == 0:
+        print(f"ilizarov: error: {msg}", file=sys.stderr)
+    return code
+
+
+def _load(path: str):
+    from sim.scenario import load_scenario
+
+    return load_scenario(path)
+
+
+def cmd_validate(args) -> int:
+    from sim.scenario import ScenarioError
+
+    try:
+        s = _load(args.scenario)
+    except ScenarioError as exc:
+        return _error(f"{args.scenario}: {exc}")
+    print(f"{args.scenario}: valid scenario '{s.name}' ({s.loads.setup}): {len(s.rings)} rings, {len(s.wires)} wires, "
+          f"{len(s.rods)} rods, {len(s.half_pins)} half pins; load cases: {', '.join(s.loads.cases)}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from sim.run import OutputDirError, check_out_dir
+    from sim.scenario import ScenarioError
+
+    out = Path(args.out)
+    try:
+        s = _load(args.scenario)
+        check_out_dir(out)
+    except (ScenarioError, OutputDirError) as exc:
+        return _error(f"{args.scenario}: {exc}" if isinstance(exc, ScenarioError) else str(exc))
+    if args.model == "continuum":
+        return _error("--model continuum: the continuum model is not available in this version; "
+                      "accepted: --model frame")
+
+    from mpi4py import MPI
+
+    from postprocess.summary import stability_summary
+    from sim.frame_model import SolverError
+    from sim.run import solve_frame, write_run
+
+    rank0 = MPI.COMM_WORLD.rank == 0
+    log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+    try:
+        run = solve_frame(s, log=log)
+    except SolverError as exc:
+        return _error(str(exc), EXIT_SOLVER_FAILED)
+    path = write_run(out, s, run, picture=not args.no_picture)
+    if rank0:
+        print(stability_summary(run.results))
+        print(f"Wrote {path}" + (f" and {out / 'frame.png'}" if not args.no_picture else ""))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ilizarov", description="Finite-element simulation of circular external "
+                                "fixators (Ilizarov frames) on bone.")
+    sub = p.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("validate", help="check a scenario file and print what it describes")
+    v.add_argument("scenario", help="scenario file (TOML)")
+    v.set_defaults(func=cmd_validate)
+    r = sub.add_parser("run", help="solve a scenario: pretension, then each load case")
+    r.add_argument("scenario", help="scenario file (TOML)")
+    r.add_argument("--out", required=True, help="output directory (results.json, frame.png, scenario.resolved.json)")
+    r.add_argument("--model", choices=("frame", "continuum"), default="frame",
+                   help="frame: 3D beams on a line network (default); continuum: 3D solids")
+    r.add_argument("--no-picture", action="store_true", help="skip the rendered picture")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.set_defaults(func=cmd_run)
+    return p
+
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 with a usage message on bad arguments
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

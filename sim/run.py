@@ -1,0 +1,125 @@
+"""One case end to end: scenario -> mesh -> pretension and load cases -> results."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mpi4py import MPI
+
+from sim.scenario import Scenario
+
+
+@dataclass
+class FrameRun:
+    results: dict[str, Any]
+    model: Any  # FrameModel, left in the state of the last load case
+    cases: dict[str, Any]
+    picture_case: str | None = None
+    picture_state: Any = None  # local solution array at the end of picture_case
+
+
+def yield_by_group(scenario: Scenario) -> dict[str, float]:
+    """The lowest yield stress (MPa) in each group of parts, for safety factors."""
+    from sim.materials import material
+
+    groups = {
+        "bone": [scenario.bone.material] if scenario.has_bone else [],
+        "wires": [w.material for w in scenario.wires],
+        "rings": [r.material for r in scenario.rings],
+        "rods": [r.material for r in scenario.rods],
+        "half_pins": [p.material for p in scenario.half_pins],
+    }
+    return {g: min(material(m).yield_stress_MPa for m in names) for g, names in groups.items() if names}
+
+
+def solve_frame(scenario: Scenario, comm=None, log=None) -> FrameRun:
+    """Build, pretension and load the frame model; return results.json data."""
+    from meshes.frame_network import build_frame
+    from postprocess.metrics import build_results
+    from sim.frame_model import FrameModel
+
+    comm = MPI.COMM_WORLD if comm is None else comm
+    say = (lambda msg: log(msg) if log and comm.rank == 0 else None)
+    t0 = time.perf_counter()
+    frame = build_frame(scenario, comm)
+    t_mesh = time.perf_counter() - t0
+    model = FrameModel(scenario, frame)
+    t_setup = time.perf_counter() - t0 - t_mesh
+    say(f"mesh: {model.num_cells} cells, {model.num_dofs} dofs ({t_mesh:.2f} s); forms ready ({t_setup:.2f} s)")
+    t1 = time.perf_counter()
+    pre = model.solve_pretension()
+    say(f"pretension ({pre.mode}) solved in {pre.solve_time_s:.2f} s")
+    cases = {}
+    picture_case, picture = None, None
+    for name in scenario.loads.cases:
+        cases[name] = model.solve_load_case(name)
+        say(f"load case {name}: {len(cases[name].steps) - 1} steps in {cases[name].solve_time_s:.2f} s")
+        if picture_case is None or name == "axial":  # the picture shows the axial case if there is one
+            picture_case, picture = name, model.w.x.array.copy()
+    t_solve = time.perf_counter() - t1
+    timings = {"mesh": t_mesh, "setup": t_setup, "solve": t_solve, "total": time.perf_counter() - t0,
+               "pretension": pre.solve_time_s, **{f"load_case_{k}": v.solve_time_s for k, v in cases.items()}}
+    results = build_results(scenario, pre, cases, cells=model.num_cells, dofs=model.num_dofs, timings_s=timings,
+                            yield_by_group_MPa=yield_by_group(scenario))
+    results["mpi_ranks"] = comm.size
+    return FrameRun(results, model, cases, picture_case, picture)
+
+
+def picture_state(run: FrameRun) -> dict | None:
+    """Gather the deformed state of the picture's load case on rank 0 (collective)."""
+    if run.picture_state is not None:
+        run.model.w.x.array[:] = run.picture_state
+    return run.model.gather_lines()
+
+
+class OutputDirError(ValueError):
+    pass
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse to overwrite a directory that is not an earlier run's output."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "results.json").exists())):
+        raise OutputDirError(f"--out {out}: exists and is not a run directory (no results.json); "
+                             "accepted: a new directory or an earlier run's output")
+
+
+def write_run(out: Path, scenario: Scenario, run: FrameRun, picture: bool = True, comm=None) -> Path:
+    """Write results.json, the resolved scenario and the picture; all or nothing.
+
+    Files are written to a hidden staging directory beside `out`, which replaces `out`
+    only once everything is there.
+    """
+    comm = MPI.COMM_WORLD if comm is None else comm
+    lines = picture_state(run) if picture else None  # collective
+    staging = out.parent / f".{out.name}.partial"
+    error = None
+    if comm.rank == 0:
+        try:
+            if staging.exists():
+                shutil.rmtree(staging)
+            staging.mkdir(parents=True)
+            (staging / "scenario.resolved.json").write_text(json.dumps(scenario.to_dict(), indent=2))
+            if picture:
+                from postprocess.render import render_frame
+
+                parts = {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts}
+                case = run.picture_case or "pretension"
+                pic = render_frame(lines, parts, staging / "frame.png",
+                                   title=f"{scenario.name}: {case} at full load")
+                run.results["pictures"] = [pic.name]
+            (staging / "results.json").write_text(json.dumps(run.results, indent=2))
+            if out.exists():
+                shutil.rmtree(out)
+            staging.rename(out)
+        except Exception as exc:  # noqa: BLE001 - reported on every rank below
+            shutil.rmtree(staging, ignore_errors=True)
+            error = exc
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise error
+    return out / "results.json"

@@ -1,0 +1,624 @@
+"""Scenario files: TOML in, a validated immutable `Scenario` out.
+
+Coordinates (used everywhere in the toolkit): the bone axis is the z axis, z = 0 at the
+distal end of the bone and +z towards proximal; x is medio-lateral (+x lateral), y is
+antero-posterior (+y anterior). Angles in a ring's plane are measured from +x towards +y
+(counter-clockwise seen from proximal). Lengths in mm, forces in N, moments in N*m in
+the file (N*mm inside the solver), tensions in N or kgf.
+
+Every error is a `ScenarioError` naming the field (as a path like ``wires[2].offset_mm``),
+the value, and what would be accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from sim.materials import MATERIALS, TISSUE_MODULI_MPa, material
+from sim.units import N_PER_KGF
+
+LOAD_CASES = ("axial", "bending_ap", "bending_ml", "torsion")
+LoadSetup = Literal["bone_bench", "frame_only"]
+Tensioning = Literal["sequential", "simultaneous", "initial_strain"]
+Face = Literal["top", "bottom"]
+
+
+class ScenarioError(ValueError):
+    """A scenario value that cannot be accepted. `field` is its path in the file."""
+
+    def __init__(self, field_path: str, message: str):
+        self.field = field_path
+        super().__init__(f"{field_path}: {message}" if field_path else message)
+
+
+# --------------------------------------------------------------------------- parts
+@dataclass(frozen=True)
+class Regenerate:
+    """Tissue filling the osteotomy gap: a named tissue or an explicit modulus."""
+
+    tissue: str | None = None
+    modulus_MPa: float | None = None
+    poisson_ratio: float = 0.3
+
+    @property
+    def youngs_modulus_MPa(self) -> float:
+        if self.modulus_MPa is not None:
+            return self.modulus_MPa
+        return TISSUE_MODULI_MPa[self.tissue]
+
+
+@dataclass(frozen=True)
+class Bone:
+    """A cortical tube along the z axis from z = 0 (distal end) to z = length_mm."""
+
+    length_mm: float = 360.0
+    outer_diameter_mm: float = 24.0
+    inner_diameter_mm: float = 12.0
+    material: str = "cortical_bone"
+    limb_diameter_mm: float = 100.0  # soft-tissue envelope of the limb around the bone
+    min_skin_clearance_mm: float = 15.0  # room needed between skin and ring (swelling)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The osteotomy or fracture gap: centre level (from the distal end) and width."""
+
+    level_mm: float = 180.0
+    width_mm: float = 2.0
+    regenerate: Regenerate | None = None
+
+
+@dataclass(frozen=True)
+class Ring:
+    """A full ring in the plane z = level_mm; width is radial, thickness axial."""
+
+    name: str
+    level_mm: float
+    inner_diameter_mm: float = 160.0
+    width_mm: float = 16.0
+    thickness_mm: float = 6.0
+    material: str = "stainless_steel"
+    centre_xy_mm: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def centroid_radius_mm(self) -> float:
+        return 0.5 * self.inner_diameter_mm + 0.5 * self.width_mm
+
+
+@dataclass(frozen=True)
+class Wire:
+    """A Kirschner wire across a ring, clamped at both ends on one face of the ring.
+
+    angle_deg: direction of the wire in the ring plane; offset_mm: signed perpendicular
+    distance of the wire from the bone axis, positive to the left of its direction.
+    tension_N: the target pretension (positive = tension).
+    """
+
+    name: str
+    ring: str
+    angle_deg: float
+    tension_N: float
+    diameter_mm: float = 1.8
+    offset_mm: float = 0.0
+    face: Face = "top"
+    olive: bool = False
+    material: str = "stainless_steel"
+
+    @property
+    def tension_kgf(self) -> float:
+        return self.tension_N / N_PER_KGF
+
+
+@dataclass(frozen=True)
+class Rod:
+    """A threaded connecting rod parallel to the bone, bolted to every ring it passes.
+
+    It runs from ring `from_ring` to ring `to_ring` (default: lowest to highest) at the
+    angle angle_deg on the rings' centroid circle.
+    """
+
+    name: str
+    angle_deg: float
+    diameter_mm: float = 6.0
+    material: str = "stainless_steel"
+    from_ring: str | None = None
+    to_ring: str | None = None
+    length_mm: float | None = None
+
+
+@dataclass(frozen=True)
+class HalfPin:
+    """A threaded half pin (Schanz screw) from a post on a ring into the bone.
+
+    The post stands on the ring at angle_deg; the pin runs radially from the top of the
+    post to the bone axis, at post_height_mm above the ring's mid-plane (negative =
+    below). A bicortical pin engages both cortices, otherwise only the near one.
+    """
+
+    name: str
+    ring: str
+    angle_deg: float
+    diameter_mm: float = 6.0
+    post_height_mm: float = 20.0
+    post_diameter_mm: float = 12.0
+    bicortical: bool = True
+    material: str = "stainless_steel"
+
+
+@dataclass(frozen=True)
+class AxialLoad:
+    """Axial compression (weight bearing), force_N > 0 pushes proximal towards distal."""
+
+    force_N: float = 1000.0
+    steps: int = 10
+
+
+@dataclass(frozen=True)
+class MomentLoad:
+    """A bending or torsional moment in N*m applied in `steps` equal increments."""
+
+    moment_Nm: float = 10.0
+    steps: int = 4
+
+
+@dataclass(frozen=True)
+class Loads:
+    """Bench set-up and load cases.
+
+    setup "bone_bench": distal end of the bone held, loads on the proximal end.
+    setup "frame_only": no bone; bottom ring held, loads spread over the top ring.
+    bending_ap bends in the antero-posterior (sagittal) plane, i.e. the moment acts about
+    the medio-lateral x axis; bending_ml bends in the coronal plane (moment about y);
+    torsion is about the bone axis z. Positive moments follow the right-hand rule.
+    """
+
+    setup: LoadSetup = "bone_bench"
+    cases: tuple[str, ...] = LOAD_CASES
+    axial: AxialLoad = AxialLoad()
+    bending_ap: MomentLoad = MomentLoad(10.0, 4)
+    bending_ml: MomentLoad = MomentLoad(10.0, 4)
+    torsion: MomentLoad = MomentLoad(5.0, 4)
+
+
+@dataclass(frozen=True)
+class MeshSettings:
+    element_size_mm: float = 5.0  # bone, rings, rods, pins
+    wire_element_size_mm: float = 2.5
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Newton with load stepping and a direct (LU) solver.
+
+    tensioning: "simultaneous" (default) finds the initial strains with which every wire
+    carries its target tension once all are clamped; "sequential" tensions and clamps
+    the wires one after another in file order, each to its target, so that tensioning a
+    later wire changes the earlier ones through the ring (as in surgery);
+    "initial_strain" applies eps0 = -T/(E*A) and lets ring compliance lower the tension.
+    """
+
+    tensioning: Tensioning = "simultaneous"
+    newton_rtol: float = 1e-8
+    newton_atol_N: float = 1e-6
+    newton_max_iterations: int = 25
+    max_step_cuts: int = 6
+    linear_solver: Literal["mumps", "superlu_dist", "petsc"] = "mumps"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str = "scenario"
+    description: str = ""
+    bone: Bone = Bone()
+    gap: Gap = Gap()
+    rings: tuple[Ring, ...] = ()
+    wires: tuple[Wire, ...] = ()
+    rods: tuple[Rod, ...] = ()
+    half_pins: tuple[HalfPin, ...] = ()
+    loads: Loads = Loads()
+    mesh: MeshSettings = MeshSettings()
+    solver: SolverSettings = SolverSettings()
+
+    @property
+    def has_bone(self) -> bool:
+        return self.loads.setup == "bone_bench"
+
+    def ring(self, name: str) -> Ring:
+        return next(r for r in self.rings if r.name == name)
+
+    def rings_by_level(self) -> list[Ring]:
+        return sorted(self.rings, key=lambda r: r.level_mm)
+
+    def rod_rings(self, rod: Rod) -> list[Ring]:
+        """The rings a rod is bolted to, from its lowest to its highest."""
+        rings = self.rings_by_level()
+        lo = self.ring(rod.from_ring).level_mm if rod.from_ring else rings[0].level_mm
+        hi = self.ring(rod.to_ring).level_mm if rod.to_ring else rings[-1].level_mm
+        lo, hi = min(lo, hi), max(lo, hi)
+        return [r for r in rings if lo - 1e-9 <= r.level_mm <= hi + 1e-9]
+
+    def wire_level_mm(self, wire: Wire) -> float:
+        """Height of the wire axis: on the ring face, above/below the ring's mid-plane."""
+        ring = self.ring(wire.ring)
+        sign = 1.0 if wire.face == "top" else -1.0
+        return ring.level_mm + sign * 0.5 * (ring.thickness_mm + wire.diameter_mm)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (TOML/JSON-able) of the resolved scenario, tension in N."""
+        return _to_plain(self)
+
+
+def _to_plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if getattr(obj, f.name) is not None}
+    if isinstance(obj, tuple):
+        return [_to_plain(x) for x in obj]
+    return obj
+
+
+# --------------------------------------------------------------------- defaults
+def standard_rings() -> tuple[Ring, ...]:
+    """Four steel rings of 160 mm inner diameter: two per fragment."""
+    return tuple(Ring(name=f"ring{i + 1}", level_mm=z) for i, z in enumerate((50.0, 140.0, 220.0, 310.0)))
+
+
+def standard_wires(rings: tuple[Ring, ...]) -> tuple[Wire, ...]:
+    """Two 1.8 mm smooth wires per ring at 90 kgf, crossing at 90 degrees."""
+    wires = []
+    for ring in rings:
+        wires.append(Wire(f"{ring.name}_wire1", ring.name, 45.0, 90.0 * N_PER_KGF, face="top"))
+        wires.append(Wire(f"{ring.name}_wire2", ring.name, 135.0, 90.0 * N_PER_KGF, face="bottom"))
+    return tuple(wires)
+
+
+def standard_rods() -> tuple[Rod, ...]:
+    names = ("rod_lateral", "rod_anterior", "rod_medial", "rod_posterior")
+    return tuple(Rod(name, angle) for name, angle in zip(names, (0.0, 90.0, 180.0, 270.0)))
+
+
+# --------------------------------------------------------------------- parsing
+def _type_name(tp: Any) -> str:
+    if tp is float:
+        return "a number"
+    if tp is int:
+        return "a whole number"
+    if tp is bool:
+        return "true or false"
+    if tp is str:
+        return "a string"
+    if get_origin(tp) is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    return str(tp)
+
+
+def _convert(value: Any, tp: Any, path: str) -> Any:
+    """Check and convert one TOML value to the annotated type."""
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        return _convert(value, args[0], path)
+    if origin is Literal:
+        if value not in get_args(tp):
+            raise ScenarioError(path, f"{value!r} is not accepted; accepted: {_type_name(tp)}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ScenarioError(path, f"{value!r} is not a number")
+        if not math.isfinite(value):
+            raise ScenarioError(path, f"{value!r} is not a finite number")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScenarioError(path, f"{value!r} is not a whole number")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ScenarioError(path, f"{value!r} is not true or false")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ScenarioError(path, f"{value!r} is not a string")
+        return value
+    if origin is tuple:
+        args = get_args(tp)
+        if not isinstance(value, list):
+            raise ScenarioError(path, f"{value!r} is not a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ScenarioError(path, f"{value!r} must have {len(args)} entries")
+        return tuple(_convert(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ScenarioError(path, f"{value!r} is not a table")
+        return _build(tp, value, path)
+    raise TypeError(f"unsupported annotation {tp!r} at {path}")
+
+
+def _build(cls: type, data: dict[str, Any], path: str, aliases: dict[str, Any] | None = None) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    accepted = names + list(aliases or {})
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        sub = f"{path}.{key}" if path else key
+        if key in (aliases or {}):
+            continue
+        if key not in names:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ScenarioError(sub, f"unknown key{hint}; accepted keys: {', '.join(accepted)}")
+        kwargs[key] = _convert(value, hints[key], sub)
+    for f in dataclasses.fields(cls):
+        if f.name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            sub = f"{path}.{f.name}" if path else f.name
+            raise ScenarioError(sub, f"is required ({_type_name(hints[f.name])})")
+    return cls(**kwargs)
+
+
+def _table_list(data: dict, key: str) -> list[dict]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ScenarioError(key, f"must be an array of tables ([[{key}]] entries), got {value!r}")
+    return value
+
+
+def _parse_wire(entry: dict, path: str) -> Wire:
+    entry = dict(entry)
+    has_N, has_kgf = "tension_N" in entry, "tension_kgf" in entry
+    if has_N and has_kgf:
+        raise ScenarioError(path + ".tension_kgf", "give the tension once, as tension_N or tension_kgf, not both")
+    if has_kgf:
+        kgf = _convert(entry.pop("tension_kgf"), float, path + ".tension_kgf")
+        if kgf <= 0:
+            raise ScenarioError(path + ".tension_kgf", f"{kgf:g} kgf is not accepted; accepted: a tension > 0 kgf")
+        entry["tension_N"] = kgf * N_PER_KGF
+    elif not has_N:
+        entry["tension_N"] = 90.0 * N_PER_KGF
+    return _build(Wire, entry, path)
+
+
+def parse_scenario(data: dict[str, Any], default_name: str = "scenario") -> Scenario:
+    """Build and validate a Scenario from the plain data of a TOML file."""
+    data = dict(data)
+    parts_keys = {"rings": Ring, "wires": Wire, "rods": Rod, "half_pins": HalfPin}
+    top: dict[str, Any] = {k: v for k, v in data.items() if k not in parts_keys}
+    top.setdefault("name", default_name)
+    scenario = _build(Scenario, top, "")
+    rings = tuple(_build(Ring, e, f"rings[{i}]") for i, e in enumerate(_table_list(data, "rings"))) \
+        if "rings" in data else standard_rings()
+    if "wires" in data:
+        wires = tuple(_parse_wire(e, f"wires[{i}]") for i, e in enumerate(_table_list(data, "wires")))
+    else:
+        wires = standard_wires(rings)
+    rods = tuple(_build(Rod, e, f"rods[{i}]") for i, e in enumerate(_table_list(data, "rods"))) \
+        if "rods" in data else standard_rods()
+    pins = tuple(_build(HalfPin, e, f"half_pins[{i}]") for i, e in enumerate(_table_list(data, "half_pins")))
+    scenario = dataclasses.replace(scenario, rings=rings, wires=wires, rods=rods, half_pins=pins)
+    validate(scenario)
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, parse and validate a scenario file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError("", f"{path}: no such scenario file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError("", f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError("", f"{path}: not a text (UTF-8) file") from None
+    return parse_scenario(data, default_name=path.stem)
+
+
+# --------------------------------------------------------------------- validation
+def _positive(path: str, value: float, unit: str = "mm") -> None:
+    if not value > 0:
+        raise ScenarioError(path, f"{value:g} {unit} is not accepted; accepted: a value > 0 {unit}")
+
+
+def _material(path: str, name: str) -> None:
+    if name not in MATERIALS:
+        raise ScenarioError(path, f"unknown material {name!r}; accepted: {', '.join(sorted(MATERIALS))}")
+
+
+def validate(s: Scenario) -> None:
+    """Check sizes, names, geometry and loads; raise ScenarioError on the first problem."""
+    b, g = s.bone, s.gap
+    for key in ("length_mm", "outer_diameter_mm", "limb_diameter_mm"):
+        _positive(f"bone.{key}", getattr(b, key))
+    if not 0 <= b.inner_diameter_mm < b.outer_diameter_mm:
+        raise ScenarioError("bone.inner_diameter_mm", f"{b.inner_diameter_mm:g} mm is not accepted; accepted: "
+                            f"0 <= inner diameter < outer diameter ({b.outer_diameter_mm:g} mm)")
+    if b.min_skin_clearance_mm < 0:
+        raise ScenarioError("bone.min_skin_clearance_mm", f"{b.min_skin_clearance_mm:g} mm; accepted: >= 0 mm")
+    if b.limb_diameter_mm < b.outer_diameter_mm:
+        raise ScenarioError("bone.limb_diameter_mm", f"{b.limb_diameter_mm:g} mm is smaller than the bone "
+                            f"({b.outer_diameter_mm:g} mm); accepted: >= bone.outer_diameter_mm")
+    _material("bone.material", b.material)
+    _positive("gap.width_mm", g.width_mm)
+    lo, hi = g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2
+    if s.has_bone and not (0 < lo and hi < b.length_mm):
+        raise ScenarioError("gap.level_mm", f"a gap from {lo:g} to {hi:g} mm is not inside the bone; accepted: "
+                            f"width/2 < level < bone.length_mm - width/2 ({g.width_mm / 2:g} to "
+                            f"{b.length_mm - g.width_mm / 2:g} mm)")
+    if g.regenerate is not None:
+        r = g.regenerate
+        if (r.tissue is None) == (r.modulus_MPa is None):
+            raise ScenarioError("gap.regenerate", "give exactly one of tissue or modulus_MPa")
+        if r.tissue is not None and r.tissue not in TISSUE_MODULI_MPa:
+            raise ScenarioError("gap.regenerate.tissue", f"unknown tissue {r.tissue!r}; accepted: "
+                                f"{', '.join(TISSUE_MODULI_MPa)}")
+        if r.modulus_MPa is not None:
+            _positive("gap.regenerate.modulus_MPa", r.modulus_MPa, "MPa")
+        if not 0 <= r.poisson_ratio < 0.5:
+            raise ScenarioError("gap.regenerate.poisson_ratio", f"{r.poisson_ratio:g}; accepted: 0 <= nu < 0.5")
+
+    # unique names across all parts
+    seen: dict[str, str] = {}
+    reserved = {"bone_proximal", "bone_distal", "regenerate"}
+    for group in ("rings", "wires", "rods", "half_pins"):
+        for i, part in enumerate(getattr(s, group)):
+            path = f"{group}[{i}].name"
+            if not part.name or not part.name.replace("_", "").replace("-", "").isalnum():
+                raise ScenarioError(path, f"{part.name!r} is not accepted; accepted: letters, digits, '_' and '-'")
+            if part.name in reserved:
+                raise ScenarioError(path, f"{part.name!r} is reserved for the bone; choose another name")
+            if part.name in seen:
+                raise ScenarioError(path, f"{part.name!r} is already the name of {seen[part.name]}; "
+                                    "accepted: a name no other part has")
+            seen[part.name] = f"{group}[{i}]"
+
+    ring_names = {r.name: i for i, r in enumerate(s.rings)}
+    if not s.rings:
+        raise ScenarioError("rings", "a frame needs at least one ring")
+    for i, r in enumerate(s.rings):
+        p = f"rings[{i}]"
+        for key in ("inner_diameter_mm", "width_mm", "thickness_mm"):
+            _positive(f"{p}.{key}", getattr(r, key))
+        _material(f"{p}.material", r.material)
+        if s.has_bone:
+            if not 0 < r.level_mm < b.length_mm:
+                raise ScenarioError(f"{p}.level_mm", f"{r.level_mm:g} mm is outside the bone; accepted: "
+                                    f"0 < level < {b.length_mm:g} mm")
+            needed = b.limb_diameter_mm + 2 * b.min_skin_clearance_mm
+            if r.inner_diameter_mm < needed:
+                raise ScenarioError(f"{p}.inner_diameter_mm", f"{r.inner_diameter_mm:g} mm leaves no room for the "
+                                    f"limb around the bone; accepted: at least bone.limb_diameter_mm + "
+                                    f"2 x bone.min_skin_clearance_mm = {needed:g} mm")
+            cx, cy = r.centre_xy_mm
+            if math.hypot(cx, cy) + b.limb_diameter_mm / 2 + b.min_skin_clearance_mm > r.inner_diameter_mm / 2:
+                raise ScenarioError(f"{p}.centre_xy_mm", f"({cx:g}, {cy:g}) mm puts the ring too close to the limb; "
+                                    "accepted: a centre offset that keeps the clearance all round")
+    levels = sorted((r.level_mm, r.name, r.thickness_mm) for r in s.rings)
+    for (z0, n0, t0), (z1, n1, t1) in zip(levels, levels[1:]):
+        if z1 - z0 < 0.5 * (t0 + t1) + 5.0:
+            raise ScenarioError(f"rings[{ring_names[n1]}].level_mm", f"ring {n1!r} at {z1:g} mm clashes with ring "
+                                f"{n0!r} at {z0:g} mm; accepted: rings at least their half thicknesses + 5 mm apart")
+
+    for i, w in enumerate(s.wires):
+        p = f"wires[{i}]"
+        if w.ring not in ring_names:
+            raise ScenarioError(f"{p}.ring", f"{w.ring!r} is not a ring; accepted: {', '.join(ring_names)}")
+        _positive(f"{p}.diameter_mm", w.diameter_mm)
+        _positive(f"{p}.tension_N", w.tension_N, "N")
+        _material(f"{p}.material", w.material)
+        mat = material(w.material)
+        area = math.pi * w.diameter_mm ** 2 / 4
+        stress = w.tension_N / area
+        if stress > mat.yield_stress_MPa:
+            max_N = mat.yield_stress_MPa * area
+            raise ScenarioError(f"{p}.tension_N", f"{w.tension_N:.0f} N ({w.tension_kgf:.0f} kgf) stresses the "
+                                f"{w.diameter_mm:g} mm wire to {stress:.0f} MPa, above the yield stress of "
+                                f"{w.material} ({mat.yield_stress_MPa:g} MPa); accepted: at most {max_N:.0f} N "
+                                f"({max_N / N_PER_KGF:.1f} kgf)")
+        ring = s.rings[ring_names[w.ring]]
+        cx, cy = ring.centre_xy_mm
+        # perpendicular distance of the wire line from the ring centre
+        a = math.radians(w.angle_deg)
+        d_centre = abs(w.offset_mm - (-math.sin(a) * cx + math.cos(a) * cy))
+        if d_centre > ring.inner_diameter_mm / 2 - 10.0:
+            raise ScenarioError(f"{p}.offset_mm", f"{w.offset_mm:g} mm puts the wire outside ring {w.ring!r}; "
+                                f"accepted: a wire crossing the ring at least 10 mm inside its inner edge")
+        if s.has_bone:
+            r_out = b.outer_diameter_mm / 2
+            if abs(w.offset_mm) >= r_out - 0.5 * w.diameter_mm:
+                raise ScenarioError(f"{p}.offset_mm", f"{w.offset_mm:g} mm: the wire misses the bone (outer radius "
+                                    f"{r_out:g} mm); accepted: |offset| < {r_out - 0.5 * w.diameter_mm:g} mm")
+            z = s.wire_level_mm(w)
+            if not 0 < z < b.length_mm:
+                raise ScenarioError(f"{p}.face", f"the wire at z = {z:g} mm is off the bone (0 to {b.length_mm:g} mm)")
+            if abs(z - g.level_mm) <= g.width_mm / 2 + w.diameter_mm:
+                raise ScenarioError(f"{p}.ring", f"the wire at z = {z:g} mm passes through the gap "
+                                    f"({lo:g} to {hi:g} mm); accepted: a ring level clear of the gap")
+
+    if len(s.rings) > 1 and not s.rods:
+        raise ScenarioError("rods", "a frame of several rings needs connecting rods")
+    connected: set[str] = set()
+    for i, rod in enumerate(s.rods):
+        p = f"rods[{i}]"
+        _positive(f"{p}.diameter_mm", rod.diameter_mm)
+        _material(f"{p}.material", rod.material)
+        for key in ("from_ring", "to_ring"):
+            ref = getattr(rod, key)
+            if ref is not None and ref not in ring_names:
+                raise ScenarioError(f"{p}.{key}", f"{ref!r} is not a ring; accepted: {', '.join(ring_names)}")
+        rings = s.rod_rings(rod)
+        if len(rings) < 2:
+            raise ScenarioError(f"{p}.to_ring", "the rod must join at least two rings; accepted: two different rings")
+        span = rings[-1].level_mm - rings[0].level_mm
+        if rod.length_mm is not None:
+            _positive(f"{p}.length_mm", rod.length_mm)
+            if rod.length_mm < span:
+                raise ScenarioError(f"{p}.length_mm", f"{rod.length_mm:g} mm is shorter than the spacing of rings "
+                                    f"{rings[0].name!r} and {rings[-1].name!r} ({span:g} mm); accepted: at least "
+                                    f"{span:g} mm")
+        connected.update(r.name for r in rings)
+    if len(s.rings) > 1:
+        for i, r in enumerate(s.rings):
+            if r.name not in connected:
+                raise ScenarioError(f"rings[{i}]", f"ring {r.name!r} is joined to the frame by no rod; "
+                                    "accepted: every ring on at least one rod")
+
+    for i, pin in enumerate(s.half_pins):
+        p = f"half_pins[{i}]"
+        if pin.ring not in ring_names:
+            raise ScenarioError(f"{p}.ring", f"{pin.ring!r} is not a ring; accepted: {', '.join(ring_names)}")
+        for key in ("diameter_mm", "post_diameter_mm"):
+            _positive(f"{p}.{key}", getattr(pin, key))
+        _material(f"{p}.material", pin.material)
+        if s.has_bone:
+            z = s.ring(pin.ring).level_mm + pin.post_height_mm
+            if not 0 < z < b.length_mm:
+                raise ScenarioError(f"{p}.post_height_mm", f"the pin at z = {z:g} mm is off the bone")
+            if abs(z - g.level_mm) <= g.width_mm / 2 + pin.diameter_mm / 2:
+                raise ScenarioError(f"{p}.post_height_mm", f"the pin at z = {z:g} mm passes through the gap")
+            if pin.diameter_mm >= b.outer_diameter_mm:
+                raise ScenarioError(f"{p}.diameter_mm", f"{pin.diameter_mm:g} mm; accepted: less than the bone's "
+                                    f"outer diameter ({b.outer_diameter_mm:g} mm)")
+
+    if s.has_bone:
+        for fragment, below in (("distal", True), ("proximal", False)):
+            held = [w.name for w in s.wires if (s.wire_level_mm(w) < g.level_mm) == below]
+            held += [p.name for p in s.half_pins if (s.ring(p.ring).level_mm + p.post_height_mm < g.level_mm) == below]
+            if not held:
+                raise ScenarioError("wires", f"the {fragment} fragment is held by no wire or half pin; "
+                                    f"accepted: at least one wire or half pin on each side of the gap")
+    elif len(s.rings) < 2:
+        raise ScenarioError("rings", "a frame-only bench test needs at least two rings (bottom held, top loaded)")
+
+    ld = s.loads
+    for i, case in enumerate(ld.cases):
+        if case not in LOAD_CASES:
+            raise ScenarioError(f"loads.cases[{i}]", f"unknown load case {case!r}; accepted: {', '.join(LOAD_CASES)}")
+    if len(set(ld.cases)) != len(ld.cases):
+        raise ScenarioError("loads.cases", "a load case is listed twice")
+    _positive("loads.axial.force_N", ld.axial.force_N, "N")
+    for case in ("bending_ap", "bending_ml", "torsion"):
+        _positive(f"loads.{case}.moment_Nm", getattr(ld, case).moment_Nm, "N*m")
+    for case in LOAD_CASES:
+        steps = getattr(ld, case).steps
+        if not 1 <= steps <= 500:
+            raise ScenarioError(f"loads.{case}.steps", f"{steps}; accepted: 1 to 500")
+    _positive("mesh.element_size_mm", s.mesh.element_size_mm)
+    _positive("mesh.wire_element_size_mm", s.mesh.wire_element_size_mm)
+    if s.mesh.element_size_mm > 50:
+        raise ScenarioError("mesh.element_size_mm", f"{s.mesh.element_size_mm:g} mm; accepted: at most 50 mm")
+    sv = s.solver
+    _positive("solver.newton_rtol", sv.newton_rtol, "")
+    _positive("solver.newton_atol_N", sv.newton_atol_N, "N")
+    if sv.newton_max_iterations < 1:
+        raise ScenarioError("solver.newton_max_iterations", f"{sv.newton_max_iterations}; accepted: >= 1")
+    if sv.max_step_cuts < 0:
+        raise ScenarioError("solver.max_step_cuts", f"{sv.max_step_cuts}; accepted: >= 0")
