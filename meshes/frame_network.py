@@ -28,6 +28,7 @@ from meshes.tags import Marker, Part, PartKind
 from sim.scenario import Scenario
 
 ANGLE_TOL_RAD = 1e-7
+MAX_BRANCHES = 12
 
 
 @dataclass
@@ -38,7 +39,7 @@ class NetworkPlan:
     lines: list[tuple[int, int, int, int]] = field(default_factory=list)  # (p0, p1, part tag, elements)
     arcs: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # (p0, centre, p1, tag, elements)
     parts: list[Part] = field(default_factory=list)
-    markers: dict[Marker, int] = field(default_factory=dict)  # marker -> point index
+    markers: dict[int, int] = field(default_factory=dict)  # Marker -> point index
     gap_faces: tuple[int, int] | None = None  # (distal face, proximal face) point indices
 
     def add_point(self, xyz) -> int:
@@ -267,24 +268,33 @@ def build_gmsh_model(plan: NetworkPlan, gmsh) -> None:
 
 def build_frame(s: Scenario, comm=None) -> FrameMesh:
     """Build the frame model's line mesh of a scenario, distributed over `comm`."""
+    return mesh_plan(plan_network(s), comm, name=f"frame-{s.name}")
+
+
+def mesh_plan(plan: NetworkPlan, comm=None, name: str = "frame") -> FrameMesh:
+    """Mesh a line-network plan with gmsh on rank 0 and distribute it over `comm`."""
     from mpi4py import MPI
 
     import sim.fenicsx  # noqa: F401  (import order of the FEniCSx wheel)
+    import dolfinx.mesh
     import gmsh
     from dolfinx.io import gmsh as gmshio
 
     comm = MPI.COMM_WORLD if comm is None else comm
-    plan = plan_network(s)
     started_here = False
     if comm.rank == 0:
         if not gmsh.isInitialized():
             gmsh.initialize(interruptible=False)
             started_here = True
         gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add(f"frame-{s.name}")
+        gmsh.model.add(name)
         build_gmsh_model(plan, gmsh)
     try:
-        data = gmshio.model_to_mesh(gmsh.model if comm.rank == 0 else None, comm, 0, gdim=3)
+        # ghosting across shared facets (vertices) lets loads act at interior points in parallel
+        # a line network branches: up to MAX_BRANCHES cells meet at a node
+        partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, MAX_BRANCHES)
+        data = gmshio.model_to_mesh(gmsh.model if comm.rank == 0 else None, comm, 0, gdim=3,
+                                    partitioner=partitioner, max_facet_to_cell_links=MAX_BRANCHES)
     finally:
         if comm.rank == 0:
             gmsh.model.remove()

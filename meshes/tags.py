@@ -33,6 +33,10 @@ class Marker(IntEnum):
 
     BONE_DISTAL_END = 1
     BONE_PROXIMAL_END = 2
+    # verification benches (a wire, a ring, a cantilever on their own)
+    SUPPORT_A = 11
+    SUPPORT_B = 12
+    LOAD_POINT = 13
 
 
 @dataclass(frozen=True)

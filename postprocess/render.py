@@ -132,6 +132,48 @@ def _tubes(points: np.ndarray, cells: np.ndarray, radius: float, n_sides: int,
     return tube if tube.n_points else None
 
 
+def _font_file() -> str | None:
+    """A full sans-serif TrueType font (DejaVu Sans, shipped with matplotlib).
+
+    VTK's built-in 'Arial' draws square brackets like parentheses ("[N]" reads "(N)").
+    """
+    try:
+        import matplotlib
+
+        path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    except Exception:  # noqa: BLE001
+        return None
+    return str(path) if path.is_file() else None
+
+
+def _use_font_file(text_property, font_file: str | None) -> None:
+    if font_file is not None:
+        text_property.SetFontFamily(4)  # VTK_FONT_FILE
+        text_property.SetFontFile(font_file)
+
+
+def _nice_bar_labels(bar, clim: tuple[float, float]) -> None:
+    """Round tick values (e.g. 800, 900, ...) on the colour bar instead of clim/4 steps."""
+    try:
+        from matplotlib.ticker import MaxNLocator
+        from vtkmodules.vtkCommonCore import vtkDoubleArray
+    except Exception:  # noqa: BLE001
+        return
+    lo, hi = clim
+    eps = 1e-9 * abs(hi - lo)
+    ticks = [t for t in MaxNLocator(nbins=6).tick_values(lo, hi) if lo - eps <= t <= hi + eps]
+    if len(ticks) < 2:
+        return
+    values = vtkDoubleArray()
+    for t in ticks:
+        values.InsertNextValue(float(t))
+    step = ticks[1] - ticks[0]
+    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 0
+    bar.SetLabelFormat(f"%.{decimals}f")
+    bar.SetCustomLabels(values)
+    bar.SetUseCustomLabels(True)
+
+
 def _deformation_label(magnification: float, u_max: float) -> str:
     mag = f"{magnification:g}"
     return f"Deformation x {mag}   (largest displacement {u_max:.3g} mm)"
@@ -188,7 +230,7 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
 
     # meshes, built once and shared by both views
     undeformed_meshes = []
-    deformed_meshes = []  # (mesh, add_mesh kwargs)
+    deformed_meshes = []  # (tubes, add_mesh kwargs, is_wire)
     for g in _GROUP_ORDER:
         idx = groups[g]
         if len(idx) == 0:
@@ -216,6 +258,7 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     width, height = int(window_size[0]), int(window_size[1])
     font_title = max(10, round(height / 55))
     font_small = max(8, round(height / 80))
+    font_file = _font_file()
 
     plotter = pv.Plotter(off_screen=True, shape=(1, 2), window_size=(width, height), border=False)
     try:
@@ -236,19 +279,27 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                     extra["show_scalar_bar"] = col == 1
                     if col == 1:
                         extra["scalar_bar_args"] = dict(
-                            title="Wire tension [N]", vertical=True, position_x=0.84, position_y=0.25,
-                            width=0.07, height=0.5, color=TEXT_COLOR, title_font_size=font_small + 2,
-                            label_font_size=font_small, n_labels=5, fmt="%.0f", font_family="arial",
+                            title="Wire tension [N]\n", vertical=True, position_x=0.83, position_y=0.22,
+                            width=0.08, height=0.55, color=TEXT_COLOR, title_font_size=font_title + 2,
+                            label_font_size=font_title - 2, n_labels=5, fmt="%.0f", font_family="arial",
+                            bold=False, unconstrained_font_size=True,
                         )
                 plotter.add_mesh(mesh.copy(deep=False), smooth_shading=True, **kwargs, **extra)
-            plotter.add_text(label, position="lower_left", font_size=font_small, color=TEXT_COLOR)
+                if extra.get("show_scalar_bar"):
+                    bar = plotter.scalar_bars[extra["scalar_bar_args"]["title"]]
+                    _use_font_file(bar.GetTitleTextProperty(), font_file)
+                    _use_font_file(bar.GetLabelTextProperty(), font_file)
+                    _nice_bar_labels(bar, clim)
+            plotter.add_text(label, position="lower_left", font_size=font_small, color=TEXT_COLOR,
+                             font_file=font_file)
             if col == 0:
                 header = f"{title}\n{_deformation_label(magnification, u_max)}" if title \
                     else _deformation_label(magnification, u_max)
-                plotter.add_text(header, position="upper_left", font_size=font_title, color=TEXT_COLOR)
+                plotter.add_text(header, position="upper_left", font_size=font_title, color=TEXT_COLOR,
+                                 font_file=font_file)
             else:
                 plotter.add_text("undeformed: light grey", position="upper_right",
-                                 font_size=font_small, color="#707070")
+                                 font_size=font_small, color="#707070", font_file=font_file)
             if parallel:
                 plotter.enable_parallel_projection()
             plotter.view_vector(direction, viewup=(0.0, 0.0, 1.0))

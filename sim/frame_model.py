@@ -101,8 +101,13 @@ class PretensionResult:
 class FrameModel:
     """Forms, fields and solvers of the frame model of one scenario on one mesh."""
 
-    def __init__(self, scenario: Scenario, frame: FrameMesh):
+    def __init__(self, scenario: Scenario, frame: FrameMesh, *, supports: tuple[Marker, ...] | None = None,
+                 load_point: tuple[Marker, bool] | None = None):
+        """`supports` and `load_point` (marker, is_end_of_a_line) override the scenario's
+        bench set-up: the marked points are clamped, and the load acts at one marked point.
+        """
         self.scenario, self.frame = scenario, frame
+        self.supports, self.load_point = supports, load_point
         self.mesh = mesh = frame.mesh
         self.comm = mesh.comm
         tdim = mesh.topology.dim
@@ -117,7 +122,7 @@ class FrameModel:
 
         # geometry of every local cell: tangent, section axes, length
         x = mesh.geometry.x
-        nodes = mesh.geometry.dofmap[:num_cells]
+        nodes = mesh.geometry.dofmaps[0][:num_cells]
         d = x[nodes[:, 1]] - x[nodes[:, 0]]
         self.cell_length_mm = np.linalg.norm(d, axis=1)
         t = d / self.cell_length_mm[:, None]
@@ -257,6 +262,13 @@ class FrameModel:
         spread over it (mean axial displacement; rotations from the ring's tilt and twist).
         """
         mesh = self.mesh
+        if self.load_point is not None:
+            marker, at_end = self.load_point
+            if at_end:
+                return [lambda w, i=i: w[i] for i in range(6)], ufl.Measure(
+                    "ds", domain=mesh, subdomain_data=self.frame.facet_tags)(int(marker))
+            return [lambda w, i=i: w("+")[i] for i in range(6)], ufl.Measure(
+                "dS", domain=mesh, subdomain_data=self.frame.facet_tags)(int(marker))
         if self.scenario.has_bone:
             ds = ufl.Measure("ds", domain=mesh, subdomain_data=self.frame.facet_tags)
             measure = ds(int(Marker.BONE_PROXIMAL_END))
@@ -287,8 +299,10 @@ class FrameModel:
         return self.response_exprs[i](w) * self.response_measure
 
     def _build_bcs(self) -> None:
-        mesh = self.mesh
-        if self.scenario.has_bone:
+        if self.supports is not None:
+            facets = np.concatenate([self.frame.facet_tags.find(int(m)) for m in self.supports])
+            dofs = fem.locate_dofs_topological(self.V, 0, facets)
+        elif self.scenario.has_bone:
             facets = self.frame.facet_tags.find(int(Marker.BONE_DISTAL_END))
             dofs = fem.locate_dofs_topological(self.V, 0, facets)
         else:
@@ -551,6 +565,16 @@ class FrameModel:
             result.steps.append(self._record(lam1, magnitude, component, sign, its))
         result.solve_time_s = time.perf_counter() - t0
         return result
+
+    def solve_load(self, load_vector, steps: int = 1, context: str = "load") -> list[np.ndarray]:
+        """Load the current state by [Fx, Fy, Fz (N), Mx, My, Mz (N*mm)] at the load point
+        in equal steps; return the work-conjugate displacements (mm, rad) after each step."""
+        load_vector = np.asarray(load_vector, dtype=float)
+        out = []
+        for k in range(1, steps + 1):
+            self._step_to(load_vector, (k - 1) / steps, k / steps, f"{context}, step {k}/{steps}")
+            out.append(self.responses())
+        return out
 
     def _record(self, lam, magnitude, component, sign, iterations) -> StepRecord:
         forces = self.update_section_forces()

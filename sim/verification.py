@@ -1,0 +1,104 @@
+"""Verification benches: single members against the closed forms of physics.md.
+
+Each bench is a small line network solved by the same `FrameModel` as a whole frame:
+- a wire clamped at both ends, pretensioned, under a central transverse load;
+- a thin circular ring under diametral compression;
+- a cantilever with a tip load.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from meshes.frame_network import NetworkPlan, mesh_plan
+from meshes.tags import Marker, PartKind
+from sim.scenario import Loads, MeshSettings, Ring, Rod, Scenario, SolverSettings, Wire
+
+
+def tensioned_wire_stiffness_N_per_mm(tension_N: float, span_mm: float, diameter_mm: float,
+                                      youngs_modulus_MPa: float = 200_000.0) -> float:
+    """Exact small-load stiffness of a clamped-clamped tensioned beam under a central load."""
+    inertia = math.pi * diameter_mm ** 4 / 64
+    beta = math.sqrt(tension_N / (youngs_modulus_MPa * inertia))
+    x = beta * span_mm / 4
+    return (4 * tension_N / span_mm) / (1 - math.tanh(x) / x)
+
+
+def string_load_N(deflection_mm: float, tension0_N: float, span_mm: float, diameter_mm: float,
+                  youngs_modulus_MPa: float = 200_000.0) -> float:
+    """Central load of a string with stretch (no bending) at a given central deflection."""
+    a = span_mm / 2
+    s = math.hypot(a, deflection_mm)
+    area = math.pi * diameter_mm ** 2 / 4
+    tension = tension0_N + youngs_modulus_MPa * area * (s - a) / a
+    return 2 * tension * deflection_mm / s
+
+
+def ring_diametral_deflection_mm(load_N: float, radius_mm: float, EI_Nmm2: float) -> float:
+    """Change of a thin ring's diameter along two opposite compressive loads."""
+    return (math.pi / 4 - 2 / math.pi) * load_N * radius_mm ** 3 / EI_Nmm2
+
+
+def _bench_scenario(**kwargs) -> Scenario:
+    base = dict(loads=Loads(setup="frame_only", cases=()), mesh=MeshSettings(),
+                solver=SolverSettings(tensioning="initial_strain"))
+    base.update(kwargs)
+    return Scenario(name="bench", **base)
+
+
+def wire_bench(span_mm: float, diameter_mm: float, tension_N: float, elements: int = 60, comm=None):
+    """A wire along x clamped at both ends, load point at mid-span. Returns a FrameModel."""
+    from sim.frame_model import FrameModel
+
+    plan = NetworkPlan()
+    a, m, b = (plan.add_point((x, 0.0, 0.0)) for x in (-span_mm / 2, 0.0, span_mm / 2))
+    tag = plan.add_part("wire", PartKind.WIRE, "wire")
+    for p0, p1 in ((a, m), (m, b)):
+        plan.add_line(p0, p1, tag, span_mm / elements)
+    plan.markers.update({Marker.SUPPORT_A: a, Marker.SUPPORT_B: b, Marker.LOAD_POINT: m})
+    s = _bench_scenario(wires=(Wire("wire", "none", 0.0, tension_N, diameter_mm=diameter_mm),))
+    return FrameModel(s, mesh_plan(plan, comm, "wire-bench"), supports=(Marker.SUPPORT_A, Marker.SUPPORT_B),
+                      load_point=(Marker.LOAD_POINT, False))
+
+
+def ring_bench(radius_mm: float, width_mm: float, thickness_mm: float, elements: int = 128, comm=None):
+    """A ring in the xy plane, clamped at (-R, 0, 0), loaded at (R, 0, 0)."""
+    from sim.frame_model import FrameModel
+
+    plan = NetworkPlan()
+    angles = [k * math.pi / 2 for k in range(4)]
+    pts = [plan.add_point((radius_mm * math.cos(t), radius_mm * math.sin(t), 0.0)) for t in angles]
+    centre = plan.add_point((0.0, 0.0, 0.0))
+    tag = plan.add_part("ring", PartKind.RING, "ring")
+    for k in range(4):
+        plan.arcs.append((pts[k], centre, pts[(k + 1) % 4], tag, elements // 4))
+    plan.markers.update({Marker.SUPPORT_A: pts[2], Marker.LOAD_POINT: pts[0]})
+    inner = 2 * radius_mm - width_mm
+    s = _bench_scenario(rings=(Ring("ring", 0.0, inner, width_mm, thickness_mm),))
+    return FrameModel(s, mesh_plan(plan, comm, "ring-bench"), supports=(Marker.SUPPORT_A,),
+                      load_point=(Marker.LOAD_POINT, False))
+
+
+def cantilever_bench(length_mm: float, diameter_mm: float, elements: int = 40, comm=None):
+    """A round rod along z clamped at z = 0, loaded at its tip z = length."""
+    from sim.frame_model import FrameModel
+
+    plan = NetworkPlan()
+    a, b = plan.add_point((0.0, 0.0, 0.0)), plan.add_point((0.0, 0.0, length_mm))
+    tag = plan.add_part("rod", PartKind.ROD, "rod")
+    plan.add_line(a, b, tag, length_mm / elements)
+    plan.markers.update({Marker.SUPPORT_A: a, Marker.LOAD_POINT: b})
+    s = _bench_scenario(rods=(Rod("rod", 0.0, diameter_mm=diameter_mm),))
+    return FrameModel(s, mesh_plan(plan, comm, "cantilever-bench"), supports=(Marker.SUPPORT_A,),
+                      load_point=(Marker.LOAD_POINT, True))
+
+
+def wire_small_load_stiffness(span_mm=150.0, diameter_mm=1.8, tension_N=1275.0, elements=60, comm=None) -> float:
+    """Model stiffness (N/mm) of the tensioned wire bench at a 1 N central load."""
+    model = wire_bench(span_mm, diameter_mm, tension_N, elements, comm)
+    model.solve_pretension()
+    load = 1.0
+    resp = model.solve_load(np.array([0.0, 0.0, -load, 0.0, 0.0, 0.0]), steps=1, context="wire bench")[-1]
+    return load / -resp[2]

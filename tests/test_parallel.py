@@ -1,0 +1,49 @@
+"""Verification ladder, step 3: the same numbers serially and under `mpirun -n 2`.
+
+Run by `make test` under mpirun -n 2: every rank solves the standard scenario on
+MPI.COMM_SELF (a serial solve) and all ranks together on COMM_WORLD; they must agree.
+"""
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from sim.scenario import parse_scenario
+from sim.run import solve_frame
+from sim import verification as v
+
+pytestmark = pytest.mark.mpi
+
+
+def _numbers(results):
+    out = {}
+    for name, case in results["load_cases"].items():
+        for key in ("displacement_mm", "rotation_deg"):
+            if key in case:
+                out[f"{name}.{key}"] = np.array(case[key])
+        for wire, t in case["wire_tension_N"].items():
+            out[f"{name}.{wire}"] = t
+        for group, s in case["max_von_mises_MPa"].items():
+            out[f"{name}.vm.{group}"] = s
+        if case.get("ifm_shear_mm") is not None:
+            out[f"{name}.ifm_axial"] = case["ifm_axial_mm"]
+    for w in results["pretension"]["wires"]:
+        out[w["name"]] = w["achieved_N"]
+    return out
+
+
+def test_standard_frame_serial_equals_parallel():
+    s = parse_scenario({"loads": {"axial": {"force_N": 1000.0, "steps": 5}}})
+    parallel = solve_frame(s, comm=MPI.COMM_WORLD).results
+    serial = solve_frame(s, comm=MPI.COMM_SELF).results
+    assert parallel["mpi_ranks"] == MPI.COMM_WORLD.size
+    assert parallel["mesh"] == serial["mesh"]
+    a, b = _numbers(parallel), _numbers(serial)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-7, atol=1e-9, err_msg=key)
+
+
+def test_wire_bench_in_parallel():
+    k = v.wire_small_load_stiffness(comm=MPI.COMM_WORLD)
+    assert k == pytest.approx(v.tensioned_wire_stiffness_N_per_mm(1275.0, 150.0, 1.8), rel=0.02)

@@ -1,0 +1,116 @@
+"""The off-screen renderer on a small synthetic frame: a picture is written, it has the
+requested size, it is not blank, and the wires are coloured from the data range."""
+
+import numpy as np
+import pytest
+from matplotlib import colormaps
+from matplotlib.image import imread
+
+from postprocess.render import WIRE_CMAP, auto_magnification, render_frame
+
+WINDOW = (800, 500)
+BONE, RING, WIRE_LOW, WIRE_HIGH, ROD, LINK = 1, 2, 3, 4, 5, 6
+PARTS = {
+    BONE: ("tibia", "BONE"),
+    RING: ("ring_1", "RING"),
+    WIRE_LOW: ("wire_a", "WIRE"),
+    WIRE_HIGH: ("wire_b", "WIRE"),
+    ROD: ("rod_1", "ROD"),
+    LINK: ("wire_b_bone_link", "WIRE_BONE_LINK"),
+}
+
+
+def synthetic_frame() -> dict:
+    """Ring (64 segments, r = 88 mm, z = 100), wires of 500 N and 1000 N across it,
+    a bone along z from 0 to 360 and one rod from the ring upwards."""
+    points, cells, tags, axial = [], [], [], []
+
+    def add_points(xyz):
+        start = len(points)
+        points.extend(np.atleast_2d(xyz).tolist())
+        return list(range(start, len(points)))
+
+    def add_polyline(ids, tag, force=0.0):
+        for a, b in zip(ids[:-1], ids[1:]):
+            cells.append((a, b))
+            tags.append(tag)
+            axial.append(force)
+
+    theta = np.linspace(0.0, 2 * np.pi, 64, endpoint=False)
+    ring = add_points(np.column_stack([88 * np.cos(theta), 88 * np.sin(theta), np.full(64, 100.0)]))
+    add_polyline(ring + ring[:1], RING)
+
+    s = np.linspace(-88.0, 88.0, 9)[:, None]
+    for tag, force, direction in ((WIRE_LOW, 500.0, (1.0, 0.0)), (WIRE_HIGH, 1000.0, (-0.6, 0.8))):
+        xyz = np.hstack([s * np.array(direction), np.full((9, 1), 102.0 if tag == WIRE_HIGH else 98.0)])
+        add_polyline(add_points(xyz), tag, force)
+
+    bone = add_points(np.column_stack([np.zeros(37), np.zeros(37), np.linspace(0.0, 360.0, 37)]))
+    add_polyline(bone, BONE, -200.0)
+    add_polyline([bone[10], add_points([0.0, 0.0, 100.0])[0]], LINK)  # zero-length: must not break
+
+    rod = add_points([[88.0, 0.0, 100.0], [88.0, 0.0, 250.0]])
+    add_polyline([ring[0], rod[1]], ROD, 150.0)
+
+    points = np.asarray(points)
+    displacement = np.zeros_like(points)
+    displacement[:, 2] = -0.5 * points[:, 2] / 360.0
+    displacement[:, 0] = 0.2 * np.sin(np.pi * points[:, 2] / 360.0)
+    forces = np.zeros((len(cells), 6))
+    forces[:, 0] = axial
+    return {
+        "points_mm": points,
+        "displacement_mm": displacement,
+        "cells": np.asarray(cells, dtype=np.int64),
+        "part_tag": np.asarray(tags, dtype=np.int32),
+        "section_forces": forces,
+    }
+
+
+def _rgb(path):
+    image = imread(path)
+    rgb = image[..., :3]
+    return (rgb * 255).round().astype(int) if rgb.dtype.kind == "f" else rgb.astype(int)
+
+
+def _pixels_near(rgb, color, tol=40):
+    return int(np.count_nonzero(np.linalg.norm(rgb - np.asarray(color), axis=-1) < tol))
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return synthetic_frame()
+
+
+def test_auto_magnification_is_a_nice_number():
+    points = np.array([[0.0, 0.0, 0.0], [180.0, 180.0, 360.0]])  # diagonal 441 mm
+    u = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.9]])  # 4 % of 441 mm / 0.9 mm = 19.6
+    assert auto_magnification(points, u) == 20
+    assert auto_magnification(points, u * 100) == 1  # never below 1
+    assert auto_magnification(points, 0 * u) == 1
+    assert auto_magnification(points, u / 100) == 2000
+
+
+def test_render_frame_writes_a_picture_coloured_by_wire_tension(frame, tmp_path):
+    out = render_frame(frame, PARTS, tmp_path / "sub" / "frame.png", title="Synthetic frame",
+                       window_size=WINDOW)
+    assert out.exists() and out.suffix == ".png"
+    rgb = _rgb(out)
+    assert rgb.shape[:2] == (WINDOW[1], WINDOW[0])
+
+    # not blank: white background, but many colours from the shaded tubes
+    white = np.all(rgb >= 250, axis=-1)
+    assert 0.3 < white.mean() < 0.99
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 500
+
+    # The range comes from the wires (500 .. 1000 N): the 1000 N wire takes the top colour
+    # of the colormap. The colour bar (right view only) shows that colour too, so count in
+    # the oblique (left) view, and compare with a range that puts both wires far below it.
+    top = np.array(colormaps[WIRE_CMAP](1.0)[:3]) * 255
+    left = slice(0, WINDOW[0] // 2)
+    near_top = _pixels_near(rgb[:, left], top)
+    wide = _rgb(render_frame(frame, PARTS, tmp_path / "wide.png", window_size=WINDOW,
+                             wire_tension_range_N=(0.0, 5000.0), magnification=20))
+    assert near_top > 50, near_top
+    assert _pixels_near(wide[:, left], top) < 5
+    assert _pixels_near(wide, top) > 50  # the colour bar still has its top colour
