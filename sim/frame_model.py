@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import sim.fenicsx  # noqa: F401  (must precede dolfinx)
-import dolfinx
 import ufl
 from dolfinx import fem
 from dolfinx.fem import petsc as fem_petsc
@@ -215,17 +214,18 @@ class FrameModel:
         self.wire_EA_N = {name: beam[tag].EA_N for name, tag in self.wire_tags.items()}
 
     def _strains(self, w):
-        t, n1, n2 = self.t, self.n1, self.n2
+        """Axial strain, shear strain vector, curvature vector and u' of the state w."""
+        t = self.t
         u, th = ufl.as_vector([w[0], w[1], w[2]]), ufl.as_vector([w[3], w[4], w[5]])
         du = ufl.dot(ufl.grad(u), t)
         dth = ufl.dot(ufl.grad(th), t)
         stretch = ufl.sqrt(ufl.dot(t + du, t + du))
         gamma = du - ufl.cross(th, t)
-        return stretch - 1.0, gamma, dth
+        return stretch - 1.0, gamma, dth, du
 
     def _build_forms(self) -> None:
         p, a = self.props, self.release_axis
-        eps, gamma, dth = self._strains(self.w)
+        eps, gamma, dth, du = self._strains(self.w)
         n1, n2, t = self.n1, self.n2, self.t
         beam_energy = 0.5 * (p[EA] * (eps - p[EPS0]) ** 2 + p[GA1] * ufl.dot(gamma, n1) ** 2
                              + p[GA2] * ufl.dot(gamma, n2) ** 2 + p[GJ] * ufl.dot(dth, t) ** 2
@@ -233,7 +233,7 @@ class FrameModel:
         link_energy = 0.5 * (p[K_LINK] * (ufl.dot(gamma, gamma) - p[RELEASE] * ufl.dot(a, gamma) ** 2)
                              + p[KR_LINK] * (ufl.dot(dth, dth) - p[RELEASE] * ufl.dot(a, dth) ** 2))
         # an empty gap: penalty on the overlap of the fragment faces, -(closure + 1) > 0
-        closure = ufl.dot(ufl.dot(ufl.grad(ufl.as_vector([self.w[0], self.w[1], self.w[2]])), t), t)
+        closure = ufl.dot(du, t)
         self.overlap = ufl.max_value(-(closure + 1.0), 0.0)
         contact_energy = 0.5 * p[K_CONTACT] * self.overlap ** 2
         self.dx = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.frame.cell_tags,
