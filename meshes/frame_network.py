@@ -4,7 +4,8 @@ A scenario in, a tagged 1D gmsh model in 3D space out, converted to a dolfinx me
 
 - the bone: a line along the z axis in two fragments, broken at the gap (a regenerate
   line fills the gap when the scenario has one; an empty gap has a single contact cell
-  that carries load only once the gap has closed);
+  that carries load only once the gap has closed); with a defect, a third piece (the
+  transport segment) and a contact cell across the defect (the docking site);
 - each ring: its centroidal circle, as circle arcs between the points where wires, rods
   and posts attach;
 - each wire: a straight line between its two clamps, broken where it enters and leaves
@@ -41,6 +42,8 @@ class NetworkPlan:
     parts: list[Part] = field(default_factory=list)
     markers: dict[int, int] = field(default_factory=dict)  # Marker -> point index
     gap_faces: tuple[int, int] | None = None  # (distal face, proximal face) point indices
+    defect_faces: tuple[int, int] | None = None  # the defect's (distal, proximal) faces
+    wire_points: dict[str, tuple[int, ...]] = field(default_factory=dict)  # clamp ends and cortex points
 
     def add_point(self, xyz) -> int:
         self.points.append(tuple(float(c) for c in xyz))
@@ -140,6 +143,7 @@ def plan_network(s: Scenario) -> NetworkPlan:
                 plan.add_line(centre, c, link_tag, None)
         else:
             chain = [ends[0], ends[1]]
+        plan.wire_points[w.name] = tuple(chain)
         for p0, p1 in zip(chain, chain[1:]):
             plan.add_line(p0, p1, wire_tag, hw)
 
@@ -196,31 +200,40 @@ def plan_network(s: Scenario) -> NetworkPlan:
             n = max(1, math.ceil(ring.centroid_radius_mm * (a1 - a0) / h - 1e-9))
             plan.arcs.append((p0, centre, p1, tag, n))
 
-    # bone: distal fragment, gap, proximal fragment
+    # bone: fragments (and a transport segment) between the gap and the defect
     if s.has_bone:
-        g = s.gap
-        z_gap_lo, z_gap_hi = g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2
-        for z in (0.0, z_gap_lo, z_gap_hi, s.bone.length_mm):
+        breaks = s.bone_breaks()
+        for z in (0.0, s.bone.length_mm, *(z for lo, hi, _ in breaks for z in (lo, hi))):
             bone_node(z)
-        distal = plan.add_part("bone_distal", PartKind.BONE, "bone")
-        proximal = plan.add_part("bone_proximal", PartKind.BONE, "bone")
-        if g.regenerate:
-            regen = plan.add_part("regenerate", PartKind.REGENERATE, "gap")
-        else:
-            regen = plan.add_part("gap_contact", PartKind.GAP_CONTACT, "gap")
+        piece_names = ["bone_distal"] + (["bone_segment"] if len(breaks) > 1 else []) + ["bone_proximal"]
+        piece_tags = [plan.add_part(n, PartKind.BONE, "bone") for n in piece_names]
+        break_tags = {}
+        for lo, hi, kind in breaks:
+            if kind == "gap" and s.gap.regenerate:
+                break_tags[kind] = plan.add_part("regenerate", PartKind.REGENERATE, "gap")
+            else:
+                name = "gap_contact" if kind == "gap" else "defect_contact"
+                break_tags[kind] = plan.add_part(name, PartKind.GAP_CONTACT, kind)
         levels = sorted(bone_nodes)
         for z0, z1 in zip(levels, levels[1:]):
-            if z1 <= z_gap_lo + 1e-9:
-                plan.add_line(bone_nodes[z0], bone_nodes[z1], distal, h)
-            elif z0 >= z_gap_hi - 1e-9:
-                plan.add_line(bone_nodes[z0], bone_nodes[z1], proximal, h)
-            elif g.regenerate:
-                plan.add_line(bone_nodes[z0], bone_nodes[z1], regen, min(h, max(g.width_mm / 4, 0.25)))
-            else:  # one contact cell across the empty gap
-                plan.add_line(bone_nodes[z0], bone_nodes[z1], regen, None)
+            zm = 0.5 * (z0 + z1)
+            inside = [(lo, hi, kind) for lo, hi, kind in breaks if lo - 1e-9 <= zm <= hi + 1e-9]
+            if not inside:
+                piece = sum(1 for lo, hi, _ in breaks if hi <= zm)
+                plan.add_line(bone_nodes[z0], bone_nodes[z1], piece_tags[piece], h)
+            elif inside[0][2] == "gap" and s.gap.regenerate:
+                plan.add_line(bone_nodes[z0], bone_nodes[z1], break_tags["gap"],
+                              min(h, max(s.gap.width_mm / 4, 0.25)))
+            else:  # one contact cell across an empty gap or a defect
+                plan.add_line(bone_nodes[z0], bone_nodes[z1], break_tags[inside[0][2]], None)
         plan.markers[Marker.BONE_DISTAL_END] = bone_nodes[levels[0]]
         plan.markers[Marker.BONE_PROXIMAL_END] = bone_nodes[levels[-1]]
-        plan.gap_faces = (bone_node(z_gap_lo), bone_node(z_gap_hi))
+        for lo, hi, kind in breaks:
+            faces = (bone_node(lo), bone_node(hi))
+            if kind == "gap":
+                plan.gap_faces = faces
+            else:
+                plan.defect_faces = faces
     return plan
 
 

@@ -9,6 +9,13 @@ line cell. Along a member with unit tangent t and section axes n1, n2 (u' = du/d
 
     axial force      N     = EA (eps - eps0)      (eps0 < 0: wire pretension)
 
+A member may also have a natural length lambda0 times its meshed length (a threaded rod
+lengthened by turning its nuts, a regenerate that has grown in a widening gap). Its
+strains are then measured per natural length, eps = |t + u'| / lambda0 - 1,
+g_i = n_i . (u' / lambda0 - theta x t), k = theta' / lambda0, and its energy per meshed
+length is lambda0 times the energy density: a 120 mm rod meshed on an 80 mm segment is
+as compliant as a 120 mm rod. lambda0 = 1 everywhere unless the timeline sets it.
+
 The axial strain is the exact stretch of the member's axis, so a wire carries its
 tension into the transverse direction (string effect) and stiffens as it deflects: the
 large-deflection string solution of physics.md is exact for it, and for small
@@ -46,8 +53,8 @@ from sim.sections import BeamProperties, Section, beam_properties, circle, recta
 from sim.units import NMM_PER_NM
 
 # layout of the per-cell property field
-EA, GA1, GA2, GJ, EI1, EI2, EPS0, K_LINK, KR_LINK, RELEASE, K_CONTACT = range(11)
-N_PROPS = 11
+EA, GA1, GA2, GJ, EI1, EI2, EPS0, K_LINK, KR_LINK, RELEASE, K_CONTACT, LAMBDA0 = range(12)
+N_PROPS = 12
 CONTACT_LENGTH_MM = 10.0  # contact stiffness = EA of the bone over this length
 LINK_STIFFNESS_FACTOR = 1e2  # links are this many times stiffer than the stiffest part
 
@@ -124,6 +131,7 @@ class FrameModel:
         nodes = mesh.geometry.dofmaps[0][:num_cells]
         d = x[nodes[:, 1]] - x[nodes[:, 0]]
         self.cell_length_mm = np.linalg.norm(d, axis=1)
+        self.cell_midpoint_mm = 0.5 * (x[nodes[:, 0]] + x[nodes[:, 1]])
         t = d / self.cell_length_mm[:, None]
         ez, ex = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
         ref = np.where((np.abs(t[:, 2]) < 0.9)[:, None], ez, ex)
@@ -188,6 +196,7 @@ class FrameModel:
         k_link = LINK_STIFFNESS_FACTOR * max(b.EA_N for b in beam.values())
         kr_link = LINK_STIFFNESS_FACTOR * max(max(b.EI1_Nmm2, b.EI2_Nmm2) for b in beam.values())
         props = np.zeros((num_cells, N_PROPS))
+        props[:, LAMBDA0] = 1.0
         axis = np.zeros((num_cells, 3))
         self.cells_of: dict[int, np.ndarray] = {}
         for tag, part in self.parts.items():
@@ -196,7 +205,7 @@ class FrameModel:
             if part.kind == PartKind.GAP_CONTACT:
                 bone = beam_properties(tube(self.scenario.bone.outer_diameter_mm, self.scenario.bone.inner_diameter_mm),
                                        material(self.scenario.bone.material))
-                props[cells, K_CONTACT] = bone.EA_N * self.scenario.gap.width_mm / CONTACT_LENGTH_MM
+                props[cells, K_CONTACT] = bone.EA_N * self.cell_length_mm[cells] / CONTACT_LENGTH_MM
             elif part.is_link:
                 props[cells, K_LINK] = k_link
                 props[cells, KR_LINK] = kr_link
@@ -215,19 +224,19 @@ class FrameModel:
 
     def _strains(self, w):
         """Axial strain, shear strain vector, curvature vector and u' of the state w."""
-        t = self.t
+        t, lam = self.t, self.props[LAMBDA0]
         u, th = ufl.as_vector([w[0], w[1], w[2]]), ufl.as_vector([w[3], w[4], w[5]])
         du = ufl.dot(ufl.grad(u), t)
         dth = ufl.dot(ufl.grad(th), t)
         stretch = ufl.sqrt(ufl.dot(t + du, t + du))
-        gamma = du - ufl.cross(th, t)
-        return stretch - 1.0, gamma, dth, du
+        gamma = du / lam - ufl.cross(th, t)
+        return stretch / lam - 1.0, gamma, dth / lam, du
 
     def _build_forms(self) -> None:
         p, a = self.props, self.release_axis
         eps, gamma, dth, du = self._strains(self.w)
         n1, n2, t = self.n1, self.n2, self.t
-        beam_energy = 0.5 * (p[EA] * (eps - p[EPS0]) ** 2 + p[GA1] * ufl.dot(gamma, n1) ** 2
+        beam_energy = 0.5 * p[LAMBDA0] * (p[EA] * (eps - p[EPS0]) ** 2 + p[GA1] * ufl.dot(gamma, n1) ** 2
                              + p[GA2] * ufl.dot(gamma, n2) ** 2 + p[GJ] * ufl.dot(dth, t) ** 2
                              + p[EI1] * ufl.dot(dth, n1) ** 2 + p[EI2] * ufl.dot(dth, n2) ** 2)
         link_energy = 0.5 * (p[K_LINK] * (ufl.dot(gamma, gamma) - p[RELEASE] * ufl.dot(a, gamma) ** 2)
@@ -313,18 +322,50 @@ class FrameModel:
 
     def _build_probes(self) -> None:
         """Local node indices of the gap faces (owned nodes only)."""
-        self.gap_nodes = None
+        self._probe_cache: dict[int, int] = {}
         plan = self.frame.plan
-        if plan.gap_faces is None:
-            return
-        coords = self.V.tabulate_dof_coordinates()
-        n_owned = self.V.dofmap.index_map.size_local
-        nodes = []
-        for idx in plan.gap_faces:
-            dist = np.linalg.norm(coords[:n_owned] - np.asarray(plan.points[idx]), axis=1)
+        self.gap_nodes = None if plan.gap_faces is None else list(plan.gap_faces)
+
+    def _owned_node_of_point(self, idx: int) -> int:
+        """Local index of the owned node at plan point idx, or -1 if another rank owns it."""
+        if idx not in self._probe_cache:
+            coords = self.V.tabulate_dof_coordinates()
+            n_owned = self.V.dofmap.index_map.size_local
+            dist = np.linalg.norm(coords[:n_owned] - np.asarray(self.frame.plan.points[idx]), axis=1)
             hit = np.flatnonzero(dist < 1e-8)
-            nodes.append(int(hit[0]) if hit.size else -1)
-        self.gap_nodes = nodes
+            self._probe_cache[idx] = int(hit[0]) if hit.size else -1
+        return self._probe_cache[idx]
+
+    def point_values(self, point_indices) -> np.ndarray:
+        """Displacement (mm) and rotation (rad) of plan points, (k, 6), on every rank (collective)."""
+        vals = self.w.x.array.reshape(-1, 6)
+        local = np.zeros((len(point_indices), 6))
+        for k, idx in enumerate(point_indices):
+            node = self._owned_node_of_point(int(idx))
+            if node >= 0:
+                local[k] = vals[node]
+        return self.comm.allreduce(local, op=MPI.SUM)
+
+    def set_cell_properties(self, cells: np.ndarray, values: dict[int, float | np.ndarray]) -> None:
+        """Set property columns (EA, EPS0, LAMBDA0, ...) of local cells (owned and ghost).
+
+        Every rank must call it with its own local cells of the same parts (collective)."""
+        arr = self.props.x.array.reshape(-1, N_PROPS)
+        for column, value in values.items():
+            arr[cells, column] = value
+        self.props.x.scatter_forward()
+
+    def cell_properties(self, cells: np.ndarray) -> np.ndarray:
+        return self.props.x.array.reshape(-1, N_PROPS)[cells].copy()
+
+    def equilibrate(self, context: str, load_vector=None) -> int:
+        """Newton at a fixed load (default none) after properties changed; SolverError if it fails."""
+        vec = np.zeros(6) if load_vector is None else np.asarray(load_vector, float)
+        self.load.value[:] = vec
+        ok, its, res = self._newton(context)
+        if not ok:
+            raise SolverError(f"{context}: Newton did not converge (residual {res:.3g} after {its} iterations)")
+        return its
 
     def _make_ksp(self) -> PETSc.KSP:
         ksp = PETSc.KSP().create(self.comm)
@@ -454,22 +495,23 @@ class FrameModel:
         """Displacement of the proximal gap face relative to the distal one (mm)."""
         if self.gap_nodes is None:
             return None
-        vals = self.w.x.array.reshape(-1, 6)
-        faces = []
-        for node in self.gap_nodes:
-            local = vals[node, :3] if node >= 0 else np.zeros(3)
-            faces.append(self.comm.allreduce(local, op=MPI.SUM))
-        return faces[1] - faces[0]
+        faces = self.point_values(self.gap_nodes)
+        return faces[1, :3] - faces[0, :3]
 
-    def regenerate_force_N(self, forces: np.ndarray) -> float | None:
-        """Axial force through the gap: in the regenerate, or in contact once it closed (N)."""
-        tags = [t for t, p in self.parts.items() if p.kind in (PartKind.REGENERATE, PartKind.GAP_CONTACT)]
-        if not tags:
-            return None
-        cells = self.cells_of[tags[0]]
+    def part_axial_force_N(self, forces: np.ndarray, tag: int) -> float:
+        """Length-weighted mean axial force of one part (N, tension positive; collective)."""
+        cells = self.cells_of[tag]
         cells = cells[cells < self.num_owned_cells]
         length = self.cell_length_mm[cells]
         return self._allsum(float(np.dot(forces[cells, 0], length))) / self._allsum(float(length.sum()))
+
+    def part_tag(self, name: str) -> int | None:
+        return next((t for t, p in self.parts.items() if p.name == name), None)
+
+    def regenerate_force_N(self, forces: np.ndarray) -> float | None:
+        """Axial force through the gap: in the regenerate, or in contact once it closed (N)."""
+        tag = self.part_tag("regenerate") or self.part_tag("gap_contact")
+        return None if tag is None else self.part_axial_force_N(forces, tag)
 
     # ------------------------------------------------------------------ pretension
     def _set_initial_strains(self, eps0: dict[str, float]) -> None:

@@ -189,6 +189,90 @@ class Loads:
 
 
 @dataclass(frozen=True)
+class Defect:
+    """A segmental bone defect (bone missing) from level_mm - length_mm/2 to level_mm + length_mm/2.
+
+    With bone transport, the segment between the corticotomy (`gap`) and the defect is
+    carried across it; its far face is the docking site.
+    """
+
+    level_mm: float
+    length_mm: float
+
+
+@dataclass(frozen=True)
+class SoftTissue:
+    """Resistance of the soft tissues (and young regenerate) to lengthening across the gap.
+
+    A standard linear solid in N and mm: a spring of stiffness_N_per_mm that stays (the
+    force that builds up over the lengthening) in parallel with a spring of
+    relaxing_stiffness_N_per_mm that relaxes with relaxation_time_h (the jump of force at
+    each distraction step that decays before the next one). The regenerate's own
+    stiffness joins the relaxing arm during distraction (it remodels at its new length).
+    Defaults: ~300 N after 40 mm of adult tibial lengthening (Simpson, Cunningham &
+    Kenwright 1996).
+    """
+
+    stiffness_N_per_mm: float = 7.5
+    relaxing_stiffness_N_per_mm: float = 30.0
+    relaxation_time_h: float = 1.0
+
+
+@dataclass(frozen=True)
+class RegenerateModel:
+    """How the regenerate's tissue evolves day by day (sim.regenerate; docs/timeline.md).
+
+    rule "claes_heigele": the interzone tissue class follows the strain and pressure it
+    sees under the daily weight-bearing check and the distraction steps (Claes & Heigele
+    1999 thresholds); bone advances from both fragment ends only while the class allows
+    ossification. rule "time": bone advances at front_speed_mm_per_day whatever the
+    mechanics (a reference without mechano-regulation).
+    """
+
+    rule: Literal["claes_heigele", "time"] = "claes_heigele"
+    initial_tissue: str = "granulation"
+    tissue_time_constant_days: float = 7.0
+    front_speed_mm_per_day: float = 0.2
+    endochondral_front_speed_mm_per_day: float = 0.1
+    bone_maturation_days: float = 40.0
+    intramembranous_strain_limit: float = 0.05
+    endochondral_strain_limit: float = 0.15
+    pressure_limit_MPa: float = 0.15
+
+
+@dataclass(frozen=True)
+class Distraction:
+    """The treatment: latency, distraction (or bone transport), consolidation.
+
+    Lengthening: the rods named in `rods` (default: every rod that joins a ring below
+    the gap to a ring above it) lengthen between the two rings around the gap by
+    rate_mm_per_day, in steps_per_day equal steps, after latency_days, until
+    lengthening_mm. Bone transport: `transport_ring` carries the segment between the
+    corticotomy (`gap`) and the `defect` towards the docking site; the rods on the
+    corticotomy side of it lengthen and on the defect side shorten by the same amount.
+    Every day the frame is checked under a weight-bearing load of weight_bearing_N on the
+    proximal end. Consolidation goes on until the frame's load share under that load
+    falls below removal_load_share (the frame may come off) or consolidation_max_days.
+    """
+
+    lengthening_mm: float = 40.0
+    rate_mm_per_day: float = 1.0
+    steps_per_day: int = 4
+    latency_days: int = 7
+    rods: tuple[str, ...] = ()
+    transport_ring: str | None = None
+    weight_bearing_N: float = 200.0
+    removal_load_share: float = 0.10
+    consolidation_max_days: int = 300
+    soft_tissue: SoftTissue = SoftTissue()
+    regenerate: RegenerateModel = RegenerateModel()
+
+
+MAX_RATE_MM_PER_DAY = 3.0  # above 2 mm/day the regenerate starves (physics.md section 4)
+MAX_LENGTHENING_MM = 200.0  # 18-20 cm per segment (physics.md section 4)
+
+
+@dataclass(frozen=True)
 class MeshSettings:
     element_size_mm: float = 5.0  # bone, rings, rods, pins
     wire_element_size_mm: float = 2.5
@@ -226,6 +310,8 @@ class Scenario:
     loads: Loads = Loads()
     mesh: MeshSettings = MeshSettings()
     solver: SolverSettings = SolverSettings()
+    defect: Defect | None = None
+    distraction: Distraction | None = None
 
     @property
     def has_bone(self) -> bool:
@@ -251,6 +337,51 @@ class Scenario:
         sign = 1.0 if wire.face == "top" else -1.0
         return ring.level_mm + sign * 0.5 * (ring.thickness_mm + wire.diameter_mm)
 
+    def bone_breaks(self) -> list[tuple[float, float, str]]:
+        """Discontinuities of the bone, (lower z, upper z, "gap" | "defect"), by level."""
+        g = self.gap
+        out = [(g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2, "gap")]
+        if self.defect is not None:
+            d = self.defect
+            out.append((d.level_mm - d.length_mm / 2, d.level_mm + d.length_mm / 2, "defect"))
+        return sorted(out)
+
+    def transport_direction(self) -> float:
+        """+1 if the transported segment moves proximally (+z), -1 distally (bone transport only)."""
+        return 1.0 if self.defect.level_mm > self.gap.level_mm else -1.0
+
+    def moving_rod_segments(self) -> list[tuple[str, str, str, float]]:
+        """Rod segments the treatment changes: (rod, lower ring, upper ring, sign).
+
+        Their length changes by sign x the day's lengthening: +1 lengthens. Lengthening:
+        the segment of each distraction rod between the rings either side of the gap.
+        Bone transport: the two segments either side of the transport ring, the one on
+        the corticotomy side lengthening and the one on the defect side shortening.
+        """
+        d = self.distraction
+        if d is None:
+            return []
+        by_name = {r.name: r for r in self.rods}
+        out = []
+        if d.transport_ring is None:
+            z = self.gap.level_mm
+            names = d.rods or tuple(r.name for r in self.rods if _rod_crosses(self, r, z))
+            for name in names:
+                rings = self.rod_rings(by_name[name])
+                below = [r for r in rings if r.level_mm < z]
+                above = [r for r in rings if r.level_mm > z]
+                out.append((name, below[-1].name, above[0].name, 1.0))
+            return out
+        m = self.transport_direction()
+        names = d.rods or tuple(r.name for r in self.rods
+                                if d.transport_ring in (x.name for x in self.rod_rings(r)))
+        for name in names:
+            rings = self.rod_rings(by_name[name])
+            k = [r.name for r in rings].index(d.transport_ring)
+            out.append((name, rings[k - 1].name, d.transport_ring, m))
+            out.append((name, d.transport_ring, rings[k + 1].name, -m))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data (TOML/JSON-able) of the resolved scenario, tension in N."""
         return _to_plain(self)
@@ -263,6 +394,11 @@ def _to_plain(obj: Any) -> Any:
     if isinstance(obj, tuple):
         return [_to_plain(x) for x in obj]
     return obj
+
+
+def _rod_crosses(s: Scenario, rod: Rod, z: float) -> bool:
+    levels = [r.level_mm for r in s.rod_rings(rod)]
+    return min(levels) < z < max(levels)
 
 
 # --------------------------------------------------------------------- defaults
@@ -467,7 +603,7 @@ def validate(s: Scenario) -> None:
 
     # unique names across all parts
     seen: dict[str, str] = {}
-    reserved = {"bone_proximal", "bone_distal", "regenerate"}
+    reserved = {"bone_proximal", "bone_distal", "bone_segment", "regenerate", "gap_contact", "defect_contact"}
     for group in ("rings", "wires", "rods", "half_pins"):
         for i, part in enumerate(getattr(s, group)):
             path = f"{group}[{i}].name"
@@ -589,12 +725,13 @@ def validate(s: Scenario) -> None:
                                     f"outer diameter ({b.outer_diameter_mm:g} mm)")
 
     if s.has_bone:
-        for fragment, below in (("distal", True), ("proximal", False)):
-            held = [w.name for w in s.wires if (s.wire_level_mm(w) < g.level_mm) == below]
-            held += [p.name for p in s.half_pins if (s.ring(p.ring).level_mm + p.post_height_mm < g.level_mm) == below]
+        _validate_defect(s)
+        for fragment, z_lo, z_hi in _bone_pieces(s):
+            held = [w.name for w in s.wires if z_lo < s.wire_level_mm(w) < z_hi]
+            held += [p.name for p in s.half_pins if z_lo < s.ring(p.ring).level_mm + p.post_height_mm < z_hi]
             if not held:
-                raise ScenarioError("wires", f"the {fragment} fragment is held by no wire or half pin; "
-                                    f"accepted: at least one wire or half pin on each side of the gap")
+                raise ScenarioError("wires", f"the {fragment} is held by no wire or half pin (none between {z_lo:g} "
+                                    f"and {z_hi:g} mm); accepted: at least one wire or half pin on every piece of bone")
     elif len(s.rings) < 2:
         raise ScenarioError("rings", "a frame-only bench test needs at least two rings (bottom held, top loaded)")
 
@@ -622,3 +759,150 @@ def validate(s: Scenario) -> None:
         raise ScenarioError("solver.newton_max_iterations", f"{sv.newton_max_iterations}; accepted: >= 1")
     if sv.max_step_cuts < 0:
         raise ScenarioError("solver.max_step_cuts", f"{sv.max_step_cuts}; accepted: >= 0")
+    if s.distraction is not None:
+        _validate_distraction(s)
+
+
+def _bone_pieces(s: Scenario) -> list[tuple[str, float, float]]:
+    """(name, lower z, upper z) of each piece of bone between the gap and the defect."""
+    breaks = s.bone_breaks()
+    edges = [0.0] + [z for lo, hi, _ in breaks for z in (lo, hi)] + [s.bone.length_mm]
+    names = ["distal fragment"] + (["transport segment"] if len(breaks) > 1 else []) + ["proximal fragment"]
+    return [(n, edges[2 * i], edges[2 * i + 1]) for i, n in enumerate(names)]
+
+
+def _validate_defect(s: Scenario) -> None:
+    d = s.defect
+    if d is None:
+        return
+    _positive("defect.length_mm", d.length_mm)
+    lo, hi = d.level_mm - d.length_mm / 2, d.level_mm + d.length_mm / 2
+    if not (0 < lo and hi < s.bone.length_mm):
+        raise ScenarioError("defect.level_mm", f"a defect from {lo:g} to {hi:g} mm is not inside the bone (0 to "
+                            f"{s.bone.length_mm:g} mm); accepted: a level that keeps it inside")
+    g = s.gap
+    if lo - 1.0 < g.level_mm + g.width_mm / 2 and g.level_mm - g.width_mm / 2 < hi + 1.0:
+        raise ScenarioError("defect.level_mm", f"the defect ({lo:g} to {hi:g} mm) overlaps the gap at "
+                            f"{g.level_mm:g} mm; accepted: a defect clear of the gap (the corticotomy)")
+    for i, w in enumerate(s.wires):
+        z = s.wire_level_mm(w)
+        if lo - w.diameter_mm <= z <= hi + w.diameter_mm:
+            raise ScenarioError(f"wires[{i}].ring", f"the wire at z = {z:g} mm passes through the defect ({lo:g} to "
+                                f"{hi:g} mm), where there is no bone; accepted: a ring level clear of the defect")
+    for i, p in enumerate(s.half_pins):
+        z = s.ring(p.ring).level_mm + p.post_height_mm
+        if lo - p.diameter_mm / 2 <= z <= hi + p.diameter_mm / 2:
+            raise ScenarioError(f"half_pins[{i}].post_height_mm", f"the pin at z = {z:g} mm is in the defect")
+
+
+def _validate_distraction(s: Scenario) -> None:
+    d = s.distraction
+    p = "distraction"
+    if not s.has_bone:
+        raise ScenarioError("loads.setup", "a treatment timeline needs the bone; accepted: 'bone_bench'")
+    if not 0 < d.rate_mm_per_day <= MAX_RATE_MM_PER_DAY:
+        raise ScenarioError(f"{p}.rate_mm_per_day", f"{d.rate_mm_per_day:g} mm/day is not accepted; accepted: more "
+                            f"than 0 and at most {MAX_RATE_MM_PER_DAY:g} mm/day (the Ilizarov rate is 1 mm/day; "
+                            "above 2 mm/day the regenerate starves)")
+    if not 1 <= d.steps_per_day <= 24:
+        raise ScenarioError(f"{p}.steps_per_day", f"{d.steps_per_day}; accepted: 1 to 24 steps a day")
+    if not 0 <= d.latency_days <= 30:
+        raise ScenarioError(f"{p}.latency_days", f"{d.latency_days} days is not accepted; accepted: 0 to 30 days "
+                            "(5-10 is usual)")
+    if not 0 < d.lengthening_mm <= MAX_LENGTHENING_MM:
+        raise ScenarioError(f"{p}.lengthening_mm", f"{d.lengthening_mm:g} mm is not accepted; accepted: more than 0 "
+                            f"and at most {MAX_LENGTHENING_MM:g} mm per segment")
+    _positive(f"{p}.weight_bearing_N", d.weight_bearing_N, "N")
+    if not 0 < d.removal_load_share < 1:
+        raise ScenarioError(f"{p}.removal_load_share", f"{d.removal_load_share:g}; accepted: between 0 and 1 "
+                            "(0.10 is the clinical criterion)")
+    if not 0 <= d.consolidation_max_days <= 2000:
+        raise ScenarioError(f"{p}.consolidation_max_days", f"{d.consolidation_max_days}; accepted: 0 to 2000 days")
+    st = d.soft_tissue
+    for key in ("stiffness_N_per_mm", "relaxing_stiffness_N_per_mm"):
+        if getattr(st, key) < 0:
+            raise ScenarioError(f"{p}.soft_tissue.{key}", f"{getattr(st, key):g}; accepted: >= 0 N/mm")
+    _positive(f"{p}.soft_tissue.relaxation_time_h", st.relaxation_time_h, "h")
+    rg = d.regenerate
+    if rg.initial_tissue not in TISSUE_MODULI_MPa:
+        raise ScenarioError(f"{p}.regenerate.initial_tissue", f"unknown tissue {rg.initial_tissue!r}; accepted: "
+                            f"{', '.join(TISSUE_MODULI_MPa)}")
+    for key in ("tissue_time_constant_days", "bone_maturation_days", "intramembranous_strain_limit",
+                "endochondral_strain_limit", "pressure_limit_MPa"):
+        _positive(f"{p}.regenerate.{key}", getattr(rg, key), "")
+    for key in ("front_speed_mm_per_day", "endochondral_front_speed_mm_per_day"):
+        if getattr(rg, key) < 0:
+            raise ScenarioError(f"{p}.regenerate.{key}", f"{getattr(rg, key):g}; accepted: >= 0 mm/day")
+
+    rods = {r.name: r for r in s.rods}
+    for i, name in enumerate(d.rods):
+        if name not in rods:
+            raise ScenarioError(f"{p}.rods[{i}]", f"{name!r} is not a rod; accepted: {', '.join(rods)}")
+    if d.transport_ring is None:
+        if s.defect is not None:
+            raise ScenarioError(f"{p}.transport_ring", "the bone has a defect: name the ring that carries the "
+                                "transport segment; accepted: one of the rings on the segment")
+        for i, name in enumerate(d.rods):
+            if not _rod_crosses(s, rods[name], s.gap.level_mm):
+                raise ScenarioError(f"{p}.rods[{i}]", f"rod {name!r} does not join a ring below the gap to one above "
+                                    "it, so lengthening it does not open the gap")
+        if not s.moving_rod_segments():
+            raise ScenarioError(f"{p}.rods", "no rod joins a ring below the gap to one above it; accepted: a frame "
+                                "with rods across the gap")
+    else:
+        if d.transport_ring not in {r.name for r in s.rings}:
+            raise ScenarioError(f"{p}.transport_ring", f"{d.transport_ring!r} is not a ring; accepted: "
+                                f"{', '.join(r.name for r in s.rings)}")
+        if s.defect is None:
+            raise ScenarioError("defect", "bone transport needs a defect to carry the segment across; accepted: a "
+                                "[defect] table with level_mm and length_mm")
+        (_, seg_lo, seg_hi) = _bone_pieces(s)[1]
+        if not seg_lo < s.ring(d.transport_ring).level_mm < seg_hi:
+            raise ScenarioError(f"{p}.transport_ring", f"ring {d.transport_ring!r} is not on the transport segment "
+                                f"({seg_lo:g} to {seg_hi:g} mm); accepted: the ring whose wires hold the segment")
+        for i, w in enumerate(s.wires):
+            if seg_lo < s.wire_level_mm(w) < seg_hi and w.ring != d.transport_ring:
+                raise ScenarioError(f"wires[{i}].ring", f"wire {w.name!r} holds the transport segment from ring "
+                                    f"{w.ring!r}, which does not move; accepted: only the transport ring's wires on "
+                                    "the segment")
+        for i, pin in enumerate(s.half_pins):
+            if seg_lo < s.ring(pin.ring).level_mm + pin.post_height_mm < seg_hi and pin.ring != d.transport_ring:
+                raise ScenarioError(f"half_pins[{i}].ring", f"half pin {pin.name!r} holds the transport segment "
+                                    "from a ring that does not move")
+        if d.lengthening_mm > s.defect.length_mm:
+            raise ScenarioError(f"{p}.lengthening_mm", f"{d.lengthening_mm:g} mm would carry the segment past the "
+                                f"docking site: the defect is {s.defect.length_mm:g} mm long; accepted: at most "
+                                f"{s.defect.length_mm:g} mm")
+        for i, name in enumerate(d.rods):
+            ring_names = [r.name for r in s.rod_rings(rods[name])]
+            if d.transport_ring not in ring_names[1:-1]:
+                raise ScenarioError(f"{p}.rods[{i}]", f"rod {name!r} does not pass through the transport ring with a "
+                                    "ring on each side of it")
+        segs = s.moving_rod_segments()
+        if not segs:
+            raise ScenarioError(f"{p}.transport_ring", "no rod passes through the transport ring")
+        for name, lo_name, hi_name, sign in segs:
+            lo_r, hi_r = s.ring(lo_name), s.ring(hi_name)
+            if sign < 0:
+                room = hi_r.level_mm - lo_r.level_mm - 0.5 * (lo_r.thickness_mm + hi_r.thickness_mm) - 5.0
+                if d.lengthening_mm > room:
+                    raise ScenarioError(f"{p}.lengthening_mm", f"{d.lengthening_mm:g} mm of transport would drive "
+                                        f"ring {d.transport_ring!r} into ring "
+                                        f"{hi_name if hi_name != d.transport_ring else lo_name!r} along rod "
+                                        f"{name!r} ({room:g} mm of room); accepted: at most {room:g} mm")
+    # threaded rods need free thread for the lengthening (in transport the ring slides along them)
+    for name, lo_name, hi_name, sign in s.moving_rod_segments():
+        if d.transport_ring is not None:
+            break
+        rod = rods[name]
+        i = list(rods).index(name)
+        rings = s.rod_rings(rod)
+        span = rings[-1].level_mm - rings[0].level_mm
+        if rod.length_mm is None:
+            raise ScenarioError(f"rods[{i}].length_mm", f"rod {name!r} lengthens in the treatment: give its threaded "
+                                f"length so its travel can be checked; accepted: at least {span:g} mm (the ring "
+                                f"spacing) + {d.lengthening_mm:g} mm (the lengthening)")
+        if rod.length_mm - span < d.lengthening_mm:
+            raise ScenarioError(f"{p}.lengthening_mm", f"{d.lengthening_mm:g} mm is beyond the travel of rod {name!r}: "
+                                f"{rod.length_mm:g} mm long over a {span:g} mm span leaves {rod.length_mm - span:g} mm "
+                                f"of thread; accepted: at most {rod.length_mm - span:g} mm, or a longer rod")
