@@ -53,9 +53,12 @@ from sim.sections import BeamProperties, Section, beam_properties, circle, recta
 from sim.units import NMM_PER_NM
 
 # layout of the per-cell property field
-EA, GA1, GA2, GJ, EI1, EI2, EPS0, K_LINK, KR_LINK, RELEASE, K_CONTACT, LAMBDA0 = range(12)
-N_PROPS = 12
+EA, GA1, GA2, GJ, EI1, EI2, EPS0, K_LINK, KR_LINK, RELEASE, K_CONTACT, LAMBDA0, CONTACT_GAP = range(13)
+N_PROPS = 13
 CONTACT_LENGTH_MM = 10.0  # contact stiffness = EA of the bone over this length
+# a soft-tissue-filled gap cannot be squeezed to nothing: the fragment ends touch when
+# it is down to this fraction of its meshed length (and the tissue cell never inverts)
+REGENERATE_MIN_LENGTH_FRACTION = 0.1
 LINK_STIFFNESS_FACTOR = 1e2  # links are this many times stiffer than the stiffest part
 
 STRESS_GROUPS = {
@@ -202,10 +205,15 @@ class FrameModel:
         for tag, part in self.parts.items():
             cells = np.flatnonzero(self.cell_part_tag == tag)
             self.cells_of[tag] = cells
-            if part.kind == PartKind.GAP_CONTACT:
+            if part.kind in (PartKind.GAP_CONTACT, PartKind.REGENERATE):
+                # the fragment ends touch once the gap (empty or filled with soft tissue) has closed
                 bone = beam_properties(tube(self.scenario.bone.outer_diameter_mm, self.scenario.bone.inner_diameter_mm),
                                        material(self.scenario.bone.material))
                 props[cells, K_CONTACT] = bone.EA_N * self.cell_length_mm[cells] / CONTACT_LENGTH_MM
+                if part.kind == PartKind.REGENERATE:
+                    props[cells, CONTACT_GAP] = REGENERATE_MIN_LENGTH_FRACTION
+            if part.kind == PartKind.GAP_CONTACT:
+                pass
             elif part.is_link:
                 props[cells, K_LINK] = k_link
                 props[cells, KR_LINK] = kr_link
@@ -241,9 +249,10 @@ class FrameModel:
                              + p[EI1] * ufl.dot(dth, n1) ** 2 + p[EI2] * ufl.dot(dth, n2) ** 2)
         link_energy = 0.5 * (p[K_LINK] * (ufl.dot(gamma, gamma) - p[RELEASE] * ufl.dot(a, gamma) ** 2)
                              + p[KR_LINK] * (ufl.dot(dth, dth) - p[RELEASE] * ufl.dot(a, dth) ** 2))
-        # an empty gap: penalty on the overlap of the fragment faces, -(closure + 1) > 0
+        # a closed gap: penalty on the overlap of the fragment faces, c - (closure + 1) > 0, where
+        # c = 0 for an empty gap and a small remaining thickness for one filled with tissue
         closure = ufl.dot(du, t)
-        self.overlap = ufl.max_value(-(closure + 1.0), 0.0)
+        self.overlap = ufl.max_value(p[CONTACT_GAP] - (closure + 1.0), 0.0)
         contact_energy = 0.5 * p[K_CONTACT] * self.overlap ** 2
         self.dx = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.frame.cell_tags,
                               metadata={"quadrature_degree": 1})

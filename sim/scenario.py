@@ -232,8 +232,8 @@ class RegenerateModel:
     rule: Literal["claes_heigele", "time"] = "claes_heigele"
     initial_tissue: str = "granulation"
     tissue_time_constant_days: float = 7.0
-    front_speed_mm_per_day: float = 0.2
-    endochondral_front_speed_mm_per_day: float = 0.1
+    front_speed_mm_per_day: float = 0.25
+    endochondral_front_speed_mm_per_day: float = 0.15
     bone_maturation_days: float = 40.0
     intramembranous_strain_limit: float = 0.05
     endochondral_strain_limit: float = 0.15
@@ -249,7 +249,10 @@ class Distraction:
     rate_mm_per_day, in steps_per_day equal steps, after latency_days, until
     lengthening_mm. Bone transport: `transport_ring` carries the segment between the
     corticotomy (`gap`) and the `defect` towards the docking site; the rods on the
-    corticotomy side of it lengthen and on the defect side shorten by the same amount.
+    corticotomy side of it lengthen and on the defect side shorten by the same amount;
+    when the plan takes the segment to the docking site (lengthening_mm = the defect's
+    length), the transport goes on until the docking site touches (making up for the
+    frame's give) and then by docking_compression_mm to compress it.
     Every day the frame is checked under a weight-bearing load of weight_bearing_N on the
     proximal end. Consolidation goes on until the frame's load share under that load
     falls below removal_load_share (the frame may come off) or consolidation_max_days.
@@ -261,6 +264,7 @@ class Distraction:
     latency_days: int = 7
     rods: tuple[str, ...] = ()
     transport_ring: str | None = None
+    docking_compression_mm: float = 1.0
     weight_bearing_N: float = 200.0
     removal_load_share: float = 0.10
     consolidation_max_days: int = 300
@@ -813,6 +817,8 @@ def _validate_distraction(s: Scenario) -> None:
         raise ScenarioError(f"{p}.lengthening_mm", f"{d.lengthening_mm:g} mm is not accepted; accepted: more than 0 "
                             f"and at most {MAX_LENGTHENING_MM:g} mm per segment")
     _positive(f"{p}.weight_bearing_N", d.weight_bearing_N, "N")
+    if not 0 <= d.docking_compression_mm <= 5:
+        raise ScenarioError(f"{p}.docking_compression_mm", f"{d.docking_compression_mm:g} mm; accepted: 0 to 5 mm")
     if not 0 < d.removal_load_share < 1:
         raise ScenarioError(f"{p}.removal_load_share", f"{d.removal_load_share:g}; accepted: between 0 and 1 "
                             "(0.10 is the clinical criterion)")
