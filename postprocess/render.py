@@ -21,6 +21,12 @@ import numpy as np
 import pyvista as pv
 
 pv.OFF_SCREEN = True
+try:  # VTK warns on stderr that there is no X display; off-screen rendering does not need one
+    from vtkmodules.vtkCommonCore import vtkLogger
+
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)
+except Exception:  # noqa: BLE001  (an older VTK without vtkLogger)
+    pass
 
 __all__ = ["render_frame", "auto_magnification", "WIRE_CMAP", "TENSION_ARRAY"]
 

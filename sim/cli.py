@@ -2,6 +2,7 @@
 
     ilizarov validate SCENARIO.toml
     ilizarov run SCENARIO.toml --out DIR [--model frame|continuum] [--no-picture]
+    ilizarov timeline SCENARIO.toml --out DIR [--no-pictures]
 
 Bad input (a malformed or invalid scenario, an output directory that is not a run
 directory) prints a clear message and exits with status 2, writing nothing.
@@ -76,6 +77,42 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_timeline(args) -> int:
+    from sim.run import OutputDirError, check_out_dir
+    from sim.scenario import ScenarioError
+
+    out = Path(args.out)
+    try:
+        s = _load(args.scenario)
+        check_out_dir(out, marker="timeline.csv")
+    except (ScenarioError, OutputDirError) as exc:
+        return _error(f"{args.scenario}: {exc}" if isinstance(exc, ScenarioError) else str(exc))
+    if s.distraction is None:
+        return _error(f"{args.scenario}: distraction: the scenario has no [distraction] table, so there is no "
+                      "treatment to follow; accepted: a scenario with a [distraction] table (see "
+                      "scenarios/distraction-4cm.toml and scenarios/bone-transport.toml)")
+
+    from mpi4py import MPI
+
+    from postprocess.timeline_report import timeline_summary_text
+    from sim.frame_model import SolverError
+    from sim.timeline import run_timeline, write_timeline
+
+    log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+    try:
+        result = run_timeline(s, log=log, snapshots=not args.no_pictures)
+    except SolverError as exc:
+        return _error(str(exc), EXIT_SOLVER_FAILED)
+    if MPI.COMM_WORLD.rank == 0 and log:
+        log("writing tables" + (", plots and the animation" if not args.no_pictures else ""))
+    path = write_timeline(out, s, result, pictures=not args.no_pictures)
+    if MPI.COMM_WORLD.rank == 0:
+        print(timeline_summary_text(result.summary))
+        print(f"Wrote {path} and {', '.join(f for f in result.summary['files'] if f != 'timeline.csv')} "
+              f"in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ilizarov", description="Finite-element simulation of circular external "
                                 "fixators (Ilizarov frames) on bone.")
@@ -91,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-picture", action="store_true", help="skip the rendered picture")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     r.set_defaults(func=cmd_run)
+    t = sub.add_parser("timeline", help="follow a treatment day by day: latency, distraction or bone transport, "
+                       "consolidation")
+    t.add_argument("scenario", help="scenario file (TOML) with a [distraction] table")
+    t.add_argument("--out", required=True, help="output directory (timeline.csv, steps.csv, timeline.json, "
+                   "timeline.png, timeline.gif)")
+    t.add_argument("--no-pictures", action="store_true", help="skip the plots and the animation")
+    t.add_argument("--quiet", action="store_true", help="no progress lines")
+    t.set_defaults(func=cmd_timeline)
     return p
 
 

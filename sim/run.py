@@ -81,21 +81,21 @@ class OutputDirError(ValueError):
     pass
 
 
-def check_out_dir(out: Path) -> None:
-    """Refuse to overwrite a directory that is not an earlier run's output."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "results.json").exists())):
-        raise OutputDirError(f"--out {out}: exists and is not a run directory (no results.json); "
-                             "accepted: a new directory or an earlier run's output")
+def check_out_dir(out: Path, marker: str = "results.json") -> None:
+    """Refuse to overwrite a directory that is not an earlier output of the same command
+    (recognised by its `marker` file)."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
+        raise OutputDirError(f"--out {out}: exists and is not an earlier output of this command (no {marker}); "
+                             "accepted: a new directory or an earlier output of the same command")
 
 
-def write_run(out: Path, scenario: Scenario, run: FrameRun, picture: bool = True, comm=None) -> Path:
-    """Write results.json, the resolved scenario and the picture; all or nothing.
+def publish_atomically(out: Path, fill, comm=None) -> None:
+    """Run `fill(staging_dir)` on rank 0, then replace `out` by the staging directory.
 
-    Files are written to a hidden staging directory beside `out`, which replaces `out`
-    only once everything is there.
+    All or nothing: if `fill` fails, the staging directory is removed, `out` is left as
+    it was, and the error is raised on every rank.
     """
     comm = MPI.COMM_WORLD if comm is None else comm
-    lines = picture_state(run) if picture else None  # collective
     staging = out.parent / f".{out.name}.partial"
     error = None
     if comm.rank == 0:
@@ -103,16 +103,7 @@ def write_run(out: Path, scenario: Scenario, run: FrameRun, picture: bool = True
             if staging.exists():
                 shutil.rmtree(staging)
             staging.mkdir(parents=True)
-            (staging / "scenario.resolved.json").write_text(json.dumps(scenario.to_dict(), indent=2))
-            if picture:
-                from postprocess.render import render_frame
-
-                parts = {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts}
-                case = run.picture_case or "pretension"
-                pic = render_frame(lines, parts, staging / "frame.png",
-                                   title=f"{scenario.name}: {case} at full load")
-                run.results["pictures"] = [pic.name]
-            (staging / "results.json").write_text(json.dumps(run.results, indent=2))
+            fill(staging)
             if out.exists():
                 shutil.rmtree(out)
             staging.rename(out)
@@ -122,4 +113,26 @@ def write_run(out: Path, scenario: Scenario, run: FrameRun, picture: bool = True
     error = comm.bcast(error, root=0)
     if error is not None:
         raise error
+
+
+def write_run(out: Path, scenario: Scenario, run: FrameRun, picture: bool = True, comm=None) -> Path:
+    """Write results.json, the resolved scenario and the picture; all or nothing.
+
+    Files are written to a hidden staging directory beside `out`, which replaces `out`
+    only once everything is there.
+    """
+    lines = picture_state(run) if picture else None  # collective
+
+    def fill(staging: Path) -> None:
+        (staging / "scenario.resolved.json").write_text(json.dumps(scenario.to_dict(), indent=2))
+        if picture:
+            from postprocess.render import render_frame
+
+            parts = {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts}
+            case = run.picture_case or "pretension"
+            pic = render_frame(lines, parts, staging / "frame.png", title=f"{scenario.name}: {case} at full load")
+            run.results["pictures"] = [pic.name]
+        (staging / "results.json").write_text(json.dumps(run.results, indent=2))
+
+    publish_atomically(out, fill, comm)
     return out / "results.json"

@@ -216,7 +216,7 @@ def run_timeline(scenario: Scenario, comm=None, log: Callable[[str], None] | Non
     regen = initial_state(L_surgery, params)
     forces0 = tm.forces()
     relaxing_N, regenerate_N = 0.0, tm.gap_force_N(forces0)
-    ctrl = {"rod_mm": 0.0}
+    ctrl = {"rod_mm": 0.0, "k_frame": math.inf}
 
     def soft_N(L):
         return k_inf * (L - L_surgery)
@@ -228,21 +228,26 @@ def run_timeline(scenario: Scenario, comm=None, log: Callable[[str], None] | Non
         return soft_N(L) + relaxing_N + regenerate_N
 
     def relax(hours: float, distracting: bool, context: str) -> None:
-        """Let the relaxing force decay over `hours` with the rods fixed."""
+        """Let the relaxing force decay over `hours` with the rods fixed.
+
+        The frame (tangent stiffness k_f between the fragments, measured at the last step)
+        in series with the gap's standard linear solid relaxes with one time constant,
+        tau (1 + k_arm / (k_f + k_lasting)): the relaxing force at the end of the
+        interval is known exactly, and the solve finds where the fragments settle.
+        """
         nonlocal relaxing_N, regenerate_N
-        x = hours / tau_h
-        decay = math.exp(-x)
-        phi = (1.0 - decay) / x
         arm = k_1 + (k_reg() if distracting else 0.0)
-        k = k_inf + arm * phi + (0.0 if distracting else k_reg())
+        lasting = k_inf + (0.0 if distracting else k_reg())
+        k_f = ctrl["k_frame"]
+        tau_eff = tau_h * (1.0 + (arm / (k_f + lasting) if math.isfinite(k_f) else 0.0))
+        decayed = relaxing_N * math.exp(-hours / tau_eff)
         L0 = tm.gap_length_mm()
-        N0 = soft_N(L0) + relaxing_N * decay + regenerate_N
-        law = (k, N0, L0, regen.effective_modulus_MPa)
+        law = (lasting, soft_N(L0) + decayed + regenerate_N, L0, regen.effective_modulus_MPa)
         prev = (k_inf + k_1 + k_reg(), total_gap_force(L0), L0, regen.effective_modulus_MPa)
         _solve(tm, context, lambda f: tm.set_gap_law(*[a + f * (b - a) for a, b in zip(prev, law)]),
                lambda: tm.set_gap_law(*prev))
         dL = tm.gap_length_mm() - L0
-        relaxing_N = relaxing_N * decay + arm * phi * dL
+        relaxing_N = decayed
         if not distracting:
             regenerate_N += k_reg() * dL
 
@@ -251,12 +256,16 @@ def run_timeline(scenario: Scenario, comm=None, log: Callable[[str], None] | Non
         nonlocal relaxing_N
         L0 = tm.gap_length_mm()
         arm = k_1 + k_reg()
-        tm.set_gap_law(k_inf + arm, total_gap_force(L0), L0, regen.effective_modulus_MPa)
+        k_inst = k_inf + arm
+        tm.set_gap_law(k_inst, total_gap_force(L0), L0, regen.effective_modulus_MPa)
         old = ctrl["rod_mm"]
         _solve(tm, context, lambda f: tm.set_rod_change(old + f * change_mm), lambda: tm.set_rod_change(old))
         ctrl["rod_mm"] = old + change_mm
         dL = tm.gap_length_mm() - L0
         relaxing_N += arm * dL
+        # the frame's stiffness between the fragments: the gap's force over what the frame gave
+        given = abs(change_mm) - dL
+        ctrl["k_frame"] = k_inst * dL / given if given > 1e-9 * abs(change_mm) else math.inf
         return dL
 
     def check(context: str) -> CheckResult:
@@ -460,3 +469,33 @@ def run_timeline(scenario: Scenario, comm=None, log: Callable[[str], None] | Non
         out.summary["docking_force_N"] = rows[-1].get("docking_force_N")
         out.summary["transport_segment_motion_mm"] = rows[-1]["segment_motion_mm"]
     return out
+
+
+def write_timeline(out, scenario: Scenario, result: TimelineResult, pictures: bool = True, comm=None):
+    """Write timeline.csv, steps.csv, timeline.json, the resolved scenario and (with
+    pictures) timeline.png and timeline.gif into `out`; all or nothing."""
+    import json
+    from pathlib import Path
+
+    from postprocess.timeline_report import animate_timeline, plot_timeline, write_csv
+    from sim.run import publish_atomically
+
+    out = Path(out)
+
+    def fill(staging: Path) -> None:
+        (staging / "scenario.resolved.json").write_text(json.dumps(scenario.to_dict(), indent=2))
+        write_csv(result.rows, staging / "timeline.csv")
+        if result.step_rows:
+            write_csv(result.step_rows, staging / "steps.csv")
+        files = ["timeline.csv"] + (["steps.csv"] if result.step_rows else [])
+        if pictures:
+            plot_timeline(result.rows, result.summary, staging / "timeline.png")
+            files.append("timeline.png")
+            if result.snapshots:
+                animate_timeline(result.snapshots, result.rows, result.parts, staging / "timeline.gif")
+                files.append("timeline.gif")
+        result.summary["files"] = files
+        (staging / "timeline.json").write_text(json.dumps(result.summary, indent=2))
+
+    publish_atomically(out, fill, comm)
+    return out / "timeline.csv"

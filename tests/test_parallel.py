@@ -47,3 +47,26 @@ def test_standard_frame_serial_equals_parallel():
 def test_wire_bench_in_parallel():
     k = v.wire_small_load_stiffness(comm=MPI.COMM_WORLD)
     assert k == pytest.approx(v.tensioned_wire_stiffness_N_per_mm(1275.0, 150.0, 1.8), rel=0.02)
+
+
+def test_timeline_serial_equals_parallel():
+    from sim.timeline import run_timeline
+
+    data = {
+        "gap": {"width_mm": 1.0},
+        "rods": [{"name": n, "angle_deg": a, "length_mm": 320.0}
+                 for n, a in (("rod_l", 0.0), ("rod_a", 90.0), ("rod_m", 180.0), ("rod_p", 270.0))],
+        "distraction": {"lengthening_mm": 1.5, "rate_mm_per_day": 1.0, "latency_days": 1,
+                        "consolidation_max_days": 1},
+    }
+    s = parse_scenario(data)
+    parallel = run_timeline(s, comm=MPI.COMM_WORLD)
+    serial = run_timeline(s, comm=MPI.COMM_SELF)
+    assert len(parallel.rows) == len(serial.rows) and len(parallel.step_rows) == len(serial.step_rows)
+    for a, b in zip(parallel.rows + parallel.step_rows, serial.rows + serial.step_rows):
+        assert a.keys() == b.keys()
+        for key in a:
+            if isinstance(a[key], str):
+                assert a[key] == b[key], key
+            elif a[key] is not None:
+                np.testing.assert_allclose(a[key], b[key], rtol=1e-6, atol=1e-7, err_msg=f"day {a['day']} {key}")

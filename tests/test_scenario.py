@@ -130,7 +130,7 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, content, phrase):
     f = tmp_path / "s.toml"
     f.write_text(content)
     out = tmp_path / "out"
-    for cmd in (["validate", str(f)], ["run", str(f), "--out", str(out)]):
+    for cmd in (["validate", str(f)], ["run", str(f), "--out", str(out)], ["timeline", str(f), "--out", str(out)]):
         r = _cli(*cmd)
         assert r.returncode == 2, r.stderr
         assert phrase in r.stderr
@@ -139,7 +139,7 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, content, phrase):
 
 
 def test_cli_help_on_each_command():
-    for cmd in ([], ["validate"], ["run"]):
+    for cmd in ([], ["validate"], ["run"], ["timeline"]):
         r = _cli(*cmd, "-h")
         assert r.returncode == 0 and "usage" in r.stdout
 
@@ -149,7 +149,7 @@ def test_cli_refuses_foreign_output_directory(tmp_path):
     out.mkdir()
     (out / "thesis.tex").write_text("precious")
     r = _cli("run", str(STANDARD), "--out", str(out))
-    assert r.returncode == 2 and "not a run directory" in r.stderr
+    assert r.returncode == 2 and "not an earlier output" in r.stderr
     assert (out / "thesis.tex").read_text() == "precious"
 
 
