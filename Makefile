@@ -23,14 +23,15 @@ PYTHON_FOUND := $(shell \
     if ok "$$c"; then echo "$$c"; exit 0; fi; \
   done)
 
-.PHONY: all demo test test-serial test-mpi bench venv clean help
+.PHONY: all demo timeline test test-serial test-mpi bench venv clean help
 
 all: test
 
 help:
 	@echo "make demo   - run the standard 4-ring frame ($(SCENARIO)) into $(OUT)"
 	@echo "make test   - run the test-suite (serial, then MPI tests on $(NPROC) ranks)"
-	@echo "make bench  - time the standard scenario (benchmarks/bench_frame.py)"
+	@echo "make timeline - follow the 4 cm lengthening (scenarios/distraction-4cm.toml) into out/distraction-4cm"
+	@echo "make bench  - time the standard scenario and a 60-day treatment (benchmarks/)"
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON_FOUND)" ]; then \
@@ -49,12 +50,16 @@ venv: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/ilizarov run $(SCENARIO) --out $(OUT)
 
+timeline: $(VENV)/.installed
+	$(VENV)/bin/ilizarov timeline scenarios/distraction-4cm.toml --out out/distraction-4cm
+
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -q tests
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/mpirun -n $(NPROC) $(VENV)/bin/python -m pytest -q -m mpi -p no:cacheprovider tests
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_frame.py
+	$(VENV)/bin/python benchmarks/bench_timeline.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -188,7 +188,7 @@ def _deformation_label(magnification: float, u_max: float) -> str:
 def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | Path, *,
                  title: str = "", magnification: float | None = None,
                  wire_tension_range_N: tuple[float, float] | None = None,
-                 window_size=(1600, 1000)) -> Path:
+                 window_size=(1600, 1000), colours: dict[str, str] | None = None) -> Path:
     """Render the undeformed and deformed frame into a PNG with two views; return its path.
 
     lines: "points_mm" (n,3), "displacement_mm" (n,3), "cells" (m,2) node indices,
@@ -199,6 +199,7 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     magnification: deformation scale; None picks a 1-2-5 number so the largest
     displacement appears as ~4 % of the model size (at least 1).
     wire_tension_range_N: colour range of the wires; None uses min/max over wire cells.
+    colours: overrides of the fixed colours by kind (e.g. {"REGENERATE": "#d62728"}).
     Left: oblique 3D view. Right: anterior view (camera on the +y side looking towards
     -y, z up, parallel projection).
     """
@@ -256,7 +257,7 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
             kwargs = dict(scalars=TENSION_ARRAY, preference="cell", cmap=WIRE_CMAP, clim=clim,
                           ambient=0.35, diffuse=0.65, specular=0.1)
         else:
-            kwargs = dict(color=style.color, ambient=0.25, diffuse=0.75,
+            kwargs = dict(color=(colours or {}).get(g, style.color), ambient=0.25, diffuse=0.75,
                           specular=0.3 if g not in ("BONE", "REGENERATE") else 0.05, specular_power=20)
         deformed_meshes.append((tube, kwargs, is_wire))
     undeformed = pv.merge(undeformed_meshes) if undeformed_meshes else None

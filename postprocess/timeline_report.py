@@ -93,7 +93,7 @@ def plot_timeline(rows: list[dict[str, Any]], summary: dict[str, Any], path: Pat
         ax.plot(day, col["docking_force_N"], label="docking-site compression", lw=1.5, color="#9467bd")
     ax.set_ylabel("force [N]")
     ax.set_title("Distraction force across the gap")
-    ax.legend(loc="upper left")
+    ax.legend(loc="center right")
 
     ax = axes[1, 0]
     for n in wires:
@@ -168,9 +168,23 @@ def plot_timeline(rows: list[dict[str, Any]], summary: dict[str, Any], path: Pat
     return path
 
 
+def regenerate_colour(modulus_MPa: float) -> str:
+    """Red for granulation tissue (0.2 MPa) through orange and green to bone ivory (6000 MPa),
+    on a log scale of the regenerate's effective modulus."""
+    stops = ((0.2, (214, 39, 40)), (2.0, (255, 127, 14)), (100.0, (44, 160, 44)), (6000.0, (232, 220, 192)))
+    x = float(np.clip(modulus_MPa, stops[0][0], stops[-1][0]))
+    for (e0, c0), (e1, c1) in zip(stops, stops[1:]):
+        if x <= e1:
+            f = (np.log(x) - np.log(e0)) / (np.log(e1) - np.log(e0))
+            rgb = [round(a + f * (b - a)) for a, b in zip(c0, c1)]
+            return "#{:02x}{:02x}{:02x}".format(*rgb)
+    return "#e8dcc0"
+
+
 def animate_timeline(snapshots: dict[int, dict], rows: list[dict[str, Any]], parts: dict[int, tuple[str, str]],
                      path: Path, max_frames: int = 24, frame_ms: int = 400) -> Path:
-    """GIF of the frame through the treatment (true scale), wires coloured by tension."""
+    """GIF of the frame through the treatment (true scale), wires coloured by tension and the
+    regenerate by its stiffness (red: granulation tissue, green: early bone, ivory: bone)."""
     import tempfile
 
     from PIL import Image
@@ -193,11 +207,13 @@ def animate_timeline(snapshots: dict[int, dict], rows: list[dict[str, Any]], par
     with tempfile.TemporaryDirectory() as tmp:
         for d in days:
             r = by_day[d]
-            title = (f"Day {d} ({r['phase']})\nrods {r['rod_lengthening_mm']:+.1f} mm, gap "
-                     f"{r['gap_length_mm']:.1f} mm, distraction force {r['distraction_force_N']:.0f} N, "
-                     f"frame load share {100 * r['frame_load_share']:.0f} %")
+            title = (f"Day {d} ({r['phase']})\nrods {r['rod_lengthening_mm']:+.1f} mm, gap {r['gap_length_mm']:.1f} mm, "
+                     f"force {r['distraction_force_N']:.0f} N\nframe carries {100 * r['frame_load_share']:.0f} % of "
+                     f"{r['wb_load_N']:.0f} N; regenerate {r['tissue_class']}, {r['regenerate_modulus_MPa']:.3g} MPa, "
+                     f"{100 * r['bone_fraction']:.0f} % bone")
             png = render_frame(snapshots[d], parts, Path(tmp) / f"day{d:04d}.png", title=title, magnification=1.0,
-                               wire_tension_range_N=(lo, hi) if np.isfinite(lo) else None, window_size=(1200, 750))
+                               wire_tension_range_N=(lo, hi) if np.isfinite(lo) else None, window_size=(1200, 750),
+                               colours={"REGENERATE": regenerate_colour(r["regenerate_modulus_MPa"])})
             with Image.open(png) as im:
                 frames.append(im.convert("P", palette=Image.Palette.ADAPTIVE, colors=255))
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0, optimize=True)

@@ -28,14 +28,15 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from mpi4py import MPI
 
-from sim.frame_model import (EA, EI1, EI2, EPS0, GA1, GA2, GJ, LAMBDA0, FrameModel, SolverError)
+from sim.frame_model import EA, EI1, EI2, EPS0, GA1, GA2, GJ, LAMBDA0, FrameModel, SolverError
 from sim.materials import TISSUE_MODULI_MPa, regenerate_material
-from sim.regenerate import RegenerateState, advance, initial_state, with_gap
+from sim.regenerate import advance, initial_state, with_gap
 from sim.scenario import Regenerate, Scenario
 from sim.sections import beam_properties, tube
 
@@ -303,7 +304,6 @@ def run_timeline(scenario: Scenario, comm=None, log: Callable[[str], None] | Non
                            stress, reg_force / W, dock_share, 1.0 - through_bone)
 
     wire_names = list(tm.plan.wire_points)
-    distraction_days = math.ceil(d.lengthening_mm / d.rate_mm_per_day - 1e-9)
     step_mm = d.rate_mm_per_day / d.steps_per_day
     step_h = HOURS_PER_DAY / d.steps_per_day
     transport = d.transport_ring is not None

@@ -258,13 +258,15 @@ def test_cli_timeline_writes_tables_plots_and_animation(tmp_path):
     import csv
     import json
 
-    rows = list(csv.DictReader(open(out / "timeline.csv")))
+    with open(out / "timeline.csv") as f:
+        rows = list(csv.DictReader(f))
     assert [int(x["day"]) for x in rows] == list(range(len(rows)))
     assert {"rod_lengthening_mm", "gap_length_mm", "distraction_force_N", "ring1_wire1_tension_N",
             "ring1_wire1_deflection_mm", "ifm_axial_mm", "regenerate_strain", "tissue_class",
             "frame_load_share"} <= rows[0].keys()
     assert float(rows[-1]["rod_lengthening_mm"]) == pytest.approx(2.0)
-    steps = list(csv.DictReader(open(out / "steps.csv")))
+    with open(out / "steps.csv") as f:
+        steps = list(csv.DictReader(f))
     assert len(steps) == 8
     summary = json.loads((out / "timeline.json").read_text())
     assert summary["distraction_end_day"] == 3 and summary["days"] == 5
