@@ -98,8 +98,13 @@ def _circle_line_params(origin_xy, direction_xy, centre_xy, radius) -> tuple[flo
     return -b - r, -b + r
 
 
-def plan_network(s: Scenario) -> NetworkPlan:
-    """Lay out the line network of a scenario (pure geometry, no gmsh)."""
+def plan_network(s: Scenario, pose=None) -> NetworkPlan:
+    """Lay out the line network of a scenario (pure geometry, no gmsh).
+
+    With a hexapod, `pose` (a sim.hexapod.Pose; None: the scenario's initial pose) places
+    the moving side — every point on the moving ring's side of the gap — by a rigid
+    motion from the corrected layout; the struts join the two sides.
+    """
     plan = NetworkPlan()
     h, hw = s.mesh.element_size_mm, s.mesh.wire_element_size_mm
     ring_pts = {r.name: _RingPoints(plan, r.centre_xy_mm, r.centroid_radius_mm, r.level_mm) for r in s.rings}
@@ -172,6 +177,18 @@ def plan_network(s: Scenario) -> NetworkPlan:
                 plan.add_line(near, far, pin_tag, h)
                 plan.add_line(centre, far, link_tag, None)
 
+    # hexapod struts: one cell each, between mounting points on the two rings' centroid circles
+    if s.hexapod is not None:
+        from sim.hexapod import hexapod_geometry
+
+        hx = s.hexapod
+        geom = hexapod_geometry(s)
+        for k in range(6):
+            tag = plan.add_part(f"strut{k + 1}", PartKind.STRUT, f"strut{k + 1}")
+            a = ring_pts[hx.reference_ring].at(math.radians(geom.base_angles_deg[k]))
+            b = ring_pts[hx.moving_ring].at(math.radians(geom.platform_angles_deg[k]))
+            plan.lines.append((a, b, tag, 1))
+
     # rods
     for rod in s.rods:
         tag = plan.add_part(rod.name, PartKind.ROD, rod.name)
@@ -209,6 +226,8 @@ def plan_network(s: Scenario) -> NetworkPlan:
         piece_tags = [plan.add_part(n, PartKind.BONE, "bone") for n in piece_names]
         break_tags = {}
         for lo, hi, kind in breaks:
+            if kind == "gap" and s.hexapod is not None:
+                continue  # the fragments move past each other in a correction: no contact cell
             if kind == "gap" and s.gap.regenerate:
                 break_tags[kind] = plan.add_part("regenerate", PartKind.REGENERATE, "gap")
             else:
@@ -224,7 +243,7 @@ def plan_network(s: Scenario) -> NetworkPlan:
             elif inside[0][2] == "gap" and s.gap.regenerate:
                 plan.add_line(bone_nodes[z0], bone_nodes[z1], break_tags["gap"],
                               min(h, max(s.gap.width_mm / 4, 0.25)))
-            else:  # one contact cell across an empty gap or a defect
+            elif inside[0][2] in break_tags:  # one contact cell across an empty gap or a defect
                 plan.add_line(bone_nodes[z0], bone_nodes[z1], break_tags[inside[0][2]], None)
         plan.markers[Marker.BONE_DISTAL_END] = bone_nodes[levels[0]]
         plan.markers[Marker.BONE_PROXIMAL_END] = bone_nodes[levels[-1]]
@@ -234,7 +253,23 @@ def plan_network(s: Scenario) -> NetworkPlan:
                 plan.gap_faces = faces
             else:
                 plan.defect_faces = faces
+    if s.hexapod is not None:
+        _place_moving_side(plan, s, pose)
     return plan
+
+
+def _place_moving_side(plan: NetworkPlan, s: Scenario, pose) -> None:
+    """Move every point on the moving ring's side of the gap by the hexapod's pose."""
+    from sim.hexapod import hexapod_geometry, initial_pose
+
+    geom = hexapod_geometry(s)
+    pose = initial_pose(s, geom) if pose is None else pose
+    z_split = s.gap.level_mm if s.has_bone else 0.5 * (s.ring(s.hexapod.reference_ring).level_mm
+                                                        + s.ring(s.hexapod.moving_ring).level_mm)
+    pts = np.asarray(plan.points)
+    moving = (pts[:, 2] - z_split) * geom.moving_side > 0
+    pts[moving] = pose.apply(pts[moving])
+    plan.points = [tuple(float(c) for c in p) for p in pts]
 
 
 @dataclass
@@ -279,9 +314,10 @@ def build_gmsh_model(plan: NetworkPlan, gmsh) -> None:
     gmsh.model.mesh.generate(1)
 
 
-def build_frame(s: Scenario, comm=None) -> FrameMesh:
-    """Build the frame model's line mesh of a scenario, distributed over `comm`."""
-    return mesh_plan(plan_network(s), comm, name=f"frame-{s.name}")
+def build_frame(s: Scenario, comm=None, pose=None) -> FrameMesh:
+    """Build the frame model's line mesh of a scenario, distributed over `comm` (a hexapod's
+    moving side at `pose`, default its initial pose)."""
+    return mesh_plan(plan_network(s, pose), comm, name=f"frame-{s.name}")
 
 
 def mesh_plan(plan: NetworkPlan, comm=None, name: str = "frame") -> FrameMesh:

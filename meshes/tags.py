@@ -23,6 +23,7 @@ class PartKind(IntEnum):
     CLAMP_LINK = 9  # wire clamp: wire to the ring's centroid, offset by the clamp
     PIN_BONE_LINK = 10  # threaded half pin to the bone
     GAP_CONTACT = 11  # an empty gap: the fragment faces touch when it closes
+    STRUT = 12  # a hexapod strut: pinned at both ends, axial load only (one cell)
 
 
 LINK_KINDS = (PartKind.WIRE_BONE_LINK, PartKind.CLAMP_LINK, PartKind.PIN_BONE_LINK)

@@ -49,6 +49,7 @@ STYLES: dict[str, _Style] = {
     "REGENERATE": _Style("#4fa36c", 12.0, 32),  # green: not in the wires' colormap
     "RING": _Style("#4682b4", 4.0, 16),  # steel blue
     "ROD": _Style("#4d4d4d", 3.0, 16),  # dark grey
+    "STRUT": _Style("#b8860b", 4.0, 16),  # dark golden: hexapod struts
     "HALF_PIN": _Style("#2f4f4f", 3.0, 16),  # dark slate
     "POST": _Style("#2f4f4f", 3.0, 16),
     "WIRE": _Style("#000000", 1.5, 12),  # coloured by tension
@@ -56,7 +57,7 @@ STYLES: dict[str, _Style] = {
     "OTHER": _Style("#808080", 1.0, 8),  # unknown kinds
 }
 # draw order: big parts first, so the thin ones stay visible in the listing
-_GROUP_ORDER = ("BONE", "REGENERATE", "RING", "ROD", "POST", "HALF_PIN", "WIRE", "LINK", "OTHER")
+_GROUP_ORDER = ("BONE", "REGENERATE", "RING", "ROD", "STRUT", "POST", "HALF_PIN", "WIRE", "LINK", "OTHER")
 
 UNDEFORMED_COLOR = "#b4b4b4"
 UNDEFORMED_OPACITY = 0.35

@@ -68,6 +68,7 @@ STRESS_GROUPS = {
     PartKind.ROD: "rods",
     PartKind.HALF_PIN: "half_pins",
     PartKind.POST: "half_pins",
+    PartKind.STRUT: "struts",
 }
 
 
@@ -180,6 +181,8 @@ class FrameModel:
         if part.kind == PartKind.ROD:
             rod = next(r for r in s.rods if r.name == part.source)
             return circle(rod.diameter_mm), material(rod.material)
+        if part.kind == PartKind.STRUT:
+            return circle(s.hexapod.strut_diameter_mm), material(s.hexapod.strut_material)
         pin = next(p for p in s.half_pins if p.name == part.source)
         if part.kind == PartKind.HALF_PIN:
             return circle(pin.diameter_mm), material(pin.material)
@@ -220,6 +223,8 @@ class FrameModel:
                 if part.release_axis_xyz is not None:
                     props[cells, RELEASE] = 1.0
                     axis[cells] = part.release_axis_xyz
+            elif part.kind == PartKind.STRUT:  # pinned at both ends (universal joints): axial force only
+                props[cells, EA] = beam[tag].EA_N
             else:
                 bp = beam[tag]
                 props[cells, EA:EI2 + 1] = (bp.EA_N, bp.GA1_N, bp.GA2_N, bp.GJ_Nmm2, bp.EI1_Nmm2, bp.EI2_Nmm2)

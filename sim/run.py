@@ -32,13 +32,17 @@ def yield_by_group(scenario: Scenario) -> dict[str, float]:
         "wires": [w.material for w in scenario.wires],
         "rings": [r.material for r in scenario.rings],
         "rods": [r.material for r in scenario.rods],
+        "struts": [scenario.hexapod.strut_material] if scenario.hexapod is not None else [],
         "half_pins": [p.material for p in scenario.half_pins],
     }
     return {g: min(material(m).yield_stress_MPa for m in names) for g, names in groups.items() if names}
 
 
-def solve_frame(scenario: Scenario, comm=None, log=None) -> FrameRun:
-    """Build, pretension and load the frame model; return results.json data."""
+def solve_frame(scenario: Scenario, comm=None, log=None, pose=None) -> FrameRun:
+    """Build, pretension and load the frame model; return results.json data.
+
+    pose: for a hexapod, the moving side's pose (sim.hexapod.Pose; default the initial one).
+    """
     from meshes.frame_network import build_frame
     from postprocess.metrics import build_results
     from sim.frame_model import FrameModel
@@ -46,7 +50,7 @@ def solve_frame(scenario: Scenario, comm=None, log=None) -> FrameRun:
     comm = MPI.COMM_WORLD if comm is None else comm
     say = (lambda msg: log(msg) if log and comm.rank == 0 else None)
     t0 = time.perf_counter()
-    frame = build_frame(scenario, comm)
+    frame = build_frame(scenario, comm, pose)
     t_mesh = time.perf_counter() - t0
     model = FrameModel(scenario, frame)
     t_setup = time.perf_counter() - t0 - t_mesh

@@ -272,6 +272,79 @@ class Distraction:
     regenerate: RegenerateModel = RegenerateModel()
 
 
+@dataclass(frozen=True)
+class Deformity:
+    """The moving fragment's pose relative to the reference fragment, as clinicians read it.
+
+    Rotations about the deformity's origin, applied in this order: the AP-view angulation
+    (about +y, right-hand rule: for a distal moving fragment, + is varus), the lateral-view
+    angulation (about +x: for a distal moving fragment, + moves its far end anterior,
+    i.e. apex posterior), the axial rotation (about +z: + is counter-clockwise seen from
+    proximal); then the translations: AP-view (x, + lateral), lateral-view (y, +
+    anterior) and length (z, + lengthened: the moving fragment further from the
+    reference one). Angles in degrees, lengths in mm.
+    """
+
+    ap_angulation_deg: float = 0.0
+    ap_translation_mm: float = 0.0
+    lateral_angulation_deg: float = 0.0
+    lateral_translation_mm: float = 0.0
+    axial_rotation_deg: float = 0.0
+    length_mm: float = 0.0
+
+
+@dataclass(frozen=True)
+class StrutSize:
+    """A strut size and the length range between its joint centres (mm)."""
+
+    name: str
+    min_length_mm: float
+    max_length_mm: float
+
+
+# Representative ranges of the standard struts of a commercial hexapod (joint centre to
+# joint centre); set your own in [[hexapod.strut_sizes]].
+STANDARD_STRUT_SIZES = (
+    StrutSize("x_short", 91.0, 121.0),
+    StrutSize("short", 116.0, 152.0),
+    StrutSize("medium", 142.0, 205.0),
+    StrutSize("long", 191.0, 291.0),
+)
+
+
+@dataclass(frozen=True)
+class Hexapod:
+    """A hexapod (Taylor Spatial Frame type) between two rings.
+
+    Six struts, pinned at both ends (universal joints: they carry axial load only), join
+    mounting points on the rings' centroid circles in the standard alternating pattern:
+    on the reference ring three pairs centred at first_pair_deg + 0/120/240 degrees, the
+    two points of a pair pair_separation_deg apart; on the moving ring the pairs are
+    turned by 60 degrees. Strut k joins reference point k to the moving point that
+    makes the zig-zag, so neighbouring struts lean opposite ways.
+
+    The frame is mounted on the deformed limb: the moving ring sits on the moving
+    fragment, at the `deformity` pose relative to the reference ring (or at the pose
+    that `strut_lengths_mm` gives). `ilizarov hexapod` plans the correction back to
+    alignment about the hinge (default: the origin), at most max_rate_mm_per_day at the
+    structure at risk (a point of the moving fragment, in its corrected position).
+    """
+
+    reference_ring: str
+    moving_ring: str
+    deformity: Deformity | None = None
+    strut_lengths_mm: tuple[float, ...] | None = None
+    origin_mm: tuple[float, float, float] | None = None  # default: on the bone axis at the gap
+    hinge_mm: tuple[float, float, float] | None = None  # default: the origin
+    structure_at_risk_mm: tuple[float, float, float] | None = None  # default: the moving fragment's end at the gap
+    max_rate_mm_per_day: float = 1.0
+    first_pair_deg: float = 90.0
+    pair_separation_deg: float = 30.0
+    strut_diameter_mm: float = 8.0
+    strut_material: str = "stainless_steel"
+    strut_sizes: tuple[StrutSize, ...] = STANDARD_STRUT_SIZES
+
+
 MAX_RATE_MM_PER_DAY = 3.0  # above 2 mm/day the regenerate starves (physics.md section 4)
 MAX_LENGTHENING_MM = 200.0  # 18-20 cm per segment (physics.md section 4)
 
@@ -316,6 +389,7 @@ class Scenario:
     solver: SolverSettings = SolverSettings()
     defect: Defect | None = None
     distraction: Distraction | None = None
+    hexapod: Hexapod | None = None
 
     @property
     def has_bone(self) -> bool:
@@ -541,7 +615,7 @@ def parse_scenario(data: dict[str, Any], default_name: str = "scenario") -> Scen
     else:
         wires = standard_wires(rings)
     rods = tuple(_build(Rod, e, f"rods[{i}]") for i, e in enumerate(_table_list(data, "rods"))) \
-        if "rods" in data else standard_rods()
+        if "rods" in data else (() if "hexapod" in data else standard_rods())
     pins = tuple(_build(HalfPin, e, f"half_pins[{i}]") for i, e in enumerate(_table_list(data, "half_pins")))
     scenario = dataclasses.replace(scenario, rings=rings, wires=wires, rods=rods, half_pins=pins)
     validate(scenario)
@@ -683,9 +757,11 @@ def validate(s: Scenario) -> None:
                 raise ScenarioError(f"{p}.ring", f"the wire at z = {z:g} mm passes through the gap "
                                     f"({lo:g} to {hi:g} mm); accepted: a ring level clear of the gap")
 
-    if len(s.rings) > 1 and not s.rods:
+    if len(s.rings) > 1 and not s.rods and s.hexapod is None:
         raise ScenarioError("rods", "a frame of several rings needs connecting rods")
     connected: set[str] = set()
+    if s.hexapod is not None:
+        connected.update(n for n in (s.hexapod.reference_ring, s.hexapod.moving_ring) if n in ring_names)
     for i, rod in enumerate(s.rods):
         p = f"rods[{i}]"
         _positive(f"{p}.diameter_mm", rod.diameter_mm)
@@ -708,7 +784,7 @@ def validate(s: Scenario) -> None:
     if len(s.rings) > 1:
         for i, r in enumerate(s.rings):
             if r.name not in connected:
-                raise ScenarioError(f"rings[{i}]", f"ring {r.name!r} is joined to the frame by no rod; "
+                raise ScenarioError(f"rings[{i}]", f"ring {r.name!r} is joined to the frame by no rod or strut; "
                                     "accepted: every ring on at least one rod")
 
     for i, pin in enumerate(s.half_pins):
@@ -765,6 +841,8 @@ def validate(s: Scenario) -> None:
         raise ScenarioError("solver.max_step_cuts", f"{sv.max_step_cuts}; accepted: >= 0")
     if s.distraction is not None:
         _validate_distraction(s)
+    if s.hexapod is not None:
+        _validate_hexapod(s)
 
 
 def _bone_pieces(s: Scenario) -> list[tuple[str, float, float]]:
@@ -912,3 +990,63 @@ def _validate_distraction(s: Scenario) -> None:
             raise ScenarioError(f"{p}.lengthening_mm", f"{d.lengthening_mm:g} mm is beyond the travel of rod {name!r}: "
                                 f"{rod.length_mm:g} mm long over a {span:g} mm span leaves {rod.length_mm - span:g} mm "
                                 f"of thread; accepted: at most {rod.length_mm - span:g} mm, or a longer rod")
+
+
+def _validate_hexapod(s: Scenario) -> None:
+    h = s.hexapod
+    p = "hexapod"
+    names = {r.name: r for r in s.rings}
+    for key in ("reference_ring", "moving_ring"):
+        if getattr(h, key) not in names:
+            raise ScenarioError(f"{p}.{key}", f"{getattr(h, key)!r} is not a ring; accepted: {', '.join(names)}")
+    if h.reference_ring == h.moving_ring:
+        raise ScenarioError(f"{p}.moving_ring", "the moving ring is the reference ring; accepted: another ring")
+    if s.distraction is not None:
+        raise ScenarioError("distraction", "a hexapod correction and a distraction timeline in one scenario are not "
+                            "supported; accepted: one of [hexapod] or [distraction]")
+    z_ref, z_mov = names[h.reference_ring].level_mm, names[h.moving_ring].level_mm
+    if s.has_bone:
+        z_gap = s.gap.level_mm
+        if (z_ref - z_gap) * (z_mov - z_gap) >= 0:
+            raise ScenarioError(f"{p}.moving_ring", f"rings {h.reference_ring!r} ({z_ref:g} mm) and {h.moving_ring!r} "
+                                f"({z_mov:g} mm) are on the same side of the gap ({z_gap:g} mm); accepted: one ring on "
+                                "each fragment")
+        for i, rod in enumerate(s.rods):
+            levels = [r.level_mm for r in s.rod_rings(rod)]
+            if min(levels) < z_gap < max(levels):
+                raise ScenarioError(f"rods[{i}]", f"rod {rod.name!r} crosses the gap and would lock the hexapod; "
+                                    "accepted: rods within one fragment's rings (from_ring/to_ring)")
+        if s.defect is not None:
+            raise ScenarioError("defect", "a hexapod correction with a bone defect is not supported")
+        if s.gap.regenerate is not None:
+            raise ScenarioError("gap.regenerate", "a hexapod scenario models the osteotomy as an open gap (the "
+                                "fragments move past each other during the correction, and the frame's own "
+                                "stiffness is what is compared); accepted: no regenerate")
+    if (h.deformity is None) == (h.strut_lengths_mm is None):
+        raise ScenarioError(f"{p}.deformity", "give the frame's state once: either a [hexapod.deformity] table or "
+                            "hexapod.strut_lengths_mm (six lengths)")
+    if h.strut_lengths_mm is not None:
+        if len(h.strut_lengths_mm) != 6:
+            raise ScenarioError(f"{p}.strut_lengths_mm", f"{len(h.strut_lengths_mm)} lengths; accepted: six")
+        for i, length in enumerate(h.strut_lengths_mm):
+            _positive(f"{p}.strut_lengths_mm[{i}]", length)
+    if h.deformity is not None:
+        for key in ("ap_angulation_deg", "lateral_angulation_deg", "axial_rotation_deg"):
+            v = getattr(h.deformity, key)
+            if not abs(v) < 60.0:
+                raise ScenarioError(f"{p}.deformity.{key}", f"{v:g} deg; accepted: less than 60 deg either way (a "
+                                    "larger deformity needs staged correction)")
+    _positive(f"{p}.max_rate_mm_per_day", h.max_rate_mm_per_day, "mm/day")
+    if h.max_rate_mm_per_day > MAX_RATE_MM_PER_DAY:
+        raise ScenarioError(f"{p}.max_rate_mm_per_day", f"{h.max_rate_mm_per_day:g} mm/day; accepted: at most "
+                            f"{MAX_RATE_MM_PER_DAY:g} mm/day (1 mm/day is usual)")
+    if not 5.0 <= h.pair_separation_deg <= 50.0:
+        raise ScenarioError(f"{p}.pair_separation_deg", f"{h.pair_separation_deg:g} deg; accepted: 5 to 50 deg")
+    _positive(f"{p}.strut_diameter_mm", h.strut_diameter_mm)
+    _material(f"{p}.strut_material", h.strut_material)
+    if not h.strut_sizes:
+        raise ScenarioError(f"{p}.strut_sizes", "no strut sizes; accepted: at least one size")
+    for i, size in enumerate(h.strut_sizes):
+        if not 0 < size.min_length_mm < size.max_length_mm:
+            raise ScenarioError(f"{p}.strut_sizes[{i}]", f"{size.min_length_mm:g} to {size.max_length_mm:g} mm; "
+                                "accepted: 0 < min_length_mm < max_length_mm")
