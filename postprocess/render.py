@@ -59,6 +59,14 @@ STYLES: dict[str, _Style] = {
 # draw order: big parts first, so the thin ones stay visible in the listing
 _GROUP_ORDER = ("BONE", "REGENERATE", "RING", "ROD", "STRUT", "POST", "HALF_PIN", "WIRE", "LINK", "OTHER")
 
+# name -> (label, camera direction, parallel projection)
+VIEWS = {
+    "oblique": ("Oblique view", (1.0, 1.3, 0.55), False),
+    "anterior": ("Anterior view", (0.0, 1.0, 0.0), True),
+    "lateral": ("Lateral view", (1.0, 0.0, 0.0), True),
+    "axial": ("Axial view (from proximal)", (0.0, 0.0, 1.0), True),
+}
+
 UNDEFORMED_COLOR = "#b4b4b4"
 UNDEFORMED_OPACITY = 0.35
 UNDEFORMED_RADIUS_FACTOR = 0.5  # thinner than the deformed tubes
@@ -189,7 +197,8 @@ def _deformation_label(magnification: float, u_max: float) -> str:
 def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | Path, *,
                  title: str = "", magnification: float | None = None,
                  wire_tension_range_N: tuple[float, float] | None = None,
-                 window_size=(1600, 1000), colours: dict[str, str] | None = None) -> Path:
+                 window_size=(1600, 1000), colours: dict[str, str] | None = None,
+                 views: tuple[str, ...] = ("oblique", "anterior")) -> Path:
     """Render the undeformed and deformed frame into a PNG with two views; return its path.
 
     lines: "points_mm" (n,3), "displacement_mm" (n,3), "cells" (m,2) node indices,
@@ -201,6 +210,7 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     displacement appears as ~4 % of the model size (at least 1).
     wire_tension_range_N: colour range of the wires; None uses min/max over wire cells.
     colours: overrides of the fixed colours by kind (e.g. {"REGENERATE": "#d62728"}).
+    views: which views, side by side, from VIEWS (oblique, anterior, lateral, axial).
     Left: oblique 3D view. Right: anterior view (camera on the +y side looking towards
     -y, z up, parallel projection).
     """
@@ -268,14 +278,14 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     font_small = max(8, round(height / 80))
     font_file = _font_file()
 
-    plotter = pv.Plotter(off_screen=True, shape=(1, 2), window_size=(width, height), border=False)
+    unknown = [v for v in views if v not in VIEWS]
+    if unknown or not views:
+        raise ValueError(f"views {unknown or views}: accepted: {', '.join(VIEWS)}")
+    last = len(views) - 1
+    plotter = pv.Plotter(off_screen=True, shape=(1, len(views)), window_size=(width, height), border=False)
     try:
         plotter.set_background("white")
-        views = [
-            ("Oblique view", (1.0, 1.3, 0.55), False),
-            ("Anterior view", (0.0, 1.0, 0.0), True),
-        ]
-        for col, (label, direction, parallel) in enumerate(views):
+        for col, (label, direction, parallel) in enumerate(VIEWS[v] for v in views):
             plotter.subplot(0, col)
             plotter.set_background("white")
             if undeformed is not None:
@@ -284,8 +294,8 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
             for mesh, kwargs, is_wire in deformed_meshes:
                 extra = {}
                 if is_wire:
-                    extra["show_scalar_bar"] = col == 1
-                    if col == 1:
+                    extra["show_scalar_bar"] = col == last
+                    if col == last:
                         extra["scalar_bar_args"] = dict(
                             title="Wire tension [N]\n", vertical=True, position_x=0.83, position_y=0.22,
                             width=0.08, height=0.55, color=TEXT_COLOR, title_font_size=font_title + 2,
@@ -301,16 +311,16 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
             plotter.add_text(label, position="lower_left", font_size=font_small, color=TEXT_COLOR,
                              font_file=font_file)
             if col == 0:
-                header = f"{title}\n{_deformation_label(magnification, u_max)}" if title \
-                    else _deformation_label(magnification, u_max)
+                label_d = _deformation_label(magnification, u_max) if u_max > 0 else ""
+                header = "\n".join(x for x in (title, label_d) if x)
                 plotter.add_text(header, position="upper_left", font_size=font_title, color=TEXT_COLOR,
                                  font_file=font_file)
-            else:
+            if col == last and u_max > 0:
                 plotter.add_text("undeformed: light grey", position="upper_right",
                                  font_size=font_small, color="#707070", font_file=font_file)
             if parallel:
                 plotter.enable_parallel_projection()
-            plotter.view_vector(direction, viewup=(0.0, 0.0, 1.0))
+            plotter.view_vector(direction, viewup=(0.0, 1.0, 0.0) if direction == (0.0, 0.0, 1.0) else (0.0, 0.0, 1.0))
             plotter.reset_camera()
             plotter.camera.zoom(1.1 if parallel else 1.25)
         plotter.enable_depth_peeling()

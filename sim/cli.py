@@ -3,6 +3,7 @@
     ilizarov validate SCENARIO.toml
     ilizarov run SCENARIO.toml --out DIR [--model frame|continuum] [--no-picture]
     ilizarov timeline SCENARIO.toml --out DIR [--no-pictures]
+    ilizarov hexapod SCENARIO.toml --out DIR [--no-mechanics] [--no-pictures]
 
 Bad input (a malformed or invalid scenario, an output directory that is not a run
 directory) prints a clear message and exits with status 2, writing nothing.
@@ -113,6 +114,41 @@ def cmd_timeline(args) -> int:
     return 0
 
 
+def cmd_hexapod(args) -> int:
+    from sim.hexapod import KinematicsError
+    from sim.run import OutputDirError, check_out_dir
+    from sim.scenario import ScenarioError
+
+    out = Path(args.out)
+    try:
+        s = _load(args.scenario)
+        check_out_dir(out, marker="schedule.csv")
+    except (ScenarioError, OutputDirError) as exc:
+        return _error(f"{args.scenario}: {exc}" if isinstance(exc, ScenarioError) else str(exc))
+    if s.hexapod is None:
+        return _error(f"{args.scenario}: hexapod: the scenario has no [hexapod] table; accepted: a scenario with a "
+                      "[hexapod] table (see scenarios/hexapod-correction.toml)")
+
+    from mpi4py import MPI
+
+    from postprocess.hexapod_report import hexapod_summary_text
+    from sim.correction import run_hexapod, write_hexapod
+    from sim.frame_model import SolverError
+
+    log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+    try:
+        result = run_hexapod(s, log=log, mechanics=not args.no_mechanics, pictures=not args.no_pictures)
+    except KinematicsError as exc:
+        return _error(f"{args.scenario}: {exc}")
+    except SolverError as exc:
+        return _error(str(exc), EXIT_SOLVER_FAILED)
+    path = write_hexapod(out, s, result, pictures=not args.no_pictures)
+    if MPI.COMM_WORLD.rank == 0:
+        print(hexapod_summary_text(result.summary))
+        print(f"Wrote {path} and {', '.join(f for f in result.summary['files'] if f != 'schedule.csv')} in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ilizarov", description="Finite-element simulation of circular external "
                                 "fixators (Ilizarov frames) on bone.")
@@ -136,6 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-pictures", action="store_true", help="skip the plots and the animation")
     t.add_argument("--quiet", action="store_true", help="no progress lines")
     t.set_defaults(func=cmd_timeline)
+    h = sub.add_parser("hexapod", help="plan a hexapod (Taylor Spatial Frame) correction day by day and compare its "
+                       "stiffness with a classic frame")
+    h.add_argument("scenario", help="scenario file (TOML) with a [hexapod] table")
+    h.add_argument("--out", required=True, help="output directory (schedule.csv, stiffness.csv, hexapod.json, "
+                   "struts.png, stiffness.png, frames.png)")
+    h.add_argument("--no-mechanics", action="store_true", help="plan only: no frame-model solves")
+    h.add_argument("--no-pictures", action="store_true", help="skip the plots and pictures")
+    h.add_argument("--quiet", action="store_true", help="no progress lines")
+    h.set_defaults(func=cmd_hexapod)
     return p
 
 

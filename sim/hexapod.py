@@ -318,10 +318,10 @@ def check_struts_clear(geom: HexapodGeometry, poses: list[Pose], diameter_mm: fl
             for j in range(i + 1, 6):
                 d = segment_distance(geom.base_mm[i], top[i], geom.base_mm[j], top[j])
                 if d < diameter_mm:
-                    raise KinematicsError("hexapod.deformity", f"struts {i + 1} and {j + 1} cross (they come "
-                                          f"{d:.1f} mm apart, less than the strut diameter) on day {day}; accepted: "
-                                          "a smaller correction per stage, or another pair_separation_deg or "
-                                          "first_pair_deg")
+                    raise KinematicsError("hexapod.deformity", f"struts {i + 1} and {j + 1} come {d:.1f} mm apart "
+                                          f"on day {day}, less than the strut diameter: they would cross or clash; "
+                                          "accepted: a smaller correction per stage, or a larger "
+                                          "pair_separation_deg, or another first_pair_deg")
 
 
 def check_reachable(geom: HexapodGeometry, pose: Pose, field_path: str = "hexapod.deformity") -> None:

@@ -721,6 +721,8 @@ def validate(s: Scenario) -> None:
             raise ScenarioError(f"rings[{ring_names[n1]}].level_mm", f"ring {n1!r} at {z1:g} mm clashes with ring "
                                 f"{n0!r} at {z0:g} mm; accepted: rings at least their half thicknesses + 5 mm apart")
 
+    if s.hexapod is not None:
+        _validate_hexapod(s)
     for i, w in enumerate(s.wires):
         p = f"wires[{i}]"
         if w.ring not in ring_names:
@@ -761,7 +763,11 @@ def validate(s: Scenario) -> None:
         raise ScenarioError("rods", "a frame of several rings needs connecting rods")
     connected: set[str] = set()
     if s.hexapod is not None:
-        connected.update(n for n in (s.hexapod.reference_ring, s.hexapod.moving_ring) if n in ring_names)
+        for key in ("reference_ring", "moving_ring"):
+            if getattr(s.hexapod, key) not in ring_names:
+                raise ScenarioError(f"hexapod.{key}", f"{getattr(s.hexapod, key)!r} is not a ring; accepted: "
+                                    f"{', '.join(ring_names)}")
+        connected.update((s.hexapod.reference_ring, s.hexapod.moving_ring))
     for i, rod in enumerate(s.rods):
         p = f"rods[{i}]"
         _positive(f"{p}.diameter_mm", rod.diameter_mm)
@@ -841,8 +847,6 @@ def validate(s: Scenario) -> None:
         raise ScenarioError("solver.max_step_cuts", f"{sv.max_step_cuts}; accepted: >= 0")
     if s.distraction is not None:
         _validate_distraction(s)
-    if s.hexapod is not None:
-        _validate_hexapod(s)
 
 
 def _bone_pieces(s: Scenario) -> list[tuple[str, float, float]]:

@@ -70,3 +70,17 @@ def test_timeline_serial_equals_parallel():
                 assert a[key] == b[key], key
             elif a[key] is not None:
                 np.testing.assert_allclose(a[key], b[key], rtol=1e-6, atol=1e-7, err_msg=f"day {a['day']} {key}")
+
+
+def test_hexapod_serial_equals_parallel():
+    from pathlib import Path
+
+    from sim.scenario import load_scenario
+
+    s = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "hexapod-correction.toml")
+    parallel = solve_frame(s, comm=MPI.COMM_WORLD).results
+    serial = solve_frame(s, comm=MPI.COMM_SELF).results
+    a, b = _numbers(parallel), _numbers(serial)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-7, atol=1e-9, err_msg=key)

@@ -1,0 +1,156 @@
+"""Pictures of a hexapod correction: the frame at start, middle and end, the strut
+lengths day by day with their size ranges and swaps, and the stiffness comparison.
+
+Pure output from the rows and summary of `sim.correction.run_hexapod` (mm, N, degrees).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+STRUT_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+def plot_struts(rows: list[dict[str, Any]], summary: dict[str, Any], sizes, path: Path) -> Path:
+    """Strut lengths against the day, the size ranges as bands, swaps marked; below, the
+    residual deformity and the daily motion of the structure at risk."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    day = np.array([r["day"] for r in rows], float)
+    fig, (ax, ax2, ax3) = plt.subplots(3, 1, figsize=(11, 12), sharex=True, constrained_layout=True,
+                                       gridspec_kw={"height_ratios": [3, 2, 1.3]})
+    fig.suptitle(f"{summary['scenario']}: hexapod correction in {summary['days']} days "
+                 f"(at most {summary['max_rate_mm_per_day']:g} mm/day at the structure at risk)", fontsize=13)
+    lengths = np.array([[r[f"strut{k + 1}_mm"] for k in range(6)] for r in rows])
+    lo, hi = lengths.min() - 10.0, lengths.max() + 10.0
+    greys = ("#f2f2f2", "#e0e0e0")
+    for i, z in enumerate(sizes):
+        if z.max_length_mm > lo and z.min_length_mm < hi:
+            ax.axhspan(z.min_length_mm, z.max_length_mm, color=greys[i % 2], zorder=0, alpha=0.8)
+            ax.text(day[0], min(max(0.5 * (z.min_length_mm + z.max_length_mm), lo), hi), f" {z.name}",
+                    va="center", fontsize=8, color="#606060")
+    for k in range(6):
+        ax.plot(day, lengths[:, k], color=STRUT_COLOURS[k], lw=2, label=f"strut {k + 1}")
+    for r in rows:
+        for swap in filter(None, r["swaps"].split("; ")):
+            k = int(swap.split(":")[0].split()[1]) - 1
+            ax.plot(r["day"], r[f"strut{k + 1}_mm"], "v", ms=10, color=STRUT_COLOURS[k], mec="k")
+            ax.annotate(swap.split(": ")[1], (r["day"], r[f"strut{k + 1}_mm"]), textcoords="offset points",
+                        xytext=(4, 8), fontsize=7)
+    ax.set_ylim(lo, hi)
+    ax.set_ylabel("strut length [mm]")
+    ax.set_title("Strut lengths (bands: strut sizes; triangles: swap to another size)")
+    ax.legend(ncol=6, fontsize=8, loc="upper center")
+    ax.grid(True, alpha=0.3)
+
+    for key, label, style in (("ap_angulation_deg", "AP angulation [deg]", "-"),
+                              ("lateral_angulation_deg", "lateral angulation [deg]", "--"),
+                              ("axial_rotation_deg", "axial rotation [deg]", ":")):
+        ax2.plot(day, [r[key] for r in rows], style, lw=2, label=label, color="k")
+    ax2b = ax2.twinx()
+    for key, label, style in (("ap_translation_mm", "AP translation [mm]", "-"),
+                              ("lateral_translation_mm", "lateral translation [mm]", "--"),
+                              ("length_mm", "length [mm]", ":")):
+        ax2b.plot(day, [r[key] for r in rows], style, lw=1.5, label=label, color="#1f77b4")
+    ax2.set_ylabel("angle [deg] (black)")
+    ax2b.set_ylabel("translation [mm] (blue)", color="#1f77b4")
+    ax2.set_title("Residual deformity of the moving fragment (0 = corrected)")
+    h1, l1 = ax2.get_legend_handles_labels()
+    h2, l2 = ax2b.get_legend_handles_labels()
+    ax2.legend(h1 + h2, l1 + l2, fontsize=8, ncol=2)
+    ax2.grid(True, alpha=0.3)
+
+    ax3.bar(day, [r["structure_at_risk_motion_mm"] for r in rows], color="#7f7f7f", width=0.8)
+    ax3.axhline(summary["max_rate_mm_per_day"], color="#d62728", ls="--", lw=1)
+    ax3.set_ylabel("motion [mm/day]")
+    ax3.set_xlabel("day of correction")
+    ax3.set_title("Daily motion of the structure at risk (dashed: the limit)")
+    ax3.grid(True, alpha=0.3)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def plot_stiffness(stiffness_rows: list[dict[str, Any]], path: Path) -> Path:
+    """Grouped bars: hexapod at start / middle / end against the classic frame."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = (("axial_initial_N_per_mm", "axial, initial [N/mm]"), ("axial_secant_N_per_mm", "axial, secant [N/mm]"),
+              ("bending_ap_Nm_per_deg", "bending AP [N*m/deg]"), ("bending_ml_Nm_per_deg", "bending ML [N*m/deg]"),
+              ("torsion_Nm_per_deg", "torsion [N*m/deg]"))
+    labels = [f"{r['frame']}\n{r['stage']}" if r["frame"] != "hexapod" else f"hexapod\nday {r['day']} ({r['stage']})"
+              for r in stiffness_rows]
+    colours = ["#b8860b" if r["frame"] == "hexapod" else "#4d4d4d" for r in stiffness_rows]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.8), constrained_layout=True)
+    for ax, (key, title) in zip(axes, panels):
+        vals = [r.get(key) or 0.0 for r in stiffness_rows]
+        bars = ax.bar(range(len(vals)), vals, color=colours)
+        for b, v in zip(bars, vals):
+            ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.3g}", ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(vals)), labels, fontsize=7)
+        ax.set_title(title)
+        ax.grid(True, axis="y", alpha=0.3)
+    fig.suptitle("Hexapod against a classic frame of the same rings (frame model)", fontsize=12)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def render_stages(pictures: dict[str, dict], parts: dict[str, dict], path: Path, name: str) -> Path:
+    """The frame at each stage (oblique view), side by side in one PNG."""
+    from PIL import Image
+
+    from postprocess.render import render_frame
+
+    images = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (label, lines) in enumerate(pictures.items()):
+            png = render_frame(lines, parts[label], Path(tmp) / f"stage{i}.png", title=f"{name}: {label}",
+                               magnification=1.0, window_size=(700, 900), views=("oblique",))
+            with Image.open(png) as im:
+                images.append(im.convert("RGB"))
+    width = sum(im.width for im in images)
+    canvas = Image.new("RGB", (width, max(im.height for im in images)), "white")
+    x = 0
+    for im in images:
+        canvas.paste(im, (x, 0))
+        x += im.width
+    canvas.save(path)
+    return path
+
+
+def hexapod_summary_text(summary: dict[str, Any]) -> str:
+    """A few lines for the terminal."""
+    d = summary["deformity"]
+    lines = [f"Hexapod correction of '{summary['scenario']}': reference ring {summary['reference_ring']}, moving ring "
+             f"{summary['moving_ring']}",
+             f"  Deformity: AP {d['ap_angulation_deg']:+.1f} deg / {d['ap_translation_mm']:+.1f} mm, lateral "
+             f"{d['lateral_angulation_deg']:+.1f} deg / {d['lateral_translation_mm']:+.1f} mm, axial rotation "
+             f"{d['axial_rotation_deg']:+.1f} deg, length {d['length_mm']:+.1f} mm "
+             f"({summary['deformity_angle_deg']:.1f} deg in all)",
+             f"  Schedule: {summary['days']} days, the structure at risk moving at most "
+             f"{summary['largest_daily_motion_at_risk_mm']:.3f} mm a day (limit {summary['max_rate_mm_per_day']:g})",
+             "  Struts (mm), start -> end: " + ", ".join(
+                 f"{a:.1f}->{b:.1f}" for a, b in zip(summary["strut_lengths_start_mm"], summary["strut_lengths_end_mm"])),
+             "  Sizes at start: " + ", ".join(summary["strut_sizes_start"])
+             + (f"; swaps: {', '.join(f'day {s['day']} {s['swap']}' for s in summary['swaps'])}"
+                if summary["swaps"] else "; no swaps")]
+    if summary["stiffness"]:
+        lines.append("  Stiffness (frame model)        axial init  secant   bend AP  bend ML  torsion")
+        for r in summary["stiffness"]:
+            label = f"hexapod day {r['day']} ({r['stage']})" if r["frame"] == "hexapod" else r["frame"]
+            vals = [r[k] for k in ("axial_initial_N_per_mm", "axial_secant_N_per_mm", "bending_ap_Nm_per_deg",
+                                   "bending_ml_Nm_per_deg", "torsion_Nm_per_deg")]
+            lines.append(f"    {label:28s}" + "".join(f"{v:9.2f}" if v is not None else "      n/a" for v in vals))
+        lines.append("    (N/mm for axial, N*m/deg for bending and torsion)")
+    return "\n".join(lines)
