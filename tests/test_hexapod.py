@@ -90,7 +90,7 @@ def test_schedule_respects_the_rate_and_ends_corrected():
     assert max(r["structure_at_risk_motion_mm"] for r in rows) <= 0.75 + 1e-9
     # not needlessly slow: the structure at risk moves close to the limit every day, and the
     # days are at least its straight-line travel over the rate
-    g0, sched0 = result.geometry, result.schedule
+    sched0 = result.schedule
     q = np.array([15.0, 10.0, 120.0])
     travel = float(np.linalg.norm(sched0.poses[0].apply(q) - q))
     assert len(rows) - 1 >= travel / 0.75

@@ -130,7 +130,8 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, content, phrase):
     f = tmp_path / "s.toml"
     f.write_text(content)
     out = tmp_path / "out"
-    for cmd in (["validate", str(f)], ["run", str(f), "--out", str(out)], ["timeline", str(f), "--out", str(out)]):
+    for cmd in (["validate", str(f)], ["run", str(f), "--out", str(out)], ["timeline", str(f), "--out", str(out)],
+                ["hexapod", str(f), "--out", str(out)]):
         r = _cli(*cmd)
         assert r.returncode == 2, r.stderr
         assert phrase in r.stderr
@@ -139,7 +140,7 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, content, phrase):
 
 
 def test_cli_help_on_each_command():
-    for cmd in ([], ["validate"], ["run"], ["timeline"]):
+    for cmd in ([], ["validate"], ["run"], ["timeline"], ["hexapod"]):
         r = _cli(*cmd, "-h")
         assert r.returncode == 0 and "usage" in r.stdout
 
