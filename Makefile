@@ -23,13 +23,14 @@ PYTHON_FOUND := $(shell \
     if ok "$$c"; then echo "$$c"; exit 0; fi; \
   done)
 
-.PHONY: all demo timeline test test-serial test-mpi bench venv clean help
+.PHONY: all demo timeline teaching test test-serial test-mpi bench venv browser clean help
 
 all: test
 
 help:
 	@echo "make demo   - run the standard 4-ring frame ($(SCENARIO)) into $(OUT)"
 	@echo "make test   - run the test-suite (serial, then MPI tests on $(NPROC) ranks)"
+	@echo "make teaching - the pretension teaching demo (docs/teaching/pretension.md) into out/teaching"
 	@echo "make timeline - follow the 4 cm lengthening (scenarios/distraction-4cm.toml) into out/distraction-4cm"
 	@echo "make bench  - time the standard scenario and a 60-day treatment (benchmarks/)"
 
@@ -49,11 +50,31 @@ venv: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/ilizarov run $(SCENARIO) --out $(OUT)
+	$(VENV)/bin/ilizarov report $(OUT)
+
+teaching: $(VENV)/.installed
+	$(VENV)/bin/python docs/teaching/pretension.py out/teaching
 
 timeline: $(VENV)/.installed
 	$(VENV)/bin/ilizarov timeline scenarios/distraction-4cm.toml --out out/distraction-4cm
 
-test: $(VENV)/.installed
+# The report test opens report.html in headless Chromium (Debian's `chromium` package).
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the report test (apt-get install chromium)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+	  { echo "error: apt-get could not install chromium; install it by hand (apt-get install chromium)" >&2; exit 1; }; \
+	elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the report test (sudo apt-get install chromium)"; \
+	  sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	  { echo "error: could not install chromium; install Debian's chromium package by hand" >&2; exit 1; }; \
+	else \
+	  echo "error: the report test needs Chromium: install Debian's chromium package (apt-get install chromium)" >&2; exit 1; \
+	fi
+
+test: $(VENV)/.installed browser
 	$(VENV)/bin/python -m pytest -q tests
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/mpirun -n $(NPROC) $(VENV)/bin/python -m pytest -q -m mpi -p no:cacheprovider tests
 

@@ -32,6 +32,9 @@ __all__ = ["render_frame", "auto_magnification", "WIRE_CMAP", "TENSION_ARRAY"]
 
 WIRE_CMAP = "plasma"
 TENSION_ARRAY = "tension_N"
+STRESS_CMAP = "coolwarm"
+STRESS_ARRAY = "von_mises_MPa"
+STRESS_COLOURED = ("BONE", "RING", "ROD", "STRUT", "POST", "HALF_PIN")
 TARGET_FRACTION = 0.04  # the largest displacement is drawn as ~4 % of the model size
 LINK_KINDS = ("WIRE_BONE_LINK", "CLAMP_LINK", "PIN_BONE_LINK", "GAP_CONTACT")
 
@@ -198,7 +201,11 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                  title: str = "", magnification: float | None = None,
                  wire_tension_range_N: tuple[float, float] | None = None,
                  window_size=(1600, 1000), colours: dict[str, str] | None = None,
-                 views: tuple[str, ...] = ("oblique", "anterior")) -> Path:
+                 views: tuple[str, ...] = ("oblique", "anterior"), colour_by_stress: bool = False,
+                 stress_range_MPa: tuple[float, float] | None = None,
+                 focus: tuple[tuple[float, float, float], float] | None = None,
+                 labels: list[tuple[tuple[float, float, float], str]] | None = None,
+                 arrows: list[tuple[tuple[float, float, float], tuple[float, float, float], str]] | None = None) -> Path:
     """Render the undeformed and deformed frame into a PNG with two views; return its path.
 
     lines: "points_mm" (n,3), "displacement_mm" (n,3), "cells" (m,2) node indices,
@@ -211,6 +218,12 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     wire_tension_range_N: colour range of the wires; None uses min/max over wire cells.
     colours: overrides of the fixed colours by kind (e.g. {"REGENERATE": "#d62728"}).
     views: which views, side by side, from VIEWS (oblique, anterior, lateral, axial).
+    focus: (centre, half height) in mm: zoom parallel views on a region (a close-up).
+    labels: (point, text) pairs written on the picture (teaching); arrows: (tail point,
+    vector in mm, text) drawn as red arrows (loads).
+    colour_by_stress: colour bone, rings, rods, struts and pins by their peak von Mises
+    stress per cell (lines["von_mises_MPa"], MPa) over stress_range_MPa (None: 0 to the
+    largest), with a second colour bar; wires stay coloured by tension.
     Left: oblique 3D view. Right: anterior view (camera on the +y side looking towards
     -y, z up, parallel projection).
     """
@@ -246,9 +259,18 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
         half = max(1.0, 0.05 * abs(clim[0]))
         clim = (clim[0] - half, clim[1] + half)
 
+    vm = np.asarray(lines.get("von_mises_MPa", np.zeros(len(cells))), dtype=float).reshape(-1)
+    stressed = [g for g in STRESS_COLOURED if len(groups[g])] if colour_by_stress else []
+    if stressed:
+        sel = np.concatenate([groups[g] for g in stressed])
+        sclim = (float(stress_range_MPa[0]), float(stress_range_MPa[1])) if stress_range_MPa is not None \
+            else (0.0, max(float(vm[sel].max()), 1e-9))
+        if not sclim[1] > sclim[0]:
+            sclim = (sclim[0], sclim[0] + 1.0)
+
     # meshes, built once and shared by both views
     undeformed_meshes = []
-    deformed_meshes = []  # (tubes, add_mesh kwargs, is_wire)
+    deformed_meshes = []  # (tubes, add_mesh kwargs, "wire" | "stress" | "plain")
     for g in _GROUP_ORDER:
         idx = groups[g]
         if len(idx) == 0:
@@ -260,17 +282,22 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                          max(8, style.n_sides // 2), join=True)
             if und is not None:
                 undeformed_meshes.append(und)
-        tube = _tubes(deformed, cells[idx], style.radius_mm, style.n_sides,
-                      cell_data={TENSION_ARRAY: axial[idx]} if is_wire else None, join=not is_wire)
+        is_stressed = g in stressed
+        data = {TENSION_ARRAY: axial[idx]} if is_wire else ({STRESS_ARRAY: vm[idx]} if is_stressed else None)
+        tube = _tubes(deformed, cells[idx], style.radius_mm, style.n_sides, cell_data=data,
+                      join=not (is_wire or is_stressed))
         if tube is None:
             continue
         if is_wire:
             kwargs = dict(scalars=TENSION_ARRAY, preference="cell", cmap=WIRE_CMAP, clim=clim,
                           ambient=0.35, diffuse=0.65, specular=0.1)
+        elif is_stressed:
+            kwargs = dict(scalars=STRESS_ARRAY, preference="cell", cmap=STRESS_CMAP, clim=sclim,
+                          ambient=0.3, diffuse=0.7, specular=0.1)
         else:
             kwargs = dict(color=(colours or {}).get(g, style.color), ambient=0.25, diffuse=0.75,
                           specular=0.3 if g not in ("BONE", "REGENERATE") else 0.05, specular_power=20)
-        deformed_meshes.append((tube, kwargs, is_wire))
+        deformed_meshes.append((tube, kwargs, "wire" if is_wire else ("stress" if is_stressed else "plain")))
     undeformed = pv.merge(undeformed_meshes) if undeformed_meshes else None
 
     width, height = int(window_size[0]), int(window_size[1])
@@ -291,8 +318,22 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
             if undeformed is not None:
                 plotter.add_mesh(undeformed, color=UNDEFORMED_COLOR, opacity=UNDEFORMED_OPACITY,
                                  smooth_shading=True, lighting=True)
-            for mesh, kwargs, is_wire in deformed_meshes:
+            stress_bar_done = False
+            for mesh, kwargs, kind in deformed_meshes:
                 extra = {}
+                is_wire = kind == "wire"
+                if kind == "stress":
+                    extra["show_scalar_bar"] = col == 0 and not stress_bar_done
+                    if extra["show_scalar_bar"]:
+                        stress_bar_done = True
+                        extra["scalar_bar_args"] = dict(
+                            title="von Mises [MPa]\n", vertical=True, position_x=0.83, position_y=0.22,
+                            width=0.08, height=0.55, color=TEXT_COLOR, title_font_size=font_title + 2,
+                            label_font_size=font_title - 2, n_labels=5, fmt="%.0f", font_family="arial",
+                            bold=False, unconstrained_font_size=True,
+                        )
+                    else:
+                        extra["show_scalar_bar"] = False
                 if is_wire:
                     extra["show_scalar_bar"] = col == last
                     if col == last:
@@ -307,7 +348,7 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                     bar = plotter.scalar_bars[extra["scalar_bar_args"]["title"]]
                     _use_font_file(bar.GetTitleTextProperty(), font_file)
                     _use_font_file(bar.GetLabelTextProperty(), font_file)
-                    _nice_bar_labels(bar, clim)
+                    _nice_bar_labels(bar, clim if is_wire else sclim)
             plotter.add_text(label, position="lower_left", font_size=font_small, color=TEXT_COLOR,
                              font_file=font_file)
             if col == 0:
@@ -318,11 +359,31 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
             if col == last and u_max > 0:
                 plotter.add_text("undeformed: light grey", position="upper_right",
                                  font_size=font_small, color="#707070", font_file=font_file)
+            for tail, vec, text in arrows or ():
+                vec = np.asarray(vec, float)
+                length = float(np.linalg.norm(vec))
+                plotter.add_mesh(pv.Arrow(start=tail, direction=vec, scale=length, tip_length=0.25,
+                                          tip_radius=0.08, shaft_radius=0.03), color="#d62728")
+                if text:
+                    plotter.add_point_labels([np.asarray(tail) + vec * 1.05], [text], font_size=font_title,
+                                             text_color="#d62728", shape=None, show_points=False,
+                                             always_visible=True)
+            if labels:
+                plotter.add_point_labels([p for p, _ in labels], [t for _, t in labels], font_size=font_small + 2,
+                                         text_color="black", shape_color="white", shape_opacity=0.75,
+                                         point_size=6, point_color="black", always_visible=True)
             if parallel:
                 plotter.enable_parallel_projection()
             plotter.view_vector(direction, viewup=(0.0, 1.0, 0.0) if direction == (0.0, 0.0, 1.0) else (0.0, 0.0, 1.0))
             plotter.reset_camera()
             plotter.camera.zoom(1.1 if parallel else 1.25)
+            if focus is not None:
+                centre, half = np.asarray(focus[0], float), float(focus[1])
+                d = np.asarray(direction, float) / np.linalg.norm(direction)
+                plotter.camera.focal_point = tuple(centre)
+                plotter.camera.position = tuple(centre + d * 2000.0)
+                plotter.enable_parallel_projection()
+                plotter.camera.parallel_scale = half
         plotter.enable_depth_peeling()
         try:
             plotter.enable_anti_aliasing("ssaa", all_renderers=True)

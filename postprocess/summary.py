@@ -22,7 +22,7 @@ def stability_summary(results: dict[str, Any]) -> str:
         lines.append(f"  Pretension ({results['pretension']['mode']}): target {', '.join(map(str, tgt))} N, "
                      f"achieved {lo:.0f}-{hi:.0f} N in {len(wires)} wires")
         unc = [w["uncorrected_N"] for w in wires if w.get("uncorrected_N") is not None]
-        if unc and results["pretension"]["mode"] != "initial_strain":
+        if unc and results["pretension"]["mode"] != "initial_strain" and sum(w["target_N"] for w in wires) > 0:
             loss = 100 * (1 - sum(unc) / sum(w["target_N"] for w in wires))
             lines.append(f"    (ring compliance would cost {loss:.0f} % of the tension without re-tensioning)")
     cases = results["load_cases"]

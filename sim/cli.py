@@ -4,6 +4,8 @@
     ilizarov run SCENARIO.toml --out DIR [--model frame|continuum] [--no-picture]
     ilizarov timeline SCENARIO.toml --out DIR [--no-pictures]
     ilizarov hexapod SCENARIO.toml --out DIR [--no-mechanics] [--no-pictures]
+    ilizarov report RUN_DIR
+    ilizarov compare RUN_DIR RUN_DIR ... --out DIR
 
 Bad input (a malformed or invalid scenario, an output directory that is not a run
 directory) prints a clear message and exits with status 2, writing nothing.
@@ -68,7 +70,7 @@ def cmd_run(args) -> int:
     rank0 = MPI.COMM_WORLD.rank == 0
     log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
     try:
-        run = solve_frame(s, log=log)
+        run = solve_frame(s, log=log, keep_states=True)
     except SolverError as exc:
         return _error(str(exc), EXIT_SOLVER_FAILED)
     path = write_run(out, s, run, picture=not args.no_picture)
@@ -149,6 +151,33 @@ def cmd_hexapod(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from postprocess.report import ReportError, write_report
+
+    log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+    try:
+        path = write_report(Path(args.run_dir), log=log)
+    except ReportError as exc:
+        return _error(str(exc))
+    print(f"Wrote {path}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from postprocess.compare import write_comparison
+    from postprocess.report import ReportError
+    from sim.run import OutputDirError, check_out_dir
+
+    try:
+        check_out_dir(Path(args.out), marker="comparison.csv")
+        table, path = write_comparison([Path(d) for d in args.run_dirs], Path(args.out))
+    except (ReportError, OutputDirError) as exc:
+        return _error(str(exc))
+    print(table)
+    print(f"Wrote {path} and {Path(args.out) / 'comparison.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ilizarov", description="Finite-element simulation of circular external "
                                 "fixators (Ilizarov frames) on bone.")
@@ -181,6 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--no-pictures", action="store_true", help="skip the plots and pictures")
     h.add_argument("--quiet", action="store_true", help="no progress lines")
     h.set_defaults(func=cmd_hexapod)
+    rp = sub.add_parser("report", help="write report.html (numbers, pictures, plots, animation, interactive 3D view) "
+                        "into a run directory")
+    rp.add_argument("run_dir", help="a directory written by `ilizarov run`")
+    rp.add_argument("--quiet", action="store_true", help="no progress lines")
+    rp.set_defaults(func=cmd_report)
+    cp = sub.add_parser("compare", help="compare run directories side by side: pictures on one colour scale and a "
+                        "table of the stability numbers with the best marked")
+    cp.add_argument("run_dirs", nargs="+", help="two or more directories written by `ilizarov run`")
+    cp.add_argument("--out", required=True, help="output directory (comparison.png, comparison.csv)")
+    cp.set_defaults(func=cmd_compare)
     return p
 
 

@@ -559,10 +559,11 @@ class FrameModel:
         mode = self.scenario.solver.tensioning
         names = list(self.wire_tags)
         target = {w.name: w.tension_N for w in self.scenario.wires if w.name in self.wire_tags}
-        nominal = {n: -target[n] / self.wire_EA_N[n] for n in names}
+        # an untensioned wire (target 0) still needs a unit of strain for its influence column
+        nominal = {n: -(target[n] or 100.0) / self.wire_EA_N[n] for n in names}
         uncorrected = {}
         if mode == "initial_strain" or not names:
-            eps0 = nominal
+            eps0 = {n: -target[n] / self.wire_EA_N[n] for n in names}
         else:
             A = self._influence_matrix(names, nominal)
             T = np.array([target[n] for n in names])
@@ -603,8 +604,10 @@ class FrameModel:
         "torsion": (5, 1.0),  # moment about z
     }
 
-    def solve_load_case(self, name: str) -> LoadCaseResult:
-        """Load the pretensioned frame step by step; record every step."""
+    def solve_load_case(self, name: str, on_step=None) -> LoadCaseResult:
+        """Load the pretensioned frame step by step; record every step.
+
+        on_step(k, record): called on every rank after step k (0 = unloaded), collectively."""
         t0 = time.perf_counter()
         spec = getattr(self.scenario.loads, name)
         component, sign = self.LOAD_DIRECTIONS[name]
@@ -615,10 +618,14 @@ class FrameModel:
         self.w.x.array[:] = self.pretensioned_state
         result = LoadCaseResult(name)
         result.steps.append(self._record(0.0, magnitude, component, sign, 0))
+        if on_step is not None:
+            on_step(0, result.steps[-1])
         for k in range(1, spec.steps + 1):
             lam0, lam1 = (k - 1) / spec.steps, k / spec.steps
             its = self._step_to(load_vector, lam0, lam1, f"load case {name!r}, step {k}/{spec.steps}")
             result.steps.append(self._record(lam1, magnitude, component, sign, its))
+            if on_step is not None:
+                on_step(k, result.steps[-1])
         result.solve_time_s = time.perf_counter() - t0
         return result
 
@@ -643,7 +650,8 @@ class FrameModel:
 
     # ------------------------------------------------------------------ output
     def gather_lines(self) -> dict | None:
-        """Nodes, cells, part tags, displacements and axial forces on rank 0 (None elsewhere)."""
+        """Nodes, cells, part tags, displacements, section forces and peak von Mises stress per
+        cell on rank 0 (None elsewhere). Collective."""
         imap = self.V.dofmap.index_map
         n_owned = imap.size_local
         coords = self.V.tabulate_dof_coordinates()[:n_owned]
@@ -653,7 +661,14 @@ class FrameModel:
         cells = imap.local_to_global(cells_local.ravel()).reshape(-1, 2)
         forces = self.update_section_forces()
         tags = self.cell_part_tag[: self.num_owned_cells]
-        parts = self.comm.gather((global_nodes, coords, values, cells, tags, forces), root=0)
+        vm = np.zeros(self.num_owned_cells)
+        for tag, section in self.sections.items():
+            c = self.cells_of[tag]
+            c = c[c < self.num_owned_cells]
+            if c.size:
+                f = forces[c]
+                vm[c] = von_mises_MPa(section, f[:, 0], f[:, 1], f[:, 2], f[:, 3], f[:, 4], f[:, 5])
+        parts = self.comm.gather((global_nodes, coords, values, cells, tags, forces.copy(), vm), root=0)
         if self.comm.rank != 0:
             return None
         n = imap.size_global
@@ -667,6 +682,7 @@ class FrameModel:
             "cells": np.vstack([p[3] for p in parts]),
             "part_tag": np.concatenate([p[4] for p in parts]),
             "section_forces": np.vstack([p[5] for p in parts]),
+            "von_mises_MPa": np.concatenate([p[6] for p in parts]),
         }
 
     @property

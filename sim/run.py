@@ -21,6 +21,7 @@ class FrameRun:
     cases: dict[str, Any]
     picture_case: str | None = None
     picture_state: Any = None  # local solution array at the end of picture_case
+    states: dict[str, Any] | None = None  # rank 0: gather_lines() at the end of each case, and per axial step
 
 
 def yield_by_group(scenario: Scenario) -> dict[str, float]:
@@ -38,10 +39,12 @@ def yield_by_group(scenario: Scenario) -> dict[str, float]:
     return {g: min(material(m).yield_stress_MPa for m in names) for g, names in groups.items() if names}
 
 
-def solve_frame(scenario: Scenario, comm=None, log=None, pose=None) -> FrameRun:
+def solve_frame(scenario: Scenario, comm=None, log=None, pose=None, keep_states: bool = False) -> FrameRun:
     """Build, pretension and load the frame model; return results.json data.
 
     pose: for a hexapod, the moving side's pose (sim.hexapod.Pose; default the initial one).
+    keep_states: gather the line states (rank 0) after pretension, each case, and each
+    axial step, for the run directory's frame.npz (pictures, reports, animations).
     """
     from meshes.frame_network import build_frame
     from postprocess.metrics import build_results
@@ -60,8 +63,19 @@ def solve_frame(scenario: Scenario, comm=None, log=None, pose=None) -> FrameRun:
     say(f"pretension ({pre.mode}) solved in {pre.solve_time_s:.2f} s")
     cases = {}
     picture_case, picture = None, None
+    states: dict[str, Any] = {}
+    if keep_states:
+        states["pretension"] = model.gather_lines()
+
+    def keep_step(k, _record, name="axial"):
+        lines = model.gather_lines()
+        if lines is not None:
+            states[f"{name}_step{k}"] = lines
+
     for name in scenario.loads.cases:
-        cases[name] = model.solve_load_case(name)
+        cases[name] = model.solve_load_case(name, on_step=keep_step if keep_states and name == "axial" else None)
+        if keep_states:
+            states[name] = model.gather_lines()
         say(f"load case {name}: {len(cases[name].steps) - 1} steps in {cases[name].solve_time_s:.2f} s")
         if picture_case is None or name == "axial":  # the picture shows the axial case if there is one
             picture_case, picture = name, model.w.x.array.copy()
@@ -71,7 +85,7 @@ def solve_frame(scenario: Scenario, comm=None, log=None, pose=None) -> FrameRun:
     results = build_results(scenario, pre, cases, cells=model.num_cells, dofs=model.num_dofs, timings_s=timings,
                             yield_by_group_MPa=yield_by_group(scenario))
     results["mpi_ranks"] = comm.size
-    return FrameRun(results, model, cases, picture_case, picture)
+    return FrameRun(results, model, cases, picture_case, picture, states if comm.rank == 0 and keep_states else None)
 
 
 def picture_state(run: FrameRun) -> dict | None:
@@ -136,6 +150,11 @@ def write_run(out: Path, scenario: Scenario, run: FrameRun, picture: bool = True
             case = run.picture_case or "pretension"
             pic = render_frame(lines, parts, staging / "frame.png", title=f"{scenario.name}: {case} at full load")
             run.results["pictures"] = [pic.name]
+        if run.states:
+            from postprocess.states import STATES_FILE, save_states
+
+            save_states(staging / STATES_FILE, run.states, {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts})
+            run.results["states_file"] = STATES_FILE
         (staging / "results.json").write_text(json.dumps(run.results, indent=2))
 
     publish_atomically(out, fill, comm)

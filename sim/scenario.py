@@ -593,8 +593,9 @@ def _parse_wire(entry: dict, path: str) -> Wire:
         raise ScenarioError(path + ".tension_kgf", "give the tension once, as tension_N or tension_kgf, not both")
     if has_kgf:
         kgf = _convert(entry.pop("tension_kgf"), float, path + ".tension_kgf")
-        if kgf <= 0:
-            raise ScenarioError(path + ".tension_kgf", f"{kgf:g} kgf is not accepted; accepted: a tension > 0 kgf")
+        if kgf < 0:
+            raise ScenarioError(path + ".tension_kgf", f"{kgf:g} kgf is not accepted; accepted: a tension >= 0 kgf "
+                                "(0: an untensioned wire)")
         entry["tension_N"] = kgf * N_PER_KGF
     elif not has_N:
         entry["tension_N"] = 90.0 * N_PER_KGF
@@ -728,7 +729,9 @@ def validate(s: Scenario) -> None:
         if w.ring not in ring_names:
             raise ScenarioError(f"{p}.ring", f"{w.ring!r} is not a ring; accepted: {', '.join(ring_names)}")
         _positive(f"{p}.diameter_mm", w.diameter_mm)
-        _positive(f"{p}.tension_N", w.tension_N, "N")
+        if w.tension_N < 0:
+            raise ScenarioError(f"{p}.tension_N", f"{w.tension_N:g} N is not accepted; accepted: a tension >= 0 N "
+                                "(0: an untensioned wire)")
         _material(f"{p}.material", w.material)
         mat = material(w.material)
         area = math.pi * w.diameter_mm ** 2 / 4

@@ -19,10 +19,13 @@ from sim.scenario import Loads, MeshSettings, Ring, Rod, Scenario, SolverSetting
 
 def tensioned_wire_stiffness_N_per_mm(tension_N: float, span_mm: float, diameter_mm: float,
                                       youngs_modulus_MPa: float = 200_000.0) -> float:
-    """Exact small-load stiffness of a clamped-clamped tensioned beam under a central load."""
+    """Exact small-load stiffness of a clamped-clamped tensioned beam under a central load
+    (at zero tension, the clamped beam's 192 EI / L^3)."""
     inertia = math.pi * diameter_mm ** 4 / 64
     beta = math.sqrt(tension_N / (youngs_modulus_MPa * inertia))
     x = beta * span_mm / 4
+    if x < 1e-3:  # series of 1 - tanh(x)/x = x^2/3 - 2x^4/15: the beam limit, with the first tension term
+        return 192 * youngs_modulus_MPa * inertia / span_mm ** 3 + 4.8 * tension_N / span_mm
     return (4 * tension_N / span_mm) / (1 - math.tanh(x) / x)
 
 

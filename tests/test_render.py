@@ -114,3 +114,39 @@ def test_render_frame_writes_a_picture_coloured_by_wire_tension(frame, tmp_path)
     assert near_top > 50, near_top
     assert _pixels_near(wide[:, left], top) < 5
     assert _pixels_near(wide, top) > 50  # the colour bar still has its top colour
+
+
+def test_render_colours_parts_by_von_mises_stress(frame, tmp_path):
+    """With colour_by_stress, the most stressed ring takes the top colour of the stress
+    colormap (only in the oblique view, where its colour bar also is); a wider range
+    takes it away."""
+    from postprocess.render import STRESS_CMAP
+
+    vm = np.zeros(len(frame["cells"]))
+    vm[frame["part_tag"] == RING] = 300.0
+    vm[frame["part_tag"] == BONE] = 10.0
+    data = {**frame, "von_mises_MPa": vm}
+    top = np.array(colormaps[STRESS_CMAP](1.0)[:3]) * 255
+    right = slice(WINDOW[0] // 2, WINDOW[0])
+    hot = _rgb(render_frame(data, PARTS, tmp_path / "hot.png", window_size=WINDOW, colour_by_stress=True))
+    cool = _rgb(render_frame(data, PARTS, tmp_path / "cool.png", window_size=WINDOW, colour_by_stress=True,
+                             stress_range_MPa=(0.0, 3000.0)))
+    assert _pixels_near(hot[:, right], top) > 50
+    assert _pixels_near(cool[:, right], top) < 5
+
+
+def test_render_close_up_labels_and_arrows(frame, tmp_path):
+    wide = _rgb(render_frame(frame, PARTS, tmp_path / "wide.png", window_size=WINDOW, views=("anterior",)))
+    close = _rgb(render_frame(frame, PARTS, tmp_path / "close.png", window_size=WINDOW, views=("anterior",),
+                              focus=((0.0, 0.0, 100.0), 15.0),
+                              labels=[((0.0, 0.0, 100.0), "ring")], arrows=[((0.0, 0.0, 420.0), (0, 0, -50), "load")]))
+    # zoomed on 30 mm of the model, the parts fill most of the picture
+    filled_close = np.mean(np.any(close < 245, axis=-1))
+    filled_wide = np.mean(np.any(wide < 245, axis=-1))
+    assert filled_close > 0.6 and filled_close > 3 * filled_wide
+    arrow = _rgb(render_frame(frame, PARTS, tmp_path / "arrow.png", window_size=WINDOW, views=("anterior",),
+                              arrows=[((0.0, 0.0, 420.0), (0, 0, -50), "1000 N")]))
+    def reddish(rgb):
+        return int(np.count_nonzero((rgb[..., 0] > 140) & (rgb[..., 1] < 90) & (rgb[..., 2] < 90)))
+
+    assert reddish(arrow) > 30 and reddish(wide) < 5  # the red load arrow

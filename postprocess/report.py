@@ -1,0 +1,522 @@
+"""Reports of a run directory: plots, pictures, animation, and one self-contained HTML page.
+
+`write_report(run_dir)` reads `results.json` and `frame.npz` (the solved states) that
+`ilizarov run` wrote, and writes into the same directory:
+
+- `views.png`: the frame under the full axial load in four views (oblique, anterior,
+  lateral, along the axis), deformation magnified (factor on the picture) over the
+  undeformed frame in grey; wires coloured by tension, bone/rings/rods/pins by von Mises
+  stress, each with its colour bar;
+- `gap.png`: a close-up of the gap with its axial and shear motion;
+- `teaching.png`: the parts labelled and the load drawn as an arrow;
+- `load_displacement.png`, `wire_tension.png`, `ifm.png`, `moments.png`: curves against load;
+- `loading.gif`: the axial load rising step by step;
+- `report.html`: all of the above in one page with the numbers, the scenario and an
+  interactive 3D view (vtk.js, embedded: the page needs no server and no network).
+
+Nothing is solved here. Units: mm, N, MPa, N*m, degrees.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from postprocess.metrics import RESULTS_VERSION
+from postprocess.states import STATES_FILE, STATES_VERSION, SavedStates
+
+STATIC = Path(__file__).with_name("static")
+STRAIN_BANDS = ((0.0, 2.0, "#c8e6c9", "bone (< 2 %)"), (2.0, 10.0, "#fff3bf", "cartilage / fibrous (2-10 %)"),
+                (10.0, 100.0, "#ffd6d6", "granulation (10-100 %)"))
+
+
+class ReportError(ValueError):
+    """A run directory that cannot be reported on; the message says what is missing and how to get it."""
+
+
+# ----------------------------------------------------------------------------- input
+def load_run(run_dir: Path) -> tuple[dict[str, Any], SavedStates, dict[str, Any]]:
+    """results.json, the saved states and the resolved scenario of a run directory."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ReportError(f"{run_dir}: no such run directory; accepted: a directory written by "
+                          "`ilizarov run SCENARIO --out DIR`")
+    res_path = run_dir / "results.json"
+    if not res_path.is_file():
+        raise ReportError(f"{run_dir}: no results.json here; run `ilizarov run SCENARIO --out {run_dir}` first")
+    try:
+        results = json.loads(res_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{res_path}: not a readable results file ({exc}); run `ilizarov run` again") from None
+    version = results.get("results_version")
+    if version != RESULTS_VERSION:
+        raise ReportError(f"{res_path}: results_version {version!r} was written by another version of ilizarov "
+                          f"(this one reads {RESULTS_VERSION}); run `ilizarov run SCENARIO --out {run_dir}` again")
+    states_path = run_dir / results.get("states_file", STATES_FILE)
+    if not states_path.is_file():
+        raise ReportError(f"{run_dir}: no {STATES_FILE} (the solved states) beside results.json: the run was written "
+                          f"by an older version; run `ilizarov run SCENARIO --out {run_dir}` again")
+    states = SavedStates(states_path)
+    if states.version != STATES_VERSION:
+        raise ReportError(f"{states_path}: states version {states.version} is not {STATES_VERSION}; run again")
+    scen_path = run_dir / "scenario.resolved.json"
+    scenario = json.loads(scen_path.read_text()) if scen_path.is_file() else {}
+    return results, states, scenario
+
+
+def check_rendering() -> None:
+    """ReportError naming the missing piece if PyVista cannot render off-screen here."""
+    try:
+        import pyvista as pv
+
+        import postprocess.render  # noqa: F401  (quiets VTK's warning about the missing X display)
+    except ImportError as exc:
+        raise ReportError(f"PyVista is not installed ({exc}); install it with `pip install pyvista` "
+                          "(make venv does)") from None
+    try:
+        pl = pv.Plotter(off_screen=True, window_size=(64, 64))
+        pl.add_mesh(pv.Sphere())
+        img = pl.screenshot(return_img=True)
+        pl.close()
+    except Exception as exc:  # noqa: BLE001 - VTK raises many kinds
+        raise ReportError(f"off-screen rendering failed ({type(exc).__name__}: {exc}). PyVista needs an OpenGL "
+                          "library: on Debian/Ubuntu `apt-get install libgl1 libegl1` (or libosmesa6 for software "
+                          "rendering); on a cluster load an OpenGL/Mesa module or use the VTK OSMesa wheel") from None
+    if img is None or np.asarray(img).std() == 0:
+        raise ReportError("off-screen rendering produced an empty picture: the OpenGL library draws nothing here; "
+                          "install Mesa (Debian: apt-get install libgl1-mesa-dri libegl1) or use VTK's OSMesa build")
+
+
+# ----------------------------------------------------------------------------- plots
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_load_displacement(results: dict, path: Path) -> Path | None:
+    a = results["load_cases"].get("axial")
+    if a is None:
+        return None
+    plt = _plt()
+    load, disp = np.array(a["load_N"]), np.array(a["displacement_mm"])
+    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
+    ax.plot(disp, load, "o-", color="k", lw=2, ms=4, label="frame model")
+    if a.get("secant_stiffness_N_per_mm"):
+        ax.plot([0, disp[-1]], [0, load[-1]], "--", color="#1f77b4",
+                label=f"secant {a['secant_stiffness_N_per_mm']:.1f} N/mm")
+    if a.get("tangent_stiffness_N_per_mm") and len(disp) > 1:
+        k = a["tangent_stiffness_N_per_mm"]
+        x = np.array([disp[-2], disp[-1]])
+        xs = np.array([x[0] - 0.25 * (x[1] - x[0]), x[1] + 0.25 * (x[1] - x[0])])
+        ax.plot(xs, load[-1] + k * (xs - disp[-1]), "-", color="#d62728", lw=3, alpha=0.7,
+                label=f"tangent {k:.1f} N/mm (last step)")
+    if a.get("initial_stiffness_N_per_mm"):
+        k0 = a["initial_stiffness_N_per_mm"]
+        xm = min(disp[-1], load[-1] / k0)
+        ax.plot([0, xm], [0, k0 * xm], ":", color="#2ca02c", lw=2, label=f"initial {k0:.1f} N/mm")
+    if a.get("gap_closed_at_N"):
+        ax.axhline(a["gap_closed_at_N"], color="#7f7f7f", lw=1, ls="-.")
+        ax.text(0, a["gap_closed_at_N"], " gap closes", va="bottom", fontsize=8, color="#555555")
+    ax.set_xlabel("axial shortening at the load point [mm]")
+    ax.set_ylabel("axial load [N]")
+    ax.set_title(f"{results['scenario']}: axial load-displacement")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_wire_tension(results: dict, path: Path) -> Path | None:
+    a = results["load_cases"].get("axial")
+    if a is None or not a.get("wire_tension_history_N"):
+        return None
+    plt = _plt()
+    load = np.array(a["load_N"])
+    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
+    for name, t in a["wire_tension_history_N"].items():
+        ax.plot(load, t, lw=1.6, label=name)
+    for w in results["pretension"]["wires"][:1]:
+        ax.axhline(w["target_N"], color="k", ls="--", lw=0.8)
+    ax.set_xlabel("axial load [N]")
+    ax.set_ylabel("wire tension [N]")
+    ax.set_title("Wire tension against load (dashed: pretension target)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_ifm(results: dict, path: Path) -> Path | None:
+    a = results["load_cases"].get("axial")
+    if a is None or a.get("ifm_axial_history_mm") is None:
+        return None
+    plt = _plt()
+    load = np.array(a["load_N"])
+    ifm = np.array(a["ifm_axial_history_mm"])
+    shear = np.array(a["ifm_shear_history_mm"])
+    width = a["ifm_axial_mm"] / a["gap_strain"] if a.get("gap_strain") else None
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+    ax.plot(load, ifm, "o-", lw=2, ms=3, label="axial")
+    ax.plot(load, shear, "s-", lw=1.5, ms=3, label="shear")
+    ax.axhspan(0.2, 1.0, color="#c8e6c9", alpha=0.5, zorder=0, label="0.2-1 mm: stimulates healing")
+    ax.axhline(3.0, color="#d62728", ls="--", lw=1, label="3 mm: non-union (Claes 2000)")
+    ax.set_xlabel("axial load [N]")
+    ax.set_ylabel("interfragmentary motion [mm]")
+    ax.set_title("IFM against load")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    if width:
+        for lo, hi, colour, label in STRAIN_BANDS:
+            ax2.axhspan(lo, hi, color=colour, alpha=0.8, zorder=0, label=label)
+        ax2.plot(load, 100 * ifm / width, "o-", color="k", lw=2, ms=3, label="gap strain")
+        ax2.set_ylim(0, max(12.0, min(110.0, 1.1 * float(np.max(100 * ifm / width)))))
+        ax2.set_title(f"Gap strain (IFM / {width:g} mm) with Perren's bands")
+    ax2.set_xlabel("axial load [N]")
+    ax2.set_ylabel("gap strain [%]")
+    ax2.grid(True, alpha=0.3)
+    ax2.legend(fontsize=8)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_moments(results: dict, path: Path) -> Path | None:
+    cases = {k: v for k, v in results["load_cases"].items() if k != "axial"}
+    if not cases:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
+    for name, c in cases.items():
+        ax.plot(c["rotation_deg"], c["moment_Nm"], "o-", lw=2, ms=3,
+                label=f"{name.replace('_', ' ')}: {c['stiffness_Nm_per_deg']:.2f} N*m/deg")
+    ax.set_xlabel("rotation at the load point [deg]")
+    ax.set_ylabel("moment [N*m]")
+    ax.set_title("Bending and torsion")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+# ----------------------------------------------------------------------------- pictures
+def _part_points(states: SavedStates, lines: dict, kind: str, name: str | None = None) -> list[np.ndarray]:
+    """Deformed mid-points of the cells of parts of a kind (optionally one name)."""
+    tags = [t for t, (n, k) in states.parts.items() if k == kind and (name is None or n == name)]
+    sel = np.isin(lines["part_tag"], tags)
+    x = lines["points_mm"] + lines["displacement_mm"]
+    c = lines["cells"][sel]
+    return 0.5 * (x[c[:, 0]] + x[c[:, 1]])
+
+
+def teaching_labels(states: SavedStates, lines: dict, scenario: dict) -> list[tuple]:
+    """Labels for the main parts: each ring, one wire, one rod, bone fragments, the gap."""
+    out = []
+    for t, (name, kind) in sorted(states.parts.items()):
+        if kind == "RING":
+            pts = _part_points(states, lines, kind, name)
+            if len(pts):
+                out.append((tuple(pts[np.argmax(pts[:, 0])]), name))
+    for kind, text in (("WIRE", "tensioned wire"), ("ROD", "threaded rod"), ("HALF_PIN", "half pin"),
+                       ("STRUT", "strut")):
+        pts = _part_points(states, lines, kind)
+        if len(pts):
+            out.append((tuple(pts[np.argmin(pts[:, 1])]), text))
+    for kind, text in (("REGENERATE", "regenerate"), ("GAP_CONTACT", "gap")):
+        pts = _part_points(states, lines, kind)
+        if len(pts):
+            out.append((tuple(pts.mean(axis=0)), text))
+    bone = _part_points(states, lines, "BONE")
+    if len(bone):
+        out.append((tuple(bone[np.argmax(bone[:, 2])] - np.array([0, 0, 20.0])), "bone"))
+    return out
+
+
+def render_pictures(results: dict, states: SavedStates, scenario: dict, out: Path) -> dict[str, Path]:
+    from postprocess.render import auto_magnification, render_frame
+
+    pics: dict[str, Path] = {}
+    case = "axial" if "axial" in states.names else next((n for n in states.names if "step" not in n), None)
+    if case is None:
+        return pics
+    lines = states.lines(case)
+    mag = auto_magnification(lines["points_mm"], lines["displacement_mm"])
+    title = f"{results['scenario']}: {case} at full load"
+    pics["views"] = render_frame(lines, states.parts, out / "views.png", title=title, magnification=mag,
+                                 colour_by_stress=True, views=("oblique", "anterior", "lateral", "axial"),
+                                 window_size=(2200, 900))
+    a = results["load_cases"].get("axial")
+    gap = scenario.get("gap")
+    if a is not None and a.get("ifm_axial_mm") is not None and gap:
+        centre = (0.0, 0.0, gap["level_mm"])
+        pics["gap"] = render_frame(
+            lines, states.parts, out / "gap.png", magnification=1.0, views=("anterior", "lateral"),
+            title=(f"The gap at {a['load_N'][-1]:.0f} N (true scale): axial IFM {a['ifm_axial_mm']:.3f} mm, shear "
+                   f"IFM {a['ifm_shear_mm']:.3f} mm, gap strain {100 * a['gap_strain']:.1f} %"),
+            focus=(centre, max(12.0, 4.0 * gap["width_mm"])), window_size=(1400, 800))
+    load_text = f"{a['load_N'][-1]:.0f} N" if a is not None else ""
+    top = lines["points_mm"][np.argmax(lines["points_mm"][:, 2])]
+    arrows = [(tuple(top + np.array([0.0, 0.0, 70.0])), (0.0, 0.0, -60.0), load_text)] if a is not None else []
+    pics["teaching"] = render_frame(lines, states.parts, out / "teaching.png", magnification=mag,
+                                    title=f"{results['scenario']}: the parts and the load",
+                                    labels=teaching_labels(states, lines, scenario), arrows=arrows,
+                                    views=("oblique",), window_size=(1100, 1000))
+    return pics
+
+
+def animate_loading(results: dict, states: SavedStates, path: Path, frame_ms: int = 350) -> Path | None:
+    """GIF of the axial load rising step by step (one magnification and colour scale)."""
+    import tempfile
+
+    from PIL import Image
+
+    from postprocess.render import auto_magnification, render_frame
+
+    steps = states.axial_steps()
+    if len(steps) < 2:
+        return None
+    last = states.lines(steps[-1])
+    mag = auto_magnification(last["points_mm"], last["displacement_mm"])
+    wire_tags = [t for t, (_n, k) in states.parts.items() if k == "WIRE"]
+    lo, hi = np.inf, -np.inf
+    for n in steps:
+        f = states.lines(n)
+        sel = np.isin(f["part_tag"], wire_tags)
+        if sel.any():
+            lo, hi = min(lo, f["section_forces"][sel, 0].min()), max(hi, f["section_forces"][sel, 0].max())
+    vmax = max(float(states.lines(n)["von_mises_MPa"].max()) for n in steps)
+    load = results["load_cases"]["axial"]["load_N"]
+    frames = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, n in enumerate(steps):
+            png = render_frame(states.lines(n), states.parts, Path(tmp) / f"{n}.png", magnification=mag,
+                               title=f"{results['scenario']}: axial load {load[k]:.0f} N (step {k}/{len(steps) - 1})",
+                               wire_tension_range_N=(lo, hi) if np.isfinite(lo) else None, colour_by_stress=True,
+                               stress_range_MPa=(0.0, vmax), window_size=(1200, 750))
+            with Image.open(png) as im:
+                frames.append(im.convert("P", palette=Image.Palette.ADAPTIVE, colors=255))
+    frames += [frames[-1]] * 3  # hold the full load
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0, optimize=True)
+    return path
+
+
+# ----------------------------------------------------------------------------- the 3D scene
+def scene_json(states: SavedStates, case: str) -> dict:
+    """Tubes of the deformed frame as triangle meshes with one RGB colour per triangle
+    (wires by tension, other parts by von Mises stress), for the vtk.js view."""
+    import matplotlib
+
+    from postprocess.render import STRESS_COLOURED, STYLES, _group_of, _tubes, auto_magnification
+
+    lines = states.lines(case)
+    mag = auto_magnification(lines["points_mm"], lines["displacement_mm"])
+    pts = lines["points_mm"] + mag * lines["displacement_mm"]
+    cells, tags = lines["cells"], lines["part_tag"]
+    axial, vm = lines["section_forces"][:, 0], lines["von_mises_MPa"]
+    group = np.array([_group_of(states.parts.get(int(t), ("", "OTHER"))[1]) for t in tags], dtype=object)
+    wires = group == "WIRE"
+    tlo, thi = (axial[wires].min(), axial[wires].max()) if wires.any() else (0.0, 1.0)
+    stressed = np.isin(group, STRESS_COLOURED)
+    smax = float(vm[stressed].max()) if stressed.any() else 1.0
+    wire_cmap, stress_cmap = matplotlib.colormaps["plasma"], matplotlib.colormaps["coolwarm"]
+    parts = []
+    for g in sorted(set(group)):
+        idx = np.flatnonzero(group == g)
+        style = STYLES[g]
+        if g == "WIRE":
+            colours = wire_cmap((axial[idx] - tlo) / max(thi - tlo, 1e-9))[:, :3]
+        elif g in STRESS_COLOURED:
+            colours = stress_cmap(vm[idx] / max(smax, 1e-9))[:, :3]
+        else:
+            rgb = matplotlib.colors.to_rgb(style.color)
+            colours = np.tile(rgb, (len(idx), 1))
+        tube = _tubes(pts, cells[idx], style.radius_mm if g != "LINK" else 0.6, min(style.n_sides, 12),
+                      cell_data={"rgb": (255 * colours).astype(np.uint8)})
+        if tube is None:
+            continue
+        tri = tube.triangulate()
+        faces = tri.faces.reshape(-1, 4)
+        parts.append({
+            "name": g.lower(),
+            "points": base64.b64encode(np.asarray(tri.points, np.float32).tobytes()).decode(),
+            "polys": base64.b64encode(faces.astype(np.uint32).tobytes()).decode(),
+            "colors": base64.b64encode(np.asarray(tri.cell_data["rgb"], np.uint8).tobytes()).decode(),
+        })
+    return {"parts": parts, "magnification": mag, "case": case,
+            "tension_range_N": [float(tlo), float(thi)], "stress_max_MPa": smax}
+
+
+VIEWER_JS = r"""
+(function () {
+  function b64(s) { const b = atob(s); const a = new Uint8Array(b.length);
+    for (let i = 0; i < b.length; i++) a[i] = b.charCodeAt(i); return a.buffer; }
+  const container = document.getElementById('viewer');
+  const rw = vtk.Rendering.Misc.vtkFullScreenRenderWindow.newInstance({
+    rootContainer: container, containerStyle: { width: '100%', height: '100%', position: 'relative' },
+    background: [1, 1, 1] });
+  const renderer = rw.getRenderer();
+  for (const part of SCENE.parts) {
+    const pd = vtk.Common.DataModel.vtkPolyData.newInstance();
+    pd.getPoints().setData(new Float32Array(b64(part.points)), 3);
+    pd.getPolys().setData(new Uint32Array(b64(part.polys)));
+    const rgb = vtk.Common.Core.vtkDataArray.newInstance({ name: 'rgb', numberOfComponents: 3,
+      values: new Uint8Array(b64(part.colors)) });
+    pd.getCellData().setScalars(rgb);
+    const mapper = vtk.Rendering.Core.vtkMapper.newInstance();
+    mapper.setInputData(pd);
+    mapper.setColorModeToDirectScalars();
+    mapper.setScalarModeToUseCellData();
+    const actor = vtk.Rendering.Core.vtkActor.newInstance();
+    actor.setMapper(mapper);
+    renderer.addActor(actor);
+  }
+  const cam = renderer.getActiveCamera();
+  cam.setPosition(1.0, 1.3, 0.55); cam.setFocalPoint(0, 0, 0); cam.setViewUp(0, 0, 1);
+  renderer.resetCamera();
+  rw.getRenderWindow().render();
+  document.getElementById('viewer-status').textContent = 'drag to rotate, scroll to zoom, shift-drag to pan';
+  window.ILIZAROV_VIEW_READY = true;
+})();
+"""
+
+
+def _img(path: Path | None, alt: str) -> str:
+    if path is None or not Path(path).is_file():
+        return ""
+    mime = "image/gif" if str(path).endswith(".gif") else "image/png"
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<figure><img src="data:{mime};base64,{data}" alt="{html.escape(alt)}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+
+
+def _numbers_table(results: dict) -> str:
+    from postprocess.summary import stability_summary
+
+    rows = []
+    cases = results["load_cases"]
+    if "axial" in cases:
+        a = cases["axial"]
+
+        def f(v, spec=".1f"):
+            return "n/a" if v is None else format(v, spec)
+
+        rows += [("Axial stiffness, initial", f(a.get("initial_stiffness_N_per_mm")), "N/mm"),
+                 ("Axial stiffness, secant", f(a["secant_stiffness_N_per_mm"]), "N/mm"),
+                 ("Axial stiffness, tangent (last step)", f(a["tangent_stiffness_N_per_mm"]), "N/mm"),
+                 ("Axial IFM at full load", f(a.get("ifm_axial_mm"), ".3f"), "mm"),
+                 ("Shear IFM at full load", f(a.get("ifm_shear_mm"), ".3f"), "mm"),
+                 ("Gap strain", f(None if a.get("gap_strain") is None else 100 * a["gap_strain"]), "%"),
+                 ("Frame load share", f(None if a.get("frame_load_share") is None else 100 * a["frame_load_share"],
+                                        ".0f"), "%")]
+    for name in ("bending_ap", "bending_ml", "torsion"):
+        if name in cases:
+            rows.append((f"{name.replace('_', ' ').capitalize()} stiffness", f"{cases[name]['stiffness_Nm_per_deg']:.2f}",
+                         "N*m/deg"))
+    for g, v in results.get("max_von_mises_MPa", {}).items():
+        sf = results.get("safety_factor", {}).get(g)
+        if v:
+            rows.append((f"Peak von Mises, {g}", f"{v:.0f}" + (f" (safety factor {sf:.2f})" if sf else ""), "MPa"))
+    body = "".join(f"<tr><td>{html.escape(a)}</td><td class=num>{html.escape(b)}</td><td>{c}</td></tr>"
+                   for a, b, c in rows)
+    wires = "".join(f"<tr><td>{html.escape(w['name'])}</td><td class=num>{w['target_N']:.0f}</td>"
+                    f"<td class=num>{w['achieved_N']:.0f}</td></tr>" for w in results["pretension"]["wires"])
+    return (f"<table><tr><th>Stability</th><th>value</th><th>unit</th></tr>{body}</table>"
+            f"<table><tr><th>Wire</th><th>target N</th><th>achieved N</th></tr>{wires}</table>"
+            f"<pre>{html.escape(stability_summary(results))}</pre>")
+
+
+def _scenario_table(scenario: dict) -> str:
+    if not scenario:
+        return "<p>(no resolved scenario in the run directory)</p>"
+    out = []
+    for key in ("bone", "gap", "loads"):
+        if key in scenario:
+            out.append(f"<h4>{key}</h4><pre>{html.escape(json.dumps(scenario[key], indent=1))}</pre>")
+    for key in ("rings", "wires", "rods", "half_pins"):
+        items = scenario.get(key) or []
+        if items:
+            cols = list(items[0])
+            head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+            body = "".join("<tr>" + "".join(f"<td>{html.escape(str(it.get(c, '')))}</td>" for c in cols) + "</tr>"
+                           for it in items)
+            out.append(f"<h4>{key} ({len(items)})</h4><table class=small><tr>{head}</tr>{body}</table>")
+    return "".join(out)
+
+
+def write_report(run_dir, log=None) -> Path:
+    """Write the pictures, plots, animation and report.html into a run directory; return
+    the report's path. All files are written beside a staging name and renamed at the end."""
+    t0 = time.perf_counter()
+    run_dir = Path(run_dir)
+    results, states, scenario = load_run(run_dir)
+    check_rendering()
+    say = log or (lambda m: None)
+    pics = render_pictures(results, states, scenario, run_dir)
+    say(f"pictures rendered ({time.perf_counter() - t0:.1f} s)")
+    plots = {
+        "load_displacement": plot_load_displacement(results, run_dir / "load_displacement.png"),
+        "wire_tension": plot_wire_tension(results, run_dir / "wire_tension.png"),
+        "ifm": plot_ifm(results, run_dir / "ifm.png"),
+        "moments": plot_moments(results, run_dir / "moments.png"),
+    }
+    gif = animate_loading(results, states, run_dir / "loading.gif")
+    say(f"plots and animation ({time.perf_counter() - t0:.1f} s)")
+    case = "axial" if "axial" in states.names else states.names[-1]
+    scene = scene_json(states, case)
+    vtkjs = (STATIC / "vtk.js").read_text(encoding="utf-8")
+    title = f"ilizarov report: {results['scenario']}"
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 0 2em 2em 2em; color: #222; }}
+#viewer {{ width: 100%; height: 620px; border: 1px solid #ccc; position: relative; }}
+table {{ border-collapse: collapse; margin: 0.5em 1em 1em 0; display: inline-table; vertical-align: top; }}
+td, th {{ border: 1px solid #ddd; padding: 3px 8px; }} td.num {{ text-align: right; }}
+table.small td, table.small th {{ font-size: 0.8em; }}
+figure {{ margin: 1em 0; }} img {{ max-width: 100%; }} figcaption {{ color: #555; font-size: 0.9em; }}
+pre {{ background: #f7f7f7; padding: 0.5em; overflow-x: auto; }}
+</style></head><body>
+<h1>{html.escape(results['scenario'])}: frame stability report</h1>
+<p>Frame model, {results['mesh']['cells']} cells, {results['mesh']['dofs']} unknowns; set-up {html.escape(results['setup'])}.
+3D view: the {html.escape(case)} case at full load, deformation &times;{scene['magnification']:g};
+wires coloured by tension ({scene['tension_range_N'][0]:.0f}&ndash;{scene['tension_range_N'][1]:.0f} N, plasma),
+other parts by von Mises stress (0&ndash;{scene['stress_max_MPa']:.0f} MPa, blue to red).
+<span id="viewer-status">loading the 3D view&hellip;</span></p>
+<div id="viewer"></div>
+<h2>Stability numbers</h2>
+{_numbers_table(results)}
+<h2>Pictures</h2>
+{_img(pics.get('views'), 'Four views under the full axial load: wires by tension, other parts by von Mises stress; grey: undeformed')}
+{_img(pics.get('gap'), 'The gap, true scale')}
+{_img(pics.get('teaching'), 'The parts of the frame and the load')}
+{_img(gif, 'The axial load rising step by step')}
+<h2>Curves</h2>
+{''.join(_img(p, k.replace('_', ' ')) for k, p in plots.items())}
+<h2>Scenario</h2>
+{_scenario_table(scenario)}
+<p style="color:#777">Written by ilizarov; 3D view by vtk.js (BSD-3-Clause, Kitware), embedded.</p>
+<script>{vtkjs}</script>
+<script>const SCENE = {json.dumps(scene)};</script>
+<script>{VIEWER_JS}</script>
+</body></html>
+"""
+    staging = run_dir / ".report.html.partial"
+    staging.write_text(page, encoding="utf-8")
+    final = run_dir / "report.html"
+    staging.replace(final)
+    say(f"report written ({time.perf_counter() - t0:.1f} s)")
+    return final
+
+
+__all__ = ["ReportError", "check_rendering", "load_run", "scene_json", "write_report"]
