@@ -4,7 +4,8 @@
     ilizarov run SCENARIO.toml --out DIR [--model frame|continuum] [--no-picture]
     ilizarov timeline SCENARIO.toml --out DIR [--no-pictures]
     ilizarov hexapod SCENARIO.toml --out DIR [--no-mechanics] [--no-pictures]
-    ilizarov report RUN_DIR
+    ilizarov report RUN_DIR | SWEEP_DIR
+    ilizarov sweep SWEEP.toml --out DIR [--ranks-per-case K] [--yes] [--shard I/N]
     ilizarov compare RUN_DIR RUN_DIR ... --out DIR
 
 Bad input (a malformed or invalid scenario, an output directory that is not a run
@@ -178,6 +179,48 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from mpi4py import MPI
+
+    from sim.sweep import SweepError, load_sweep, run_sweep
+
+    rank0 = MPI.COMM_WORLD.rank == 0
+    try:
+        sw = load_sweep(args.sweep)
+        shard = None
+        if args.shard:
+            try:
+                k, n = (int(x) for x in args.shard.split("/"))
+                assert 0 <= k < n
+            except (ValueError, AssertionError):
+                raise SweepError(f"--shard {args.shard!r}; accepted: I/N with 0 <= I < N (e.g. a job-array task "
+                                 "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)") from None
+            shard = (k, n)
+        if rank0:
+            print(f"{args.sweep}: sweep {sw.name!r}, {sw.mode} over {len(sw.parameters)} parameter(s): "
+                  f"{len(sw.cases)} cases", flush=True)
+        if len(sw.cases) > sw.max_cases and not args.yes:
+            raise SweepError(f"{len(sw.cases)} cases is more than max_cases = {sw.max_cases}; accepted: --yes to run "
+                             "them anyway, or fewer levels / samples")
+        if args.ranks_per_case < 1:
+            raise SweepError(f"--ranks-per-case {args.ranks_per_case}; accepted: >= 1")
+        log = (lambda m: print(f"[sweep] {m}", flush=True)) if not args.quiet else None
+        result = run_sweep(sw, Path(args.out), args.ranks_per_case, log=log, shard=shard)
+    except SweepError as exc:
+        return _error(str(exc))
+    if rank0:
+        print(f"{result['ran']} cases run in {result['wall_s']:.1f} s; recorded {result['ok']} ok and "
+              f"{result['failed']} failed of {len(sw.cases)}; summary in {Path(args.out) / 'summary.csv'}")
+        if result["failed"]:
+            import json
+
+            for rec_path in sorted((Path(args.out) / "cases").glob("*.json")):
+                rec = json.loads(rec_path.read_text())
+                if rec["status"] != "ok":
+                    print(f"  failed {rec['id']} {rec['parameters']}: {rec['error']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ilizarov", description="Finite-element simulation of circular external "
                                 "fixators (Ilizarov frames) on bone.")
@@ -220,6 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("run_dirs", nargs="+", help="two or more directories written by `ilizarov run`")
     cp.add_argument("--out", required=True, help="output directory (comparison.png, comparison.csv)")
     cp.set_defaults(func=cmd_compare)
+    sw = sub.add_parser("sweep", help="run every variant of a sweep file (serially or under mpirun), resumable")
+    sw.add_argument("sweep", help="sweep file (TOML): base scenario and parameters to vary")
+    sw.add_argument("--out", required=True, help="sweep directory (sweep.json, cases/, summary.csv)")
+    sw.add_argument("--ranks-per-case", type=int, default=1, help="MPI ranks that solve one case together (default 1)")
+    sw.add_argument("--yes", action="store_true", help="run even if there are more cases than max_cases")
+    sw.add_argument("--shard", help="run only the cases I, I+N, I+2N... (I/N), e.g. one task of a job array")
+    sw.add_argument("--quiet", action="store_true", help="no progress lines")
+    sw.set_defaults(func=cmd_sweep)
     return p
 
 
