@@ -157,7 +157,12 @@ def cmd_report(args) -> int:
 
     log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
     try:
-        path = write_report(Path(args.run_dir), log=log)
+        if (Path(args.run_dir) / "sweep.json").is_file():
+            from postprocess.sweep_report import write_sweep_report
+
+            path = write_sweep_report(Path(args.run_dir), objective=args.objective, cost=args.cost)
+        else:
+            path = write_report(Path(args.run_dir), log=log)
     except ReportError as exc:
         return _error(str(exc))
     print(f"Wrote {path}")
@@ -255,7 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     h.set_defaults(func=cmd_hexapod)
     rp = sub.add_parser("report", help="write report.html (numbers, pictures, plots, animation, interactive 3D view) "
                         "into a run directory")
-    rp.add_argument("run_dir", help="a directory written by `ilizarov run`")
+    rp.add_argument("run_dir", help="a directory written by `ilizarov run` (report.html) or `ilizarov sweep` "
+                    "(sweep_report.html: ranking, effects, sensitivity, Pareto front)")
+    rp.add_argument("--objective", default="axial_initial_N_per_mm", help="sweeps: the number to rank by "
+                    "(default axial_initial_N_per_mm)")
+    rp.add_argument("--cost", default="frame_mass_kg", help="sweeps: the cost of the Pareto front (default "
+                    "frame_mass_kg; n_wires, n_half_pins...)")
     rp.add_argument("--quiet", action="store_true", help="no progress lines")
     rp.set_defaults(func=cmd_report)
     cp = sub.add_parser("compare", help="compare run directories side by side: pictures on one colour scale and a "

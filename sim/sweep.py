@@ -398,7 +398,10 @@ def _dispatcher(comm, todo: list[int], n_groups: int, progress) -> None:
     stopped = 0
     status = MPI.Status()
     while stopped < n_groups:
-        report = comm.recv(source=MPI.ANY_SOURCE, tag=TAG_REQUEST, status=status)
+        # poll with a nap: a blocking receive would spin a core that a group needs
+        while not comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_REQUEST, status=status):
+            time.sleep(0.005)
+        report = comm.recv(source=status.Get_source(), tag=TAG_REQUEST)
         if report is not None:
             progress(report)
         if queue:
@@ -471,6 +474,7 @@ def run_sweep(sw: Sweep, out: Path, ranks_per_case: int = 1, world=None, log=Non
         if index is None:
             break
         rec = run_case(sw, index, group)
+        rec["world_rank"] = world.rank
         if leader:
             write_atomically(record_path(out, sw, index), json.dumps(rec, indent=1, default=float))
             report = {"id": rec["id"], "status": rec["status"], "time_s": rec["time_s"]}
