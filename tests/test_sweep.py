@@ -78,6 +78,15 @@ def test_failures_are_recorded_and_the_others_finish(tmp_path):
     body = TENSION.replace("[50, 90, 130]", "[90, 130]") + \
         '[[parameters]]\npath = "wires[*].diameter_mm"\nvalues = [1.5, 1.8]\n'
     r = _cli("sweep", str(sweep_file(tmp_path, body)), "--out", str(tmp_path / "o"))
+    # a case whose solve diverges (one Newton iteration allowed, no step cutting)
+    diverge = '[[parameters]]\npath = "solver.newton_max_iterations"\nvalues = [1, 25]\n' \
+        '[[parameters]]\npath = "solver.max_step_cuts"\nvalues = [0]\n'
+    d = _cli("sweep", str(sweep_file(tmp_path, diverge, name="d")), "--out", str(tmp_path / "d"))
+    assert d.returncode == 0, d.stderr
+    with open(tmp_path / "d" / "summary.csv") as f:
+        drows = {int(x["param:solver.newton_max_iterations"]): x for x in csv.DictReader(f)}
+    assert drows[1]["status"] == "failed" and "did not converge" in drows[1]["error"]
+    assert drows[25]["status"] == "ok"
     assert r.returncode == 0, r.stderr
     with open(tmp_path / "o" / "summary.csv") as f:
         rows = list(csv.DictReader(f))
