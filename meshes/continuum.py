@@ -126,3 +126,171 @@ def wire_solid(diameter_mm: float, span_mm: float, size_mm: float, comm=None, or
             gmsh.model.mesh.setOrder(order)
 
     return _run(comm, "wire", build)
+
+
+# ----------------------------------------------------------------------------- whole frames
+PRIORITY = ("wire", "clamp", "rod", "ring", "regenerate", "bone")  # who owns a volume shared by parts
+WIRE_CLEARANCE_MM = 0.5
+
+
+@dataclass
+class FrameSolidPlan:
+    """Which gmsh volume tag belongs to which part, after the fragment."""
+
+    parts: dict[str, tuple[str, int]]  # part name -> (kind, physical tag)
+
+
+def build_frame_solid(s, comm=None, size_mm: float = 6.0, wire_size_mm: float | None = None,
+                      order: int = 1) -> SolidMesh:
+    """A conforming tetrahedral mesh of a scenario's bone and frame (rings with their
+    section, wires through the bone held by clamp posts on the rings, rods).
+
+    Every part is one physical volume group (tags in `solid.parts`); the bone's distal
+    and proximal end faces are facet tags 1 and 2. Where a wire passes through the bone
+    the wire owns the shared volume (bonded). Sizes: `wire_size_mm` (default half the
+    wire diameter: two elements across) near the wires, `size_mm` elsewhere.
+    Half pins are not built yet (GeometryError).
+    """
+    import math
+
+    import numpy as np
+
+    if s.half_pins:
+        raise GeometryError("half_pins: the continuum builder does not build half pins yet; accepted: a frame of "
+                            "rings, wires and rods")
+    if not s.has_bone:
+        raise GeometryError("loads.setup: the continuum builder needs the bone (bone_bench)")
+    d_min = min(w.diameter_mm for w in s.wires)
+    hw = wire_size_mm or 0.5 * d_min
+    parts: dict[str, tuple[str, int]] = {}
+
+    def build(gmsh):
+        occ = gmsh.model.occ
+        pieces: list[tuple[str, str, int]] = []  # (part name, kind, occ volume tag)
+        b = s.bone
+        ro, ri = b.outer_diameter_mm / 2, b.inner_diameter_mm / 2
+
+        def tube(z0, z1):
+            outer = occ.addCylinder(0, 0, z0, 0, 0, z1 - z0, ro)
+            if ri > 0:
+                inner = occ.addCylinder(0, 0, z0, 0, 0, z1 - z0, ri)
+                out, _ = occ.cut([(3, outer)], [(3, inner)])
+                return out[0][1]
+            return outer
+
+        g = s.gap
+        lo, hi = g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2
+        pieces.append(("bone_distal", "bone", tube(0.0, lo)))
+        pieces.append(("bone_proximal", "bone", tube(hi, b.length_mm)))
+        if g.regenerate is not None:
+            pieces.append(("regenerate", "regenerate", tube(lo, hi)))
+        for r in s.rings:
+            rin = r.inner_diameter_mm / 2
+            cx, cy = r.centre_xy_mm
+            z0 = r.level_mm - r.thickness_mm / 2
+            outer = occ.addCylinder(cx, cy, z0, 0, 0, r.thickness_mm, rin + r.width_mm)
+            inner = occ.addCylinder(cx, cy, z0, 0, 0, r.thickness_mm, rin)
+            out, _ = occ.cut([(3, outer)], [(3, inner)])
+            pieces.append((r.name, "ring", out[0][1]))
+        for w in s.wires:
+            ring = s.ring(w.ring)
+            a = math.radians(w.angle_deg)
+            direction = np.array([math.cos(a), math.sin(a), 0.0])
+            normal = np.array([-math.sin(a), math.cos(a), 0.0])
+            sign = 1.0 if w.face == "top" else -1.0
+            # a small clearance off the ring face: a wire tangent to the face is not meshable
+            z = s.wire_level_mm(w) + sign * WIRE_CLEARANCE_MM
+            rc = ring.centroid_radius_mm
+            centre = np.array([*ring.centre_xy_mm, 0.0])
+            origin = w.offset_mm * normal
+            dd = origin[:2] - centre[:2]
+            bq = float(direction[:2] @ dd)
+            disc = math.sqrt(bq * bq - (dd @ dd - rc * rc))
+            ends = [origin + t * direction for t in (-bq - disc, -bq + disc)]
+            p0 = np.array([ends[0][0], ends[0][1], z])
+            length = 2 * disc
+            wire = occ.addCylinder(*p0, *(length * direction), w.diameter_mm / 2)
+            pieces.append((w.name, "wire", wire))
+            for k, e in enumerate(ends):
+                post_z0 = ring.level_mm if sign > 0 else z
+                post_h = (z - ring.level_mm) * sign
+                post = occ.addCylinder(e[0], e[1], post_z0, 0, 0, post_h, max(2.0 * w.diameter_mm, 4.0))
+                pieces.append((f"{w.name}_clamp{k + 1}", "clamp", post))
+        for rod in s.rods:
+            rings = s.rod_rings(rod)
+            a = math.radians(rod.angle_deg)
+            r0 = rings[0]
+            rc = r0.centroid_radius_mm
+            x, y = r0.centre_xy_mm[0] + rc * math.cos(a), r0.centre_xy_mm[1] + rc * math.sin(a)
+            z0 = rings[0].level_mm - rings[0].thickness_mm / 2
+            z1 = rings[-1].level_mm + rings[-1].thickness_mm / 2
+            pieces.append((rod.name, "rod", occ.addCylinder(x, y, z0, 0, 0, z1 - z0, rod.diameter_mm / 2)))
+        tags = [(3, t) for _, _, t in pieces]
+        _, mapping = occ.fragment(tags, [])
+        occ.synchronize()
+        owner: dict[int, tuple[str, str]] = {}
+        for (name, kind, _), children in zip(pieces, mapping):
+            for dim, t in children:
+                if dim != 3:
+                    continue
+                if t not in owner or PRIORITY.index(kind) < PRIORITY.index(owner[t][1]):
+                    owner[t] = (name, kind)
+        by_part: dict[str, list[int]] = {}
+        for t, (name, kind) in owner.items():
+            by_part.setdefault(name, []).append(t)
+        kinds = {name: kind for name, kind, _ in pieces}
+        for k, (name, vols) in enumerate(sorted(by_part.items()), start=1):
+            gmsh.model.addPhysicalGroup(3, vols, k, name=name)
+            parts[name] = (kinds[name], k)
+        # the bone's end faces
+        ends = {1: [], 2: []}
+        for dim, sface in gmsh.model.getEntities(2):
+            x, y, zc = occ.getCenterOfMass(2, sface)
+            if math.hypot(x, y) < ro + 1e-6:
+                if abs(zc) < 1e-6:
+                    ends[1].append(sface)
+                elif abs(zc - b.length_mm) < 1e-6:
+                    ends[2].append(sface)
+        for tag, faces in ends.items():
+            gmsh.model.addPhysicalGroup(2, faces, tag, name="bone_distal_end" if tag == 1 else "bone_proximal_end")
+        # sizes: fine near the wires, coarse elsewhere
+        wire_surfaces = []
+        for name, vols in by_part.items():
+            if kinds[name] == "wire":
+                for dim, sf in gmsh.model.getBoundary([(3, v) for v in vols], oriented=False):
+                    wire_surfaces.append(abs(sf))
+        f_dist = gmsh.model.mesh.field.add("Distance")
+        gmsh.model.mesh.field.setNumbers(f_dist, "SurfacesList", wire_surfaces)
+        f_th = gmsh.model.mesh.field.add("Threshold")
+        gmsh.model.mesh.field.setNumber(f_th, "InField", f_dist)
+        gmsh.model.mesh.field.setNumber(f_th, "SizeMin", hw)
+        gmsh.model.mesh.field.setNumber(f_th, "SizeMax", size_mm)
+        gmsh.model.mesh.field.setNumber(f_th, "DistMin", 0.5 * d_min)
+        gmsh.model.mesh.field.setNumber(f_th, "DistMax", 6.0 * size_mm)
+        gmsh.model.mesh.field.setAsBackgroundMesh(f_th)
+        gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+        gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+        gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 8)  # rods and posts: 8 elements round
+        gmsh.option.setNumber("Mesh.Algorithm3D", 1)  # Delaunay
+        try:
+            gmsh.model.mesh.generate(3)
+        except Exception as exc:  # noqa: BLE001
+            import re
+
+            where = []
+            for num in re.findall(r"surface (\d+)", str(exc))[:1]:
+                sf = int(num)
+                vols = [name for name, v in by_part.items() for vv in v
+                        if any(abs(t) == sf for _, t in gmsh.model.getBoundary([(3, vv)], oriented=False))]
+                x, y, zc = occ.getCenterOfMass(2, sf)
+                where.append(f"surface {sf} at ({x:.1f}, {y:.1f}, {zc:.1f}) mm, on {', '.join(vols) or '?'}")
+            raise RuntimeError(f"{exc} ({'; '.join(where)})") from None
+        if order > 1:
+            gmsh.model.mesh.setOrder(order)
+
+    solid = _run(comm, f"frame-solid-{s.name}", build)
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD if comm is None else comm
+    solid.parts = comm.bcast(parts, root=0)
+    return solid
