@@ -126,6 +126,11 @@ def test_report_bad_run_directories(tmp_path, runs):
     empty.mkdir()
     r = _cli("report", str(empty))
     assert r.returncode == 2 and "no results.json" in r.stderr and "ilizarov run" in r.stderr
+    timeline = tmp_path / "timeline"
+    timeline.mkdir()
+    (timeline / "timeline.csv").write_text("day\n0\n")
+    r = _cli("report", str(timeline))
+    assert r.returncode == 2 and "treatment timeline" in r.stderr and "timeline.png" in r.stderr
     old = tmp_path / "old"
     shutil.copytree(runs["frame-50kgf"], old)
     res = json.loads((old / "results.json").read_text())
