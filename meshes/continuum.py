@@ -36,32 +36,20 @@ def _to_dolfinx(gmsh, comm, name: str) -> SolidMesh:
 def _run(comm, name: str, build) -> SolidMesh:
     from mpi4py import MPI
 
-    import sim.fenicsx  # noqa: F401
-    import gmsh
+    from meshes.gmsh_session import gmsh_model
 
     comm = MPI.COMM_WORLD if comm is None else comm
-    started = False
-    error = None
-    if comm.rank == 0:
-        if not gmsh.isInitialized():
-            gmsh.initialize(interruptible=False)
-            started = True
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add(name)
-        try:
-            build(gmsh)
-        except Exception as exc:  # noqa: BLE001 - OpenCASCADE raises plain Exceptions
-            error = GeometryError(f"{name}: OpenCASCADE could not build or mesh the geometry: {exc}")
-    error = comm.bcast(error, root=0)
-    try:
+    with gmsh_model(comm, name) as gmsh:
+        error = None
+        if comm.rank == 0:
+            try:
+                build(gmsh)
+            except Exception as exc:  # noqa: BLE001 - OpenCASCADE raises plain Exceptions
+                error = GeometryError(f"{name}: OpenCASCADE could not build or mesh the geometry: {exc}")
+        error = comm.bcast(error, root=0)
         if error is not None:
             raise error
         return _to_dolfinx(gmsh, comm, name)
-    finally:
-        if comm.rank == 0:
-            gmsh.model.remove()
-            if started:
-                gmsh.finalize()
 
 
 def quarter_tube(inner_radius_mm: float, outer_radius_mm: float, length_mm: float, size_mm: float,

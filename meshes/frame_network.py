@@ -324,29 +324,18 @@ def mesh_plan(plan: NetworkPlan, comm=None, name: str = "frame") -> FrameMesh:
     """Mesh a line-network plan with gmsh on rank 0 and distribute it over `comm`."""
     from mpi4py import MPI
 
-    import sim.fenicsx  # noqa: F401  (import order of the FEniCSx wheel)
     import dolfinx.mesh
-    import gmsh
     from dolfinx.io import gmsh as gmshio
 
+    from meshes.gmsh_session import gmsh_model
+
     comm = MPI.COMM_WORLD if comm is None else comm
-    started_here = False
-    if comm.rank == 0:
-        if not gmsh.isInitialized():
-            gmsh.initialize(interruptible=False)
-            started_here = True
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add(name)
-        build_gmsh_model(plan, gmsh)
-    try:
+    with gmsh_model(comm, name) as gmsh:
+        if comm.rank == 0:
+            build_gmsh_model(plan, gmsh)
         # ghosting across shared facets (vertices) lets loads act at interior points in parallel
         # a line network branches: up to MAX_BRANCHES cells meet at a node
         partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, MAX_BRANCHES)
         data = gmshio.model_to_mesh(gmsh.model if comm.rank == 0 else None, comm, 0, gdim=3,
                                     partitioner=partitioner, max_facet_to_cell_links=MAX_BRANCHES)
-    finally:
-        if comm.rank == 0:
-            gmsh.model.remove()
-            if started_here:
-                gmsh.finalize()
     return FrameMesh(data.mesh, data.cell_tags, data.facet_tags, plan)

@@ -36,6 +36,30 @@ def _load(path: str):
     return load_scenario(path)
 
 
+class _BadInput(Exception):
+    """Carries the exit status of a refused input up to the command."""
+
+    def __init__(self, code: int):
+        self.code = code
+
+
+def _load_with_out(args, marker: str):
+    """The scenario and the output directory of a command that writes one; _BadInput
+    (exit 2, message printed) if either is refused."""
+    from sim.run import OutputDirError, check_out_dir
+    from sim.scenario import ScenarioError
+
+    out = Path(args.out)
+    try:
+        s = _load(args.scenario)
+        check_out_dir(out, marker=marker)
+    except ScenarioError as exc:
+        raise _BadInput(_error(f"{args.scenario}: {exc}")) from None
+    except OutputDirError as exc:
+        raise _BadInput(_error(str(exc))) from None
+    return s, out
+
+
 def cmd_validate(args) -> int:
     from sim.scenario import ScenarioError
 
@@ -49,15 +73,10 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from sim.run import OutputDirError, check_out_dir
-    from sim.scenario import ScenarioError
-
-    out = Path(args.out)
     try:
-        s = _load(args.scenario)
-        check_out_dir(out)
-    except (ScenarioError, OutputDirError) as exc:
-        return _error(f"{args.scenario}: {exc}" if isinstance(exc, ScenarioError) else str(exc))
+        s, out = _load_with_out(args, "results.json")
+    except _BadInput as bad:
+        return bad.code
     if args.model == "continuum":
         return _error("--model continuum: the continuum model is not available in this version; "
                       "accepted: --model frame")
@@ -82,15 +101,10 @@ def cmd_run(args) -> int:
 
 
 def cmd_timeline(args) -> int:
-    from sim.run import OutputDirError, check_out_dir
-    from sim.scenario import ScenarioError
-
-    out = Path(args.out)
     try:
-        s = _load(args.scenario)
-        check_out_dir(out, marker="timeline.csv")
-    except (ScenarioError, OutputDirError) as exc:
-        return _error(f"{args.scenario}: {exc}" if isinstance(exc, ScenarioError) else str(exc))
+        s, out = _load_with_out(args, "timeline.csv")
+    except _BadInput as bad:
+        return bad.code
     if s.distraction is None:
         return _error(f"{args.scenario}: distraction: the scenario has no [distraction] table, so there is no "
                       "treatment to follow; accepted: a scenario with a [distraction] table (see "
@@ -119,15 +133,11 @@ def cmd_timeline(args) -> int:
 
 def cmd_hexapod(args) -> int:
     from sim.hexapod import KinematicsError
-    from sim.run import OutputDirError, check_out_dir
-    from sim.scenario import ScenarioError
 
-    out = Path(args.out)
     try:
-        s = _load(args.scenario)
-        check_out_dir(out, marker="schedule.csv")
-    except (ScenarioError, OutputDirError) as exc:
-        return _error(f"{args.scenario}: {exc}" if isinstance(exc, ScenarioError) else str(exc))
+        s, out = _load_with_out(args, "schedule.csv")
+    except _BadInput as bad:
+        return bad.code
     if s.hexapod is None:
         return _error(f"{args.scenario}: hexapod: the scenario has no [hexapod] table; accepted: a scenario with a "
                       "[hexapod] table (see scenarios/hexapod-correction.toml)")

@@ -126,7 +126,6 @@ class ContinuumProblem:
         Q0v = fem.functionspace(self.mesh, ("DG", 0, (3,)))
         b = fem.Function(Q0v)
         marker = fem.Function(fem.functionspace(self.mesh, ("DG", 0)))
-        n_owned = self.mesh.topology.index_map(3).size_local
         marker.x.array[cells] = 1.0
         marker.x.scatter_forward()
         volume = self.comm.allreduce(fem.assemble_scalar(fem.form(marker * ufl.dx(domain=self.mesh))), op=MPI.SUM)
@@ -135,7 +134,6 @@ class ContinuumProblem:
         b.x.array.reshape(-1, 3)[cells] = np.asarray(force_N, float) / volume
         b.x.scatter_forward()
         self.tractions.append((b, ufl.dx(domain=self.mesh)))
-        del n_owned
         return b
 
     def add_pressure(self, facet_tags, tag: int, pressure_MPa: float) -> None:

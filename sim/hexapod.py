@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import Deformity, Scenario, ScenarioError, StrutSize
+from sim.scenario import Deformity, Scenario, StrutSize
 
 
 class KinematicsError(ValueError):
@@ -338,8 +338,7 @@ def risk_point_of(s: Scenario) -> np.ndarray:
     h = s.hexapod
     if h.structure_at_risk_mm is not None:
         return np.asarray(h.structure_at_risk_mm, float)
-    geom_side = -1.0 if s.ring(h.moving_ring).level_mm < s.ring(h.reference_ring).level_mm else 1.0
-    z = s.gap.level_mm + geom_side * 0.5 * s.gap.width_mm
+    z = s.gap.level_mm + hexapod_geometry(s).moving_side * 0.5 * s.gap.width_mm
     return np.array([0.5 * s.bone.outer_diameter_mm, 0.0, z])  # lateral cortex of the moving fragment's end
 
 
@@ -358,6 +357,6 @@ def plan_correction(s: Scenario) -> tuple[HexapodGeometry, Schedule]:
     return geom, schedule
 
 
-__all__ = ["KinematicsError", "Pose", "HexapodGeometry", "Schedule", "ScenarioError", "check_reachable",
+__all__ = ["KinematicsError", "Pose", "HexapodGeometry", "Schedule", "check_reachable",
            "check_struts_clear", "correction_path", "deformity_pose", "hexapod_geometry", "initial_pose",
            "plan_correction", "plan_schedule", "assign_sizes"]

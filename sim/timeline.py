@@ -208,8 +208,7 @@ def run_timeline(scenario: Scenario, comm=None, log: Callable[[str], None] | Non
         f"{d.rate_mm_per_day:g} mm/day in {d.steps_per_day} steps a day after {d.latency_days} days of latency")
     pre = m.solve_pretension()
     wire_ref = tm.wire_reference()
-    result = TimelineResult(parts=tm.lines_parts)
-    out = result
+    out = TimelineResult(parts=tm.lines_parts)
 
     tau_h = st.relaxation_time_h
     k_inf, k_1 = st.stiffness_N_per_mm, st.relaxing_stiffness_N_per_mm
@@ -386,12 +385,13 @@ def run_timeline(scenario: Scenario, comm=None, log: Callable[[str], None] | Non
                 day_peak = max(day_peak, peak)
                 relax(step_h, True, f"day {day}, after step {j + 1}")
                 regen = with_gap(regen, tm.gap_length_mm())
-                relaxed = tm.gap_force_N(tm.forces())
+                forces = tm.forces()
+                relaxed = tm.gap_force_N(forces)
                 srow = {"day": day, "step": j + 1, "time_h": (day - 1) * HOURS_PER_DAY + j * step_h,
                         "rod_lengthening_mm": ctrl["rod_mm"], "gap_length_mm": tm.gap_length_mm(),
                         "distraction_force_peak_N": peak, "distraction_force_relaxed_N": relaxed}
                 if transport:
-                    dock = tm.docking_force_N(tm.forces())
+                    dock = tm.docking_force_N(forces)
                     srow["docking_gap_mm"] = max(tm.docking_gap_mm(), 0.0)
                     srow["docking_force_N"] = dock
                     if docked_day is None and dock > DOCKING_CONTACT_N:
