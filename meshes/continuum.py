@@ -117,40 +117,80 @@ def wire_solid(diameter_mm: float, span_mm: float, size_mm: float, comm=None, or
 
 
 # ----------------------------------------------------------------------------- whole frames
-PRIORITY = ("wire", "clamp", "rod", "ring", "regenerate", "bone")  # who owns a volume shared by parts
+# who owns a volume shared by parts (first wins): a wire or pin bonded through the cortex
+PRIORITY = ("wire", "half_pin", "clamp", "post", "rod", "ring", "regenerate", "gap", "bone")
 WIRE_CLEARANCE_MM = 0.5
+BONE_DISTAL_END, BONE_PROXIMAL_END, GAP_DISTAL_FACE, GAP_PROXIMAL_FACE = 1, 2, 3, 4
 
 
 @dataclass
-class FrameSolidPlan:
-    """Which gmsh volume tag belongs to which part, after the fragment."""
+class WireLine:
+    """A wire's axis in the solid: from `start_mm` along the unit `direction` over
+    `length_mm` (clamp to clamp); the bone's axis is closest at `bone_centre_mm` along it,
+    and the wire is inside the cortex within `bone_half_chord_mm` of that; the clamp posts
+    have radius `clamp_radius_mm`."""
 
-    parts: dict[str, tuple[str, int]]  # part name -> (kind, physical tag)
+    start_mm: tuple[float, float, float]
+    direction: tuple[float, float, float]
+    length_mm: float
+    bone_centre_mm: float
+    bone_half_chord_mm: float
+    clamp_radius_mm: float
+    diameter_mm: float
 
 
-def build_frame_solid(s, comm=None, size_mm: float = 6.0, wire_size_mm: float | None = None,
+def _wire_line(s, w) -> WireLine:
+    import math
+
+    import numpy as np
+
+    ring = s.ring(w.ring)
+    a = math.radians(w.angle_deg)
+    direction = np.array([math.cos(a), math.sin(a), 0.0])
+    normal = np.array([-math.sin(a), math.cos(a), 0.0])
+    sign = 1.0 if w.face == "top" else -1.0
+    # a small clearance off the ring face: a wire tangent to the face is not meshable
+    z = s.wire_level_mm(w) + sign * WIRE_CLEARANCE_MM
+    rc = ring.centroid_radius_mm
+    origin = w.offset_mm * normal  # the foot of the perpendicular from the bone axis
+    dd = origin[:2] - np.asarray(ring.centre_xy_mm, float)
+    bq = float(direction[:2] @ dd)
+    disc = math.sqrt(bq * bq - (dd @ dd - rc * rc))
+    p0 = origin + (-bq - disc) * direction
+    ro = s.bone.outer_diameter_mm / 2
+    return WireLine((float(p0[0]), float(p0[1]), z), tuple(float(v) for v in direction), 2 * disc, bq + disc,
+                    math.sqrt(max(ro * ro - w.offset_mm ** 2, 0.0)), max(2.0 * w.diameter_mm, 4.0), w.diameter_mm)
+
+
+def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float | None = None,
                       order: int = 1) -> SolidMesh:
-    """A conforming tetrahedral mesh of a scenario's bone and frame (rings with their
-    section, wires through the bone held by clamp posts on the rings, rods).
+    """A conforming tetrahedral mesh of a scenario's bone and frame: rings with their
+    section, wires through the bone held by clamp posts on the rings, rods, half pins on
+    their posts, and in the gap the regenerate or (an empty gap) a contact layer.
 
-    Every part is one physical volume group (tags in `solid.parts`); the bone's distal
-    and proximal end faces are facet tags 1 and 2. Where a wire passes through the bone
-    the wire owns the shared volume (bonded). Sizes: `wire_size_mm` (default half the
-    wire diameter: two elements across) near the wires, `size_mm` elsewhere.
-    Half pins are not built yet (GeometryError).
+    Every part is one physical volume group (`solid.parts`: name -> (kind, tag)); facet
+    tags: the bone's distal and proximal end faces (1, 2) and the gap's distal and
+    proximal faces (3, 4). Where a wire or pin passes through the bone it owns the
+    shared volume (bonded). Sizes: `wire_size_mm` (default half the thinnest wire's
+    diameter: two elements across) near the wires, `size_mm` elsewhere. `solid.wires`:
+    each wire's axis (WireLine).
     """
     import math
 
     import numpy as np
 
-    if s.half_pins:
-        raise GeometryError("half_pins: the continuum builder does not build half pins yet; accepted: a frame of "
-                            "rings, wires and rods")
     if not s.has_bone:
-        raise GeometryError("loads.setup: the continuum builder needs the bone (bone_bench)")
-    d_min = min(w.diameter_mm for w in s.wires)
+        raise GeometryError("loads.setup: the continuum model needs the bone; accepted: setup = \"bone_bench\"")
+    if s.hexapod is not None:
+        raise GeometryError("hexapod: the continuum builder does not build hexapod struts; accepted: a frame of "
+                            "rings, wires, rods and half pins (use --model frame for hexapods)")
+    if s.defect is not None:
+        raise GeometryError("defect: the continuum builder does not build a bone defect; accepted: a bone with "
+                            "one gap (use --model frame for bone transport)")
+    d_min = min([w.diameter_mm for w in s.wires] + [p.diameter_mm for p in s.half_pins])
     hw = wire_size_mm or 0.5 * d_min
     parts: dict[str, tuple[str, int]] = {}
+    wires = {w.name: _wire_line(s, w) for w in s.wires}
 
     def build(gmsh):
         occ = gmsh.model.occ
@@ -172,6 +212,8 @@ def build_frame_solid(s, comm=None, size_mm: float = 6.0, wire_size_mm: float | 
         pieces.append(("bone_proximal", "bone", tube(hi, b.length_mm)))
         if g.regenerate is not None:
             pieces.append(("regenerate", "regenerate", tube(lo, hi)))
+        else:
+            pieces.append(("gap_contact", "gap", tube(lo, hi)))
         for r in s.rings:
             rin = r.inner_diameter_mm / 2
             cx, cy = r.centre_xy_mm
@@ -182,28 +224,34 @@ def build_frame_solid(s, comm=None, size_mm: float = 6.0, wire_size_mm: float | 
             pieces.append((r.name, "ring", out[0][1]))
         for w in s.wires:
             ring = s.ring(w.ring)
-            a = math.radians(w.angle_deg)
-            direction = np.array([math.cos(a), math.sin(a), 0.0])
-            normal = np.array([-math.sin(a), math.cos(a), 0.0])
-            sign = 1.0 if w.face == "top" else -1.0
-            # a small clearance off the ring face: a wire tangent to the face is not meshable
-            z = s.wire_level_mm(w) + sign * WIRE_CLEARANCE_MM
-            rc = ring.centroid_radius_mm
-            centre = np.array([*ring.centre_xy_mm, 0.0])
-            origin = w.offset_mm * normal
-            dd = origin[:2] - centre[:2]
-            bq = float(direction[:2] @ dd)
-            disc = math.sqrt(bq * bq - (dd @ dd - rc * rc))
-            ends = [origin + t * direction for t in (-bq - disc, -bq + disc)]
-            p0 = np.array([ends[0][0], ends[0][1], z])
-            length = 2 * disc
-            wire = occ.addCylinder(*p0, *(length * direction), w.diameter_mm / 2)
+            line = wires[w.name]
+            p0, direction = np.array(line.start_mm), np.array(line.direction)
+            z = p0[2]
+            wire = occ.addCylinder(*p0, *(line.length_mm * direction), w.diameter_mm / 2)
             pieces.append((w.name, "wire", wire))
-            for k, e in enumerate(ends):
+            sign = 1.0 if w.face == "top" else -1.0
+            for k, e in enumerate((p0, p0 + line.length_mm * direction)):
                 post_z0 = ring.level_mm if sign > 0 else z
                 post_h = (z - ring.level_mm) * sign
-                post = occ.addCylinder(e[0], e[1], post_z0, 0, 0, post_h, max(2.0 * w.diameter_mm, 4.0))
+                post = occ.addCylinder(e[0], e[1], post_z0, 0, 0, post_h, line.clamp_radius_mm)
                 pieces.append((f"{w.name}_clamp{k + 1}", "clamp", post))
+        for pin in s.half_pins:
+            ring = s.ring(pin.ring)
+            a = math.radians(pin.angle_deg)
+            outward = np.array([math.cos(a), math.sin(a), 0.0])
+            rc = ring.centroid_radius_mm
+            base = np.array([*ring.centre_xy_mm, 0.0]) + rc * outward
+            z_p = ring.level_mm + pin.post_height_mm
+            top = z_p + math.copysign(pin.diameter_mm, pin.post_height_mm)  # the post caps the pin
+            zb, zt = sorted((ring.level_mm, top))
+            pieces.append((f"{pin.name}_post", "post", occ.addCylinder(base[0], base[1], zb, 0, 0, zt - zb,
+                                                                      pin.post_diameter_mm / 2)))
+            # from the post's axis to the bone: through both cortices (bicortical, 2 mm out of
+            # the far one) or through the near cortex into the canal
+            tip = -(ro + 2.0) if pin.bicortical else (ri - 1.0 if ri > 1.0 else 0.0)
+            start = np.array([base[0], base[1], z_p])
+            end = np.array([tip * math.cos(a), tip * math.sin(a), z_p])
+            pieces.append((pin.name, "half_pin", occ.addCylinder(*start, *(end - start), pin.diameter_mm / 2)))
         for rod in s.rods:
             rings = s.rod_rings(rod)
             a = math.radians(rod.angle_deg)
@@ -227,34 +275,39 @@ def build_frame_solid(s, comm=None, size_mm: float = 6.0, wire_size_mm: float | 
         for t, (name, kind) in owner.items():
             by_part.setdefault(name, []).append(t)
         kinds = {name: kind for name, kind, _ in pieces}
+        missing = [name for name in kinds if name not in by_part]
+        if missing:
+            raise RuntimeError(f"{', '.join(missing)}: swallowed by other parts (no volume of their own)")
         for k, (name, vols) in enumerate(sorted(by_part.items()), start=1):
             gmsh.model.addPhysicalGroup(3, vols, k, name=name)
             parts[name] = (kinds[name], k)
-        # the bone's end faces
-        ends = {1: [], 2: []}
+        # the bone's end faces and the gap's faces
+        faces = {BONE_DISTAL_END: [], BONE_PROXIMAL_END: [], GAP_DISTAL_FACE: [], GAP_PROXIMAL_FACE: []}
         for dim, sface in gmsh.model.getEntities(2):
             x, y, zc = occ.getCenterOfMass(2, sface)
             if math.hypot(x, y) < ro + 1e-6:
-                if abs(zc) < 1e-6:
-                    ends[1].append(sface)
-                elif abs(zc - b.length_mm) < 1e-6:
-                    ends[2].append(sface)
-        for tag, faces in ends.items():
-            gmsh.model.addPhysicalGroup(2, faces, tag, name="bone_distal_end" if tag == 1 else "bone_proximal_end")
-        # sizes: fine near the wires, coarse elsewhere
-        wire_surfaces = []
+                for level, tag in ((0.0, BONE_DISTAL_END), (b.length_mm, BONE_PROXIMAL_END), (lo, GAP_DISTAL_FACE),
+                                   (hi, GAP_PROXIMAL_FACE)):
+                    if abs(zc - level) < 1e-6:
+                        faces[tag].append(sface)
+        names = {BONE_DISTAL_END: "bone_distal_end", BONE_PROXIMAL_END: "bone_proximal_end",
+                 GAP_DISTAL_FACE: "gap_distal_face", GAP_PROXIMAL_FACE: "gap_proximal_face"}
+        for tag, fs in faces.items():
+            gmsh.model.addPhysicalGroup(2, fs, tag, name=names[tag])
+        # sizes: fine near the wires and pins, coarse elsewhere
+        fine_surfaces = []
         for name, vols in by_part.items():
-            if kinds[name] == "wire":
+            if kinds[name] in ("wire", "half_pin"):
                 for dim, sf in gmsh.model.getBoundary([(3, v) for v in vols], oriented=False):
-                    wire_surfaces.append(abs(sf))
+                    fine_surfaces.append(abs(sf))
         f_dist = gmsh.model.mesh.field.add("Distance")
-        gmsh.model.mesh.field.setNumbers(f_dist, "SurfacesList", wire_surfaces)
+        gmsh.model.mesh.field.setNumbers(f_dist, "SurfacesList", fine_surfaces)
         f_th = gmsh.model.mesh.field.add("Threshold")
         gmsh.model.mesh.field.setNumber(f_th, "InField", f_dist)
         gmsh.model.mesh.field.setNumber(f_th, "SizeMin", hw)
         gmsh.model.mesh.field.setNumber(f_th, "SizeMax", size_mm)
         gmsh.model.mesh.field.setNumber(f_th, "DistMin", 0.5 * d_min)
-        gmsh.model.mesh.field.setNumber(f_th, "DistMax", 6.0 * size_mm)
+        gmsh.model.mesh.field.setNumber(f_th, "DistMax", size_mm)  # grows from wire_size to size within size_mm
         gmsh.model.mesh.field.setAsBackgroundMesh(f_th)
         gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
         gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
@@ -272,7 +325,8 @@ def build_frame_solid(s, comm=None, size_mm: float = 6.0, wire_size_mm: float | 
                         if any(abs(t) == sf for _, t in gmsh.model.getBoundary([(3, vv)], oriented=False))]
                 x, y, zc = occ.getCenterOfMass(2, sf)
                 where.append(f"surface {sf} at ({x:.1f}, {y:.1f}, {zc:.1f}) mm, on {', '.join(vols) or '?'}")
-            raise RuntimeError(f"{exc} ({'; '.join(where)})") from None
+            raise RuntimeError(f"{exc} ({'; '.join(where)}); try another continuum.element_size_mm or "
+                               "continuum.wire_element_size_mm") from None
         if order > 1:
             gmsh.model.mesh.setOrder(order)
 
@@ -281,4 +335,5 @@ def build_frame_solid(s, comm=None, size_mm: float = 6.0, wire_size_mm: float | 
 
     comm = MPI.COMM_WORLD if comm is None else comm
     solid.parts = comm.bcast(parts, root=0)
+    solid.wires = wires
     return solid

@@ -12,7 +12,7 @@ def _fmt(value, spec: str = ".1f", unit: str = "") -> str:
 
 
 def stability_summary(results: dict[str, Any]) -> str:
-    lines = [f"Frame model of '{results['scenario']}' ({results['setup']}): "
+    lines = [f"{results.get('model', 'frame').capitalize()} model of '{results['scenario']}' ({results['setup']}): "
              f"{results['mesh']['cells']} cells, {results['mesh']['dofs']} dofs"]
     wires = results["pretension"]["wires"]
     if wires:

@@ -78,8 +78,7 @@ def cmd_run(args) -> int:
     except _BadInput as bad:
         return bad.code
     if args.model == "continuum":
-        return _error("--model continuum: the continuum model is not available in this version; "
-                      "accepted: --model frame")
+        return _run_continuum(s, out, args)
 
     from mpi4py import MPI
 
@@ -97,6 +96,31 @@ def cmd_run(args) -> int:
     if rank0:
         print(stability_summary(run.results))
         print(f"Wrote {path}" + (f" and {out / 'frame.png'}" if not args.no_picture else ""))
+    return 0
+
+
+def _run_continuum(s, out: Path, args) -> int:
+    """`run --model continuum`: solve, then write results.json, the fields (XDMF, in
+    parallel) and the picture, all or nothing."""
+    from mpi4py import MPI
+
+    from meshes.continuum import GeometryError
+    from postprocess.summary import stability_summary
+    from sim.continuum_run import continuum_writer, solve_continuum
+    from sim.frame_model import SolverError
+
+    log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+    try:
+        run = solve_continuum(s, log=log)
+    except GeometryError as exc:
+        return _error(f"{args.scenario}: {exc}")
+    except SolverError as exc:
+        return _error(str(exc), EXIT_SOLVER_FAILED)
+    path = continuum_writer(out, s, run, picture=not args.no_picture, log=log)
+    if MPI.COMM_WORLD.rank == 0:
+        print(stability_summary(run.results))
+        print(f"Wrote {path}, the fields in {out / 'fields.xdmf'} (ParaView)"
+              + (f" and {out / 'continuum.png'}" if not args.no_picture else ""))
     return 0
 
 

@@ -107,10 +107,11 @@ def check_out_dir(out: Path, marker: str = "results.json") -> None:
                              "accepted: a new directory or an earlier output of the same command")
 
 
-def publish_atomically(out: Path, fill, comm=None) -> None:
-    """Run `fill(staging_dir)` on rank 0, then replace `out` by the staging directory.
+def publish_atomically(out: Path, fill, comm=None, collective=None) -> None:
+    """Run `collective(staging_dir)` on every rank (parallel field files), then
+    `fill(staging_dir)` on rank 0, then replace `out` by the staging directory.
 
-    All or nothing: if `fill` fails, the staging directory is removed, `out` is left as
+    All or nothing: if either fails, the staging directory is removed, `out` is left as
     it was, and the error is raised on every rank.
     """
     comm = MPI.COMM_WORLD if comm is None else comm
@@ -121,13 +122,30 @@ def publish_atomically(out: Path, fill, comm=None) -> None:
             if staging.exists():
                 shutil.rmtree(staging)
             staging.mkdir(parents=True)
-            fill(staging)
-            if out.exists():
-                shutil.rmtree(out)
-            staging.rename(out)
         except Exception as exc:  # noqa: BLE001 - reported on every rank below
-            shutil.rmtree(staging, ignore_errors=True)
             error = exc
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise error
+    if collective is not None:
+        try:
+            collective(staging)
+        except Exception as exc:  # noqa: BLE001
+            error = exc
+        said = comm.allgather(None if error is None else f"{type(error).__name__}: {error}")
+        if error is None and any(said):
+            error = RuntimeError(next(x for x in said if x))
+    if comm.rank == 0:
+        try:
+            if error is None:
+                fill(staging)
+                if out.exists():
+                    shutil.rmtree(out)
+                staging.rename(out)
+        except Exception as exc:  # noqa: BLE001
+            error = exc
+        if error is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     error = comm.bcast(error, root=0)
     if error is not None:
         raise error

@@ -375,6 +375,32 @@ class SolverSettings:
 
 
 @dataclass(frozen=True)
+class ContinuumSettings:
+    """The continuum model (`ilizarov run --model continuum`): mesh and solver.
+
+    element_degree 2 (quadratic tetrahedra, curved onto the wires) is the default; 1 is a
+    quick preview. element_size_mm away from the wires; wire_element_size_mm near them
+    (0: half the thinnest wire's diameter, i.e. two elements across). linear_solver
+    "auto" picks MUMPS LU below 800 000 unknowns and CG + GAMG above; petsc_options
+    override any PETSc option of the Newton (SNES) or linear (KSP/PC) solver, e.g.
+    {ksp_rtol = 1e-8}. pretension_tolerance: relative error at which the wire
+    tensions count as reached. gap_contact_residual: an empty gap touches when closed
+    to this fraction of its width (frictionless, through a contact layer).
+    write_fields: ParaView field files (XDMF) of every load case.
+    """
+
+    element_degree: int = 2
+    element_size_mm: float = 12.0
+    wire_element_size_mm: float = 0.0
+    linear_solver: Literal["auto", "gamg", "lu"] = "auto"
+    petsc_options: dict[str, str | float | int | bool] = dataclasses.field(default_factory=dict)
+    pretension_tolerance: float = 0.005
+    max_pretension_iterations: int = 5
+    gap_contact_residual: float = 0.02
+    write_fields: bool = True
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str = "scenario"
     description: str = ""
@@ -387,6 +413,7 @@ class Scenario:
     loads: Loads = Loads()
     mesh: MeshSettings = MeshSettings()
     solver: SolverSettings = SolverSettings()
+    continuum: ContinuumSettings = ContinuumSettings()
     defect: Defect | None = None
     distraction: Distraction | None = None
     hexapod: Hexapod | None = None
@@ -542,6 +569,13 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, str):
             raise ScenarioError(path, f"{value!r} is not a string")
         return value
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ScenarioError(path, f"{value!r} is not a table")
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):
+                raise ScenarioError(f"{path}.{k}", f"{v!r} is not accepted; accepted: a string, number or boolean")
+        return dict(value)
     if origin is tuple:
         args = get_args(tp)
         if not isinstance(value, list):
@@ -841,6 +875,25 @@ def validate(s: Scenario) -> None:
     _positive("mesh.wire_element_size_mm", s.mesh.wire_element_size_mm)
     if s.mesh.element_size_mm > 50:
         raise ScenarioError("mesh.element_size_mm", f"{s.mesh.element_size_mm:g} mm; accepted: at most 50 mm")
+    c = s.continuum
+    if c.element_degree not in (1, 2):
+        raise ScenarioError("continuum.element_degree", f"{c.element_degree}; accepted: 1 (linear tetrahedra, a quick "
+                            "preview) or 2 (quadratic, the default)")
+    _positive("continuum.element_size_mm", c.element_size_mm)
+    if c.wire_element_size_mm < 0:
+        raise ScenarioError("continuum.wire_element_size_mm", f"{c.wire_element_size_mm:g} mm; accepted: >= 0 mm "
+                            "(0: half the thinnest wire's diameter)")
+    if c.wire_element_size_mm > c.element_size_mm:
+        raise ScenarioError("continuum.wire_element_size_mm", f"{c.wire_element_size_mm:g} mm is coarser than "
+                            f"continuum.element_size_mm ({c.element_size_mm:g} mm); accepted: at most that")
+    if not 0 < c.pretension_tolerance < 0.2:
+        raise ScenarioError("continuum.pretension_tolerance", f"{c.pretension_tolerance:g}; accepted: 0 < tolerance "
+                            "< 0.2 (relative)")
+    if not 1 <= c.max_pretension_iterations <= 20:
+        raise ScenarioError("continuum.max_pretension_iterations", f"{c.max_pretension_iterations}; accepted: 1 to 20")
+    if not 0 < c.gap_contact_residual < 0.5:
+        raise ScenarioError("continuum.gap_contact_residual", f"{c.gap_contact_residual:g}; accepted: 0 < fraction "
+                            "< 0.5 of the gap width")
     sv = s.solver
     _positive("solver.newton_rtol", sv.newton_rtol, "")
     _positive("solver.newton_atol_N", sv.newton_atol_N, "N")

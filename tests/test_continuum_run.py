@@ -1,0 +1,144 @@
+"""`ilizarov run --model continuum` (issue 3) on a small frame with linear tetrahedra:
+the results.json contract, field files and picture, pretension reached, equilibrium of
+the gap and rods, gap contact, clear errors with nothing written; serial equals
+parallel."""
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ROOT / "tests" / "data" / "continuum-small.toml"
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("continuum") / "run"
+    proc = _cli("run", str(SMALL), "--out", str(out), "--model", "continuum")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, json.loads((out / "results.json").read_text()), proc.stdout
+
+
+@pytest.mark.slow
+def test_results_json_contract(small_run):
+    out, r, stdout = small_run
+    assert r["model"] == "continuum"
+    assert r["mesh"]["cells"] > 10_000 and r["mesh"]["dofs"] > 10_000 and r["mesh"]["element_degree"] == 1
+    assert {"mesh", "solve", "total"} <= set(r["timings_s"])
+    assert set(r["load_cases"]) == {"axial", "bending_ap", "torsion"}
+    a = r["load_cases"]["axial"]
+    for key in ("load_N", "displacement_mm", "secant_stiffness_N_per_mm", "tangent_stiffness_N_per_mm", "ifm_axial_mm",
+                "ifm_shear_mm", "gap_strain", "wire_tension_N", "max_von_mises_MPa", "bone_stress_at_wires_MPa"):
+        assert key in a, key
+    assert len(a["load_N"]) == 5 and a["load_N"][-1] == pytest.approx(400.0)
+    assert {"bone", "wires", "rings", "rods"} <= set(a["max_von_mises_MPa"])
+    assert set(a["wire_tension_N"]) == set(a["bone_stress_at_wires_MPa"]) == {
+        "ring_distal_wire1", "ring_distal_wire2", "ring_proximal_wire1", "ring_proximal_wire2"}
+    for case in ("bending_ap", "torsion"):
+        c = r["load_cases"][case]
+        assert c["stiffness_Nm_per_deg"] > 0 and len(c["moment_Nm"]) == 2
+    assert "Continuum model of 'continuum-small'" in stdout
+
+
+@pytest.mark.slow
+def test_field_files_and_picture(small_run):
+    out, r, _ = small_run
+    assert r["fields"]["file"] == "fields.xdmf" and r["fields"]["states"] == ["pretension", "axial", "bending_ap",
+                                                                               "torsion"]
+    xdmf = (out / "fields.xdmf").read_text()
+    assert xdmf.count('Attribute Name="displacement_mm"') == 4 and xdmf.count('Attribute Name="von_mises_MPa"') == 4
+    assert 'Name="part"' in xdmf and (out / "fields.h5").stat().st_size > 100_000
+    from PIL import Image
+
+    img = np.asarray(Image.open(out / "continuum.png").convert("RGB")).astype(int)
+    assert img.shape[1] >= 1600
+    # both panels are drawn (not blank)
+    for half in (img[:, : img.shape[1] // 2], img[:, img.shape[1] // 2:]):
+        assert (np.abs(half - 255).sum(axis=2) > 60).mean() > 0.05
+
+
+@pytest.mark.slow
+def test_pretension_reaches_its_target(small_run):
+    _, r, _ = small_run
+    for w in r["pretension"]["wires"]:
+        assert w["achieved_N"] == pytest.approx(w["target_N"], rel=0.005)
+        # the frame model's initial strains alone leave the linear tetrahedra's wires short
+        assert w["first_solve_N"] < w["achieved_N"]
+
+
+@pytest.mark.slow
+def test_gap_closes_and_load_balances(small_run):
+    """The 2 mm gap closes (contact), the wires pull harder under load, and the load through
+    the gap plus the load through the rods balances the applied load (equilibrium of
+    the cut through the gap: a check of the stress measures)."""
+    _, r, _ = small_run
+    a = r["load_cases"]["axial"]
+    width = 2.0
+    assert 0.95 * width < a["ifm_axial_mm"] < width
+    assert a["gap_closed_at_N"] is not None and 40 < a["gap_closed_at_N"] < 200
+    assert a["tangent_stiffness_N_per_mm"] > 20 * a["initial_stiffness_N_per_mm"]  # the bone carries, once closed
+    assert a["load_through_gap_N"] > 0.5 * 400
+    assert a["load_through_gap_N"] + a["load_through_rods_N"] == pytest.approx(400.0, rel=0.03)
+    pre = {w["name"]: w["achieved_N"] for w in r["pretension"]["wires"]}
+    assert all(a["wire_tension_N"][n] > pre[n] for n in pre)
+
+
+def test_continuum_refuses_what_it_cannot_build(tmp_path):
+    out = tmp_path / "run"
+    proc = _cli("run", str(ROOT / "scenarios" / "hexapod-correction.toml"), "--out", str(out), "--model", "continuum")
+    assert proc.returncode == 2
+    assert "hexapod" in proc.stderr and "--model frame" in proc.stderr
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_continuum_settings_are_validated(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SMALL.read_text().replace("element_degree = 1", "element_degree = 3"))
+    proc = _cli("validate", str(bad))
+    assert proc.returncode == 2 and "continuum.element_degree" in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_solver_failure_exits_3_and_writes_nothing(tmp_path):
+    bad = tmp_path / "diverges.toml"
+    bad.write_text(SMALL.read_text() + "petsc_options = { snes_max_it = 1 }\n")
+    out = tmp_path / "run"
+    proc = _cli("run", str(bad), "--out", str(out), "--model", "continuum")
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert "Newton did not converge" in proc.stderr and "pretension" in proc.stderr
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["diverges.toml"]
+
+
+@pytest.mark.mpi
+def test_continuum_run_serial_equals_parallel():
+    """The same small frame on one rank and on all ranks (mpirun -n 2): every measured
+    number agrees to solver tolerance."""
+    from sim.continuum_run import solve_continuum
+    from sim.scenario import parse_scenario
+
+    data = tomllib.loads(SMALL.read_text())
+    data["loads"] = {"cases": ["axial", "torsion"], "axial": {"force_N": 100.0, "steps": 1},
+                     "torsion": {"moment_Nm": 2.0, "steps": 1}}
+    s = parse_scenario(data)
+    par = solve_continuum(s, MPI.COMM_WORLD).results
+    ser = solve_continuum(s, MPI.COMM_SELF).results if MPI.COMM_WORLD.rank == 0 else None
+    ser = MPI.COMM_WORLD.bcast(ser, root=0)
+    assert par["mesh"]["dofs"] == ser["mesh"]["dofs"]
+    for case, keys in (("axial", ("secant_stiffness_N_per_mm", "ifm_axial_mm", "load_through_gap_N")),
+                       ("torsion", ("stiffness_Nm_per_deg",))):
+        for k in keys:
+            assert par["load_cases"][case][k] == pytest.approx(ser["load_cases"][case][k], rel=1e-6), (case, k)
+        for n, t in ser["load_cases"][case]["wire_tension_N"].items():
+            assert par["load_cases"][case]["wire_tension_N"][n] == pytest.approx(t, rel=1e-6)
+    for a, b in zip(par["pretension"]["wires"], ser["pretension"]["wires"]):
+        assert a["achieved_N"] == pytest.approx(b["achieved_N"], rel=1e-6)
