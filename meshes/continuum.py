@@ -1,7 +1,8 @@
 """Solid (3D) builders for the continuum model, with the gmsh OpenCASCADE kernel.
 
-Foundation of issue 3: the verification solids (a quarter thick-walled tube for Lamé's
-solution, a single wire between two clamps). Each builder makes the geometry on rank 0,
+The whole frame and bone as one conforming solid (build_frame_solid), and the
+verification solids (a quarter thick-walled tube for Lamé's solution, a single wire
+between two clamps). Each builder makes the geometry on rank 0,
 meshes it with tetrahedra of the requested size, tags the facets the solver needs, and
 distributes the mesh with dolfinx. Lengths in mm.
 """

@@ -409,7 +409,8 @@ class ContinuumFrame:
         self.pretension_corrections = iterations
         self.pretensioned_state = self.prob.u.x.array.copy()
         self.first_solve_N = uncorrected  # with the frame model's initial strains, before any correction
-        return PretensionResult(target, achieved, eps, mode if A is not None else "initial_strain", {},
+        # "sequential" and "initial_strain" keep the frame model's strains as they are
+        return PretensionResult(target, achieved, eps, mode, {},
                                 time.perf_counter() - t0)
 
     def _record(self, lam, magnitude, component, sign, iterations) -> StepRecord:
@@ -442,6 +443,10 @@ class ContinuumFrame:
             self.load.value[:] = full * k / spec.steps
             its = self.prob.newton(f"continuum load case {name!r}, step {k}/{spec.steps}")
             result.steps.append(self._record(k / spec.steps, magnitude, component, sign, its))
+            unit = ("N", "mm") if name == "axial" else ("N*m", "deg")
+            self.say(f"{name} step {k}/{spec.steps}: {result.steps[-1].load:.4g} {unit[0]}, response "
+                     f"{result.steps[-1].response:.4g} {unit[1]}, {its} Newton iterations "
+                     f"({time.perf_counter() - t0:.0f} s)")
         result.solve_time_s = time.perf_counter() - t0
         return result
 

@@ -78,10 +78,14 @@ class Sweep:
     seed: int = 0
     samples: int = 0
     max_cases: int = DEFAULT_MAX_CASES
+    model: str = "frame"  # "frame" or "continuum": which model solves every case
 
     @property
     def fingerprint(self) -> str:
-        blob = json.dumps({"base": self.base, "cases": self.cases}, sort_keys=True, default=str)
+        data = {"base": self.base, "cases": self.cases}
+        if self.model != "frame":  # the frame model's stores keep their fingerprint
+            data["model"] = self.model
+        blob = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def case_id(self, index: int) -> str:
@@ -151,7 +155,7 @@ def load_sweep(path: str | Path) -> Sweep:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SweepError(f"{path}: not valid TOML: {exc}") from None
-    allowed = {"name", "description", "base", "mode", "samples", "seed", "max_cases", "parameters"}
+    allowed = {"name", "description", "base", "mode", "samples", "seed", "max_cases", "parameters", "model"}
     for key in data:
         if key not in allowed:
             raise SweepError(f"{key}: unknown key; accepted: {', '.join(sorted(allowed))}")
@@ -162,6 +166,10 @@ def load_sweep(path: str | Path) -> Sweep:
         base = load_scenario(base_path).to_dict()
     except ScenarioError as exc:
         raise SweepError(f"base: {base_path}: {exc}") from None
+    model = data.get("model", "frame")
+    if model not in ("frame", "continuum"):
+        raise SweepError(f"model: {model!r}; accepted: 'frame' (3D beams, seconds per case) or 'continuum' (3D "
+                         "solids, minutes per case; the base scenario's [continuum] table sets the mesh)")
     mode = data.get("mode", "grid")
     if mode not in MODES:
         raise SweepError(f"mode: {mode!r}; accepted: {', '.join(MODES)}")
@@ -193,7 +201,8 @@ def load_sweep(path: str | Path) -> Sweep:
         else:
             raise SweepError(f"{where}: give values = [...] or min and max")
     sw = Sweep(str(data.get("name", path.stem)), base_path, base, mode, params, seed=int(data.get("seed", 0)),
-               samples=int(data.get("samples", 0)), max_cases=int(data.get("max_cases", DEFAULT_MAX_CASES)))
+               samples=int(data.get("samples", 0)), max_cases=int(data.get("max_cases", DEFAULT_MAX_CASES)),
+               model=model)
     sw.cases = expand(sw)
     return sw
 
@@ -334,18 +343,24 @@ def done_cases(sw: Sweep, out: Path) -> set[int]:
 
 def run_case(sw: Sweep, index: int, comm) -> dict[str, Any]:
     """Solve one case on `comm`; the record (on every rank of comm)."""
+    from meshes.continuum import GeometryError
     from sim.frame_model import SolverError
     from sim.run import solve_frame
 
     t0 = time.perf_counter()
     rec: dict[str, Any] = {"id": sw.case_id(index), "index": index, "parameters": sw.cases[index],
-                           "ranks": comm.size}
+                           "ranks": comm.size, "model": sw.model}
     try:
         s = case_scenario(sw, index)
-        run = solve_frame(s, comm=comm)
+        if sw.model == "continuum":
+            from sim.continuum_run import solve_continuum
+
+            run = solve_continuum(s, comm=comm)
+        else:
+            run = solve_frame(s, comm=comm)
         rec.update(status="ok", metrics=case_metrics(run.results, s), results=run.results,
                    scenario=s.to_dict())
-    except (ScenarioError, SolverError, SweepError) as exc:
+    except (ScenarioError, SolverError, SweepError, GeometryError) as exc:
         rec.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     rec["time_s"] = time.perf_counter() - t0
     return rec
