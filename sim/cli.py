@@ -60,6 +60,11 @@ def _load_with_out(args, marker: str):
     return s, out
 
 
+def _progress_log(args):
+    """The progress printer of a long command (None with --quiet)."""
+    return (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+
+
 def cmd_validate(args) -> int:
     from sim.scenario import ScenarioError
 
@@ -87,7 +92,7 @@ def cmd_run(args) -> int:
     from sim.run import solve_frame, write_run
 
     rank0 = MPI.COMM_WORLD.rank == 0
-    log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+    log = _progress_log(args)
     try:
         run = solve_frame(s, log=log, keep_states=True)
     except SolverError as exc:
@@ -109,7 +114,7 @@ def _run_continuum(s, out: Path, args) -> int:
     from sim.continuum_run import continuum_writer, solve_continuum
     from sim.frame_model import SolverError
 
-    log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+    log = _progress_log(args)
     try:
         run = solve_continuum(s, log=log)
     except GeometryError as exc:
@@ -140,7 +145,7 @@ def cmd_timeline(args) -> int:
     from sim.frame_model import SolverError
     from sim.timeline import run_timeline, write_timeline
 
-    log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+    log = _progress_log(args)
     try:
         result = run_timeline(s, log=log, snapshots=not args.no_pictures)
     except SolverError as exc:
@@ -172,7 +177,7 @@ def cmd_hexapod(args) -> int:
     from sim.correction import run_hexapod, write_hexapod
     from sim.frame_model import SolverError
 
-    log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+    log = _progress_log(args)
     try:
         result = run_hexapod(s, log=log, mechanics=not args.no_mechanics, pictures=not args.no_pictures)
     except KinematicsError as exc:
@@ -189,7 +194,7 @@ def cmd_hexapod(args) -> int:
 def cmd_report(args) -> int:
     from postprocess.report import ReportError, write_report
 
-    log = (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+    log = _progress_log(args)
     try:
         if (Path(args.run_dir) / "sweep.json").is_file():
             from postprocess.sweep_report import write_sweep_report

@@ -107,14 +107,19 @@ class ContinuumProblem:
                             youngs_modulus_MPa: float, poisson_ratio: float) -> float:
         """Initial strain of a wire along `axis` that carries tension_N once its ends are held;
         returns the axial initial strain e = -T/(E A)."""
-        a = np.asarray(axis, float) / np.linalg.norm(axis)
         e = -tension_N / (youngs_modulus_MPa * area_mm2)
+        self.set_axial_initial_strain(cells, axis, e, poisson_ratio)
+        return e
+
+    def set_axial_initial_strain(self, cells: np.ndarray, axis, strain: float, poisson_ratio: float) -> None:
+        """E0 = e (a (x) a - nu (I - a (x) a)) on the given cells: stress-free when the part has
+        changed its length along the unit axis a by e (and its section by -nu e)."""
+        a = np.asarray(axis, float) / np.linalg.norm(axis)
         aa = np.outer(a, a)
-        E0 = e * (aa - poisson_ratio * (np.eye(3) - aa))
+        E0 = strain * (aa - poisson_ratio * (np.eye(3) - aa))
         arr = self.E0.x.array.reshape(-1, 9)
         arr[cells] = E0.ravel()
         self.E0.x.scatter_forward()
-        return e
 
     def clamp(self, facets: np.ndarray, components=(0, 1, 2)) -> None:
         fdim = self.mesh.topology.dim - 1

@@ -53,14 +53,13 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from sim.continuum import ContinuumProblem
-from sim.frame_model import LoadCaseResult, PretensionResult, SolverError, StepRecord
+from sim.frame_model import FrameModel, LoadCaseResult, PretensionResult, SolverError, StepRecord
 from sim.scenario import Scenario
 from sim.units import NMM_PER_NM
 
 STRESS_GROUPS = {"bone": "bone", "regenerate": "regenerate", "wire": "wires", "clamp": "clamps", "ring": "rings",
                  "rod": "rods", "half_pin": "half_pins", "post": "half_pins"}
 GAP_LAYER_MODULUS_FRACTION = 1e-6  # of the bone's modulus: the empty gap's layer before contact
-LOAD_DIRECTIONS = {"axial": (2, -1.0), "bending_ap": (3, 1.0), "bending_ml": (4, 1.0), "torsion": (5, 1.0)}
 
 
 @dataclass
@@ -75,7 +74,8 @@ class ContinuumFrame:
     """The solid, its materials, pretension and loads, and what is measured on it."""
 
     def __init__(self, scenario: Scenario, comm=None, log=None):
-        from meshes.continuum import BONE_DISTAL_END, BONE_PROXIMAL_END, build_frame_solid
+        from meshes.continuum import (BONE_DISTAL_END, BONE_PROXIMAL_END, GAP_DISTAL_FACE, GAP_PROXIMAL_FACE,
+                                      build_frame_solid)
         from sim.materials import material, regenerate_material
 
         self.scenario = s = scenario
@@ -183,8 +183,6 @@ class ContinuumFrame:
         prob.clamp(solid.facet_tags.find(BONE_DISTAL_END))
 
         # gap faces (interior facets between the bone and the gap's tissue or layer)
-        from meshes.continuum import GAP_DISTAL_FACE, GAP_PROXIMAL_FACE
-
         dS = ufl.Measure("dS", domain=mesh, subdomain_data=solid.facet_tags)
         self.gap_face_forms = []
         for tag in (GAP_DISTAL_FACE, GAP_PROXIMAL_FACE):
@@ -350,17 +348,12 @@ class ContinuumFrame:
     # ------------------------------------------------------------------ solves
     def _set_strains(self, eps: dict[str, float]) -> None:
         for name, cells in self._wire_cells.items():
-            w = next(x for x in self.scenario.wires if x.name == name)
-            mat = self.wire_material[name]
-            # set_wire_pretension takes a tension: e = -T/(E A); pass the strain through T
-            area = np.pi * w.diameter_mm ** 2 / 4
-            self.prob.set_wire_pretension(cells, self.wire_axis[name], -eps.get(name, 0.0) * mat.youngs_modulus_MPa
-                                          * area, area, mat.youngs_modulus_MPa, mat.poisson_ratio)
+            self.prob.set_axial_initial_strain(cells, self.wire_axis[name], eps.get(name, 0.0),
+                                               self.wire_material[name].poisson_ratio)
 
     def solve_pretension(self) -> PretensionResult:
         """Tension the wires (see the module's docstring); the state becomes the reference."""
         from meshes.frame_network import build_frame
-        from sim.frame_model import FrameModel
 
         t0 = time.perf_counter()
         s = self.scenario
@@ -430,7 +423,7 @@ class ContinuumFrame:
         """Load the pretensioned solid step by step (the scenario's steps); record every step."""
         t0 = time.perf_counter()
         spec = getattr(self.scenario.loads, name)
-        component, sign = LOAD_DIRECTIONS[name]
+        component, sign = FrameModel.LOAD_DIRECTIONS[name]  # the same load vector as the frame model
         magnitude = spec.force_N if name == "axial" else spec.moment_Nm
         scale = 1.0 if name == "axial" else NMM_PER_NM
         full = np.zeros(6)
