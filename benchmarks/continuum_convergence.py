@@ -3,7 +3,7 @@
 50 N (before the gap closes); prints each level, the change between the last two meshes
 and how far the scenario's default mesh is from the finest.
 
-    python benchmarks/continuum_convergence.py [SCENARIO] [--degree 2] [--levels 16:1.8 12:0.9 10:0.7]
+    python benchmarks/continuum_convergence.py [SCENARIO] [--degree 2] [--levels 16:1.8 12:0.9 10:0.7 8:0.6 6:0.45]
         [--linear-solver auto|lu|gamg]
 
 A level is element_size_mm:wire_element_size_mm. Run it under mpirun -n N to use N ranks.
@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LEVELS = {1: ("12:1.8", "10:1.2", "8:0.9"), 2: ("16:1.8", "12:0.9", "10:0.7")}
+LEVELS = {1: ("12:1.8", "10:1.2", "8:0.9"), 2: ("16:1.8", "12:0.9", "10:0.7", "8:0.6", "6:0.45")}
 
 
 def main() -> int:
@@ -48,7 +48,7 @@ def main() -> int:
         rows.append((size, wire, r["mesh"]["cells"], r["mesh"]["dofs"], a["secant_stiffness_N_per_mm"],
                      a["ifm_axial_mm"], time.perf_counter() - t0))
         if rank0:
-            print(f"size {size:4.1f} mm, wires {wire:3.1f} mm, P{args.degree}: {rows[-1][2]:7d} cells, {rows[-1][3]:8d} "
+            print(f"size {size:4.1f} mm, wires {wire:4.2f} mm, P{args.degree}: {rows[-1][2]:7d} cells, {rows[-1][3]:8d} "
                   f"unknowns, k = {rows[-1][4]:.2f} N/mm, IFM {rows[-1][5]:.4f} mm ({rows[-1][6]:.0f} s)", flush=True)
     if rank0 and len(rows) > 1:
         k = [row[4] for row in rows]

@@ -6,7 +6,8 @@ link releases that direction); an olive wire's link holds it. The continuum mode
 bonds every wire to the cortex it crosses. This script solves the frame model twice —
 the wires as the scenario has them, and every wire bonded (olive = true) — and the
 continuum model once, on the same loads, and prints the initial axial stiffness, the
-axial IFM at the first load step and the bending and torsional stiffness of the three.
+axial IFM at the first load step and the bending and torsional stiffness of the three
+(secant, at the first load step and at full load).
 
     python benchmarks/continuum_vs_frame.py [SCENARIO] [--degree 1|2] [--size MM] [--wire-size MM]
         [--cases axial bending_ap torsion]
@@ -37,7 +38,10 @@ def summary(results: dict) -> dict[str, float]:
             out["axial initial stiffness, N/mm"] = case["initial_stiffness_N_per_mm"]
             out[f"axial IFM at {case['load_N'][1]:g} N, mm"] = case["ifm_axial_history_mm"][1]
         else:
-            out[f"{name}, N·m/deg"] = case["stiffness_Nm_per_deg"]
+            moment, rotation = case["moment_Nm"], case["rotation_deg"]
+            if len(moment) > 2:
+                out[f"{name} at {moment[1]:g} N·m, N·m/deg"] = moment[1] / rotation[1]
+            out[f"{name} at {moment[-1]:g} N·m, N·m/deg"] = case["stiffness_Nm_per_deg"]
     return out
 
 
