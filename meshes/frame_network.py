@@ -141,11 +141,17 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
             sc = math.sqrt(r_out ** 2 - w.offset_mm ** 2)
             cortex = [plan.add_point((*(origin + sp * direction), z_w)) for sp in (-sc, sc)]
             chain = [ends[0], cortex[0], cortex[1], ends[1]]
-            axis = None if w.olive else (direction[0], direction[1], 0.0)
-            link_tag = plan.add_part(f"{w.name}_bone_link", PartKind.WIRE_BONE_LINK, w.name, axis)
+            along = (direction[0], direction[1], 0.0)
+            link_tag = plan.add_part(f"{w.name}_bone_link", PartKind.WIRE_BONE_LINK, w.name,
+                                     None if w.olive else along)
             centre = bone_node(z_w)
-            for c in cortex:
-                plan.add_line(centre, c, link_tag, None)
+            # an olive wire is held at its first cortex point only; at the second it slides, so
+            # the stretch of its passage through the bone stays its own (two rigid links with
+            # linearised rotations would stretch it by r*theta^2 as the bone turns)
+            far_tag = (plan.add_part(f"{w.name}_bone_link_far", PartKind.WIRE_BONE_LINK, w.name, along)
+                       if w.olive else link_tag)
+            for c, tag in zip(cortex, (link_tag, far_tag)):
+                plan.add_line(centre, c, tag, None)
         else:
             chain = [ends[0], ends[1]]
         plan.wire_points[w.name] = tuple(chain)
