@@ -28,6 +28,7 @@ def main() -> int:
     args = ap.parse_args()
     from mpi4py import MPI
 
+    from meshes.continuum import wire_element_size_mm
     from sim.continuum_run import solve_continuum
     from sim.scenario import parse_scenario
 
@@ -36,7 +37,7 @@ def main() -> int:
     data.setdefault("loads", {}).update({"cases": ["axial"], "axial": {"force_N": 50.0, "steps": 1}})
     s0 = parse_scenario(data)
     default = s0.continuum
-    wire_default = default.wire_element_size_mm or 0.5 * min(w.diameter_mm for w in s0.wires)
+    wire_default = wire_element_size_mm(s0, default.wire_element_size_mm)
     rows = []
     for level in args.levels or LEVELS[args.degree]:
         size, wire = (float(v) for v in level.split(":"))

@@ -163,6 +163,12 @@ def _wire_line(s, w) -> WireLine:
                     math.sqrt(max(ro * ro - w.offset_mm ** 2, 0.0)), max(2.0 * w.diameter_mm, 4.0), w.diameter_mm)
 
 
+def wire_element_size_mm(s, requested_mm: float | None = None) -> float:
+    """The element size near wires and half pins (mm): `requested_mm`, or if that is 0 or
+    None half the thinnest wire or pin diameter (two elements across)."""
+    return requested_mm or 0.5 * min([w.diameter_mm for w in s.wires] + [p.diameter_mm for p in s.half_pins])
+
+
 def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float | None = None,
                       order: int = 1) -> SolidMesh:
     """A conforming tetrahedral mesh of a scenario's bone and frame: rings with their
@@ -173,8 +179,8 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
     tags: the bone's distal and proximal end faces (1, 2) and the gap's distal and
     proximal faces (3, 4). Where a wire or pin passes through the bone it owns the
     shared volume (bonded). Sizes: `wire_size_mm` (default half the thinnest wire's
-    diameter: two elements across) near the wires, `size_mm` elsewhere. `solid.wires`:
-    each wire's axis (WireLine).
+    diameter: two elements across; `solid.wire_size_mm`) near the wires, `size_mm`
+    elsewhere. `solid.wires`: each wire's axis (WireLine).
     """
     import math
 
@@ -189,7 +195,7 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
         raise GeometryError("defect: the continuum builder does not build a bone defect; accepted: a bone with "
                             "one gap (use --model frame for bone transport)")
     d_min = min([w.diameter_mm for w in s.wires] + [p.diameter_mm for p in s.half_pins])
-    hw = wire_size_mm or 0.5 * d_min
+    hw = wire_element_size_mm(s, wire_size_mm)
     parts: dict[str, tuple[str, int]] = {}
     wires = {w.name: _wire_line(s, w) for w in s.wires}
 
@@ -337,4 +343,5 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
     comm = MPI.COMM_WORLD if comm is None else comm
     solid.parts = comm.bcast(parts, root=0)
     solid.wires = wires
+    solid.wire_size_mm = hw
     return solid

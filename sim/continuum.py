@@ -90,6 +90,8 @@ class ContinuumProblem:
         self.bcs: list = []
         self.tractions: list = []  # (vector constant, measure)
         self.energies: list = []  # extra stored energies (ufl forms of u), e.g. contact
+        self.newton_iterations = 0  # totals over every Newton solve
+        self.krylov_iterations = 0
         self.degree = degree
         self.prefix = prefix
         self.linear_solver = linear_solver
@@ -207,9 +209,6 @@ class ContinuumProblem:
                 self.strain_factor.value = k / steps
             its.append(self.newton(f"{context}, step {k}/{steps}"))
         return its
-
-    newton_iterations = 0
-    krylov_iterations = 0
 
     def newton(self, context: str = "continuum") -> int:
         """One Newton solve from the current state; its iterations. SolverError (saying

@@ -53,9 +53,9 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from sim.continuum import ContinuumProblem
-from sim.frame_model import FrameModel, LoadCaseResult, PretensionResult, SolverError, StepRecord
+from sim.frame_model import (FrameModel, LoadCaseResult, PretensionResult, SolverError, StepRecord, load_case_vector,
+                              signed_response)
 from sim.scenario import Scenario
-from sim.units import NMM_PER_NM
 
 STRESS_GROUPS = {"bone": "bone", "regenerate": "regenerate", "wire": "wires", "clamp": "clamps", "ring": "rings",
                  "rod": "rods", "half_pin": "half_pins", "post": "half_pins"}
@@ -84,7 +84,7 @@ class ContinuumFrame:
         c = s.continuum
         t0 = time.perf_counter()
         self.solid = solid = build_frame_solid(s, comm=comm, size_mm=c.element_size_mm,
-                                               wire_size_mm=c.wire_element_size_mm or None, order=c.element_degree)
+                                               wire_size_mm=c.wire_element_size_mm, order=c.element_degree)
         self.mesh = mesh = solid.mesh
         self.mesh_time_s = time.perf_counter() - t0
         mesh.topology.create_connectivity(2, 3)
@@ -365,7 +365,7 @@ class ContinuumFrame:
         pre = fm.solve_pretension()
         eps = {n: pre.initial_strain.get(n, 0.0) for n in names}
         nominal = {n: -(target[n] or 100.0) / fm.wire_EA_N[n] for n in names}
-        A = fm._influence_matrix(names, nominal) if mode == "simultaneous" and names else None
+        A = fm.influence_matrix(names, nominal) if mode == "simultaneous" and names else None
         self._set_strains(eps)
         self.prob.strain_factor.value = 0.0
         self.prob.load_factor.value = 1.0
@@ -409,11 +409,9 @@ class ContinuumFrame:
     def _record(self, lam, magnitude, component, sign, iterations) -> StepRecord:
         cf = self.update_cell_fields()
         mean, peak = self.wire_tensions_N(cf)
-        resp = self.responses()[component] * sign
-        if component >= 3:
-            resp = np.degrees(resp)
+        resp = signed_response(self.responses(), component, sign)
         gap = self.gap_values(cf)
-        rec = StepRecord(lam, lam * magnitude, float(resp), mean, peak, self.peak_von_mises_MPa(cf),
+        rec = StepRecord(lam, lam * magnitude, resp, mean, peak, self.peak_von_mises_MPa(cf),
                          self.gap_motion_mm(), None if gap is None else gap["force_N"], iterations)
         rec.bone_stress_at_wires_MPa = self.bone_stress_at_wires_MPa(cf)
         rec.gap = gap
@@ -423,11 +421,7 @@ class ContinuumFrame:
         """Load the pretensioned solid step by step (the scenario's steps); record every step."""
         t0 = time.perf_counter()
         spec = getattr(self.scenario.loads, name)
-        component, sign = FrameModel.LOAD_DIRECTIONS[name]  # the same load vector as the frame model
-        magnitude = spec.force_N if name == "axial" else spec.moment_Nm
-        scale = 1.0 if name == "axial" else NMM_PER_NM
-        full = np.zeros(6)
-        full[component] = sign * magnitude * scale
+        component, sign, magnitude, full = load_case_vector(self.scenario, name)  # as in the frame model
         self.prob.u.x.array[:] = self.pretensioned_state
         self.load.value[:] = 0.0
         result = LoadCaseResult(name)
@@ -487,8 +481,7 @@ def solve_continuum(scenario: Scenario, comm=None, log=None, field_writer=None) 
     results["mpi_ranks"] = comm.size
     c = scenario.continuum
     results["mesh"].update({"element_degree": c.element_degree, "element_size_mm": c.element_size_mm,
-                            "wire_element_size_mm": c.wire_element_size_mm or 0.5 * min(
-                                [w.diameter_mm for w in scenario.wires] + [p.diameter_mm for p in scenario.half_pins])})
+                            "wire_element_size_mm": frame.solid.wire_size_mm})
     results["solver"] = {"linear_solver": frame.prob.options.get("pc_type"), "ksp_type": frame.prob.options.get(
         "ksp_type"), "newton_iterations": frame.prob.newton_iterations,
         "krylov_iterations": frame.prob.krylov_iterations, "pretension_corrections": frame.pretension_corrections}

@@ -108,6 +108,33 @@ class PretensionResult:
     solve_time_s: float = 0.0
 
 
+LOAD_DIRECTIONS = {  # load case -> (component of [Fx, Fy, Fz, Mx, My, Mz], sign)
+    "axial": (2, -1.0),  # force along -z, magnitude in N
+    "bending_ap": (3, 1.0),  # moment about x
+    "bending_ml": (4, 1.0),  # moment about y
+    "torsion": (5, 1.0),  # moment about z
+}
+
+
+def load_case_vector(scenario: Scenario, name: str) -> tuple[int, float, float, np.ndarray]:
+    """Load case `name` of the scenario at full load: the component and sign of its load,
+    its magnitude (N for axial, N*m for the moments) and the load vector
+    [Fx, Fy, Fz (N), Mx, My, Mz (N*mm)] at the load point. Shared by both models."""
+    spec = getattr(scenario.loads, name)
+    component, sign = LOAD_DIRECTIONS[name]
+    magnitude = spec.force_N if name == "axial" else spec.moment_Nm
+    vector = np.zeros(6)
+    vector[component] = sign * magnitude * (1.0 if name == "axial" else NMM_PER_NM)
+    return component, sign, magnitude, vector
+
+
+def signed_response(responses: np.ndarray, component: int, sign: float) -> float:
+    """The response of a load case from the six work-conjugate displacements (mm, rad):
+    along the load (mm; compression > 0 for axial) or about it (deg)."""
+    value = float(responses[component]) * sign
+    return float(np.degrees(value)) if component >= 3 else value
+
+
 class FrameModel:
     """Forms, fields and solvers of the frame model of one scenario on one mesh."""
 
@@ -534,7 +561,7 @@ class FrameModel:
             arr[self.cells_of[tag], EPS0] = eps0.get(name, 0.0)
         self.props.x.scatter_forward()
 
-    def _influence_matrix(self, names: list[str], nominal: dict[str, float]) -> np.ndarray:
+    def influence_matrix(self, names: list[str], nominal: dict[str, float]) -> np.ndarray:
         """A[k, j]: mean tension of wire k per unit initial strain of wire j (linear, at rest)."""
         self.w.x.array[:] = 0.0
         self._set_initial_strains({})
@@ -565,7 +592,7 @@ class FrameModel:
         if mode == "initial_strain" or not names:
             eps0 = {n: -target[n] / self.wire_EA_N[n] for n in names}
         else:
-            A = self._influence_matrix(names, nominal)
+            A = self.influence_matrix(names, nominal)
             T = np.array([target[n] for n in names])
             uncorrected = dict(zip(names, A @ np.array([nominal[n] for n in names])))
             if mode == "sequential":
@@ -597,24 +624,13 @@ class FrameModel:
                                 {n: float(v) for n, v in uncorrected.items()}, time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ load cases
-    LOAD_DIRECTIONS = {
-        "axial": (2, -1.0),  # force along -z, magnitude in N
-        "bending_ap": (3, 1.0),  # moment about x
-        "bending_ml": (4, 1.0),  # moment about y
-        "torsion": (5, 1.0),  # moment about z
-    }
-
     def solve_load_case(self, name: str, on_step=None) -> LoadCaseResult:
         """Load the pretensioned frame step by step; record every step.
 
         on_step(k, record): called on every rank after step k (0 = unloaded), collectively."""
         t0 = time.perf_counter()
         spec = getattr(self.scenario.loads, name)
-        component, sign = self.LOAD_DIRECTIONS[name]
-        magnitude = spec.force_N if name == "axial" else spec.moment_Nm
-        scale = 1.0 if name == "axial" else NMM_PER_NM
-        load_vector = np.zeros(6)
-        load_vector[component] = sign * magnitude * scale
+        component, sign, magnitude, load_vector = load_case_vector(self.scenario, name)
         self.w.x.array[:] = self.pretensioned_state
         result = LoadCaseResult(name)
         result.steps.append(self._record(0.0, magnitude, component, sign, 0))
@@ -642,10 +658,8 @@ class FrameModel:
     def _record(self, lam, magnitude, component, sign, iterations) -> StepRecord:
         forces = self.update_section_forces()
         mean, peak = self.wire_tensions_N(forces)
-        resp = self.responses()[component] * sign
-        if component >= 3:
-            resp = np.degrees(resp)
-        return StepRecord(lam, lam * magnitude, float(resp), mean, peak, self.peak_von_mises_MPa(forces),
+        resp = signed_response(self.responses(), component, sign)
+        return StepRecord(lam, lam * magnitude, resp, mean, peak, self.peak_von_mises_MPa(forces),
                           self.gap_motion_mm(), self.regenerate_force_N(forces), iterations)
 
     # ------------------------------------------------------------------ output
