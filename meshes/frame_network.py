@@ -20,6 +20,7 @@ plan with gmsh on rank 0 and distributes it with dolfinx.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -44,6 +45,8 @@ class NetworkPlan:
     gap_faces: tuple[int, int] | None = None  # (distal face, proximal face) point indices
     defect_faces: tuple[int, int] | None = None  # the defect's (distal, proximal) faces
     wire_points: dict[str, tuple[int, ...]] = field(default_factory=dict)  # clamp ends and cortex points
+    # a part's section axis n1 where the default (z, or x along z) is wrong: a ring's own axis
+    section_normals: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
     def add_point(self, xyz) -> int:
         self.points.append(tuple(float(c) for c in xyz))
@@ -142,16 +145,12 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
             cortex = [plan.add_point((*(origin + sp * direction), z_w)) for sp in (-sc, sc)]
             chain = [ends[0], cortex[0], cortex[1], ends[1]]
             along = (direction[0], direction[1], 0.0)
+            # a smooth wire: the bone slides along it and turns about it; an olive wire is held at both cortices
             link_tag = plan.add_part(f"{w.name}_bone_link", PartKind.WIRE_BONE_LINK, w.name,
                                      None if w.olive else along)
             centre = bone_node(z_w)
-            # an olive wire is held at its first cortex point only; at the second it slides, so
-            # the stretch of its passage through the bone stays its own (two rigid links with
-            # linearised rotations would stretch it by r*theta^2 as the bone turns)
-            far_tag = (plan.add_part(f"{w.name}_bone_link_far", PartKind.WIRE_BONE_LINK, w.name, along)
-                       if w.olive else link_tag)
-            for c, tag in zip(cortex, (link_tag, far_tag)):
-                plan.add_line(centre, c, tag, None)
+            for c in cortex:
+                plan.add_line(centre, c, link_tag, None)
         else:
             chain = [ends[0], ends[1]]
         plan.wire_points[w.name] = tuple(chain)
@@ -207,6 +206,7 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
     for ring in s.rings:
         rp = ring_pts[ring.name]
         tag = plan.add_part(ring.name, PartKind.RING, ring.name)
+        plan.section_normals[tag] = (0.0, 0.0, 1.0)
         if not rp.by_angle:
             rp.at(0.0)
         angles = sorted(rp.by_angle)
@@ -276,6 +276,18 @@ def _place_moving_side(plan: NetworkPlan, s: Scenario, pose) -> None:
     moving = (pts[:, 2] - z_split) * geom.moving_side > 0
     pts[moving] = pose.apply(pts[moving])
     plan.points = [tuple(float(c) for c in p) for p in pts]
+    def turn(v):
+        return tuple(float(c) for c in pose.rotation @ np.asarray(v, float))
+
+    wire_rings = {w.name: w.ring for w in s.wires}
+    for k, part in enumerate(plan.parts):  # the moving rings' planes and wires' directions turn with them
+        ring = part.source if part.tag in plan.section_normals else wire_rings.get(part.source)
+        if ring is None or (s.ring(ring).level_mm - z_split) * geom.moving_side <= 0:
+            continue
+        if part.tag in plan.section_normals:
+            plan.section_normals[part.tag] = turn(plan.section_normals[part.tag])
+        if part.release_axis_xyz is not None:
+            plan.parts[k] = dataclasses.replace(part, release_axis_xyz=turn(part.release_axis_xyz))
 
 
 @dataclass

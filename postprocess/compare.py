@@ -20,6 +20,7 @@ from postprocess.report import ReportError, check_rendering, load_run
 # (label, unit, getter, better: +1 higher is better, -1 lower is better)
 METRICS = (
     ("axial stiffness, initial", "N/mm", lambda r: r["load_cases"].get("axial", {}).get("initial_stiffness_N_per_mm"), 1),
+    ("gap closes at", "N", lambda r: r["load_cases"].get("axial", {}).get("gap_closed_at_N"), 1),
     ("axial stiffness, secant", "N/mm", lambda r: r["load_cases"].get("axial", {}).get("secant_stiffness_N_per_mm"), 1),
     ("axial IFM at full load", "mm", lambda r: r["load_cases"].get("axial", {}).get("ifm_axial_mm"), -1),
     ("shear IFM at full load", "mm", lambda r: r["load_cases"].get("axial", {}).get("ifm_shear_mm"), -1),

@@ -1,10 +1,18 @@
 """Stability numbers from solved load cases: pure functions, no solving.
 
+Every displacement, rotation and interfragmentary motion is measured from the
+pretensioned state (the frame as the surgeon leaves it); the same from the unloaded,
+untensioned mesh is kept in fields named *_absolute_*. No number depends on the load
+steps: stiffnesses called initial and tangent come from the tangent stiffness matrix at
+the pretensioned state and at full load, and the load at which a gap closes is found
+exactly during the solve (it is a step of its own, `contact_events`).
+
 Sign conventions of the results (units in the key names):
 - axial load_N > 0 is compression (proximal pushed towards distal); displacement_mm > 0
   is shortening of the construct at the load point.
-- ifm_axial_mm > 0 closes the gap; gap_strain = ifm_axial_mm / gap width (> 0 in
-  compression); ifm_shear_mm is the transverse relative motion of the gap faces.
+- ifm_axial_mm > 0 closes the gap; ifm_shear_mm is the transverse relative motion of the
+  gap faces. gap_strain = ifm_axial_mm / gap width (> 0 in compression) is reported only
+  for a gap filled with tissue (Perren's strain describes tissue; an empty gap has none).
 - wire tension > 0 in tension. Rotations in degrees about the moment's axis.
 """
 
@@ -16,19 +24,17 @@ import numpy as np
 
 from sim.units import N_PER_KGF
 
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2
 
 
-def _stiffness_pair(load: np.ndarray, disp: np.ndarray) -> tuple[float | None, float | None]:
-    """Secant (last point) and tangent (last increment) stiffness of a curve."""
-    secant = float(load[-1] / disp[-1]) if abs(disp[-1]) > 0 else None
-    dd = disp[-1] - disp[-2]
-    tangent = float((load[-1] - load[-2]) / dd) if len(load) > 1 and abs(dd) > 0 else None
-    return secant, tangent
+def _secant(load: np.ndarray, disp: np.ndarray) -> float | None:
+    """Secant stiffness from the pretensioned state to full load."""
+    return float(load[-1] / disp[-1]) if abs(disp[-1]) > 0 else None
 
 
 def _gap_closure_load(load: np.ndarray, ifm: np.ndarray, width: float) -> float | None:
-    """Load at which the axial IFM reaches the gap width (linear interpolation)."""
+    """Load at which the axial IFM reaches `width` (linear interpolation between steps;
+    the continuum model's estimate, whose contact layer closes gradually)."""
     closed = np.flatnonzero(ifm >= width * (1 - 1e-6))
     if closed.size == 0:
         return None
@@ -39,23 +45,36 @@ def _gap_closure_load(load: np.ndarray, ifm: np.ndarray, width: float) -> float 
     return float(load[k - 1] + f * (load[k] - load[k - 1]))
 
 
+def _event(case, part: str) -> dict | None:
+    return next((e for e in getattr(case, "contact_events", []) if e["part"] == part), None)
+
+
+def _tangents(case) -> tuple[float | None, float | None]:
+    return getattr(case, "initial_stiffness", None), getattr(case, "final_tangent_stiffness", None)
+
+
 def axial_metrics(case, gap_width_mm: float | None, has_regenerate: bool) -> dict[str, Any]:
     steps = case.steps
     load = np.array([s.load for s in steps])
     disp = np.array([s.response for s in steps])
-    secant, tangent = _stiffness_pair(load, disp)
+    initial, tangent = _tangents(case)
     last = steps[-1]
     out: dict[str, Any] = {
         "load_N": load.tolist(),
         "displacement_mm": disp.tolist(),
-        "secant_stiffness_N_per_mm": secant,
+        "displacement_absolute_mm": [s.response_absolute for s in steps] if hasattr(last, "response_absolute")
+        else None,
+        "secant_stiffness_N_per_mm": _secant(load, disp),
         "tangent_stiffness_N_per_mm": tangent,
-        "initial_stiffness_N_per_mm": float(load[1] / disp[1]) if len(load) > 1 and disp[1] else None,
+        "initial_stiffness_N_per_mm": initial,
         "wire_tension_N": last.wire_tension_N,
         "wire_tension_max_N": last.wire_tension_max_N,
         "wire_tension_history_N": {n: [s.wire_tension_N[n] for s in steps] for n in last.wire_tension_N},
         "max_von_mises_MPa": last.max_von_mises_MPa,
     }
+    events = getattr(case, "contact_events", [])
+    if events:
+        out["contact_events"] = [dict(e) for e in events]
     if last.gap_motion_mm is not None and gap_width_mm:
         ifm_axial = np.array([-s.gap_motion_mm[2] for s in steps])
         ifm_shear = np.array([float(np.hypot(*s.gap_motion_mm[:2])) for s in steps])
@@ -63,13 +82,25 @@ def axial_metrics(case, gap_width_mm: float | None, has_regenerate: bool) -> dic
         out.update({
             "ifm_axial_mm": float(ifm_axial[-1]),
             "ifm_shear_mm": float(ifm_shear[-1]),
-            "gap_strain": float(ifm_axial[-1] / gap_width_mm),
+            "gap_strain": float(ifm_axial[-1] / gap_width_mm) if has_regenerate else None,
             "ifm_axial_history_mm": ifm_axial.tolist(),
             "ifm_shear_history_mm": ifm_shear.tolist(),
             "load_through_gap_N": float(through_gap[-1]),
             "frame_load_share": float(1.0 - through_gap[-1] / load[-1]) if load[-1] else None,
-            "gap_closed_at_N": None if has_regenerate else _gap_closure_load(load, ifm_axial, gap_width_mm),
+            "gap_closed_at_N": None,
         })
+        if getattr(last, "gap_motion_absolute_mm", None) is not None:
+            out["ifm_axial_absolute_mm"] = float(-last.gap_motion_absolute_mm[2])
+        closure = _event(case, "gap_contact")
+        if closure is not None and not has_regenerate:
+            k = closure["step"]
+            out.update({
+                "gap_closed_at_N": closure["load"],
+                "shortening_at_gap_closure_mm": float(disp[k]),
+                # the frame's own stiffness up to contact, and the construct's once the ends touch
+                "stiffness_before_contact_N_per_mm": float(load[k] / disp[k]) if disp[k] > 0 else None,
+                "stiffness_in_contact_N_per_mm": tangent,
+            })
     else:
         out.update({"ifm_axial_mm": None, "ifm_shear_mm": None, "gap_strain": None, "frame_load_share": None})
     return out
@@ -79,19 +110,28 @@ def moment_metrics(case) -> dict[str, Any]:
     steps = case.steps
     moment = np.array([s.load for s in steps])
     rotation = np.array([s.response for s in steps])
-    secant, tangent = _stiffness_pair(moment, rotation)
+    initial, tangent = _tangents(case)
     last = steps[-1]
     out = {
         "moment_Nm": moment.tolist(),
         "rotation_deg": rotation.tolist(),
-        "stiffness_Nm_per_deg": secant,
+        "stiffness_Nm_per_deg": _secant(moment, rotation),
+        "initial_stiffness_Nm_per_deg": initial,
         "tangent_stiffness_Nm_per_deg": tangent,
         "wire_tension_N": last.wire_tension_N,
         "max_von_mises_MPa": last.max_von_mises_MPa,
     }
+    if hasattr(last, "response_absolute"):
+        out["rotation_absolute_deg"] = [s.response_absolute for s in steps]
     if last.gap_motion_mm is not None:
         out["ifm_shear_mm"] = float(np.hypot(*last.gap_motion_mm[:2]))
         out["ifm_axial_mm"] = float(-last.gap_motion_mm[2])
+    closure = _event(case, "gap_contact")
+    if closure is not None:
+        out["gap_rim_closed_at_Nm"] = closure["load"]
+    events = getattr(case, "contact_events", [])
+    if events:
+        out["contact_events"] = [dict(e) for e in events]
     return out
 
 
@@ -101,9 +141,31 @@ def safety_factors(max_von_mises_MPa: dict[str, float], yield_by_group_MPa: dict
             for g, s in max_von_mises_MPa.items() if g in yield_by_group_MPa}
 
 
+def part_safety_factors(von_mises_by_part_MPa: dict[str, float],
+                        part_yield_MPa: dict[str, tuple[str, float]]) -> tuple[dict[str, float | None], dict]:
+    """Safety factor of every part against its own material's yield, and per group the
+    smallest of its parts' factors with the part it belongs to:
+    ({group: factor}, {group: {"part", "safety_factor", "von_mises_MPa", "yield_MPa"}})."""
+    groups: dict[str, float | None] = {}
+    critical: dict[str, dict] = {}
+    for part, (group, yield_MPa) in part_yield_MPa.items():
+        vm = von_mises_by_part_MPa.get(part, 0.0)
+        sf = yield_MPa / vm if vm > 0 else None
+        groups.setdefault(group, None)
+        if sf is not None and (groups[group] is None or sf < groups[group]):
+            groups[group] = sf
+            critical[group] = {"part": part, "safety_factor": sf, "von_mises_MPa": vm, "yield_MPa": yield_MPa}
+    return groups, critical
+
+
 def build_results(scenario, pretension, cases: dict, *, cells: int, dofs: int, timings_s: dict,
-                  yield_by_group_MPa: dict[str, float]) -> dict[str, Any]:
-    """The results.json document (contract of architecture.md section 3, plus extras)."""
+                  yield_by_group_MPa: dict[str, float], part_yield_MPa: dict[str, tuple[str, float]] | None = None,
+                  assumptions: dict | None = None) -> dict[str, Any]:
+    """The results.json document (contract of architecture.md section 3, plus extras).
+
+    With `part_yield_MPa` ({part: (group, yield MPa)}) the safety factors are per part
+    against its own material (from the steps' peak stress per part); otherwise per group
+    against `yield_by_group_MPa`."""
     gap_width = scenario.gap.width_mm if scenario.has_bone else None
     results: dict[str, Any] = {
         "results_version": RESULTS_VERSION,
@@ -127,16 +189,33 @@ def build_results(scenario, pretension, cases: dict, *, cells: int, dofs: int, t
         "timings_s": timings_s,
     }
     worst: dict[str, float] = {}
+    worst_by_part: dict[str, float] = {}
+    warnings: list[str] = []
     for name, case in cases.items():
         if name == "axial":
             m = axial_metrics(case, gap_width, scenario.gap.regenerate is not None)
         else:
             m = moment_metrics(case)
-        m["safety_factor"] = safety_factors(m["max_von_mises_MPa"], yield_by_group_MPa)
+        by_part = getattr(case.steps[-1], "von_mises_by_part_MPa", None)
+        if part_yield_MPa and by_part:
+            m["safety_factor"], m["critical_parts"] = part_safety_factors(by_part, part_yield_MPa)
+            for part, v in by_part.items():
+                worst_by_part[part] = max(worst_by_part.get(part, 0.0), v)
+        else:
+            m["safety_factor"] = safety_factors(m["max_von_mises_MPa"], yield_by_group_MPa)
         m["newton_iterations"] = sum(s.newton_iterations for s in case.steps)
+        m["warnings"] = list(getattr(case, "warnings", []))
+        warnings += m["warnings"]
         results["load_cases"][name] = m
         for g, v in m["max_von_mises_MPa"].items():
             worst[g] = max(worst.get(g, 0.0), v)
     results["max_von_mises_MPa"] = worst
-    results["safety_factor"] = safety_factors(worst, yield_by_group_MPa)
+    if part_yield_MPa and worst_by_part:
+        results["safety_factor"], results["critical_parts"] = part_safety_factors(worst_by_part, part_yield_MPa)
+        results["max_von_mises_by_part_MPa"] = worst_by_part
+    else:
+        results["safety_factor"] = safety_factors(worst, yield_by_group_MPa)
+    results["warnings"] = warnings
+    if assumptions is not None:
+        results["assumptions"] = assumptions
     return results

@@ -272,7 +272,8 @@ def render_pictures(results: dict, states: SavedStates, scenario: dict, out: Pat
         pics["gap"] = render_frame(
             lines, states.parts, out / "gap.png", magnification=1.0, views=("anterior", "lateral"),
             title=(f"The gap at {a['load_N'][-1]:.0f} N (true scale): axial IFM {a['ifm_axial_mm']:.3f} mm, shear "
-                   f"IFM {a['ifm_shear_mm']:.3f} mm, gap strain {100 * a['gap_strain']:.1f} %"),
+                   f"IFM {a['ifm_shear_mm']:.3f} mm" + (f", gap strain {100 * a['gap_strain']:.1f} %"
+                                                         if a.get("gap_strain") is not None else "")),
             focus=(centre, max(12.0, 4.0 * gap["width_mm"])), window_size=(1400, 800))
     load_text = f"{a['load_N'][-1]:.0f} N" if a is not None else ""
     top = lines["points_mm"][np.argmax(lines["points_mm"][:, 2])]
@@ -419,9 +420,16 @@ def _numbers_table(results: dict) -> str:
         def f(v, spec=".1f"):
             return "n/a" if v is None else format(v, spec)
 
-        rows += [("Axial stiffness, initial", f(a.get("initial_stiffness_N_per_mm")), "N/mm"),
-                 ("Axial stiffness, secant", f(a["secant_stiffness_N_per_mm"]), "N/mm"),
-                 ("Axial stiffness, tangent (last step)", f(a["tangent_stiffness_N_per_mm"]), "N/mm"),
+        rows += [("Axial stiffness, initial (tangent at the pretensioned state)",
+                  f(a.get("initial_stiffness_N_per_mm")), "N/mm")]
+        if a.get("gap_closed_at_N") is not None:
+            rows += [("Gap closes at", f(a["gap_closed_at_N"]), "N"),
+                     ("Axial stiffness up to contact (frame alone, secant)",
+                      f(a.get("stiffness_before_contact_N_per_mm")), "N/mm"),
+                     ("Axial stiffness in contact (tangent at full load)", f(a.get("stiffness_in_contact_N_per_mm")),
+                      "N/mm")]
+        rows += [("Axial stiffness, secant to full load", f(a["secant_stiffness_N_per_mm"]), "N/mm"),
+                 ("Axial stiffness, tangent at full load", f(a["tangent_stiffness_N_per_mm"]), "N/mm"),
                  ("Axial IFM at full load", f(a.get("ifm_axial_mm"), ".3f"), "mm"),
                  ("Shear IFM at full load", f(a.get("ifm_shear_mm"), ".3f"), "mm"),
                  ("Gap strain", f(None if a.get("gap_strain") is None else 100 * a["gap_strain"]), "%"),
@@ -429,8 +437,10 @@ def _numbers_table(results: dict) -> str:
                                         ".0f"), "%")]
     for name in ("bending_ap", "bending_ml", "torsion"):
         if name in cases:
-            rows.append((f"{name.replace('_', ' ').capitalize()} stiffness", f"{cases[name]['stiffness_Nm_per_deg']:.2f}",
-                         "N*m/deg"))
+            c = cases[name]
+            initial = c.get("initial_stiffness_Nm_per_deg")
+            rows.append((f"{name.replace('_', ' ').capitalize()} stiffness (secant; initial)",
+                         f"{c['stiffness_Nm_per_deg']:.2f}" + (f"; {initial:.2f}" if initial else ""), "N*m/deg"))
     for g, v in results.get("max_von_mises_MPa", {}).items():
         sf = results.get("safety_factor", {}).get(g)
         if v:

@@ -28,17 +28,27 @@ def stability_summary(results: dict[str, Any]) -> str:
     cases = results["load_cases"]
     if "axial" in cases:
         a = cases["axial"]
-        lines.append(f"  Axial {a['load_N'][-1]:.0f} N: shortening {a['displacement_mm'][-1]:.3f} mm, "
-                     f"stiffness secant {_fmt(a['secant_stiffness_N_per_mm'])} / tangent "
-                     f"{_fmt(a['tangent_stiffness_N_per_mm'])} / initial "
-                     f"{_fmt(a.get('initial_stiffness_N_per_mm'))} N/mm")
+        lines.append(f"  Axial {a['load_N'][-1]:.0f} N: shortening {a['displacement_mm'][-1]:.3f} mm from the "
+                     f"pretensioned frame, initial stiffness {_fmt(a.get('initial_stiffness_N_per_mm'))} N/mm")
+        if a.get("gap_closed_at_N") is not None and a.get("shortening_at_gap_closure_mm") is None:
+            lines.append(f"    the gap closes at about {a['gap_closed_at_N']:.0f} N (between load steps); secant "
+                         f"{_fmt(a['secant_stiffness_N_per_mm'])} N/mm to full load, tangent at full load "
+                         f"{_fmt(a['tangent_stiffness_N_per_mm'])} N/mm")
+        elif a.get("gap_closed_at_N") is not None:
+            lines.append(f"    the gap closes at {a['gap_closed_at_N']:.1f} N (shortening "
+                         f"{a['shortening_at_gap_closure_mm']:.3f} mm): the frame alone is "
+                         f"{_fmt(a.get('stiffness_before_contact_N_per_mm'))} N/mm up to contact; with the "
+                         f"fragments touching the construct is {_fmt(a.get('stiffness_in_contact_N_per_mm'))} N/mm "
+                         "(tangent at full load)")
+        else:
+            lines.append(f"    secant {_fmt(a['secant_stiffness_N_per_mm'])} N/mm to full load, tangent at full load "
+                         f"{_fmt(a['tangent_stiffness_N_per_mm'])} N/mm")
         if a.get("ifm_axial_mm") is not None:
-            lines.append(f"    gap: axial IFM {a['ifm_axial_mm']:.3f} mm, shear IFM {a['ifm_shear_mm']:.3f} mm, "
-                         f"gap strain {100 * a['gap_strain']:.1f} %, frame load share "
-                         f"{_fmt(100 * a['frame_load_share'] if a['frame_load_share'] is not None else None, '.0f', '%')}")
-            if a.get("gap_closed_at_N") is not None:
-                lines.append(f"    the gap closes at {a['gap_closed_at_N']:.0f} N: above it the fragments touch "
-                             "and the bone carries load")
+            strain = (f", gap strain {100 * a['gap_strain']:.1f} %" if a.get("gap_strain") is not None
+                      else " (empty gap: no tissue strain)")
+            share = a["frame_load_share"]
+            lines.append(f"    gap: axial IFM {a['ifm_axial_mm']:.3f} mm, shear IFM {a['ifm_shear_mm']:.3f} mm"
+                         f"{strain}, frame load share {_fmt(100 * share if share is not None else None, '.0f', '%')}")
         t = a["wire_tension_N"]
         if t:
             name = max(t, key=t.get)
@@ -47,16 +57,25 @@ def stability_summary(results: dict[str, Any]) -> str:
         if key in cases:
             c = cases[key]
             lines.append(f"  {label} {c['moment_Nm'][-1]:.1f} N*m: rotation {c['rotation_deg'][-1]:.3f} deg, "
-                         f"stiffness {_fmt(c['stiffness_Nm_per_deg'], '.2f')} N*m/deg")
+                         f"stiffness {_fmt(c['stiffness_Nm_per_deg'], '.2f')} N*m/deg (initial "
+                         f"{_fmt(c.get('initial_stiffness_Nm_per_deg'), '.2f')})")
+            if c.get("gap_rim_closed_at_Nm") is not None:
+                lines.append(f"    the rim of the gap closes at {c['gap_rim_closed_at_Nm']:.2f} N*m")
     vm = results.get("max_von_mises_MPa", {})
     sf = results.get("safety_factor", {})
+    crit = results.get("critical_parts", {})
     parts = [f"{g} {vm[g]:.0f} MPa (SF {_fmt(sf.get(g), '.2f')})" for g in vm if vm[g] > 0]
     if parts:
         lines.append("  Peak von Mises over all cases: " + ", ".join(parts))
-        over = [g for g in vm if sf.get(g) is not None and sf[g] < 1.0]
+        if crit:
+            lines.append("    (each part against its own material's yield; lowest factor in each group: "
+                         + ", ".join(f"{g} {c['part']}" for g, c in crit.items()) + ")")
+        over = [g for g in sf if sf.get(g) is not None and sf[g] < 1.0]
         if over:
             lines.append(f"  WARNING: above yield in {', '.join(over)} (the model is elastic; expect "
                          "permanent deformation there)")
+    for w in results.get("warnings", []):
+        lines.append(f"  WARNING: {w}")
     tm = results.get("timings_s", {})
     lines.append(f"  Time: mesh {tm.get('mesh', 0):.2f} s, solve {tm.get('solve', 0):.2f} s, "
                  f"total {tm.get('total', 0):.2f} s")

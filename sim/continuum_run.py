@@ -125,18 +125,18 @@ class ContinuumFrame:
             elif kind == "gap":
                 mat = regenerate_material(GAP_LAYER_MODULUS_FRACTION * self.bone_material.youngs_modulus_MPa, 0.0)
             elif kind == "wire":
-                mat = material(wires[name].material)
+                mat = material(wires[name].material, "wire")
                 self.wire_axis[name] = np.array(solid.wires[name].direction)
             elif kind == "ring":
-                mat = material(s.ring(name).material)
+                mat = material(s.ring(name).material, "ring")
             elif kind == "rod":
-                mat = material(rods[name].material)
+                mat = material(rods[name].material, "rod")
             elif kind in ("half_pin", "post"):
-                mat = material(pins[name.removesuffix("_post")].material)
+                mat = material(pins[name.removesuffix("_post")].material, kind)
             else:  # clamps: steel
-                mat = material("stainless_steel")
+                mat = material("stainless_steel", "clamp")
             prob.set_material(cells, mat.youngs_modulus_MPa, mat.poisson_ratio)
-        self.wire_material = {n: material(w.material) for n, w in wires.items()}
+        self.wire_material = {n: material(w.material, "wire") for n, w in wires.items()}
         self._wire_cells = {n: solid.cell_tags.find(solid.parts[n][1]) for n in wires}
         self._wire_span_cells()
 
@@ -177,9 +177,20 @@ class ContinuumFrame:
                                   L[2] / area + L[3] * x[1] / ixx - L[4] * x[0] / iyy])
         prob.tractions.append((traction, self.ds_load))
         u = prob.u
-        self.response_forms = [fem.form(e * self.ds_load) for e in (
-            u[0] / area, u[1] / area, u[2] / area, u[2] * x[1] / ixx, -u[2] * x[0] / iyy,
-            (x[0] * u[1] - x[1] * u[0]) / jp)]
+
+        def responses(u):
+            return [fem.form(e * self.ds_load) for e in (
+                u[0] / area, u[1] / area, u[2] / area, u[2] * x[1] / ixx, -u[2] * x[0] / iyy,
+                (x[0] * u[1] - x[1] * u[0]) / jp)]
+
+        self.response_forms = responses(u)
+        # tangent stiffness: the load of a unit load component, and the response of a solution
+        self.load_direction = Ld = fem.Constant(mesh, np.zeros(6))
+        unit = ufl.as_vector([Ld[0] / area - Ld[5] * x[1] / jp, Ld[1] / area + Ld[5] * x[0] / jp,
+                              Ld[2] / area + Ld[3] * x[1] / ixx - Ld[4] * x[0] / iyy])
+        self.load_rhs_form = fem.form(ufl.inner(unit, ufl.TestFunction(prob.V)) * self.ds_load)
+        self.delta = fem.Function(prob.V)
+        self.delta_response_forms = responses(self.delta)
         prob.clamp(solid.facet_tags.find(BONE_DISTAL_END))
 
         # gap faces (interior facets between the bone and the gap's tissue or layer)
@@ -193,6 +204,7 @@ class ContinuumFrame:
 
         # cell-wise quantities at the midpoints: von Mises, wire axial stress, P_zz, E_zz
         self._cell_fields()
+        self._pretension_compliance = None
         self.say(f"continuum mesh: {self.num_cells} cells, {prob.num_dofs} unknowns (P{c.element_degree}), "
                  f"{self.mesh_time_s:.1f} s")
 
@@ -341,6 +353,43 @@ class ContinuumFrame:
     def responses(self) -> np.ndarray:
         return np.array([self._sum(fem.assemble_scalar(f)) for f in self.response_forms])
 
+    def tangent_compliance(self) -> np.ndarray:
+        """6x6 tangent compliance at the current state: column i is the motion of the loaded
+        end [u (mm), rotation (rad)] per unit load component i (N, N*mm); one factorisation
+        (or six Krylov solves) of the tangent matrix. Collective."""
+        from dolfinx.fem import petsc as fem_petsc
+        from petsc4py import PETSc
+
+        prob = self.prob
+        if prob.problem is None:
+            prob._build()
+        A = prob.problem.A
+        A.zeroEntries()
+        fem_petsc.assemble_matrix(A, prob.problem.J, bcs=prob.bcs)
+        A.assemble()
+        ksp = prob.problem.solver.getKSP()
+        ksp.setOperators(A)
+        out = np.zeros((6, 6))
+        b = fem_petsc.create_vector(prob.V)
+        x = b.duplicate()
+        for i in range(6):
+            self.load_direction.value[:] = np.eye(6)[i]
+            with b.localForm() as loc:
+                loc.set(0.0)
+            fem_petsc.assemble_vector(b, self.load_rhs_form)
+            b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            fem_petsc.set_bc(b, prob.bcs)
+            ksp.solve(b, x)
+            if ksp.getConvergedReason() < 0:
+                raise SolverError(f"continuum tangent stiffness: the linear solve failed (KSP reason "
+                                  f"{ksp.getConvergedReason()})")
+            self.delta.x.petsc_vec.array[:] = x.array
+            self.delta.x.scatter_forward()
+            out[:, i] = [self._sum(fem.assemble_scalar(f)) for f in self.delta_response_forms]
+        b.destroy()
+        x.destroy()
+        return out
+
     def gap_motion_mm(self) -> np.ndarray:
         d, p = ([self._sum(fem.assemble_scalar(f)) for f in forms] for forms in self.gap_face_forms)
         return np.array(p) - np.array(d)
@@ -401,6 +450,8 @@ class ContinuumFrame:
             achieved, _ = self.wire_tensions_N(cf)
         self.pretension_corrections = iterations
         self.pretensioned_state = self.prob.u.x.array.copy()
+        self._reference_raw = self.responses()
+        self._reference_gap = self.gap_motion_mm()
         self.first_solve_N = uncorrected  # with the frame model's initial strains, before any correction
         # "sequential" and "initial_strain" keep the frame model's strains as they are
         return PretensionResult(target, achieved, eps, mode, {},
@@ -409,22 +460,30 @@ class ContinuumFrame:
     def _record(self, lam, magnitude, component, sign, iterations) -> StepRecord:
         cf = self.update_cell_fields()
         mean, peak = self.wire_tensions_N(cf)
-        resp = signed_response(self.responses(), component, sign)
+        raw = self.responses()
         gap = self.gap_values(cf)
-        rec = StepRecord(lam, lam * magnitude, resp, mean, peak, self.peak_von_mises_MPa(cf),
-                         self.gap_motion_mm(), None if gap is None else gap["force_N"], iterations)
+        motion = self.gap_motion_mm()
+        rec = StepRecord(lam, lam * magnitude, signed_response(raw - self._reference_raw, component, sign), mean, peak,
+                         self.peak_von_mises_MPa(cf), motion - self._reference_gap,
+                         None if gap is None else gap["force_N"], iterations,
+                         response_absolute=signed_response(raw, component, sign), gap_motion_absolute_mm=motion)
         rec.bone_stress_at_wires_MPa = self.bone_stress_at_wires_MPa(cf)
         rec.gap = gap
         return rec
 
     def solve_load_case(self, name: str) -> LoadCaseResult:
-        """Load the pretensioned solid step by step (the scenario's steps); record every step."""
+        """Load the pretensioned solid step by step (the scenario's steps); record every step
+        and the tangent stiffness at the pretensioned state and at full load."""
         t0 = time.perf_counter()
         spec = getattr(self.scenario.loads, name)
         component, sign, magnitude, full = load_case_vector(self.scenario, name)  # as in the frame model
+        result = LoadCaseResult(name, component=component, sign=sign)
         self.prob.u.x.array[:] = self.pretensioned_state
+        self.prob.u.x.scatter_forward()
         self.load.value[:] = 0.0
-        result = LoadCaseResult(name)
+        if self._pretension_compliance is None:
+            self._pretension_compliance = self.tangent_compliance()
+        result.initial_compliance = self._pretension_compliance
         result.steps.append(self._record(0.0, magnitude, component, sign, 0))
         for k in range(1, spec.steps + 1):
             self.load.value[:] = full * k / spec.steps
@@ -434,6 +493,7 @@ class ContinuumFrame:
             self.say(f"{name} step {k}/{spec.steps}: {result.steps[-1].load:.4g} {unit[0]}, response "
                      f"{result.steps[-1].response:.4g} {unit[1]}, {its} Newton iterations "
                      f"({time.perf_counter() - t0:.0f} s)")
+        result.final_compliance = self.tangent_compliance()
         result.solve_time_s = time.perf_counter() - t0
         return result
 
@@ -472,7 +532,7 @@ def solve_continuum(scenario: Scenario, comm=None, log=None, field_writer=None) 
                **{f"load_case_{k}": v.solve_time_s for k, v in cases.items()}}
     from sim.materials import material
 
-    groups = {**yield_by_group(scenario), "clamps": material("stainless_steel").yield_stress_MPa}
+    groups = {**yield_by_group(scenario), "clamps": material("stainless_steel", "clamp").yield_stress_MPa}
     results = build_results(scenario, pre, cases, cells=frame.num_cells, dofs=frame.prob.num_dofs, timings_s=timings,
                             yield_by_group_MPa=groups)
     results["model"] = "continuum"
@@ -490,7 +550,10 @@ def solve_continuum(scenario: Scenario, comm=None, log=None, field_writer=None) 
 
         m = results["load_cases"]["axial"]
         touch = scenario.gap.width_mm * (1.0 - c.gap_contact_residual)  # the contact layer's closure
-        m["gap_closed_at_N"] = _gap_closure_load(np.array(m["load_N"]), np.array(m["ifm_axial_history_mm"]), touch)
+        closing = np.array([-st.gap_motion_absolute_mm[2] for st in cases["axial"].steps])
+        m["gap_closed_at_N"] = _gap_closure_load(np.array(m["load_N"]), closing, touch)
+        m["gap_closed_at_N_method"] = ("linear interpolation between load steps (the continuum model's contact "
+                                       "layer closes gradually): refine loads.axial.steps for a closer value")
     for name, case in cases.items():
         last = case.steps[-1]
         m = results["load_cases"][name]

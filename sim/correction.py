@@ -54,8 +54,7 @@ def _stiffness(results: dict[str, Any]) -> dict[str, float | None]:
     out: dict[str, float | None] = dict.fromkeys(STIFFNESS_KEYS)
     if "axial" in cases:
         a = cases["axial"]
-        load, disp = a["load_N"], a["displacement_mm"]
-        out["axial_initial_N_per_mm"] = load[1] / disp[1] if len(load) > 1 and disp[1] else None
+        out["axial_initial_N_per_mm"] = a["initial_stiffness_N_per_mm"]  # tangent at the pretensioned state
         out["axial_secant_N_per_mm"] = a["secant_stiffness_N_per_mm"]
     for case, key in (("bending_ap", "bending_ap_Nm_per_deg"), ("bending_ml", "bending_ml_Nm_per_deg"),
                       ("torsion", "torsion_Nm_per_deg")):

@@ -1,34 +1,31 @@
-"""The frame model: geometrically nonlinear 3D Timoshenko beams on a line network.
+"""The frame model: geometrically exact 3D beams on a line network, with links and contact.
 
-Unknowns at every node: displacement u (mm) and small rotation theta (rad), P1 on each
-line cell. Along a member with unit tangent t and section axes n1, n2 (u' = du/ds):
+Unknowns at every node: displacement u (mm) and rotation parameters theta (the Cayley
+vector, equal to the rotation vector for small angles; see sim.elements.kinematics), P1
+on each line cell. The model composes element kinds, each with its own energy, its own
+per-cell parameters and its own cells (sim.elements):
 
-    axial strain     eps   = |t + u'| - 1          (exact stretch: tension stiffening)
-    shear strains    g_i   = n_i . (u' - theta x t)
-    twist, bending   k_t   = t . theta',  k_i = n_i . theta'
-
-    axial force      N     = EA (eps - eps0)      (eps0 < 0: wire pretension)
+- beams (bone, regenerate, rings, wires, rods, half pins, posts, struts): Reissner-
+  Timoshenko beams with the exact stretch |t + u'| as axial strain, so a wire carries its
+  tension into the transverse direction and stiffens as it deflects (the string solution
+  of physics.md is exact for it), and exact finite rotations for shear and curvature;
+- links (wire to bone, wire clamps, half pin to bone): stiff, exact under any rigid
+  rotation; a smooth wire's link leaves sliding along and spinning about the wire free;
+- contact across an empty gap (and a docking site, and a tissue-filled gap squeezed
+  thin): frictionless, over the fragment ends' cortical section.
 
 A member may also have a natural length lambda0 times its meshed length (a threaded rod
-lengthened by turning its nuts, a regenerate that has grown in a widening gap). Its
-strains are then measured per natural length, eps = |t + u'| / lambda0 - 1,
-g_i = n_i . (u' / lambda0 - theta x t), k = theta' / lambda0, and its energy per meshed
-length is lambda0 times the energy density: a 120 mm rod meshed on an 80 mm segment is
-as compliant as a 120 mm rod. lambda0 = 1 everywhere unless the timeline sets it.
+lengthened by turning its nuts, a regenerate that has grown in a widening gap): its
+strains are then per natural length and its energy is lambda0 times the density, so a
+120 mm rod meshed on an 80 mm segment is as compliant as a 120 mm rod.
 
-The axial strain is the exact stretch of the member's axis, so a wire carries its
-tension into the transverse direction (string effect) and stiffens as it deflects: the
-large-deflection string solution of physics.md is exact for it, and for small
-deflections it equals the Green-Lagrange strain t.u' + |u'|^2/2 to second order.
-Bending and shear use the small-rotation (moderate rotation) theory, which is all a
-fixator's members see. Shear terms are integrated with one point (reduced integration,
-free of shear locking for thin wires).
-
-Connections (wire to bone, wire clamps, half pin to bone) are stiff link cells that
-penalise relative motion; a smooth wire's link leaves sliding along and spinning about
-the wire's axis free. Pretension is an initial strain eps0 in each wire, found so that
-the wires reach their targets as they are clamped (see `SolverSettings.tensioning`).
-Newton with load stepping (automatic step cutting) and a direct LU solver.
+Pretension is an initial strain eps0 in each wire, found so that the wires reach their
+targets as they are clamped (see `SolverSettings.tensioning`); the pretensioned state is
+the reference from which every response of a load case is measured. Newton with load
+stepping (automatic step cutting) and a direct LU solver. Where a contact first closes
+during a load case, the load is found exactly (to 1e-7 of the step) and recorded as a
+step of its own; initial and final tangent stiffnesses come from the tangent matrix, not
+from load steps, so no reported number depends on how many steps were asked for.
 """
 
 from __future__ import annotations
@@ -47,19 +44,25 @@ from petsc4py import PETSc
 
 from meshes.frame_network import FrameMesh
 from meshes.tags import Marker, PartKind
+from sim.elements import beam, contact, link
+from sim.elements.beam import EA, EI1, EI2, EPS0, GA1, GA2, GJ, LAMBDA0  # noqa: F401 (the timeline sets them)
+from sim.elements.kinematics import cayley_vector, member_strains, rotation_matrix, rotation_vector
 from sim.materials import Material, material, regenerate_material
 from sim.scenario import Scenario
 from sim.sections import BeamProperties, Section, beam_properties, circle, rectangle, tube, von_mises_MPa
 from sim.units import NMM_PER_NM
 
-# layout of the per-cell property field
-EA, GA1, GA2, GJ, EI1, EI2, EPS0, K_LINK, KR_LINK, RELEASE, K_CONTACT, LAMBDA0, CONTACT_GAP = range(13)
-N_PROPS = 13
-CONTACT_LENGTH_MM = 10.0  # contact stiffness = EA of the bone over this length
-# a soft-tissue-filled gap cannot be squeezed to nothing: the fragment ends touch when
-# it is down to this fraction of its meshed length (and the tissue cell never inverts)
+# a soft-tissue-filled gap cannot be squeezed to nothing: the fragment ends touch when it
+# is down to this fraction of its meshed length (and the tissue cell never inverts)
 REGENERATE_MIN_LENGTH_FRACTION = 0.1
-LINK_STIFFNESS_FACTOR = 1e2  # links are this many times stiffer than the stiffest part
+CONTACT_KINDS = (PartKind.GAP_CONTACT, PartKind.REGENERATE)
+EVENT_TOLERANCE = 1e-7  # contact events are located to this fraction of a load step (and of the gap)
+MAX_ROTATION_INCREMENT_RAD = 0.05  # Newton updates are scaled down to turn no node by more than this
+# a solution is outside the model's range (a frame that is barely held) when the loaded end
+# turns more than this, relative to the pretensioned state ...
+MAX_ROTATION_DEG = 10.0
+# ... and refused when a point moves further than this fraction of the frame's size
+MAX_DISPLACEMENT_FRACTION = 0.25
 
 STRESS_GROUPS = {
     PartKind.BONE: "bone",
@@ -70,6 +73,8 @@ STRESS_GROUPS = {
     PartKind.POST: "half_pins",
     PartKind.STRUT: "struts",
 }
+MATERIAL_USE = {PartKind.WIRE: "wire", PartKind.RING: "ring", PartKind.ROD: "rod", PartKind.HALF_PIN: "half_pin",
+                PartKind.POST: "post", PartKind.STRUT: "strut"}
 
 
 class SolverError(RuntimeError):
@@ -78,17 +83,24 @@ class SolverError(RuntimeError):
 
 @dataclass
 class StepRecord:
-    """State of the frame at one converged load step (units in the key names)."""
+    """State of the frame at one converged load step (units in the key names).
+
+    response and gap_motion_mm are measured from the pretensioned state; the *_absolute
+    fields from the unloaded, untensioned mesh."""
 
     load_factor: float
     load: float  # N for axial, N*m for moments
-    response: float  # mm (axial shortening) or deg (rotation)
+    response: float  # mm (axial shortening) or deg (rotation), from the pretensioned state
     wire_tension_N: dict[str, float]
     wire_tension_max_N: dict[str, float]
     max_von_mises_MPa: dict[str, float]
-    gap_motion_mm: np.ndarray | None  # proximal minus distal gap face displacement (x, y, z)
+    gap_motion_mm: np.ndarray | None  # proximal minus distal gap face displacement (x, y, z), from pretension
     regenerate_force_N: float | None  # axial force through the gap (negative = compression)
     newton_iterations: int
+    response_absolute: float = 0.0
+    gap_motion_absolute_mm: np.ndarray | None = None
+    von_mises_by_part_MPa: dict[str, float] = field(default_factory=dict)
+    event: str | None = None  # "contact: <part>" when this step is where a contact closed
 
 
 @dataclass
@@ -96,6 +108,31 @@ class LoadCaseResult:
     name: str
     steps: list[StepRecord] = field(default_factory=list)
     solve_time_s: float = 0.0
+    component: int = 2
+    sign: float = -1.0
+    initial_compliance: np.ndarray | None = None  # 6x6: motion (mm, rad) per unit load (N, N*mm), at pretension
+    final_compliance: np.ndarray | None = None  # the same at full load
+    contact_events: list[dict] = field(default_factory=list)  # {"part", "load", "load_factor", "step"}
+    warnings: list[str] = field(default_factory=list)
+
+    def _stiffness(self, compliance: np.ndarray | None) -> float | None:
+        if compliance is None:
+            return None
+        c = float(compliance[self.component, self.component])
+        if not c > 0:
+            return None
+        k = 1.0 / c  # N/mm, or N*mm/rad
+        return k if self.component < 3 else k / NMM_PER_NM * np.pi / 180.0
+
+    @property
+    def initial_stiffness(self) -> float | None:
+        """Tangent stiffness at the pretensioned state: N/mm (axial) or N*m/deg (moments)."""
+        return self._stiffness(self.initial_compliance)
+
+    @property
+    def final_tangent_stiffness(self) -> float | None:
+        """Tangent stiffness at full load: N/mm or N*m/deg."""
+        return self._stiffness(self.final_compliance)
 
 
 @dataclass
@@ -129,7 +166,7 @@ def load_case_vector(scenario: Scenario, name: str) -> tuple[int, float, float, 
 
 
 def signed_response(responses: np.ndarray, component: int, sign: float) -> float:
-    """The response of a load case from the six work-conjugate displacements (mm, rad):
+    """The response of a load case from the six work-conjugate motions (mm, rad):
     along the load (mm; compression > 0 for axial) or about it (deg)."""
     value = float(responses[component]) * sign
     return float(np.degrees(value)) if component >= 3 else value
@@ -156,6 +193,7 @@ class FrameModel:
         self.cell_part_tag = np.zeros(num_cells, dtype=np.int32)
         self.cell_part_tag[frame.cell_tags.indices] = frame.cell_tags.values
         self.parts = {p.tag: p for p in frame.parts}
+        self.cells_of: dict[int, np.ndarray] = {tag: np.flatnonzero(self.cell_part_tag == tag) for tag in self.parts}
 
         # geometry of every local cell: tangent, section axes, length
         x = mesh.geometry.x
@@ -164,10 +202,7 @@ class FrameModel:
         self.cell_length_mm = np.linalg.norm(d, axis=1)
         self.cell_midpoint_mm = 0.5 * (x[nodes[:, 0]] + x[nodes[:, 1]])
         t = d / self.cell_length_mm[:, None]
-        ez, ex = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
-        ref = np.where((np.abs(t[:, 2]) < 0.9)[:, None], ez, ex)
-        n1 = ref - np.sum(ref * t, axis=1)[:, None] * t
-        n1 /= np.linalg.norm(n1, axis=1)[:, None]
+        n1 = self._section_axes(t)
         n2 = np.cross(t, n1)
 
         self.V = fem.functionspace(mesh, ("Lagrange", 1, (6,)))
@@ -175,7 +210,9 @@ class FrameModel:
         self.t, self.n1, self.n2, self.release_axis = (fem.Function(V0v) for _ in range(4))
         for f, arr in ((self.t, t), (self.n1, n1), (self.n2, n2)):
             f.x.array[: 3 * num_cells] = arr.ravel()
-        self.props = fem.Function(fem.functionspace(mesh, ("DG", 0, (N_PROPS,))))
+        self.props = fem.Function(fem.functionspace(mesh, ("DG", 0, (beam.N_COLUMNS,))))
+        self.link_props = fem.Function(fem.functionspace(mesh, ("DG", 0, (link.N_COLUMNS,))))
+        self.contact_props = fem.Function(fem.functionspace(mesh, ("DG", 0, (contact.N_COLUMNS,))))
         self._assign_properties(num_cells)
 
         # state and forms
@@ -189,10 +226,27 @@ class FrameModel:
         self.dw = fem_petsc.create_vector(self.V)
         self.ksp = self._make_ksp()
         self.newton_iterations_total = 0
+        self.pretensioned_state = np.zeros_like(self.w.x.array)
+        self._pretension_compliance = None
+        self._reference_raw = None
 
     # ------------------------------------------------------------------ setup
+    def _section_axes(self, t: np.ndarray) -> np.ndarray:
+        """n1 of every local cell: a ring's own axis (the normal of its plane, so a tilted
+        ring's rectangular section is not turned about its tangent), else z or x across t."""
+        normals = getattr(self.frame.plan, "section_normals", {})
+        ez, ex = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
+        ref = np.where((np.abs(t[:, 2]) < 0.9)[:, None], ez, ex)
+        for tag, normal in normals.items():
+            cells = self.cells_of.get(tag)
+            if cells is not None and cells.size:
+                ref[cells] = normal
+        n1 = ref - np.sum(ref * t, axis=1)[:, None] * t
+        return n1 / np.linalg.norm(n1, axis=1)[:, None]
+
     def _section_and_material(self, part) -> tuple[Section, Material]:
         s = self.scenario
+        use = MATERIAL_USE.get(part.kind)
         if part.kind == PartKind.BONE:
             return tube(s.bone.outer_diameter_mm, s.bone.inner_diameter_mm), material(s.bone.material)
         if part.kind == PartKind.REGENERATE:
@@ -201,117 +255,132 @@ class FrameModel:
             return tube(s.bone.outer_diameter_mm, s.bone.inner_diameter_mm, mat.poisson_ratio), mat
         if part.kind == PartKind.RING:
             r = s.ring(part.source)
-            return rectangle(r.width_mm, r.thickness_mm), material(r.material)
+            return rectangle(r.width_mm, r.thickness_mm), material(r.material, use)
         if part.kind == PartKind.WIRE:
             w = next(w for w in s.wires if w.name == part.source)
-            return circle(w.diameter_mm), material(w.material)
+            return circle(w.diameter_mm), material(w.material, use)
         if part.kind == PartKind.ROD:
             rod = next(r for r in s.rods if r.name == part.source)
-            return circle(rod.diameter_mm), material(rod.material)
+            return circle(rod.diameter_mm), material(rod.material, use)
         if part.kind == PartKind.STRUT:
-            return circle(s.hexapod.strut_diameter_mm), material(s.hexapod.strut_material)
+            return circle(s.hexapod.strut_diameter_mm), material(s.hexapod.strut_material, use)
         pin = next(p for p in s.half_pins if p.name == part.source)
         if part.kind == PartKind.HALF_PIN:
-            return circle(pin.diameter_mm), material(pin.material)
+            return circle(pin.diameter_mm), material(pin.material, use)
         if part.kind == PartKind.POST:
-            return circle(pin.post_diameter_mm), material(pin.material)
+            return circle(pin.post_diameter_mm), material(pin.material, use)
         raise KeyError(part.kind)
 
     def _assign_properties(self, num_cells: int) -> None:
         self.sections: dict[int, Section] = {}
         self.materials: dict[int, Material] = {}
-        beam: dict[int, BeamProperties] = {}
+        props: dict[int, BeamProperties] = {}
         for tag, part in self.parts.items():
             if not part.is_link and part.kind != PartKind.GAP_CONTACT:
                 sec, mat = self._section_and_material(part)
                 self.sections[tag], self.materials[tag] = sec, mat
-                beam[tag] = beam_properties(sec, mat)
-        k_link = LINK_STIFFNESS_FACTOR * max(b.EA_N for b in beam.values())
-        kr_link = LINK_STIFFNESS_FACTOR * max(max(b.EI1_Nmm2, b.EI2_Nmm2) for b in beam.values())
-        props = np.zeros((num_cells, N_PROPS))
-        props[:, LAMBDA0] = 1.0
+                props[tag] = beam_properties(sec, mat)
+        k_link = link.LINK_STIFFNESS_FACTOR * max(b.EA_N for b in props.values())
+        kr_link = link.LINK_STIFFNESS_FACTOR * max(max(b.EI1_Nmm2, b.EI2_Nmm2) for b in props.values())
+        bp = np.zeros((num_cells, beam.N_COLUMNS))
+        bp[:, LAMBDA0] = 1.0
+        lp = np.zeros((num_cells, link.N_COLUMNS))
+        cp = np.zeros((num_cells, contact.N_COLUMNS))
         axis = np.zeros((num_cells, 3))
-        self.cells_of: dict[int, np.ndarray] = {}
+        s = self.scenario
         for tag, part in self.parts.items():
-            cells = np.flatnonzero(self.cell_part_tag == tag)
-            self.cells_of[tag] = cells
-            if part.kind in (PartKind.GAP_CONTACT, PartKind.REGENERATE):
+            cells = self.cells_of[tag]
+            if part.kind in CONTACT_KINDS:
                 # the fragment ends touch once the gap (empty or filled with soft tissue) has closed
-                bone = beam_properties(tube(self.scenario.bone.outer_diameter_mm, self.scenario.bone.inner_diameter_mm),
-                                       material(self.scenario.bone.material))
-                props[cells, K_CONTACT] = bone.EA_N * self.cell_length_mm[cells] / CONTACT_LENGTH_MM
+                E_bone = material(s.bone.material).youngs_modulus_MPa
+                cp[cells, contact.STIFFNESS] = E_bone * self.cell_length_mm[cells] / contact.CONTACT_LENGTH_MM
+                cp[cells, contact.R_INNER] = 0.5 * s.bone.inner_diameter_mm
+                cp[cells, contact.R_OUTER] = 0.5 * s.bone.outer_diameter_mm
                 if part.kind == PartKind.REGENERATE:
-                    props[cells, CONTACT_GAP] = REGENERATE_MIN_LENGTH_FRACTION
+                    cp[cells, contact.CLOSED_FRACTION] = REGENERATE_MIN_LENGTH_FRACTION
             if part.kind == PartKind.GAP_CONTACT:
-                pass
-            elif part.is_link:
-                props[cells, K_LINK] = k_link
-                props[cells, KR_LINK] = kr_link
+                continue
+            if part.is_link:
+                lp[cells, link.K_LINK] = k_link
+                lp[cells, link.KR_LINK] = kr_link
                 if part.release_axis_xyz is not None:
-                    props[cells, RELEASE] = 1.0
+                    lp[cells, link.RELEASE] = 1.0
                     axis[cells] = part.release_axis_xyz
             elif part.kind == PartKind.STRUT:  # pinned at both ends (universal joints): axial force only
-                props[cells, EA] = beam[tag].EA_N
+                bp[cells, EA] = props[tag].EA_N
             else:
-                bp = beam[tag]
-                props[cells, EA:EI2 + 1] = (bp.EA_N, bp.GA1_N, bp.GA2_N, bp.GJ_Nmm2, bp.EI1_Nmm2, bp.EI2_Nmm2)
-        self.props.x.array[: N_PROPS * num_cells] = props.ravel()
-        self.release_axis.x.array[: 3 * num_cells] = axis.ravel()
-        self.props.x.scatter_forward()
-        self.release_axis.x.scatter_forward()
+                b = props[tag]
+                bp[cells, EA:EI2 + 1] = (b.EA_N, b.GA1_N, b.GA2_N, b.GJ_Nmm2, b.EI1_Nmm2, b.EI2_Nmm2)
+        for f, arr in ((self.props, bp), (self.link_props, lp), (self.contact_props, cp), (self.release_axis, axis)):
+            f.x.array[: arr.size] = arr.ravel()
+            f.x.scatter_forward()
         self.wire_tags = {p.source: tag for tag, p in self.parts.items() if p.kind == PartKind.WIRE}
-        self.wire_EA_N = {name: beam[tag].EA_N for name, tag in self.wire_tags.items()}
+        self.wire_EA_N = {name: props[tag].EA_N for name, tag in self.wire_tags.items()}
+        self.contact_tags = [tag for tag, p in self.parts.items() if p.kind in CONTACT_KINDS]
 
-    def _strains(self, w):
-        """Axial strain, shear strain vector, curvature vector and u' of the state w."""
-        t, lam = self.t, self.props[LAMBDA0]
-        u, th = ufl.as_vector([w[0], w[1], w[2]]), ufl.as_vector([w[3], w[4], w[5]])
-        du = ufl.dot(ufl.grad(u), t)
-        dth = ufl.dot(ufl.grad(th), t)
-        stretch = ufl.sqrt(ufl.dot(t + du, t + du))
-        gamma = du / lam - ufl.cross(th, t)
-        return stretch / lam - 1.0, gamma, dth / lam, du
+    def _measure(self, kinds) -> ufl.Measure | None:
+        """dx over the cells of the parts of the given kinds (None if there are none)."""
+        tags = tuple(int(tag) for tag, p in self.parts.items() if p.kind in kinds)
+        if not tags:
+            return None
+        return ufl.Measure("dx", domain=self.mesh, subdomain_data=self.frame.cell_tags,
+                           metadata={"quadrature_degree": 1})(tags)
 
     def _build_forms(self) -> None:
-        p, a = self.props, self.release_axis
-        eps, gamma, dth, du = self._strains(self.w)
-        n1, n2, t = self.n1, self.n2, self.t
-        beam_energy = 0.5 * p[LAMBDA0] * (p[EA] * (eps - p[EPS0]) ** 2 + p[GA1] * ufl.dot(gamma, n1) ** 2
-                             + p[GA2] * ufl.dot(gamma, n2) ** 2 + p[GJ] * ufl.dot(dth, t) ** 2
-                             + p[EI1] * ufl.dot(dth, n1) ** 2 + p[EI2] * ufl.dot(dth, n2) ** 2)
-        link_energy = 0.5 * (p[K_LINK] * (ufl.dot(gamma, gamma) - p[RELEASE] * ufl.dot(a, gamma) ** 2)
-                             + p[KR_LINK] * (ufl.dot(dth, dth) - p[RELEASE] * ufl.dot(a, dth) ** 2))
-        # a closed gap: penalty on the overlap of the fragment faces, c - (closure + 1) > 0, where
-        # c = 0 for an empty gap and a small remaining thickness for one filled with tissue
-        closure = ufl.dot(du, t)
-        self.overlap = ufl.max_value(p[CONTACT_GAP] - (closure + 1.0), 0.0)
-        contact_energy = 0.5 * p[K_CONTACT] * self.overlap ** 2
-        self.dx = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.frame.cell_tags,
-                              metadata={"quadrature_degree": 1})
+        u, th = ufl.as_vector([self.w[i] for i in range(3)]), ufl.as_vector([self.w[i] for i in range(3, 6)])
+        t, n1, n2 = self.t, self.n1, self.n2
+        eps, gamma, kappa, _ = member_strains(u, th, t, self.props[LAMBDA0])
+        beam_kinds = tuple(k for k in PartKind if k not in (*(p.kind for p in self.parts.values() if p.is_link),
+                                                            PartKind.GAP_CONTACT))
+        energy = 0
+        measures = {
+            "beam": (self._measure(beam_kinds), beam.energy_density(self.props, eps, gamma, kappa, t, n1, n2)),
+            "link": (self._measure({p.kind for p in self.parts.values() if p.is_link}),
+                     link.energy_density(self.link_props, self.release_axis, gamma, kappa)),
+            "contact": (self._measure(CONTACT_KINDS),
+                        contact.energy_density(self.contact_props, gamma, kappa, t, n1, n2)),
+        }
+        self._energy_integrals = {}
+        self._energy_forms = None
+        for name, (dx, density) in measures.items():
+            if dx is not None:
+                energy += density * dx
+                self._energy_integrals[name] = density * dx
         v = ufl.TestFunction(self.V)
         dw = ufl.TrialFunction(self.V)
 
         # generalised displacements work-conjugate to self.load
         self.response_exprs, self.response_measure = self._response_definitions()
-        internal = ufl.derivative((beam_energy + link_energy + contact_energy) * self.dx, self.w, v)
+        internal = ufl.derivative(energy, self.w, v)
         external = sum(self.load[i] * self._response_of(v, i) for i in range(6))
         F = internal - external
         self.F_form = fem.form(F)
         self.J_form = fem.form(ufl.derivative(F, self.w, dw))
         self.response_forms = [fem.form(self._response_of(self.w, i)) for i in range(6)]
-        forces = ufl.as_vector([p[EA] * (eps - p[EPS0]) - p[K_CONTACT] * self.overlap, p[GA1] * ufl.dot(gamma, n1), p[GA2] * ufl.dot(gamma, n2),
-                                p[GJ] * ufl.dot(dth, t), p[EI1] * ufl.dot(dth, n1), p[EI2] * ufl.dot(dth, n2)])
+        self.load_direction = fem.Constant(self.mesh, np.zeros(6))
+        self.load_rhs_form = fem.form(sum(self.load_direction[i] * self._response_of(v, i) for i in range(6)))
+        self.delta = fem.Function(self.V)
+        self.delta_response_forms = [fem.form(self._response_of(self.delta, i)) for i in range(6)]
+        cp = self.contact_props
+        forces = (beam.section_forces(self.props, eps, gamma, kappa, t, n1, n2)
+                  + contact.section_forces(cp, gamma, kappa, t, n1, n2))
         self.section_forces = fem.Function(fem.functionspace(self.mesh, ("DG", 0, (6,))))
         self.section_forces_expr = fem.Expression(forces, np.array([[0.5]]))
+        gaps = contact.fibre_gaps(cp, gamma, kappa, t, n1, n2)
+        self.fibre_gap = fem.Function(fem.functionspace(self.mesh, ("DG", 0, (len(contact.fibres()),))))
+        self.fibre_gap_expr = fem.Expression(gaps, np.array([[0.5]]))
 
     def _response_definitions(self):
         """Integrands D_i(w) such that the load does work sum_i P_i * D_i.
 
-        bone_bench: the displacement and rotation of the proximal end of the bone.
+        bone_bench: the displacement and rotation parameters of the proximal end of the
+        bone (a moment there does work on the Cayley parameters: a quasi-follower moment
+        that differs from a fixed-axis one by less than 1 % up to 10 degrees).
         frame_only: the rigid motion of the top ring that is work-conjugate to a load
         spread over it (mean axial displacement; rotations from the ring's tilt and twist).
         """
         mesh = self.mesh
+        self.response_at_node = True
         if self.load_point is not None:
             marker, at_end = self.load_point
             if at_end:
@@ -323,6 +392,7 @@ class FrameModel:
             ds = ufl.Measure("ds", domain=mesh, subdomain_data=self.frame.facet_tags)
             measure = ds(int(Marker.BONE_PROXIMAL_END))
             return [lambda w, i=i: w[i] for i in range(6)], measure
+        self.response_at_node = False
         top = self.scenario.rings_by_level()[-1]
         tag = next(tag for tag, p in self.parts.items() if p.kind == PartKind.RING and p.source == top.name)
         measure = ufl.Measure("dx", domain=mesh, subdomain_data=self.frame.cell_tags)(tag)
@@ -378,7 +448,7 @@ class FrameModel:
         return self._probe_cache[idx]
 
     def point_values(self, point_indices) -> np.ndarray:
-        """Displacement (mm) and rotation (rad) of plan points, (k, 6), on every rank (collective)."""
+        """Displacement (mm) and rotation parameters of plan points, (k, 6), on every rank (collective)."""
         vals = self.w.x.array.reshape(-1, 6)
         local = np.zeros((len(point_indices), 6))
         for k, idx in enumerate(point_indices):
@@ -388,16 +458,16 @@ class FrameModel:
         return self.comm.allreduce(local, op=MPI.SUM)
 
     def set_cell_properties(self, cells: np.ndarray, values: dict[int, float | np.ndarray]) -> None:
-        """Set property columns (EA, EPS0, LAMBDA0, ...) of local cells (owned and ghost).
+        """Set beam parameter columns (EA, EPS0, LAMBDA0, ...) of local cells (owned and ghost).
 
         Every rank must call it with its own local cells of the same parts (collective)."""
-        arr = self.props.x.array.reshape(-1, N_PROPS)
+        arr = self.props.x.array.reshape(-1, beam.N_COLUMNS)
         for column, value in values.items():
             arr[cells, column] = value
         self.props.x.scatter_forward()
 
     def cell_properties(self, cells: np.ndarray) -> np.ndarray:
-        return self.props.x.array.reshape(-1, N_PROPS)[cells].copy()
+        return self.props.x.array.reshape(-1, beam.N_COLUMNS)[cells].copy()
 
     def equilibrate(self, context: str, load_vector=None) -> int:
         """Newton at a fixed load (default none) after properties changed; SolverError if it fails."""
@@ -414,7 +484,11 @@ class FrameModel:
         pc = ksp.getPC()
         pc.setType("lu")
         solver = self.scenario.solver.linear_solver
-        if solver != "petsc":
+        if solver == "auto":  # PETSc's own sparse LU serially (3x faster than MUMPS here), MUMPS in parallel
+            solver = "petsc" if self.comm.size == 1 else "mumps"
+        if solver == "petsc":
+            pc.setFactorOrdering("nd")
+        else:
             pc.setFactorSolverType(solver)
         return ksp
 
@@ -438,6 +512,12 @@ class FrameModel:
         self.ksp.setOperators(self.A)
         try:
             self.ksp.solve(b, self.dw)
+            if self.ksp.getConvergedReason() < 0 and self.ksp.getPC().getFactorSolverType() == "petsc":
+                # PETSc's own LU does not pivot: on a nearly singular (very soft) frame it can meet a zero
+                # pivot where MUMPS, which pivots, does not. Go on with MUMPS.
+                self.ksp.getPC().setFactorSolverType("mumps")
+                self.ksp.setOperators(self.A)
+                self.ksp.solve(b, self.dw)
         except PETSc.Error as exc:
             raise SolverError(f"{context}: the linear solve failed (PETSc error {exc.ierr}); the stiffness matrix "
                               "is singular: some part of the frame is free to move (a mechanism)") from None
@@ -463,12 +543,21 @@ class FrameModel:
                 return False, it, r
             self._assemble_jacobian()
             dw = self._linear_solve(b, context)
-            self.w.x.petsc_vec.axpy(1.0, dw)
+            self.w.x.petsc_vec.axpy(self._damping(dw), dw)
             self.w.x.scatter_forward()
             self.newton_iterations_total += 1
             if dw.norm() <= 1e-10 * max(1.0, self.w.x.petsc_vec.norm()) and it > 0:
                 return True, it + 1, r
         return False, sv.newton_max_iterations, r
+
+    def _damping(self, dw: PETSc.Vec) -> float:
+        """The fraction of a Newton update to take: all of it, unless it would turn some node
+        by more than MAX_ROTATION_INCREMENT_RAD. The links are stiff penalties, and an
+        update that turns a part by several degrees violates them at second order (the
+        update is linear in the rotation), which can throw Newton far off on a soft frame."""
+        local = dw.array.reshape(-1, 6)[:, 3:]
+        largest = self.comm.allreduce(float(np.abs(local).max()) if local.size else 0.0, op=MPI.MAX)
+        return min(1.0, MAX_ROTATION_INCREMENT_RAD / largest) if largest > 0 else 1.0
 
     def _step_to(self, load_vector: np.ndarray, lam0: float, lam1: float, context: str) -> int:
         """Advance the load factor from lam0 to lam1, halving the increment on failure."""
@@ -493,9 +582,56 @@ class FrameModel:
             dlam *= 0.5
         return iterations
 
+    def _solve_at(self, load_vector: np.ndarray, lam: float, start: np.ndarray, lam_start: float,
+                  context: str) -> int:
+        """The equilibrium at load factor lam, reached from the state `start` at lam_start."""
+        self.w.x.array[:] = start
+        self.w.x.scatter_forward()
+        return self._step_to(load_vector, lam_start, lam, context)
+
+    # ------------------------------------------------------------------ tangents
+    def tangent_compliance(self) -> np.ndarray:
+        """6x6 tangent compliance at the current state and load: column i is the motion
+        [u (mm), rotation (rad)] of the load point per unit load component i
+        ([Fx, Fy, Fz] in N, [Mx, My, Mz] in N*mm), from the tangent stiffness matrix (one
+        factorisation, six back-substitutions). Rotations are rotation vectors (radians),
+        not Cayley parameters. Collective."""
+        self._assemble_jacobian()
+        raw = np.zeros((6, 6))
+        for i in range(6):
+            dw = self._linear_solve(self._load_rhs(np.eye(6)[i]), "tangent stiffness")
+            self.delta.x.petsc_vec.array[:] = dw.array
+            self.delta.x.scatter_forward()
+            raw[:, i] = [self._allsum(fem.assemble_scalar(f)) for f in self.delta_response_forms]
+        return self._motion_jacobian(self.raw_responses()) @ raw
+
+    def _load_rhs(self, load_vector) -> PETSc.Vec:
+        """The right-hand side of a tangent solve: the nodal loads of the load vector
+        [Fx, Fy, Fz (N), Mx, My, Mz (N*mm)] at the load point, zero where the frame is held."""
+        self.load_direction.value[:] = load_vector
+        b = self.b
+        with b.localForm() as loc:
+            loc.set(0.0)
+        fem_petsc.assemble_vector(b, self.load_rhs_form)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        fem_petsc.set_bc(b, self.bcs)
+        return b
+
+    def _motion_jacobian(self, raw: np.ndarray) -> np.ndarray:
+        """d(motion)/d(raw response) at `raw` (6x6): identity for displacements; for a load
+        point that is a node, the map from its Cayley parameters to its rotation vector."""
+        jac = np.eye(6)
+        if self.response_at_node:
+            h = 1e-7
+            for j in range(3):
+                e = np.zeros(3)
+                e[j] = h
+                jac[3:, 3 + j] = (rotation_vector(raw[3:] + e) - rotation_vector(raw[3:] - e)) / (2 * h)
+        return jac
+
     # ------------------------------------------------------------------ measures
     def update_section_forces(self) -> np.ndarray:
-        """Section forces [N, V1, V2, T (N), M1, M2 (N*mm)] of the owned cells."""
+        """Section forces [N, V1, V2, T (N), M1, M2 (N*mm)] of the owned cells, at their midpoints."""
         self.section_forces.interpolate(self.section_forces_expr)
         return self.section_forces.x.array.reshape(-1, 6)[: self.num_owned_cells]
 
@@ -514,26 +650,72 @@ class FrameModel:
             peak[name] = self.comm.allreduce(float(n.max()) if n.size else -np.inf, op=MPI.MAX)
         return mean, peak
 
-    def peak_von_mises_MPa(self, forces: np.ndarray) -> dict[str, float]:
-        """Peak von Mises stress per group of parts (bone, wires, rings, rods, half_pins)."""
+    def cell_von_mises_MPa(self, forces: np.ndarray) -> np.ndarray:
+        """Peak von Mises stress of every owned beam cell (MPa): the larger of its two ends,
+        where the bending moment is recovered from the shear force (sim.elements.beam)."""
+        vm = np.zeros(self.num_owned_cells)
+        lam = self.props.x.array.reshape(-1, beam.N_COLUMNS)[: self.num_owned_cells, LAMBDA0]
+        half = 0.5 * self.cell_length_mm[: self.num_owned_cells] * lam
+        for tag, section in self.sections.items():
+            c = self.cells_of[tag]
+            c = c[c < self.num_owned_cells]
+            if c.size:
+                ends = beam.end_moments(forces[c], half[c])
+                vm[c] = np.max([von_mises_MPa(section, *f.T) for f in ends], axis=0)
+        return vm
+
+    def von_mises_by_part_MPa(self, forces: np.ndarray) -> dict[str, float]:
+        """Peak von Mises stress of every beam part, by part name (MPa). Collective."""
+        vm = self.cell_von_mises_MPa(forces)
+        out = {}
+        for tag in self.sections:
+            c = self.cells_of[tag]
+            c = c[c < self.num_owned_cells]
+            out[self.parts[tag].name] = self.comm.allreduce(float(vm[c].max()) if c.size else 0.0, op=MPI.MAX)
+        return out
+
+    def peak_von_mises_MPa(self, forces: np.ndarray, by_part: dict[str, float] | None = None) -> dict[str, float]:
+        """Peak von Mises stress per group of parts (bone, wires, rings, rods, half_pins, struts)."""
+        by_part = self.von_mises_by_part_MPa(forces) if by_part is None else by_part
         peaks = {g: 0.0 for g in STRESS_GROUPS.values()}
         for tag, part in self.parts.items():
             group = STRESS_GROUPS.get(part.kind)
-            if group is None:
-                continue
-            cells = self.cells_of[tag]
-            cells = cells[cells < self.num_owned_cells]
-            if cells.size:
-                f = forces[cells]
-                vm = von_mises_MPa(self.sections[tag], f[:, 0], f[:, 1], f[:, 2], f[:, 3], f[:, 4], f[:, 5])
-                peaks[group] = max(peaks[group], float(vm.max()))
-        return {g: self.comm.allreduce(v, op=MPI.MAX) for g, v in peaks.items()}
+            if group is not None and part.name in by_part:
+                peaks[group] = max(peaks[group], by_part[part.name])
+        return peaks
 
-    def responses(self) -> np.ndarray:
+    def part_yield_MPa(self) -> dict[str, tuple[str, float]]:
+        """(group, yield stress in MPa) of every part that has a stress group, by part name."""
+        return {p.name: (STRESS_GROUPS[p.kind], self.materials[tag].yield_stress_MPa)
+                for tag, p in self.parts.items() if p.kind in STRESS_GROUPS}
+
+    def part_materials(self) -> dict[str, Material]:
+        """The material of every beam part, by part name."""
+        return {self.parts[tag].name: m for tag, m in self.materials.items()}
+
+    def raw_responses(self) -> np.ndarray:
+        """The six work-conjugate generalised displacements of the load point (mm; Cayley
+        parameters at a node, linear tilts for a loaded ring). Collective."""
         return np.array([self._allsum(fem.assemble_scalar(f)) for f in self.response_forms])
 
+    def motion(self, raw: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+        """[u (mm), rotation vector (rad)] of the load point from raw responses, relative to
+        the raw responses `reference` (a rotation relative to a rotation: exact)."""
+        raw = np.asarray(raw, float)
+        ref = np.zeros(6) if reference is None else np.asarray(reference, float)
+        out = raw - ref
+        if self.response_at_node:
+            R = rotation_matrix(raw[3:]) @ rotation_matrix(ref[3:]).T
+            out[3:] = rotation_vector(cayley_vector(R))
+        return out
+
+    def responses(self) -> np.ndarray:
+        """Motion of the load point from the unloaded mesh: [u (mm), rotation (rad)]."""
+        return self.motion(self.raw_responses())
+
     def gap_motion_mm(self) -> np.ndarray | None:
-        """Displacement of the proximal gap face relative to the distal one (mm)."""
+        """Displacement of the proximal gap face relative to the distal one (mm), from the
+        unloaded mesh."""
         if self.gap_nodes is None:
             return None
         faces = self.point_values(self.gap_nodes)
@@ -554,9 +736,42 @@ class FrameModel:
         tag = self.part_tag("regenerate") or self.part_tag("gap_contact")
         return None if tag is None else self.part_axial_force_N(forces, tag)
 
+    def contact_gaps(self) -> dict[int, float]:
+        """The smallest fibre gap of every contact part (per cell length: > 0 open, <= 0
+        touching), by part tag. Collective."""
+        if not self.contact_tags:
+            return {}
+        self.fibre_gap.interpolate(self.fibre_gap_expr)
+        gaps = self.fibre_gap.x.array.reshape(-1, len(contact.fibres()))
+        out = {}
+        for tag in self.contact_tags:
+            c = self.cells_of[tag]
+            c = c[c < self.num_owned_cells]
+            out[tag] = self.comm.allreduce(float(gaps[c].min()) if c.size else np.inf, op=MPI.MIN)
+        return out
+
+    def stored_energy(self) -> dict[str, float]:
+        """Stored energy of each element kind (N*mm): beam, link, contact. Collective."""
+        if self._energy_forms is None:  # compiled on first use (checks and tests)
+            self._energy_forms = {k: fem.form(e) for k, e in self._energy_integrals.items()}
+        return {k: self._allsum(fem.assemble_scalar(f)) for k, f in self._energy_forms.items()}
+
+    def internal_forces(self) -> np.ndarray:
+        """The internal force vector (no load, no boundary conditions) of the current state:
+        the owned entries. Zero at equilibrium wherever nothing holds the frame."""
+        saved = self.load.value.copy()
+        self.load.value[:] = 0.0
+        b = self.b
+        with b.localForm() as loc:
+            loc.set(0.0)
+        fem_petsc.assemble_vector(b, self.F_form)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        self.load.value[:] = saved
+        return b.array.copy()
+
     # ------------------------------------------------------------------ pretension
     def _set_initial_strains(self, eps0: dict[str, float]) -> None:
-        arr = self.props.x.array.reshape(-1, N_PROPS)
+        arr = self.props.x.array.reshape(-1, beam.N_COLUMNS)
         for name, tag in self.wire_tags.items():
             arr[self.cells_of[tag], EPS0] = eps0.get(name, 0.0)
         self.props.x.scatter_forward()
@@ -618,36 +833,163 @@ class FrameModel:
                 self._step_to(np.zeros(6), 0.0, 1.0, "pretension")
         achieved, _ = self.wire_tensions_N(self.update_section_forces())
         self.pretensioned_state = self.w.x.array.copy()
+        self._pretension_compliance = None
+        self._reference_raw = self.raw_responses()
+        self._reference_gap = self.gap_motion_mm()
         if mode == "initial_strain":
             uncorrected = dict(achieved)
         return PretensionResult(target, achieved, {n: float(eps0[n]) for n in names}, mode,
                                 {n: float(v) for n, v in uncorrected.items()}, time.perf_counter() - t0)
 
+    def pretension_compliance(self) -> np.ndarray:
+        """The tangent compliance (see `tangent_compliance`) at the pretensioned state, unloaded."""
+        if self._pretension_compliance is None:
+            self.w.x.array[:] = self.pretensioned_state
+            self.w.x.scatter_forward()
+            self.load.value[:] = 0.0
+            self._pretension_compliance = self.tangent_compliance()
+        return self._pretension_compliance
+
     # ------------------------------------------------------------------ load cases
     def solve_load_case(self, name: str, on_step=None) -> LoadCaseResult:
-        """Load the pretensioned frame step by step; record every step.
+        """Load the pretensioned frame step by step; record every step, and the exact
+        load at which a contact closes as a step of its own.
 
-        on_step(k, record): called on every rank after step k (0 = unloaded), collectively."""
+        on_step(k, record): called on every rank after each recorded step (0 = unloaded),
+        collectively."""
         t0 = time.perf_counter()
         spec = getattr(self.scenario.loads, name)
         component, sign, magnitude, load_vector = load_case_vector(self.scenario, name)
+        result = LoadCaseResult(name, component=component, sign=sign)
+        result.initial_compliance = self.pretension_compliance()
         self.w.x.array[:] = self.pretensioned_state
-        result = LoadCaseResult(name)
-        result.steps.append(self._record(0.0, magnitude, component, sign, 0))
-        if on_step is not None:
-            on_step(0, result.steps[-1])
+        self.w.x.scatter_forward()
+        self.load.value[:] = 0.0
+
+        def record(lam, its, event=None):
+            rec = self._record(lam, magnitude, component, sign, its)
+            rec.event = event
+            result.steps.append(rec)
+            if on_step is not None:
+                on_step(len(result.steps) - 1, rec)
+
+        record(0.0, 0)
+        open_gaps = {tag for tag, g in self.contact_gaps().items() if g > 0}
         for k in range(1, spec.steps + 1):
             lam0, lam1 = (k - 1) / spec.steps, k / spec.steps
-            its = self._step_to(load_vector, lam0, lam1, f"load case {name!r}, step {k}/{spec.steps}")
-            result.steps.append(self._record(lam1, magnitude, component, sign, its))
-            if on_step is not None:
-                on_step(k, result.steps[-1])
+            context = f"load case {name!r}, step {k}/{spec.steps}"
+            start = self.w.x.array.copy()
+            its = self._step_to(load_vector, lam0, lam1, context)
+            gaps = self.contact_gaps()
+            closed = [tag for tag in open_gaps if gaps[tag] <= 0]
+            if closed:
+                end = self.w.x.array.copy()
+                lam_a = lam0
+                while closed:
+                    lam_e, state_e, tag = self._locate_contact(load_vector, lam_a, start, lam1, closed, context)
+                    self.w.x.array[:] = state_e
+                    self.w.x.scatter_forward()
+                    self.load.value[:] = lam_e * load_vector
+                    part = self.parts[tag].name
+                    record(lam_e, 0, f"contact: {part}")
+                    result.contact_events.append({"part": part, "load": lam_e * magnitude, "load_factor": lam_e,
+                                                  "step": len(result.steps) - 1})
+                    open_gaps.discard(tag)
+                    closed = [t for t in closed if t != tag and self.contact_gaps()[t] > 0]
+                    lam_a, start = lam_e, state_e
+                self.w.x.array[:] = end
+                self.w.x.scatter_forward()
+                self.load.value[:] = lam1 * load_vector
+            open_gaps = {tag for tag in open_gaps if gaps[tag] > 0}
+            record(lam1, its)
+        result.final_compliance = self.tangent_compliance()
+        result.warnings = self._validity_warnings(result)
         result.solve_time_s = time.perf_counter() - t0
         return result
 
+    def _locate_contact(self, load_vector, lam_a, state_a, lam_b, tags, context):
+        """The load factor in (lam_a, lam_b] at which the first of the contact parts `tags`
+        (open at lam_a, closed at lam_b) closes, its state, and that part's tag.
+
+        A Newton iteration on the load factor from the open side (the gap's rate from the
+        tangent, one back-substitution), bracketed and falling back to bisection: the
+        gap closes within EVENT_TOLERANCE of the step and of the cell's length."""
+        a, wa, b = lam_a, state_a.copy(), lam_b
+        step = lam_b - lam_a
+
+        def first_gap():
+            gaps = self.contact_gaps()
+            tag = min(tags, key=lambda t: gaps[t])
+            return gaps[tag], tag
+
+        self.w.x.array[:] = wa
+        self.w.x.scatter_forward()
+        self.load.value[:] = a * load_vector
+        ga, tag = first_gap()
+        for _ in range(60):
+            if ga <= EVENT_TOLERANCE or b - a <= EVENT_TOLERANCE * step:
+                break
+            rate = self._gap_rate(load_vector, tags)
+            candidate = a - ga / rate if rate < 0 else 0.5 * (a + b)
+            if not a < candidate < b:
+                candidate = 0.5 * (a + b)
+            self._solve_at(load_vector, candidate, wa, a, f"{context} (finding where the gap closes)")
+            g, t = first_gap()
+            if g > 0:
+                a, wa, ga, tag = candidate, self.w.x.array.copy(), g, t
+            else:
+                b = candidate
+                self.w.x.array[:] = wa
+                self.w.x.scatter_forward()
+                self.load.value[:] = a * load_vector
+        return a, wa, tag
+
+    def _gap_rate(self, load_vector, tags) -> float:
+        """d(smallest fibre gap of `tags`)/d(load factor) at the current state (collective)."""
+        gaps0 = self.contact_gaps()
+        self._assemble_jacobian()
+        dw = self._linear_solve(self._load_rhs(load_vector), "contact event (gap rate)")
+        saved = self.w.x.array.copy()
+        h = 1e-6
+        self.w.x.petsc_vec.axpy(h, dw)
+        self.w.x.scatter_forward()
+        gaps1 = self.contact_gaps()
+        self.w.x.array[:] = saved
+        self.w.x.scatter_forward()
+        first = min(tags, key=lambda t: gaps0[t])
+        return (gaps1[first] - gaps0[first]) / h
+
+    def _validity_warnings(self, result: LoadCaseResult) -> list[str]:
+        """What puts a load case outside the model's range: a loaded end that turns far
+        more than in bench tests (a frame that is barely held). SolverError if a point of
+        the frame moved further than MAX_DISPLACEMENT_FRACTION of the frame's size (a
+        mechanism, not a frame)."""
+        out = []
+        size = self._frame_size_mm()
+        u = self.w.x.array.reshape(-1, 6)[: self.V.dofmap.index_map.size_local, :3]
+        largest = self.comm.allreduce(float(np.linalg.norm(u, axis=1).max()) if len(u) else 0.0, op=MPI.MAX)
+        if largest > MAX_DISPLACEMENT_FRACTION * size:
+            raise SolverError(
+                f"load case {result.name!r}: a point of the frame moved {largest:.0f} mm, more than "
+                f"{100 * MAX_DISPLACEMENT_FRACTION:.0f} % of the frame's size ({size:.0f} mm): the bone is barely "
+                "held (a mechanism or nearly one). Hold each fragment with wires at two angles, an olive wire "
+                "or a half pin, or lower the load")
+        motion = self.motion(self.raw_responses(), self._reference_raw)
+        turn = float(np.degrees(np.linalg.norm(motion[3:])))
+        if turn > MAX_ROTATION_DEG:
+            out.append(f"load case {result.name!r}: the loaded end turns {turn:.1f} deg, beyond the "
+                       f"{MAX_ROTATION_DEG:g} deg of bench tests: the frame is barely held, and real wires would "
+                       "yield or slip long before")
+        return out
+
+    def _frame_size_mm(self) -> float:
+        pts = np.asarray(self.frame.plan.points)
+        return float(np.max(pts.max(axis=0) - pts.min(axis=0)))
+
     def solve_load(self, load_vector, steps: int = 1, context: str = "load") -> list[np.ndarray]:
         """Load the current state by [Fx, Fy, Fz (N), Mx, My, Mz (N*mm)] at the load point
-        in equal steps; return the work-conjugate displacements (mm, rad) after each step."""
+        in equal steps; return the motion [u (mm), rotation (rad)] of the load point from
+        the unloaded mesh after each step."""
         load_vector = np.asarray(load_vector, dtype=float)
         out = []
         for k in range(1, steps + 1):
@@ -658,9 +1000,15 @@ class FrameModel:
     def _record(self, lam, magnitude, component, sign, iterations) -> StepRecord:
         forces = self.update_section_forces()
         mean, peak = self.wire_tensions_N(forces)
-        resp = signed_response(self.responses(), component, sign)
-        return StepRecord(lam, lam * magnitude, resp, mean, peak, self.peak_von_mises_MPa(forces),
-                          self.gap_motion_mm(), self.regenerate_force_N(forces), iterations)
+        raw = self.raw_responses()
+        by_part = self.von_mises_by_part_MPa(forces)
+        gap = self.gap_motion_mm()
+        gap_rel = None if gap is None else gap - self._reference_gap
+        return StepRecord(lam, lam * magnitude, signed_response(self.motion(raw, self._reference_raw), component, sign),
+                          mean, peak, self.peak_von_mises_MPa(forces, by_part), gap_rel,
+                          self.regenerate_force_N(forces), iterations,
+                          response_absolute=signed_response(self.motion(raw), component, sign),
+                          gap_motion_absolute_mm=gap, von_mises_by_part_MPa=by_part)
 
     # ------------------------------------------------------------------ output
     def gather_lines(self) -> dict | None:
@@ -675,13 +1023,7 @@ class FrameModel:
         cells = imap.local_to_global(cells_local.ravel()).reshape(-1, 2)
         forces = self.update_section_forces()
         tags = self.cell_part_tag[: self.num_owned_cells]
-        vm = np.zeros(self.num_owned_cells)
-        for tag, section in self.sections.items():
-            c = self.cells_of[tag]
-            c = c[c < self.num_owned_cells]
-            if c.size:
-                f = forces[c]
-                vm[c] = von_mises_MPa(section, f[:, 0], f[:, 1], f[:, 2], f[:, 3], f[:, 4], f[:, 5])
+        vm = self.cell_von_mises_MPa(forces)
         parts = self.comm.gather((global_nodes, coords, values, cells, tags, forces.copy(), vm), root=0)
         if self.comm.rank != 0:
             return None
@@ -692,7 +1034,7 @@ class FrameModel:
         return {
             "points_mm": X,
             "displacement_mm": U[:, :3],
-            "rotation_rad": U[:, 3:],
+            "rotation_rad": rotation_vector(U[:, 3:]),
             "cells": np.vstack([p[3] for p in parts]),
             "part_tag": np.concatenate([p[4] for p in parts]),
             "section_forces": np.vstack([p[5] for p in parts]),

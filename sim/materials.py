@@ -1,7 +1,14 @@
-"""Materials of fixator parts and bone.
+"""Materials of fixator parts and bone, with their sources.
 
-Units: MPa for moduli and stresses, kg/m^3 for density. Sources are in physics.md
-(section 3); the values are the ones used by the bench-test literature.
+Units: MPa for moduli and stresses, kg/m^3 for density. `yield_stress_MPa` is the stress
+a part's safety factor is taken against: the 0.2 % proof stress of metals, the strength
+of composites and bone. docs/materials.md has the same table.
+
+"stainless_steel" (what scenario files name by default) is implant-grade 316L in the
+condition the part is made in: Kirschner wires and half pins are cold-drawn
+(cold-worked), rings, threaded rods, struts and posts are machined from annealed stock.
+Name "stainless_steel_cold_worked" or "stainless_steel_annealed" to choose the
+condition yourself.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ class Material:
     """An isotropic linear-elastic material.
 
     youngs_modulus_MPa: E; poisson_ratio: nu; yield_stress_MPa: the stress used for
-    safety factors (yield for metals, strength for composites and bone).
+    safety factors (0.2 % proof stress for metals, strength for composites and bone);
+    source: where the numbers come from.
     """
 
     name: str
@@ -22,26 +30,63 @@ class Material:
     poisson_ratio: float
     yield_stress_MPa: float
     density_kg_per_m3: float
+    source: str = ""
 
     @property
     def shear_modulus_MPa(self) -> float:
         return self.youngs_modulus_MPa / (2.0 * (1.0 + self.poisson_ratio))
 
 
+_STEEL_E = ("E 200 GPa, nu 0.3 (316L, 193-200 GPa: physics.md section 4; the tensioned-wire closed forms "
+            "use 200 GPa)")
+
 MATERIALS: dict[str, Material] = {
-    # Cold-worked 316L: wires and threaded rods; rings of steel are taken the same.
-    "stainless_steel": Material("stainless_steel", 200_000.0, 0.30, 690.0, 8000.0),
-    # Ti-6Al-4V (half pins, some rings).
-    "titanium": Material("titanium", 110_000.0, 0.34, 880.0, 4430.0),
-    # 6061-T6 / 2024 aluminium alloy rings.
-    "aluminium": Material("aluminium", 70_000.0, 0.33, 275.0, 2700.0),
-    # Carbon-fibre composite rings: an effective in-plane modulus; constructs with
-    # them are 16-55 % as stiff as aluminium ones (physics.md section 3).
-    "carbon_fibre": Material("carbon_fibre", 40_000.0, 0.30, 600.0, 1600.0),
-    # Cortical bone along the shaft; yield is the tensile strength.
-    "cortical_bone": Material("cortical_bone", 17_000.0, 0.30, 115.0, 1900.0),
-    "cancellous_bone": Material("cancellous_bone", 500.0, 0.30, 5.0, 600.0),
+    "stainless_steel_cold_worked": Material(
+        "stainless_steel_cold_worked", 200_000.0, 0.30, 690.0, 8000.0,
+        "ISO 5832-1 / ASTM F138 316L, cold-worked: 0.2 % proof stress >= 690 MPa, tensile strength >= 860 MPa "
+        f"(the minimum of the standard); {_STEEL_E}"),
+    "stainless_steel_annealed": Material(
+        "stainless_steel_annealed", 200_000.0, 0.30, 190.0, 8000.0,
+        "ISO 5832-1 316L, annealed: 0.2 % proof stress >= 190 MPa, tensile strength 490-690 MPa (ASTM F138 "
+        f"annealed: >= 170 MPa); {_STEEL_E}. No source gives the condition of a particular maker's rings and rods: "
+        "annealed is the lower bound"),
+    # Ti-6Al-4V ELI (half pins, some rings and rods)
+    "titanium": Material(
+        "titanium", 110_000.0, 0.34, 795.0, 4430.0,
+        "ASTM F136 Ti-6Al-4V ELI, annealed: 0.2 % proof stress >= 795 MPa, tensile strength >= 860 MPa; "
+        "E 110 GPa (physics.md section 4)"),
+    # aluminium alloy rings (6061-T6 is the common grade)
+    "aluminium": Material(
+        "aluminium", 70_000.0, 0.33, 276.0, 2700.0,
+        "6061-T6 aluminium alloy: 0.2 % proof stress 276 MPa, tensile strength 310 MPa (ASM Handbook vol. 2, "
+        "typical values); E 70 GPa (physics.md section 4)"),
+    # carbon-fibre composite rings: an effective in-plane modulus
+    "carbon_fibre": Material(
+        "carbon_fibre", 40_000.0, 0.30, 600.0, 1600.0,
+        "effective in-plane modulus of a quasi-isotropic carbon-fibre/epoxy laminate; constructs with these rings "
+        "are 16-55 % as stiff as aluminium ones (physics.md section 4). Strength: typical compressive strength of "
+        "quasi-isotropic laminates, no source specific to fixator rings"),
+    "cortical_bone": Material(
+        "cortical_bone", 17_000.0, 0.30, 114.0, 1900.0,
+        "human femoral cortical bone along the shaft: E 17 GPa, tensile yield 114 MPa (ultimate 133 MPa) - "
+        "Reilly & Burstein 1975, J Biomech 8:393"),
+    "cancellous_bone": Material(
+        "cancellous_bone", 500.0, 0.30, 5.0, 600.0,
+        "E 0.1-1 GPa (physics.md section 4); strength about 5 MPa (typical of human cancellous bone; no single "
+        "source)"),
 }
+
+# what "stainless_steel" means for each kind of part (see the module docstring)
+STEEL_CONDITION_BY_USE: dict[str, str] = {
+    "wire": "stainless_steel_cold_worked",
+    "half_pin": "stainless_steel_cold_worked",
+    "ring": "stainless_steel_annealed",
+    "rod": "stainless_steel_annealed",
+    "strut": "stainless_steel_annealed",
+    "post": "stainless_steel_annealed",
+    "clamp": "stainless_steel_annealed",
+}
+ALIASES = ("stainless_steel",)
 
 # Callus / regenerate tissue moduli in MPa (Lacroix & Prendergast 2002).
 TISSUE_MODULI_MPa: dict[str, float] = {
@@ -53,14 +98,19 @@ TISSUE_MODULI_MPa: dict[str, float] = {
 }
 
 
-def material(name: str) -> Material:
-    """Look up a material by name; KeyError lists the accepted names."""
+def material(name: str, use: str | None = None) -> Material:
+    """Look up a material by name for a part of kind `use` ("wire", "half_pin", "ring",
+    "rod", "strut", "post", "clamp"; it decides what "stainless_steel" means).
+    KeyError lists the accepted names."""
+    if name == "stainless_steel":
+        name = STEEL_CONDITION_BY_USE.get(use or "ring", "stainless_steel_annealed")
     try:
         return MATERIALS[name]
     except KeyError:
-        raise KeyError(f"unknown material {name!r}; accepted: {', '.join(sorted(MATERIALS))}") from None
+        raise KeyError(f"unknown material {name!r}; accepted: {', '.join(sorted((*MATERIALS, *ALIASES)))}") from None
 
 
 def regenerate_material(modulus_MPa: float, poisson_ratio: float = 0.3) -> Material:
     """A soft tissue of given modulus filling the gap (its strength is not checked)."""
-    return Material("regenerate", modulus_MPa, poisson_ratio, float("inf"), 1100.0)
+    return Material("regenerate", modulus_MPa, poisson_ratio, float("inf"), 1100.0,
+                    "callus tissue moduli: Lacroix & Prendergast 2002")

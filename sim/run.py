@@ -25,18 +25,52 @@ class FrameRun:
 
 
 def yield_by_group(scenario: Scenario) -> dict[str, float]:
-    """The lowest yield stress (MPa) in each group of parts, for safety factors."""
+    """The lowest yield stress (MPa) in each group of parts (each part's material in the
+    condition its kind is made in; see sim.materials)."""
     from sim.materials import material
 
     groups = {
-        "bone": [scenario.bone.material] if scenario.has_bone else [],
-        "wires": [w.material for w in scenario.wires],
-        "rings": [r.material for r in scenario.rings],
-        "rods": [r.material for r in scenario.rods],
-        "struts": [scenario.hexapod.strut_material] if scenario.hexapod is not None else [],
-        "half_pins": [p.material for p in scenario.half_pins],
+        "bone": [(scenario.bone.material, None)] if scenario.has_bone else [],
+        "wires": [(w.material, "wire") for w in scenario.wires],
+        "rings": [(r.material, "ring") for r in scenario.rings],
+        "rods": [(r.material, "rod") for r in scenario.rods],
+        "struts": [(scenario.hexapod.strut_material, "strut")] if scenario.hexapod is not None else [],
+        "half_pins": [(p.material, u) for p in scenario.half_pins for u in ("half_pin", "post")],
     }
-    return {g: min(material(m).yield_stress_MPa for m in names) for g, names in groups.items() if names}
+    return {g: min(material(m, use).yield_stress_MPa for m, use in names) for g, names in groups.items() if names}
+
+
+def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
+    """What stands behind the frame model's numbers: how the parts hold one another, the
+    gap's contact, the tensioning, the kinematics, and every material with its source."""
+    from sim.elements.contact import CONTACT_LENGTH_MM, N_ANGLES
+
+    smooth = [w.name for w in scenario.wires if not w.olive]
+    olive = [w.name for w in scenario.wires if w.olive]
+    mats = {}
+    for part, mat in model.part_materials().items():
+        entry = mats.setdefault(mat.name, {"youngs_modulus_MPa": mat.youngs_modulus_MPa,
+                                           "poisson_ratio": mat.poisson_ratio,
+                                           "yield_stress_MPa": mat.yield_stress_MPa,
+                                           "source": mat.source, "parts": []})
+        entry["parts"].append(part)
+    return {
+        "wire_bone": ("smooth wires slide freely along their axis through the bone and let it turn about them "
+                      "(no friction), held rigidly across it; olive wires are bonded to the bone at both "
+                      "cortices" + (f"; smooth: {len(smooth)}, olive: {len(olive)}" if scenario.wires else "")),
+        "half_pin_bone": "bonded rigidly to the bone at the cortices they engage (no thread or bone compliance)",
+        "wire_clamps": "rigid: the wire's ends are fixed to the ring's centroid at the clamp (no slip)",
+        "joints": ("rods bolted rigidly to every ring they pass (no nut, washer or thread compliance); "
+                   "hexapod struts pinned at both ends (axial force only)"),
+        "gap_contact": (f"frictionless penalty contact of the fragment ends over the cortical section "
+                        f"({N_ANGLES} x 3 points), as stiff as {CONTACT_LENGTH_MM:g} mm of bone once closed; no shear "
+                        "passes" if scenario.has_bone else "no bone"),
+        "tensioning": scenario.solver.tensioning,
+        "kinematics": ("geometrically exact beams and links (finite rotations, exact wire stretch), linear "
+                       "elastic materials: stresses above yield are reported, not followed"),
+        "responses": "measured from the pretensioned state",
+        "materials": mats,
+    }
 
 
 def solve_frame(scenario: Scenario, comm=None, log=None, pose=None, keep_states: bool = False) -> FrameRun:
@@ -83,7 +117,8 @@ def solve_frame(scenario: Scenario, comm=None, log=None, pose=None, keep_states:
     timings = {"mesh": t_mesh, "setup": t_setup, "solve": t_solve, "total": time.perf_counter() - t0,
                "pretension": pre.solve_time_s, **{f"load_case_{k}": v.solve_time_s for k, v in cases.items()}}
     results = build_results(scenario, pre, cases, cells=model.num_cells, dofs=model.num_dofs, timings_s=timings,
-                            yield_by_group_MPa=yield_by_group(scenario))
+                            yield_by_group_MPa=yield_by_group(scenario), part_yield_MPa=model.part_yield_MPa(),
+                            assumptions=frame_assumptions(scenario, model))
     results["mpi_ranks"] = comm.size
     return FrameRun(results, model, cases, picture_case, picture, states if comm.rank == 0 and keep_states else None)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from sim.materials import MATERIALS, TISSUE_MODULI_MPa, material
+from sim.materials import ALIASES, MATERIALS, TISSUE_MODULI_MPa, material
 from sim.units import N_PER_KGF
 
 LOAD_CASES = ("axial", "bending_ap", "bending_ml", "torsion")
@@ -364,6 +364,7 @@ class SolverSettings:
     the wires one after another in file order, each to its target, so that tensioning a
     later wire changes the earlier ones through the ring (as in surgery);
     "initial_strain" applies eps0 = -T/(E*A) and lets ring compliance lower the tension.
+    linear_solver "auto": PETSc's own sparse LU on one process, MUMPS on several.
     """
 
     tensioning: Tensioning = "simultaneous"
@@ -371,7 +372,7 @@ class SolverSettings:
     newton_atol_N: float = 1e-6
     newton_max_iterations: int = 25
     max_step_cuts: int = 6
-    linear_solver: Literal["mumps", "superlu_dist", "petsc"] = "mumps"
+    linear_solver: Literal["auto", "mumps", "superlu_dist", "petsc"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -678,8 +679,8 @@ def _positive(path: str, value: float, unit: str = "mm") -> None:
 
 
 def _material(path: str, name: str) -> None:
-    if name not in MATERIALS:
-        raise ScenarioError(path, f"unknown material {name!r}; accepted: {', '.join(sorted(MATERIALS))}")
+    if name not in MATERIALS and name not in ALIASES:
+        raise ScenarioError(path, f"unknown material {name!r}; accepted: {', '.join(sorted((*MATERIALS, *ALIASES)))}")
 
 
 def validate(s: Scenario) -> None:
@@ -767,7 +768,7 @@ def validate(s: Scenario) -> None:
             raise ScenarioError(f"{p}.tension_N", f"{w.tension_N:g} N is not accepted; accepted: a tension >= 0 N "
                                 "(0: an untensioned wire)")
         _material(f"{p}.material", w.material)
-        mat = material(w.material)
+        mat = material(w.material, "wire")
         area = math.pi * w.diameter_mm ** 2 / 4
         stress = w.tension_N / area
         if stress > mat.yield_stress_MPa:

@@ -283,11 +283,14 @@ def case_metrics(results: dict, s) -> dict[str, Any]:
         a = cases["axial"]
         out.update({"axial_initial_N_per_mm": a.get("initial_stiffness_N_per_mm"),
                     "axial_secant_N_per_mm": a.get("secant_stiffness_N_per_mm"),
+                    "axial_tangent_N_per_mm": a.get("tangent_stiffness_N_per_mm"),
+                    "gap_closed_at_N": a.get("gap_closed_at_N"),
                     "ifm_axial_mm": a.get("ifm_axial_mm"), "ifm_shear_mm": a.get("ifm_shear_mm"),
                     "gap_strain": a.get("gap_strain"), "frame_load_share": a.get("frame_load_share")})
     for name in ("bending_ap", "bending_ml", "torsion"):
         if name in cases:
             out[f"{name}_Nm_per_deg"] = cases[name]["stiffness_Nm_per_deg"]
+            out[f"{name}_initial_Nm_per_deg"] = cases[name].get("initial_stiffness_Nm_per_deg")
     for g, v in results.get("max_von_mises_MPa", {}).items():
         out[f"max_von_mises_{g}_MPa"] = v
     out["min_wire_tension_N"] = min((w["achieved_N"] for w in results["pretension"]["wires"]), default=None)

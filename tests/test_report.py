@@ -138,7 +138,9 @@ def test_report_bad_run_directories(tmp_path, runs):
     (old / "results.json").write_text(json.dumps(res))
     r = _cli("report", str(old))
     assert r.returncode == 2 and "results_version 0" in r.stderr and "run" in r.stderr
-    res["results_version"] = 1
+    from postprocess.metrics import RESULTS_VERSION
+
+    res["results_version"] = RESULTS_VERSION
     (old / "results.json").write_text(json.dumps(res))
     (old / "frame.npz").unlink()
     r = _cli("report", str(old))
