@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import sim.fenicsx  # noqa: F401  (must precede dolfinx)
-import ufl
 from dolfinx import fem
 from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
@@ -44,9 +43,11 @@ from petsc4py import PETSc
 
 from meshes.frame_network import FrameMesh
 from meshes.tags import Marker, PartKind
+from sim import frame_forms
 from sim.elements import beam, contact, link
 from sim.elements.beam import EA, EI1, EI2, EPS0, GA1, GA2, GJ, LAMBDA0  # noqa: F401 (the timeline sets them)
-from sim.elements.kinematics import cayley_vector, member_strains, rotation_matrix, rotation_vector
+from sim.elements.kinematics import cayley_vector, rotation_matrix, rotation_vector
+from sim.frame_forms import compiled_frame_forms
 from sim.materials import Material, material, regenerate_material
 from sim.scenario import Scenario
 from sim.sections import BeamProperties, Section, beam_properties, circle, rectangle, tube, von_mises_MPa
@@ -318,105 +319,82 @@ class FrameModel:
         self.wire_EA_N = {name: props[tag].EA_N for name, tag in self.wire_tags.items()}
         self.contact_tags = [tag for tag, p in self.parts.items() if p.kind in CONTACT_KINDS]
 
-    def _measure(self, kinds) -> ufl.Measure | None:
-        """dx over the cells of the parts of the given kinds (None if there are none)."""
-        tags = tuple(int(tag) for tag, p in self.parts.items() if p.kind in kinds)
-        if not tags:
-            return None
-        return ufl.Measure("dx", domain=self.mesh, subdomain_data=self.frame.cell_tags,
-                           metadata={"quadrature_degree": 1})(tags)
+    def _response_kind(self) -> str:
+        if self.load_point is not None:
+            return "load_point_end" if self.load_point[1] else "load_point_interior"
+        return "bone_end" if self.scenario.has_bone else "ring"
+
+    def _owned_cells_of(self, kinds) -> np.ndarray:
+        tags = [tag for tag, p in self.parts.items() if p.kind in kinds]
+        cells = np.concatenate([self.cells_of[t] for t in tags]) if tags else np.zeros(0, dtype=np.int32)
+        return np.sort(cells[cells < self.num_owned_cells]).astype(np.int32)
 
     def _build_forms(self) -> None:
-        u, th = ufl.as_vector([self.w[i] for i in range(3)]), ufl.as_vector([self.w[i] for i in range(3, 6)])
-        t, n1, n2 = self.t, self.n1, self.n2
-        eps, gamma, kappa, _ = member_strains(u, th, t, self.props[LAMBDA0])
-        beam_kinds = tuple(k for k in PartKind if k not in (*(p.kind for p in self.parts.values() if p.is_link),
-                                                            PartKind.GAP_CONTACT))
-        energy = 0
-        measures = {
-            "beam": (self._measure(beam_kinds), beam.energy_density(self.props, eps, gamma, kappa, t, n1, n2)),
-            "link": (self._measure({p.kind for p in self.parts.values() if p.is_link}),
-                     link.energy_density(self.link_props, self.release_axis, gamma, kappa)),
-            "contact": (self._measure(CONTACT_KINDS),
-                        contact.energy_density(self.contact_props, gamma, kappa, t, n1, n2)),
-        }
-        self._energy_integrals = {}
-        self._energy_forms = None
-        for name, (dx, density) in measures.items():
-            if dx is not None:
-                energy += density * dx
-                self._energy_integrals[name] = density * dx
-        v = ufl.TestFunction(self.V)
-        dw = ufl.TrialFunction(self.V)
-
-        # generalised displacements work-conjugate to self.load
-        self.response_exprs, self.response_measure = self._response_definitions()
-        internal = ufl.derivative(energy, self.w, v)
-        external = sum(self.load[i] * self._response_of(v, i) for i in range(6))
-        F = internal - external
-        self.F_form = fem.form(F)
-        self.J_form = fem.form(ufl.derivative(F, self.w, dw))
-        self.response_forms = [fem.form(self._response_of(self.w, i)) for i in range(6)]
+        """Bind the compiled frame forms (sim.frame_forms) to this mesh, its fields and its cells."""
+        kind = self._response_kind()
+        self.response_at_node = kind != "ring"
+        forms = self._forms = compiled_frame_forms(self.comm, kind, self.mesh.ufl_domain().ufl_coordinate_element())
+        link_kinds = {p.kind for p in self.parts.values() if p.is_link}
+        beam_kinds = set(PartKind) - link_kinds - {PartKind.GAP_CONTACT}
+        cells = {frame_forms.BEAM: self._owned_cells_of(beam_kinds), frame_forms.LINK: self._owned_cells_of(link_kinds),
+                 frame_forms.CONTACT: self._owned_cells_of(CONTACT_KINDS),
+                 frame_forms.ALL: np.arange(self.num_owned_cells, dtype=np.int32),
+                 frame_forms.LOADED: np.zeros(0, dtype=np.int32)}
+        self.ring_constants = fem.Constant(self.mesh, np.ones(6))
+        facets = None
+        if kind == "ring":
+            cells[frame_forms.LOADED] = self._loaded_ring_cells()
+        elif kind == "bone_end":
+            facets = self.frame.facet_tags.find(int(Marker.BONE_PROXIMAL_END))
+        else:
+            facets = self.frame.facet_tags.find(int(self.load_point[0]))
+        self._domains = frame_forms.integration_domains(self.mesh, cells, facets, kind)
         self.load_direction = fem.Constant(self.mesh, np.zeros(6))
-        self.load_rhs_form = fem.form(sum(self.load_direction[i] * self._response_of(v, i) for i in range(6)))
         self.delta = fem.Function(self.V)
-        self.delta_response_forms = [fem.form(self._response_of(self.delta, i)) for i in range(6)]
-        cp = self.contact_props
-        forces = (beam.section_forces(self.props, eps, gamma, kappa, t, n1, n2)
-                  + contact.section_forces(cp, gamma, kappa, t, n1, n2))
-        self.section_forces = fem.Function(fem.functionspace(self.mesh, ("DG", 0, (6,))))
-        self.section_forces_expr = fem.Expression(forces, np.array([[0.5]]))
-        gaps = contact.fibre_gaps(cp, gamma, kappa, t, n1, n2)
-        self.fibre_gap = fem.Function(fem.functionspace(self.mesh, ("DG", 0, (len(contact.fibres()),))))
-        self.fibre_gap_expr = fem.Expression(gaps, np.array([[0.5]]))
+        c, k = forms.coefficients, forms.constants
+        self._coefficient_map = {c["w"]: self.w, c["delta"]: self.delta, c["t"]: self.t, c["n1"]: self.n1,
+                                 c["n2"]: self.n2, c["axis"]: self.release_axis, c["beam"]: self.props,
+                                 c["link"]: self.link_props, c["contact"]: self.contact_props}
+        self._constant_map = {k["load"]: self.load, k["load_direction"]: self.load_direction,
+                              k["ring"]: self.ring_constants}
+        V = self.V
+        Q6 = fem.functionspace(self.mesh, ("DG", 0, (6,)))
+        Qf = fem.functionspace(self.mesh, ("DG", 0, (len(contact.fibres()),)))
+        self.F_form = self._bind(forms.forms["residual"], [V])
+        self.J_form = self._bind(forms.forms["jacobian"], [V, V])
+        self.load_rhs_form = self._bind(forms.forms["load_rhs"], [V])
+        self.response_forms = [self._bind(f, []) for f in forms.forms["responses"]]
+        delta_map = dict(self._coefficient_map)
+        delta_map[c["w"]] = self.delta
+        self.delta_response_forms = [self._bind(f, [], delta_map) for f in forms.forms["responses"]]
+        self.section_forces_form = self._bind(forms.forms["section_forces"], [Q6])
+        self.fibre_gap_form = self._bind(forms.forms["fibre_gaps"], [Qf])
+        self._energy_forms = None
 
-    def _response_definitions(self):
-        """Integrands D_i(w) such that the load does work sum_i P_i * D_i.
+    def _bind(self, compiled, spaces, coefficient_map=None):
+        return self._forms.bind(compiled, spaces, self.mesh, self._domains,
+                                self._coefficient_map if coefficient_map is None else coefficient_map,
+                                self._constant_map)
 
-        bone_bench: the displacement and rotation parameters of the proximal end of the
-        bone (a moment there does work on the Cayley parameters: a quasi-follower moment
-        that differs from a fixed-axis one by less than 1 % up to 10 degrees).
-        frame_only: the rigid motion of the top ring that is work-conjugate to a load
-        spread over it (mean axial displacement; rotations from the ring's tilt and twist).
-        """
-        mesh = self.mesh
-        self.response_at_node = True
-        if self.load_point is not None:
-            marker, at_end = self.load_point
-            if at_end:
-                return [lambda w, i=i: w[i] for i in range(6)], ufl.Measure(
-                    "ds", domain=mesh, subdomain_data=self.frame.facet_tags)(int(marker))
-            return [lambda w, i=i: w("+")[i] for i in range(6)], ufl.Measure(
-                "dS", domain=mesh, subdomain_data=self.frame.facet_tags)(int(marker))
-        if self.scenario.has_bone:
-            ds = ufl.Measure("ds", domain=mesh, subdomain_data=self.frame.facet_tags)
-            measure = ds(int(Marker.BONE_PROXIMAL_END))
-            return [lambda w, i=i: w[i] for i in range(6)], measure
-        self.response_at_node = False
+    def _loaded_ring_cells(self) -> np.ndarray:
+        """The owned cells of the top ring (frame-only bench test), and its length and second
+        moments about its centre as the constants of the ring's response forms (exact for
+        straight cells: int y^2 ds = L (y0^2 + y0 y1 + y1^2) / 3)."""
         top = self.scenario.rings_by_level()[-1]
         tag = next(tag for tag, p in self.parts.items() if p.kind == PartKind.RING and p.source == top.name)
-        measure = ufl.Measure("dx", domain=mesh, subdomain_data=self.frame.cell_tags)(tag)
-        xs = ufl.SpatialCoordinate(mesh)
+        cells = self.cells_of[tag]
+        cells = cells[cells < self.num_owned_cells].astype(np.int32)
+        x = self.mesh.geometry.x
+        nodes = self.mesh.geometry.dofmaps[0][cells]
         cx, cy = top.centre_xy_mm
-        X, Y = xs[0] - cx, xs[1] - cy
-
-        def integral(e):
-            return self.comm.allreduce(fem.assemble_scalar(fem.form(e * measure)), op=MPI.SUM)
-
-        length, ixx, iyy = integral(1.0), integral(Y * Y), integral(X * X)
-        ipp = ixx + iyy
-        exprs = [
-            lambda w: w[0] / length,
-            lambda w: w[1] / length,
-            lambda w: w[2] / length,
-            lambda w: w[2] * Y / ixx,
-            lambda w: -w[2] * X / iyy,
-            lambda w: (X * w[1] - Y * w[0]) / ipp,
-        ]
-        return exprs, measure
-
-    def _response_of(self, w, i):
-        return self.response_exprs[i](w) * self.response_measure
+        L = self.cell_length_mm[cells]
+        X0, X1 = x[nodes[:, 0], 0] - cx, x[nodes[:, 1], 0] - cx
+        Y0, Y1 = x[nodes[:, 0], 1] - cy, x[nodes[:, 1], 1] - cy
+        length = self._allsum(float(L.sum()))
+        ixx = self._allsum(float(np.sum(L * (Y0 ** 2 + Y0 * Y1 + Y1 ** 2) / 3)))
+        iyy = self._allsum(float(np.sum(L * (X0 ** 2 + X0 * X1 + X1 ** 2) / 3)))
+        self.ring_constants.value[:] = [length, ixx, iyy, ixx + iyy, cx, cy]
+        return cells
 
     def _build_bcs(self) -> None:
         if self.supports is not None:
@@ -632,8 +610,9 @@ class FrameModel:
     # ------------------------------------------------------------------ measures
     def update_section_forces(self) -> np.ndarray:
         """Section forces [N, V1, V2, T (N), M1, M2 (N*mm)] of the owned cells, at their midpoints."""
-        self.section_forces.interpolate(self.section_forces_expr)
-        return self.section_forces.x.array.reshape(-1, 6)[: self.num_owned_cells]
+        vec = fem.assemble_vector(self.section_forces_form)  # cell values times the cell's length
+        n = self.num_owned_cells
+        return vec.array[: 6 * n].reshape(-1, 6) / self.cell_length_mm[:n, None]
 
     def _allsum(self, value):
         return self.comm.allreduce(value, op=MPI.SUM)
@@ -741,8 +720,9 @@ class FrameModel:
         touching), by part tag. Collective."""
         if not self.contact_tags:
             return {}
-        self.fibre_gap.interpolate(self.fibre_gap_expr)
-        gaps = self.fibre_gap.x.array.reshape(-1, len(contact.fibres()))
+        nf = len(contact.fibres())
+        n = self.num_owned_cells
+        gaps = fem.assemble_vector(self.fibre_gap_form).array[: nf * n].reshape(-1, nf) / self.cell_length_mm[:n, None]
         out = {}
         for tag in self.contact_tags:
             c = self.cells_of[tag]
@@ -753,7 +733,8 @@ class FrameModel:
     def stored_energy(self) -> dict[str, float]:
         """Stored energy of each element kind (N*mm): beam, link, contact. Collective."""
         if self._energy_forms is None:  # compiled on first use (checks and tests)
-            self._energy_forms = {k: fem.form(e) for k, e in self._energy_integrals.items()}
+            self._energy_forms = {k: self._bind(self._forms.compiled(f"energy_{k}", self.comm), [])
+                                  for k in ("beam", "link", "contact")}
         return {k: self._allsum(fem.assemble_scalar(f)) for k, f in self._energy_forms.items()}
 
     def internal_forces(self) -> np.ndarray:
