@@ -30,8 +30,8 @@ def test_shipped_standard_matches_defaults():
 
 def test_tension_in_kgf_or_N():
     s = parse_scenario({"wires": [
-        {"name": "a", "ring": "ring1", "angle_deg": 0, "tension_kgf": 100},
-        {"name": "b", "ring": "ring3", "angle_deg": 0, "tension_N": 500},
+        {"name": "a", "ring": "ring1", "angle_deg": 0, "tension_kgf": 100, "olive": True},
+        {"name": "b", "ring": "ring3", "angle_deg": 0, "tension_N": 500, "olive": True},
     ]})
     assert s.wires[0].tension_N == pytest.approx(980.665)
     assert s.wires[1].tension_N == 500.0
@@ -58,8 +58,8 @@ def test_unknown_key_with_suggestion():
 
 
 def test_negative_or_zero_size():
-    bad({"bone": {"outer_diameter_mm": -3}}, "bone.outer_diameter_mm", "-3 mm is not accepted", "> 0")
-    bad({"rods": [{"name": "r", "angle_deg": 0, "diameter_mm": 0}]}, "rods[0].diameter_mm", "> 0")
+    bad({"bone": {"outer_diameter_mm": -3}}, "bone.outer_diameter_mm", "-3 mm is not accepted", "accepted: 4 to 60 mm")
+    bad({"rods": [{"name": "r", "angle_deg": 0, "diameter_mm": 0}]}, "rods[0].diameter_mm", "accepted: 3 to 16 mm")
 
 
 def test_wrong_type():
@@ -96,8 +96,8 @@ def test_tension_above_wire_yield():
               "wires[0].tension_N", "above the yield stress", "690 MPa", "accepted: at most")
     assert "kgf" in msg
     # 1.8 mm at 130 kgf carries 501 MPa: accepted
-    parse_scenario({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "tension_kgf": 130},
-                              {"name": "v", "ring": "ring4", "angle_deg": 0}]})
+    parse_scenario({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "tension_kgf": 130, "olive": True},
+                              {"name": "v", "ring": "ring4", "angle_deg": 0, "olive": True}]})
 
 
 def test_fragment_not_held():
