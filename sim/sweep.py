@@ -350,8 +350,11 @@ def run_case(sw: Sweep, index: int, comm) -> dict[str, Any]:
     t0 = time.perf_counter()
     rec: dict[str, Any] = {"id": sw.case_id(index), "index": index, "parameters": sw.cases[index],
                            "ranks": comm.size, "model": sw.model}
+    from sim.estimate import SizeError, check_memory, estimate_command
+
     try:
         s = case_scenario(sw, index)
+        check_memory(estimate_command(s, "run", ranks=comm.size, model=sw.model))
         if sw.model == "continuum":
             from sim.continuum_run import solve_continuum
 
@@ -360,7 +363,7 @@ def run_case(sw: Sweep, index: int, comm) -> dict[str, Any]:
             run = solve_frame(s, comm=comm)
         rec.update(status="ok", metrics=case_metrics(run.results, s), results=run.results,
                    scenario=s.to_dict())
-    except (ScenarioError, SolverError, SweepError, GeometryError) as exc:
+    except (ScenarioError, SolverError, SweepError, GeometryError, SizeError) as exc:
         rec.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     rec["time_s"] = time.perf_counter() - t0
     return rec
