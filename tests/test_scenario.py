@@ -258,3 +258,11 @@ def test_what_validate_built_from_defaults_is_said():
     assert "held in all six directions" in r.stdout
     assert "estimate of frame model run: about 701 cells, 4,116 unknowns" in r.stdout
     assert "estimate of continuum model run" in r.stdout
+
+
+def test_the_ranges_are_documented():
+    from sim.scenario import LIMITS
+
+    doc = (ROOT / "docs" / "validation.md").read_text()
+    for key, limit in LIMITS.items():
+        assert f"| `{key}` | {limit.words().split(' (')[0]} |" in doc, key
