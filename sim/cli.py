@@ -75,15 +75,16 @@ def _check_size(s, command: str, args, **options) -> int | None:
     if comm.rank == 0:
         try:
             estimate = estimate_command(s, command, ranks=comm.size, **options)
-            summary = estimate.summary()
-            check_fits(estimate, yes=getattr(args, "yes", False))
+            if estimate is not None:
+                summary = estimate.summary()
+                check_fits(estimate, yes=getattr(args, "yes", False))
         except SizeError as exc:
             message = str(exc)
     message, summary = comm.bcast((message, summary), root=0)
     if message is not None:
         return _error(f"{args.scenario}: {message}")
     log = _progress_log(args)
-    if log and comm.rank == 0:
+    if log and comm.rank == 0 and summary:
         log(f"estimate: {summary}")
     return None
 
@@ -116,10 +117,11 @@ def cmd_validate(args) -> int:
 
 def _estimates(s) -> list[str]:
     """The size estimates of the commands that can run this scenario (sim.estimate)."""
-    from sim.estimate import estimate_continuum_run, estimate_frame_run, estimate_hexapod, estimate_timeline
+    from sim.estimate import (continuum_buildable, estimate_continuum_run, estimate_frame_run, estimate_hexapod,
+                              estimate_timeline)
 
     out = [estimate_frame_run(s).summary()]
-    if s.has_bone and s.hexapod is None and s.defect is None:
+    if continuum_buildable(s):
         out.append(estimate_continuum_run(s).summary())
     if s.distraction is not None:
         out.append(estimate_timeline(s).summary())
@@ -343,6 +345,8 @@ def _check_sweep_time(sw, args, world_size: int) -> None:
         return
     groups = max(1, world_size // max(1, args.ranks_per_case))
     case = estimate_command(base, "run", ranks=args.ranks_per_case, model=sw.model)
+    if case is None:
+        return
     total = case.seconds * len(sw.cases) / groups
     if total > time_budget_s() and not args.yes:
         raise SweepError(f"{len(sw.cases)} cases of about {_duration(case.seconds)} each ({case.summary()}) would take "

@@ -12,7 +12,8 @@ than the time budget (`check_fits`). The numbers come from:
 - the continuum model: tetrahedra counted part by part as about 6 V/h^3 for a part of
   volume V meshed at size h (h: the element size, the wire size near wires and pins,
   at most an eighth of a cylinder's circumference, at most a ring's thickness), fitted to
-  ten meshes of the shipped frames within 3 % (the hybrid frame with half pins: +17 %),
+  meshes of the standard and two-ring frames (sizes 4-24 mm, 0.45-1.8 mm near the
+  wires) within 3.5 % (the hybrid frame with half pins: +17 %),
   unknowns 3 x (vertices + edges) for quadratic tetrahedra; memory and time of MUMPS
   grow like n^(4/3) and n^(3/2) from the measured 3.7 GB and 700 s (572 031 unknowns,
   one rank, docs/continuum.md);
@@ -250,11 +251,20 @@ def estimate_hexapod(s, ranks: int = 1, mechanics: bool = True) -> SizeEstimate:
     return SizeEstimate("hexapod correction", cells, unknowns, solves, memory, seconds, days=days, hint=FRAME_HINT)
 
 
+def continuum_buildable(s) -> bool:
+    """Whether the continuum builder takes this scenario (a bone, no hexapod, no defect);
+    the others are refused by the builder with its own message, before any estimate."""
+    return s.has_bone and s.hexapod is None and s.defect is None
+
+
 def estimate_command(s, command: str, ranks: int = 1, model: str = "frame", pictures: bool = True,
-                     mechanics: bool = True) -> SizeEstimate:
-    """The estimate of `ilizarov COMMAND` on `s` ("run", "timeline" or "hexapod")."""
+                     mechanics: bool = True) -> SizeEstimate | None:
+    """The estimate of `ilizarov COMMAND` on `s` ("run", "timeline" or "hexapod"); None for
+    a continuum run the builder will refuse anyway."""
     if command == "run":
-        return estimate_continuum_run(s, ranks) if model == "continuum" else estimate_frame_run(s, ranks)
+        if model == "continuum":
+            return estimate_continuum_run(s, ranks) if continuum_buildable(s) else None
+        return estimate_frame_run(s, ranks)
     if command == "timeline":
         return estimate_timeline(s, ranks, pictures)
     if command == "hexapod":
@@ -330,6 +340,6 @@ def check_fits(estimate: SizeEstimate, yes: bool = False) -> None:
                         f"{estimate.hint or 'a smaller problem'}")
 
 
-__all__ = ["SizeError", "SizeEstimate", "available_memory_GB", "check_fits", "check_memory", "continuum_cells",
+__all__ = ["SizeError", "SizeEstimate", "available_memory_GB", "check_fits", "check_memory", "continuum_buildable", "continuum_cells",
            "estimate_command", "estimate_continuum_run", "estimate_frame_run", "estimate_hexapod",
            "estimate_timeline", "frame_counts", "time_budget_s", "treatment_days"]

@@ -422,7 +422,9 @@ def run_case(sw: Sweep, index: int, comm) -> dict[str, Any]:
 
     try:
         s = case_scenario(sw, index)
-        check_memory(estimate_command(s, "run", ranks=comm.size, model=sw.model))
+        estimate = estimate_command(s, "run", ranks=comm.size, model=sw.model)
+        if estimate is not None:
+            check_memory(estimate)
         if sw.model == "continuum":
             from sim.continuum_run import solve_continuum
 

@@ -52,7 +52,8 @@ MEASURED_CELLS = [
     ("standard-4ring.toml", 16.0, 1.8, 84_708), ("standard-4ring.toml", 12.0, 0.9, 98_646),
     ("standard-4ring.toml", 10.0, 0.7, 112_672), ("standard-4ring.toml", 8.0, 0.6, 149_094),
     ("standard-4ring.toml", 6.0, 0.45, 305_860), ("two-ring.toml", 12.0, 0.9, 50_358),
-    ("standard-4ring.toml", 4.0, 0.9, 120_750), ("hybrid-halfpins.toml", 12.0, 0.9, 110_995),
+    ("standard-4ring.toml", 4.0, 0.9, 120_750), ("standard-4ring.toml", 24.0, 0.9, 97_021),
+    ("standard-4ring.toml", 12.0, 0.5, 223_953), ("hybrid-halfpins.toml", 12.0, 0.9, 110_995),
 ]
 
 
