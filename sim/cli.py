@@ -1,15 +1,17 @@
 """The `ilizarov` command line.
 
     ilizarov validate SCENARIO.toml
-    ilizarov run SCENARIO.toml --out DIR [--model frame|continuum] [--no-picture]
-    ilizarov timeline SCENARIO.toml --out DIR [--no-pictures]
-    ilizarov hexapod SCENARIO.toml --out DIR [--no-mechanics] [--no-pictures]
+    ilizarov run SCENARIO.toml --out DIR [--model frame|continuum] [--no-picture] [--yes]
+    ilizarov timeline SCENARIO.toml --out DIR [--no-pictures] [--yes]
+    ilizarov hexapod SCENARIO.toml --out DIR [--no-mechanics] [--no-pictures] [--yes]
     ilizarov report RUN_DIR | SWEEP_DIR
     ilizarov sweep SWEEP.toml --out DIR [--ranks-per-case K] [--yes] [--shard I/N]
     ilizarov compare RUN_DIR RUN_DIR ... --out DIR
 
 Bad input (a malformed or invalid scenario, an output directory that is not a run
-directory) prints a clear message and exits with status 2, writing nothing.
+directory) prints a clear message and exits with status 2, writing nothing. So does a
+run whose estimated size (sim.estimate) will not fit this machine's memory, or would
+take longer than the time budget unless --yes is given.
 """
 
 from __future__ import annotations
@@ -60,6 +62,33 @@ def _load_with_out(args, marker: str):
     return s, out
 
 
+def _check_size(s, command: str, args, **options) -> int | None:
+    """Estimate the command's size before it starts (sim.estimate); the exit status if it
+    is refused (it will not fit this machine's memory, or it would take longer than the
+    time budget without --yes), else None. Decided on rank 0 for every rank."""
+    from mpi4py import MPI
+
+    from sim.estimate import SizeError, check_fits, estimate_command
+
+    comm = MPI.COMM_WORLD
+    message, summary = None, None
+    if comm.rank == 0:
+        try:
+            estimate = estimate_command(s, command, ranks=comm.size, **options)
+            if estimate is not None:
+                summary = estimate.summary()
+                check_fits(estimate, yes=getattr(args, "yes", False))
+        except SizeError as exc:
+            message = str(exc)
+    message, summary = comm.bcast((message, summary), root=0)
+    if message is not None:
+        return _error(f"{args.scenario}: {message}")
+    log = _progress_log(args)
+    if log and comm.rank == 0 and summary:
+        log(f"estimate: {summary}")
+    return None
+
+
 def _progress_log(args):
     """The progress printer of a long command (None with --quiet)."""
     return (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
@@ -68,13 +97,37 @@ def _progress_log(args):
 def cmd_validate(args) -> int:
     from sim.scenario import ScenarioError
 
+    from sim.scenario import load_scenario
+
+    notes: list[str] = []
     try:
-        s = _load(args.scenario)
+        s = load_scenario(args.scenario, notes=notes)
     except ScenarioError as exc:
         return _error(f"{args.scenario}: {exc}")
     print(f"{args.scenario}: valid scenario '{s.name}' ({s.loads.setup}): {len(s.rings)} rings, {len(s.wires)} wires, "
           f"{len(s.rods)} rods, {len(s.half_pins)} half pins; load cases: {', '.join(s.loads.cases)}")
+    for note in notes:
+        print(f"  {note}")
+    if s.has_bone:
+        print("  every piece of bone is held in all six directions by its wires and pins")
+    for line in _estimates(s):
+        print(f"  estimate of {line}")
     return 0
+
+
+def _estimates(s) -> list[str]:
+    """The size estimates of the commands that can run this scenario (sim.estimate)."""
+    from sim.estimate import (continuum_buildable, estimate_continuum_run, estimate_frame_run, estimate_hexapod,
+                              estimate_timeline)
+
+    out = [estimate_frame_run(s).summary()]
+    if continuum_buildable(s):
+        out.append(estimate_continuum_run(s).summary())
+    if s.distraction is not None:
+        out.append(estimate_timeline(s).summary())
+    if s.hexapod is not None:
+        out.append(estimate_hexapod(s).summary())
+    return out
 
 
 def cmd_run(args) -> int:
@@ -82,6 +135,9 @@ def cmd_run(args) -> int:
         s, out = _load_with_out(args, "results.json")
     except _BadInput as bad:
         return bad.code
+    refused = _check_size(s, "run", args, model=args.model, pictures=not args.no_picture)
+    if refused is not None:
+        return refused
     if args.model == "continuum":
         return _run_continuum(s, out, args)
 
@@ -138,6 +194,9 @@ def cmd_timeline(args) -> int:
         return _error(f"{args.scenario}: distraction: the scenario has no [distraction] table, so there is no "
                       "treatment to follow; accepted: a scenario with a [distraction] table (see "
                       "scenarios/distraction-4cm.toml and scenarios/bone-transport.toml)")
+    refused = _check_size(s, "timeline", args, pictures=not args.no_pictures)
+    if refused is not None:
+        return refused
 
     from mpi4py import MPI
 
@@ -170,6 +229,9 @@ def cmd_hexapod(args) -> int:
     if s.hexapod is None:
         return _error(f"{args.scenario}: hexapod: the scenario has no [hexapod] table; accepted: a scenario with a "
                       "[hexapod] table (see scenarios/hexapod-correction.toml)")
+    refused = _check_size(s, "hexapod", args, mechanics=not args.no_mechanics)
+    if refused is not None:
+        return refused
 
     from mpi4py import MPI
 
@@ -248,6 +310,7 @@ def cmd_sweep(args) -> int:
                              "them anyway, or fewer levels / samples")
         if args.ranks_per_case < 1:
             raise SweepError(f"--ranks-per-case {args.ranks_per_case}; accepted: >= 1")
+        _check_sweep_time(sw, args, MPI.COMM_WORLD.size)
         log = (lambda m: print(f"[sweep] {m}", flush=True)) if not args.quiet else None
         result = run_sweep(sw, Path(args.out), args.ranks_per_case, log=log, shard=shard)
     except SweepError as exc:
@@ -265,6 +328,33 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+YES_HELP = ("run even if the estimated time is beyond the time budget (ILIZAROV_TIME_BUDGET_S, default 1 h); a run "
+            "that will not fit the memory is refused anyway")
+
+
+def _check_sweep_time(sw, args, world_size: int) -> None:
+    """SweepError (without --yes) if the cases, estimated from the base scenario, would
+    take longer than the time budget on these ranks."""
+    from sim.estimate import _duration, estimate_command, time_budget_s
+    from sim.scenario import ScenarioError, parse_scenario
+    from sim.sweep import SweepError
+
+    try:
+        base = parse_scenario(sw.base)
+    except ScenarioError:
+        return
+    groups = max(1, world_size // max(1, args.ranks_per_case))
+    case = estimate_command(base, "run", ranks=args.ranks_per_case, model=sw.model)
+    if case is None:
+        return
+    total = case.seconds * len(sw.cases) / groups
+    if total > time_budget_s() and not args.yes:
+        raise SweepError(f"{len(sw.cases)} cases of about {_duration(case.seconds)} each ({case.summary()}) would take "
+                         f"about {_duration(total)} on {groups} group(s) of ranks, longer than the time budget of "
+                         f"{_duration(time_budget_s())} (ILIZAROV_TIME_BUDGET_S); accepted: --yes to run them anyway, "
+                         "more ranks, or fewer cases")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ilizarov", description="Finite-element simulation of circular external "
                                 "fixators (Ilizarov frames) on bone.")
@@ -279,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="frame: 3D beams on a line network (default); continuum: 3D solids")
     r.add_argument("--no-picture", action="store_true", help="skip the rendered picture")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.add_argument("--yes", action="store_true", help=YES_HELP)
     r.set_defaults(func=cmd_run)
     t = sub.add_parser("timeline", help="follow a treatment day by day: latency, distraction or bone transport, "
                        "consolidation")
@@ -287,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "timeline.png, timeline.gif)")
     t.add_argument("--no-pictures", action="store_true", help="skip the plots and the animation")
     t.add_argument("--quiet", action="store_true", help="no progress lines")
+    t.add_argument("--yes", action="store_true", help=YES_HELP)
     t.set_defaults(func=cmd_timeline)
     h = sub.add_parser("hexapod", help="plan a hexapod (Taylor Spatial Frame) correction day by day and compare its "
                        "stiffness with a classic frame")
@@ -296,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--no-mechanics", action="store_true", help="plan only: no frame-model solves")
     h.add_argument("--no-pictures", action="store_true", help="skip the plots and pictures")
     h.add_argument("--quiet", action="store_true", help="no progress lines")
+    h.add_argument("--yes", action="store_true", help=YES_HELP)
     h.set_defaults(func=cmd_hexapod)
     rp = sub.add_parser("report", help="write report.html (numbers, pictures, plots, animation, interactive 3D view) "
                         "into a run directory")
@@ -316,7 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("sweep", help="sweep file (TOML): base scenario and parameters to vary")
     sw.add_argument("--out", required=True, help="sweep directory (sweep.json, cases/, summary.csv)")
     sw.add_argument("--ranks-per-case", type=int, default=1, help="MPI ranks that solve one case together (default 1)")
-    sw.add_argument("--yes", action="store_true", help="run even if there are more cases than max_cases")
+    sw.add_argument("--yes", action="store_true", help="run even if there are more cases than max_cases, or the "
+                    "estimated time is beyond the time budget (ILIZAROV_TIME_BUDGET_S, default 1 h)")
     sw.add_argument("--shard", help="run only the cases I, I+N, I+2N... (I/N), e.g. one task of a job array")
     sw.add_argument("--quiet", action="store_true", help="no progress lines")
     sw.set_defaults(func=cmd_sweep)

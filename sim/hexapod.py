@@ -30,7 +30,11 @@ class KinematicsError(ValueError):
 
     def __init__(self, field_path: str, message: str):
         self.field = field_path
+        self.message = message
         super().__init__(f"{field_path}: {message}")
+
+
+MAX_CORRECTION_DAYS = 365  # a correction planned over more than a year is staged, not scheduled
 
 
 # ----------------------------------------------------------------------------- rotations
@@ -243,6 +247,11 @@ def plan_schedule(geom: HexapodGeometry, start: Pose, hinge_mm, risk_point_mm, r
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
     total = float(arc[-1])
     n_days = max(1, math.ceil(total / rate_mm_per_day - 1e-9))
+    if n_days > MAX_CORRECTION_DAYS:
+        raise KinematicsError("hexapod.max_rate_mm_per_day", f"the structure at risk travels {total:.1f} mm: at "
+                              f"{rate_mm_per_day:g} mm/day the correction would take {n_days} days; accepted: a rate "
+                              f"or a deformity that corrects within {MAX_CORRECTION_DAYS} days (stage a larger "
+                              "correction)")
     while True:
         targets = np.linspace(0.0, total, n_days + 1)
         fractions = np.interp(targets, arc, s_grid) if total > 0 else np.linspace(0.0, 1.0, n_days + 1)
@@ -253,6 +262,10 @@ def plan_schedule(geom: HexapodGeometry, start: Pose, hinge_mm, risk_point_mm, r
         if np.all(motion <= rate_mm_per_day * (1.0 + 1e-12)):
             break
         n_days += 1
+        if n_days > MAX_CORRECTION_DAYS:
+            raise KinematicsError("hexapod.max_rate_mm_per_day", f"at {rate_mm_per_day:g} mm/day the correction "
+                                  f"would take more than {MAX_CORRECTION_DAYS} days; accepted: a faster rate or a "
+                                  "smaller correction per stage")
     lengths = np.array([geom.lengths_mm(p) for p in poses])
     size_names, swaps = assign_sizes(lengths, sizes)
     return Schedule(list(range(n_days + 1)), [float(s) for s in fractions], poses, lengths, motion, size_names, swaps)

@@ -36,6 +36,7 @@ class ScenarioError(ValueError):
 
     def __init__(self, field_path: str, message: str):
         self.field = field_path
+        self.message = message
         super().__init__(f"{field_path}: {message}" if field_path else message)
 
 
@@ -555,9 +556,13 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ScenarioError(path, f"{value!r} is not a number")
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
             raise ScenarioError(path, f"{value!r} is not a finite number")
-        return float(value)
+        return number
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ScenarioError(path, f"{value!r} is not a whole number")
@@ -634,32 +639,83 @@ def _parse_wire(entry: dict, path: str) -> Wire:
         entry["tension_N"] = kgf * N_PER_KGF
     elif not has_N:
         entry["tension_N"] = 90.0 * N_PER_KGF
-    return _build(Wire, entry, path)
+    return _build(Wire, entry, path, aliases={"tension_kgf": None})
 
 
-def parse_scenario(data: dict[str, Any], default_name: str = "scenario") -> Scenario:
-    """Build and validate a Scenario from the plain data of a TOML file."""
+DEFAULT_PARTS = {
+    "rings": "the standard four rings (160 mm inner diameter at 50, 140, 220 and 310 mm)",
+    "wires": "two 1.8 mm smooth wires per ring at 90 kgf (45 deg on the top face, 135 deg on the bottom face)",
+    "rods": "four rods at 0, 90, 180 and 270 deg from the lowest ring to the highest",
+}
+
+
+def parse_scenario(data: dict[str, Any], default_name: str = "scenario", notes: list[str] | None = None) -> Scenario:
+    """Build and validate a Scenario from the plain data of a TOML file.
+
+    Parts the file does not list are the defaults (`DEFAULT_PARTS`): the standard rings,
+    the standard wires on every ring, four rods (none with one ring or a hexapod). A
+    file that lists any [[wires]] (or [[rods]]) gets only those: no default is added.
+    `notes`, if given, receives one line per group saying what was built and from what.
+    Raises ScenarioError (an error about a default part says that it is one).
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError("", f"a scenario is a table of keys, not {type(data).__name__}")
     data = dict(data)
     parts_keys = {"rings": Ring, "wires": Wire, "rods": Rod, "half_pins": HalfPin}
     top: dict[str, Any] = {k: v for k, v in data.items() if k not in parts_keys}
     top.setdefault("name", default_name)
     scenario = _build(Scenario, top, "")
-    rings = tuple(_build(Ring, e, f"rings[{i}]") for i, e in enumerate(_table_list(data, "rings"))) \
-        if "rings" in data else standard_rings()
+    said: list[str] = []
+    defaulted: set[str] = set()
+    if "rings" in data:
+        rings = tuple(_build(Ring, e, f"rings[{i}]") for i, e in enumerate(_table_list(data, "rings")))
+        said.append(f"rings: {len(rings)} from the file")
+    else:
+        rings = standard_rings()
+        defaulted.add("rings")
+        said.append(f"rings: the file has no [[rings]]: {DEFAULT_PARTS['rings']}")
     if "wires" in data:
         wires = tuple(_parse_wire(e, f"wires[{i}]") for i, e in enumerate(_table_list(data, "wires")))
+        bare = [r.name for r in rings if not any(w.ring == r.name for w in wires)]
+        said.append(f"wires: {len(wires)} from the file; they replace the default wires (none is added)"
+                    + (f"; rings with no wire: {', '.join(bare)}" if bare else ""))
     else:
         wires = standard_wires(rings)
-    rods = tuple(_build(Rod, e, f"rods[{i}]") for i, e in enumerate(_table_list(data, "rods"))) \
-        if "rods" in data else (() if "hexapod" in data else standard_rods())
+        defaulted.add("wires")
+        said.append(f"wires: the file has no [[wires]]: {DEFAULT_PARTS['wires']} ({len(wires)} wires)")
+    if "rods" in data:
+        rods = tuple(_build(Rod, e, f"rods[{i}]") for i, e in enumerate(_table_list(data, "rods")))
+        said.append(f"rods: {len(rods)} from the file")
+    elif "hexapod" in data:
+        rods = ()
+        said.append("rods: none (the file has no [[rods]]; the hexapod's struts join its rings)")
+    elif len(rings) < 2:
+        rods = ()
+        said.append("rods: none (the file has no [[rods]], and one ring needs none)")
+    else:
+        rods = standard_rods()
+        defaulted.add("rods")
+        said.append(f"rods: the file has no [[rods]]: {DEFAULT_PARTS['rods']}")
     pins = tuple(_build(HalfPin, e, f"half_pins[{i}]") for i, e in enumerate(_table_list(data, "half_pins")))
+    if pins:
+        said.append(f"half pins: {len(pins)} from the file")
     scenario = dataclasses.replace(scenario, rings=rings, wires=wires, rods=rods, half_pins=pins)
-    validate(scenario)
+    try:
+        validate(scenario)
+    except ScenarioError as exc:
+        group = exc.field.split("[")[0].split(".")[0]
+        if group in defaulted:
+            which = f"the {group} are" if exc.field == group else f"{exc.field.split('.')[0]} is one of"
+            raise ScenarioError(exc.field, f"{exc.message} [{which} the default {group}, {DEFAULT_PARTS[group]}, "
+                                f"used because the file has no [[{group}]]; give your own [[{group}]]]") from None
+        raise
+    if notes is not None:
+        notes.extend(said)
     return scenario
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, parse and validate a scenario file."""
+def load_scenario(path: str | Path, notes: list[str] | None = None) -> Scenario:
+    """Read, parse and validate a scenario file (`notes`: see `parse_scenario`)."""
     path = Path(path)
     if not path.is_file():
         raise ScenarioError("", f"{path}: no such scenario file")
@@ -669,10 +725,132 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError("", f"{path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ScenarioError("", f"{path}: not a text (UTF-8) file") from None
-    return parse_scenario(data, default_name=path.stem)
+    except OSError as exc:
+        raise ScenarioError("", f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return parse_scenario(data, default_name=path.stem, notes=notes)
 
 
 # --------------------------------------------------------------------- validation
+@dataclass(frozen=True)
+class Limit:
+    """The accepted range of a number, with the reason shown in the error message."""
+
+    low: float
+    high: float
+    unit: str = "mm"
+    why: str = ""
+    low_open: bool = False  # the low end itself is not accepted
+
+    def accepts(self, value: float) -> bool:
+        return (value > self.low if self.low_open else value >= self.low) and value <= self.high
+
+    def words(self) -> str:
+        u = f" {self.unit}" if self.unit else ""
+        if self.low_open:
+            text = f"more than {self.low:g}{u} and at most {self.high:g}{u}"
+        else:
+            text = f"{self.low:g} to {self.high:g}{u}"
+        return text + (f" ({self.why})" if self.why else "")
+
+
+ANGLE = Limit(-360.0, 360.0, "deg", "a direction in the ring's plane; angles repeat every 360 deg")
+POINT_XY = Limit(-300.0, 300.0, "mm", "within the reach of the largest ring")
+
+# The physical range of every number of a scenario: what a clinician or an engineer would
+# accept, and why. Keys are field paths with [] for any entry of a list.
+LIMITS: dict[str, Limit] = {
+    "bone.length_mm": Limit(30.0, 650.0, "mm", "long bones from a rat's tibia (about 35 mm) to a tall adult's femur "
+                            "(about 500 mm)"),
+    "bone.outer_diameter_mm": Limit(4.0, 60.0, "mm", "diaphyses from a rabbit's tibia to a horse's cannon bone; an "
+                                    "adult tibia is about 20-25 mm"),
+    "bone.limb_diameter_mm": Limit(4.0, 300.0, "mm", "the limb must fit inside the largest ring, 300 mm"),
+    "bone.min_skin_clearance_mm": Limit(0.0, 50.0, "mm", "15-20 mm between skin and ring is usual"),
+    "gap.width_mm": Limit(0.1, 50.0, "mm", "from a saw cut to an acute fracture gap; a larger loss of bone is a "
+                          "[defect]"),
+    "gap.regenerate.modulus_MPa": Limit(0.01, 30000.0, "MPa", "from granulation tissue, 0.2 MPa, to cortical bone, "
+                                        "17 000 MPa"),
+    "rings[].inner_diameter_mm": Limit(50.0, 300.0, "mm", "the ring sizes of real ring systems, from small-animal "
+                                       "rings to the largest femoral rings"),
+    "rings[].width_mm": Limit(5.0, 40.0, "mm", "the radial width of real rings is 10-25 mm"),
+    "rings[].thickness_mm": Limit(2.0, 25.0, "mm", "steel rings are 5-6 mm thick, carbon-fibre rings up to about "
+                                  "15 mm"),
+    "rings[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
+    "wires[].diameter_mm": Limit(1.0, 2.5, "mm", "Kirschner wires for ring fixators are 1-2 mm, 1.5 and 1.8 mm in "
+                                 "adults; a thicker one is a pin"),
+    "rods[].diameter_mm": Limit(3.0, 16.0, "mm", "threaded rods are M4 to M8, telescopic rods up to about 16 mm"),
+    "rods[].length_mm": Limit(1.0, 1000.0, "mm", "no rod is longer than a metre"),
+    "half_pins[].diameter_mm": Limit(3.0, 7.0, "mm", "Schanz screws for ring fixators are 3-6.5 mm, 4-6 mm in adult "
+                                     "long bones"),
+    "half_pins[].post_height_mm": Limit(-120.0, 120.0, "mm", "posts and cubes on real rings stand up to about "
+                                        "100 mm"),
+    "half_pins[].post_diameter_mm": Limit(5.0, 30.0, "mm", "posts and cubes are 10-20 mm across"),
+    "loads.axial.force_N": Limit(0.0, 5000.0, "N", "bench tests use 400-1000 N; walking loads a leg with a few "
+                                 "times body weight", low_open=True),
+    "loads.moment_Nm": Limit(0.0, 50.0, "N*m", "bench tests use 2-20 N*m", low_open=True),
+    "loads.steps": Limit(1, 500, "", "load steps per case"),
+    "mesh.element_size_mm": Limit(0.5, 50.0, "mm", "finer than 0.5 mm adds nothing to beams whose sections are "
+                                  "several mm"),
+    "mesh.wire_element_size_mm": Limit(0.25, 25.0, "mm", "finer than 0.25 mm adds nothing to a 1-2.5 mm wire"),
+    "solver.newton_rtol": Limit(1e-14, 1e-2, "", "tighter is below round-off, looser is no converged solution"),
+    "solver.newton_atol_N": Limit(1e-12, 10.0, "N", "tighter is below round-off, looser is no converged solution"),
+    "solver.newton_max_iterations": Limit(1, 200, "", "Newton converges in a few iterations or not at all"),
+    "solver.max_step_cuts": Limit(0, 12, "", "each cut halves the load step: 12 cuts make 4096 sub-steps"),
+    "continuum.element_size_mm": Limit(1.0, 50.0, "mm", "the solid's element size away from the wires"),
+    "defect.length_mm": Limit(0.0, MAX_LENGTHENING_MM, "mm", "18-20 cm is the most bone transport regenerates in one "
+                              "segment", low_open=True),
+    "distraction.rate_mm_per_day": Limit(0.1, MAX_RATE_MM_PER_DAY, "mm/day", "the Ilizarov rate is 1 mm/day; much "
+                                         "slower rates consolidate the regenerate early, above 2 mm/day it starves"),
+    "distraction.weight_bearing_N": Limit(0.0, 2000.0, "N", "partial weight bearing during a treatment is a few "
+                                          "hundred newtons", low_open=True),
+    "distraction.soft_tissue.stiffness_N_per_mm": Limit(0.0, 1000.0, "N/mm", "about 7.5 N/mm in adult tibial "
+                                                        "lengthening"),
+    "distraction.soft_tissue.relaxing_stiffness_N_per_mm": Limit(0.0, 1000.0, "N/mm", "about 30 N/mm in adult "
+                                                                 "tibial lengthening"),
+    "distraction.soft_tissue.relaxation_time_h": Limit(0.01, 1000.0, "h", "tissues relax over minutes to hours"),
+    "distraction.regenerate.tissue_time_constant_days": Limit(0.1, 365.0, "days", "tissues differentiate over days "
+                                                              "to weeks"),
+    "distraction.regenerate.front_speed_mm_per_day": Limit(0.0, 5.0, "mm/day", "bone fronts advance a fraction of "
+                                                           "a mm a day"),
+    "distraction.regenerate.endochondral_front_speed_mm_per_day": Limit(0.0, 5.0, "mm/day", "bone fronts advance a "
+                                                                        "fraction of a mm a day"),
+    "distraction.regenerate.bone_maturation_days": Limit(1.0, 3650.0, "days", "woven bone matures over weeks to "
+                                                         "months"),
+    "distraction.regenerate.intramembranous_strain_limit": Limit(0.0, 1.0, "", "a strain (0.05 after Claes & "
+                                                                 "Heigele)", low_open=True),
+    "distraction.regenerate.endochondral_strain_limit": Limit(0.0, 1.0, "", "a strain (0.15 after Claes & "
+                                                              "Heigele)", low_open=True),
+    "distraction.regenerate.pressure_limit_MPa": Limit(0.0, 10.0, "MPa", "0.15 MPa after Claes & Heigele",
+                                                       low_open=True),
+    "hexapod.deformity.translation_mm": Limit(-200.0, 200.0, "mm", "a hexapod's struts travel at most 200 mm, "
+                                              "from the shortest to the longest standard strut"),
+    "hexapod.strut_lengths_mm[]": Limit(50.0, 600.0, "mm", "the lengths of real hexapod struts"),
+    "hexapod.max_rate_mm_per_day": Limit(0.1, MAX_RATE_MM_PER_DAY, "mm/day", "1 mm/day is usual; slower "
+                                         "corrections take months"),
+    "hexapod.strut_diameter_mm": Limit(4.0, 30.0, "mm", "hexapod struts are about 8-16 mm across"),
+    "hexapod.strut_sizes[].length_mm": Limit(20.0, 1000.0, "mm", "the lengths of real hexapod struts"),
+}
+
+MAX_RINGS = 12  # the longest bones carry at most about six rings; 12 is generous
+MAX_WIRES_PER_RING = 8  # a ring's holes and clamps take 2-4 wires, rarely more
+MAX_PINS_PER_RING = 8
+MAX_RODS = 64
+MAX_STRUT_SIZES = 20
+# Wires and pins keep clear of the osteotomy (and of a defect's ends): at least this much
+# bone between the edge of a wire or pin and the gap's face. The AO Surgery Reference asks
+# for at least 1 cm between a Schanz screw and the fracture line (external fixation of the
+# paediatric humerus); we apply the same rule to wires: a wire closer to the gap would
+# pass through the fracture haematoma or the regenerate and split the fragment's end.
+GAP_CLEARANCE_MM = 10.0
+
+
+def _limit(key: str, path: str, value: float, limit: Limit | None = None) -> None:
+    """ScenarioError at `path` if `value` is outside LIMITS[key] (or `limit`)."""
+    lim = limit or LIMITS[key]
+    if not lim.accepts(value):
+        u = f" {lim.unit}" if lim.unit else ""
+        raise ScenarioError(path, f"{value:g}{u} is not accepted; accepted: {lim.words()}")
+
+
 def _positive(path: str, value: float, unit: str = "mm") -> None:
     if not value > 0:
         raise ScenarioError(path, f"{value:g} {unit} is not accepted; accepted: a value > 0 {unit}")
@@ -684,22 +862,55 @@ def _material(path: str, name: str) -> None:
 
 
 def validate(s: Scenario) -> None:
-    """Check sizes, names, geometry and loads; raise ScenarioError on the first problem."""
+    """Check sizes, names, geometry, holds and loads; raise ScenarioError on the first problem.
+
+    Every number is checked against its physical range (`LIMITS`) before it is used in
+    geometry; then the parts are checked against each other (wires through the bone and
+    clear of the gap, rods parallel to the bone, no duplicate parts), every piece of
+    bone is checked to be held in all six directions (`sim.mechanism`), and a hexapod's
+    correction is planned (the same kinematics as `ilizarov hexapod`).
+    """
+    _validate_bone_and_gap(s)
+    _validate_names(s)
+    _validate_rings(s)
+    if s.hexapod is not None:
+        _validate_hexapod(s)
+    _validate_wires(s)
+    _validate_rods(s)
+    _validate_pins(s)
+    if s.has_bone:
+        _validate_defect(s)
+        _validate_clearance(s)
+        for fragment, z_lo, z_hi in _bone_pieces(s):
+            held = [w.name for w in s.wires if z_lo < s.wire_level_mm(w) < z_hi]
+            held += [p.name for p in s.half_pins if z_lo < s.ring(p.ring).level_mm + p.post_height_mm < z_hi]
+            if not held:
+                raise ScenarioError("wires", f"the {fragment} is held by no wire or half pin (none between {z_lo:g} "
+                                    f"and {z_hi:g} mm); accepted: at least one wire or half pin on every piece of bone")
+        _validate_holds(s)
+    elif len(s.rings) < 2:
+        raise ScenarioError("rings", "a frame-only bench test needs at least two rings (bottom held, top loaded)")
+    _validate_loads_and_settings(s)
+    if s.distraction is not None:
+        _validate_distraction(s)
+    if s.hexapod is not None:
+        _validate_hexapod_kinematics(s)
+
+
+def _validate_bone_and_gap(s: Scenario) -> None:
     b, g = s.bone, s.gap
-    for key in ("length_mm", "outer_diameter_mm", "limb_diameter_mm"):
-        _positive(f"bone.{key}", getattr(b, key))
+    for key in ("length_mm", "outer_diameter_mm", "limb_diameter_mm", "min_skin_clearance_mm"):
+        _limit(f"bone.{key}", f"bone.{key}", getattr(b, key))
     if not 0 <= b.inner_diameter_mm < b.outer_diameter_mm:
         raise ScenarioError("bone.inner_diameter_mm", f"{b.inner_diameter_mm:g} mm is not accepted; accepted: "
                             f"0 <= inner diameter < outer diameter ({b.outer_diameter_mm:g} mm)")
-    if b.min_skin_clearance_mm < 0:
-        raise ScenarioError("bone.min_skin_clearance_mm", f"{b.min_skin_clearance_mm:g} mm; accepted: >= 0 mm")
     if b.limb_diameter_mm < b.outer_diameter_mm:
         raise ScenarioError("bone.limb_diameter_mm", f"{b.limb_diameter_mm:g} mm is smaller than the bone "
                             f"({b.outer_diameter_mm:g} mm); accepted: >= bone.outer_diameter_mm")
     _material("bone.material", b.material)
-    _positive("gap.width_mm", g.width_mm)
+    _limit("gap.width_mm", "gap.width_mm", g.width_mm)
     lo, hi = g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2
-    if s.has_bone and not (0 < lo and hi < b.length_mm):
+    if not (0 < lo and hi < b.length_mm):
         raise ScenarioError("gap.level_mm", f"a gap from {lo:g} to {hi:g} mm is not inside the bone; accepted: "
                             f"width/2 < level < bone.length_mm - width/2 ({g.width_mm / 2:g} to "
                             f"{b.length_mm - g.width_mm / 2:g} mm)")
@@ -711,33 +922,54 @@ def validate(s: Scenario) -> None:
             raise ScenarioError("gap.regenerate.tissue", f"unknown tissue {r.tissue!r}; accepted: "
                                 f"{', '.join(TISSUE_MODULI_MPa)}")
         if r.modulus_MPa is not None:
-            _positive("gap.regenerate.modulus_MPa", r.modulus_MPa, "MPa")
+            _limit("gap.regenerate.modulus_MPa", "gap.regenerate.modulus_MPa", r.modulus_MPa)
         if not 0 <= r.poisson_ratio < 0.5:
             raise ScenarioError("gap.regenerate.poisson_ratio", f"{r.poisson_ratio:g}; accepted: 0 <= nu < 0.5")
 
-    # unique names across all parts
+
+def _validate_names(s: Scenario) -> None:
+    """Unique, plain names across all parts, and not too many parts."""
     seen: dict[str, str] = {}
     reserved = {"bone_proximal", "bone_distal", "bone_segment", "regenerate", "gap_contact", "defect_contact"}
     for group in ("rings", "wires", "rods", "half_pins"):
         for i, part in enumerate(getattr(s, group)):
             path = f"{group}[{i}].name"
-            if not part.name or not part.name.replace("_", "").replace("-", "").isalnum():
+            if not part.name or not part.name.replace("_", "").replace("-", "").isalnum() or not part.name.isascii():
                 raise ScenarioError(path, f"{part.name!r} is not accepted; accepted: letters, digits, '_' and '-'")
+            if len(part.name) > 64:
+                raise ScenarioError(path, f"a name of {len(part.name)} characters; accepted: at most 64")
             if part.name in reserved:
                 raise ScenarioError(path, f"{part.name!r} is reserved for the bone; choose another name")
             if part.name in seen:
                 raise ScenarioError(path, f"{part.name!r} is already the name of {seen[part.name]}; "
                                     "accepted: a name no other part has")
             seen[part.name] = f"{group}[{i}]"
-
-    ring_names = {r.name: i for i, r in enumerate(s.rings)}
     if not s.rings:
         raise ScenarioError("rings", "a frame needs at least one ring")
+    if len(s.rings) > MAX_RINGS:
+        raise ScenarioError("rings", f"{len(s.rings)} rings; accepted: at most {MAX_RINGS} (the longest bones carry "
+                            "about six)")
+    if len(s.rods) > MAX_RODS:
+        raise ScenarioError("rods", f"{len(s.rods)} rods; accepted: at most {MAX_RODS}")
+    for group, limit in (("wires", MAX_WIRES_PER_RING), ("half_pins", MAX_PINS_PER_RING)):
+        per_ring: dict[str, int] = {}
+        for i, part in enumerate(getattr(s, group)):
+            per_ring[part.ring] = per_ring.get(part.ring, 0) + 1
+            if per_ring[part.ring] > limit:
+                raise ScenarioError(f"{group}[{i}].ring", f"ring {part.ring!r} would carry {per_ring[part.ring]} "
+                                    f"{group.replace('_', ' ')}; accepted: at most {limit} per ring (a ring's holes "
+                                    "and clamps take two to four)")
+
+
+def _validate_rings(s: Scenario) -> None:
+    b = s.bone
+    ring_names = {r.name: i for i, r in enumerate(s.rings)}
     for i, r in enumerate(s.rings):
         p = f"rings[{i}]"
         for key in ("inner_diameter_mm", "width_mm", "thickness_mm"):
-            _positive(f"{p}.{key}", getattr(r, key))
+            _limit(f"rings[].{key}", f"{p}.{key}", getattr(r, key))
         _material(f"{p}.material", r.material)
+        cx, cy = r.centre_xy_mm
         if s.has_bone:
             if not 0 < r.level_mm < b.length_mm:
                 raise ScenarioError(f"{p}.level_mm", f"{r.level_mm:g} mm is outside the bone; accepted: "
@@ -747,23 +979,39 @@ def validate(s: Scenario) -> None:
                 raise ScenarioError(f"{p}.inner_diameter_mm", f"{r.inner_diameter_mm:g} mm leaves no room for the "
                                     f"limb around the bone; accepted: at least bone.limb_diameter_mm + "
                                     f"2 x bone.min_skin_clearance_mm = {needed:g} mm")
-            cx, cy = r.centre_xy_mm
             if math.hypot(cx, cy) + b.limb_diameter_mm / 2 + b.min_skin_clearance_mm > r.inner_diameter_mm / 2:
                 raise ScenarioError(f"{p}.centre_xy_mm", f"({cx:g}, {cy:g}) mm puts the ring too close to the limb; "
                                     "accepted: a centre offset that keeps the clearance all round")
+        else:
+            _limit("rings[].level_mm", f"{p}.level_mm", r.level_mm)
+            if math.hypot(cx, cy) > r.inner_diameter_mm / 2 - 10.0:
+                raise ScenarioError(f"{p}.centre_xy_mm", f"({cx:g}, {cy:g}) mm puts the bone axis (x = y = 0, where "
+                                    "the wires are laid out) outside ring; accepted: a centre within the inner "
+                                    f"radius less 10 mm ({r.inner_diameter_mm / 2 - 10.0:g} mm) of the axis")
     levels = sorted((r.level_mm, r.name, r.thickness_mm) for r in s.rings)
     for (z0, n0, t0), (z1, n1, t1) in zip(levels, levels[1:]):
         if z1 - z0 < 0.5 * (t0 + t1) + 5.0:
             raise ScenarioError(f"rings[{ring_names[n1]}].level_mm", f"ring {n1!r} at {z1:g} mm clashes with ring "
                                 f"{n0!r} at {z0:g} mm; accepted: rings at least their half thicknesses + 5 mm apart")
 
-    if s.hexapod is not None:
-        _validate_hexapod(s)
+
+def _line_key(w: Wire) -> tuple[float, float]:
+    """A wire's line in its ring's plane as (angle in [0, 180) deg, signed offset)."""
+    a = w.angle_deg % 360.0
+    if a >= 180.0 - 1e-9:
+        return a - 180.0, -w.offset_mm
+    return a, w.offset_mm
+
+
+def _validate_wires(s: Scenario) -> None:
+    b, g = s.bone, s.gap
+    ring_names = {r.name: i for i, r in enumerate(s.rings)}
     for i, w in enumerate(s.wires):
         p = f"wires[{i}]"
         if w.ring not in ring_names:
             raise ScenarioError(f"{p}.ring", f"{w.ring!r} is not a ring; accepted: {', '.join(ring_names)}")
-        _positive(f"{p}.diameter_mm", w.diameter_mm)
+        _limit("wires[].diameter_mm", f"{p}.diameter_mm", w.diameter_mm)
+        _limit("angle", f"{p}.angle_deg", w.angle_deg, ANGLE)
         if w.tension_N < 0:
             raise ScenarioError(f"{p}.tension_N", f"{w.tension_N:g} N is not accepted; accepted: a tension >= 0 N "
                                 "(0: an untensioned wire)")
@@ -793,22 +1041,44 @@ def validate(s: Scenario) -> None:
             z = s.wire_level_mm(w)
             if not 0 < z < b.length_mm:
                 raise ScenarioError(f"{p}.face", f"the wire at z = {z:g} mm is off the bone (0 to {b.length_mm:g} mm)")
-            if abs(z - g.level_mm) <= g.width_mm / 2 + w.diameter_mm:
-                raise ScenarioError(f"{p}.ring", f"the wire at z = {z:g} mm passes through the gap "
-                                    f"({lo:g} to {hi:g} mm); accepted: a ring level clear of the gap")
+    # two wires on one face of a ring along one line (or closer than their diameters): they clash
+    seen: dict[tuple[str, str], list[tuple[int, Wire]]] = {}
+    for i, w in enumerate(s.wires):
+        a, o = _line_key(w)
+        for j, other in seen.get((w.ring, w.face), []):
+            a2, o2 = _line_key(other)
+            da = abs(a - a2)
+            if min(da, 180.0 - da) > 1e-6:
+                continue
+            if a2 > a + 90.0 or a > a2 + 90.0:  # 0 and 179.999... deg: the same line, offsets opposite
+                o2 = -o2
+            gap = abs(o - o2)
+            if gap < 1e-9:
+                raise ScenarioError(f"wires[{i}]", f"wire {w.name!r} duplicates wire {other.name!r}: the same ring "
+                                    f"{w.ring!r}, face {w.face!r}, angle {w.angle_deg:g} deg and offset "
+                                    f"{w.offset_mm:g} mm; accepted: one wire per line (another angle, offset or face)")
+            if gap < 0.5 * (w.diameter_mm + other.diameter_mm):
+                raise ScenarioError(f"wires[{i}].offset_mm", f"wire {w.name!r} runs {gap:g} mm from wire "
+                                    f"{other.name!r}, parallel to it on the same face of ring {w.ring!r}: they "
+                                    f"overlap; accepted: at least {0.5 * (w.diameter_mm + other.diameter_mm):g} mm "
+                                    "apart, or the other face")
+        seen.setdefault((w.ring, w.face), []).append((i, w))
 
+
+def _rod_points(s: Scenario, rod: Rod) -> list[tuple[Ring, float, float]]:
+    a = math.radians(rod.angle_deg)
+    return [(r, r.centre_xy_mm[0] + r.centroid_radius_mm * math.cos(a),
+             r.centre_xy_mm[1] + r.centroid_radius_mm * math.sin(a)) for r in s.rod_rings(rod)]
+
+
+def _validate_rods(s: Scenario) -> None:
+    ring_names = {r.name: i for i, r in enumerate(s.rings)}
     if len(s.rings) > 1 and not s.rods and s.hexapod is None:
         raise ScenarioError("rods", "a frame of several rings needs connecting rods")
-    connected: set[str] = set()
-    if s.hexapod is not None:
-        for key in ("reference_ring", "moving_ring"):
-            if getattr(s.hexapod, key) not in ring_names:
-                raise ScenarioError(f"hexapod.{key}", f"{getattr(s.hexapod, key)!r} is not a ring; accepted: "
-                                    f"{', '.join(ring_names)}")
-        connected.update((s.hexapod.reference_ring, s.hexapod.moving_ring))
     for i, rod in enumerate(s.rods):
         p = f"rods[{i}]"
-        _positive(f"{p}.diameter_mm", rod.diameter_mm)
+        _limit("rods[].diameter_mm", f"{p}.diameter_mm", rod.diameter_mm)
+        _limit("angle", f"{p}.angle_deg", rod.angle_deg, ANGLE)
         _material(f"{p}.material", rod.material)
         for key in ("from_ring", "to_ring"):
             ref = getattr(rod, key)
@@ -819,74 +1089,149 @@ def validate(s: Scenario) -> None:
             raise ScenarioError(f"{p}.to_ring", "the rod must join at least two rings; accepted: two different rings")
         span = rings[-1].level_mm - rings[0].level_mm
         if rod.length_mm is not None:
-            _positive(f"{p}.length_mm", rod.length_mm)
+            _limit("rods[].length_mm", f"{p}.length_mm", rod.length_mm)
             if rod.length_mm < span:
                 raise ScenarioError(f"{p}.length_mm", f"{rod.length_mm:g} mm is shorter than the spacing of rings "
                                     f"{rings[0].name!r} and {rings[-1].name!r} ({span:g} mm); accepted: at least "
                                     f"{span:g} mm")
-        connected.update(r.name for r in rings)
+        # a rod is parallel to the bone: its holes on every ring it joins line up
+        pts = _rod_points(s, rod)
+        r0, x0, y0 = pts[0]
+        for r1, x1, y1 in pts[1:]:
+            off = math.hypot(x1 - x0, y1 - y0)
+            if off > 0.5:
+                raise ScenarioError(p, f"rod {rod.name!r} at {rod.angle_deg:g} deg joins ring {r0.name!r} (inner "
+                                    f"diameter {r0.inner_diameter_mm:g} mm, width {r0.width_mm:g} mm, centre "
+                                    f"{r0.centre_xy_mm}) and ring {r1.name!r} ({r1.inner_diameter_mm:g} mm, "
+                                    f"{r1.width_mm:g} mm, {r1.centre_xy_mm}): its holes are {off:.1f} mm apart in "
+                                    "plan view, so the rod would lean instead of running parallel to the bone; rods "
+                                    "between rings of different sizes or centres are not supported yet; accepted: "
+                                    "rings of one inner diameter, width and centre along each rod (from_ring and "
+                                    "to_ring choose the rings a rod joins)")
+        # two rods through one hole
+        for j, other in enumerate(s.rods[:i]):
+            da = abs((rod.angle_deg - other.angle_deg + 180.0) % 360.0 - 180.0)
+            arc = math.radians(da) * pts[0][0].centroid_radius_mm
+            if arc < 0.5 * (rod.diameter_mm + other.diameter_mm):
+                shared = {r.name for r in rings} & {r.name for r in s.rod_rings(other)}
+                lo = max(rings[0].level_mm, s.rod_rings(other)[0].level_mm)
+                hi = min(rings[-1].level_mm, s.rod_rings(other)[-1].level_mm)
+                if len(shared) > 1 and hi > lo:
+                    raise ScenarioError(f"{p}.angle_deg", f"rod {rod.name!r} at {rod.angle_deg:g} deg lies on rod "
+                                        f"{other.name!r} at {other.angle_deg:g} deg between rings "
+                                        f"{', '.join(sorted(shared))}; accepted: rods at least their diameters apart")
+    # every ring joined to the rest: a frame in two pieces is a mechanism
+    groups = {r.name: {r.name} for r in s.rings}
+
+    def join(names):
+        merged = set().union(*(groups[n] for n in names))
+        for n in merged:
+            groups[n] = merged
+
+    for rod in s.rods:
+        join([r.name for r in s.rod_rings(rod)])
+    if s.hexapod is not None:
+        join([s.hexapod.reference_ring, s.hexapod.moving_ring])
     if len(s.rings) > 1:
         for i, r in enumerate(s.rings):
-            if r.name not in connected:
+            if len(groups[r.name]) == 1:
                 raise ScenarioError(f"rings[{i}]", f"ring {r.name!r} is joined to the frame by no rod or strut; "
                                     "accepted: every ring on at least one rod")
+        pieces = {frozenset(g) for g in groups.values()}
+        if len(pieces) > 1:
+            words = " and ".join("{" + ", ".join(sorted(g)) + "}" for g in sorted(pieces, key=sorted))
+            raise ScenarioError("rods", f"the frame is in {len(pieces)} pieces that no rod or strut joins: rings "
+                                f"{words}; each piece would move on its own; accepted: rods that join every ring to "
+                                "the others")
 
+
+def _validate_pins(s: Scenario) -> None:
+    b, g = s.bone, s.gap
+    ring_names = {r.name: i for i, r in enumerate(s.rings)}
     for i, pin in enumerate(s.half_pins):
         p = f"half_pins[{i}]"
         if pin.ring not in ring_names:
             raise ScenarioError(f"{p}.ring", f"{pin.ring!r} is not a ring; accepted: {', '.join(ring_names)}")
-        for key in ("diameter_mm", "post_diameter_mm"):
-            _positive(f"{p}.{key}", getattr(pin, key))
+        for key in ("diameter_mm", "post_diameter_mm", "post_height_mm"):
+            _limit(f"half_pins[].{key}", f"{p}.{key}", getattr(pin, key))
+        _limit("angle", f"{p}.angle_deg", pin.angle_deg, ANGLE)
         _material(f"{p}.material", pin.material)
+        if pin.post_diameter_mm < pin.diameter_mm:
+            raise ScenarioError(f"{p}.post_diameter_mm", f"{pin.post_diameter_mm:g} mm is thinner than the pin "
+                                f"({pin.diameter_mm:g} mm) it holds; accepted: at least the pin's diameter")
         if s.has_bone:
             z = s.ring(pin.ring).level_mm + pin.post_height_mm
             if not 0 < z < b.length_mm:
                 raise ScenarioError(f"{p}.post_height_mm", f"the pin at z = {z:g} mm is off the bone")
-            if abs(z - g.level_mm) <= g.width_mm / 2 + pin.diameter_mm / 2:
-                raise ScenarioError(f"{p}.post_height_mm", f"the pin at z = {z:g} mm passes through the gap")
             if pin.diameter_mm >= b.outer_diameter_mm:
                 raise ScenarioError(f"{p}.diameter_mm", f"{pin.diameter_mm:g} mm; accepted: less than the bone's "
                                     f"outer diameter ({b.outer_diameter_mm:g} mm)")
+        for j, other in enumerate(s.half_pins[:i]):
+            da = abs((pin.angle_deg - other.angle_deg + 180.0) % 360.0 - 180.0)
+            if other.ring == pin.ring and da < 1.0 and \
+                    abs(pin.post_height_mm - other.post_height_mm) < 0.5 * (pin.diameter_mm + other.diameter_mm):
+                raise ScenarioError(p, f"half pin {pin.name!r} lies on half pin {other.name!r} (ring {pin.ring!r}, "
+                                    f"{pin.angle_deg:g} deg, post height {pin.post_height_mm:g} mm); accepted: pins at "
+                                    "least their diameters apart (another angle or post height)")
 
-    if s.has_bone:
-        _validate_defect(s)
-        for fragment, z_lo, z_hi in _bone_pieces(s):
-            held = [w.name for w in s.wires if z_lo < s.wire_level_mm(w) < z_hi]
-            held += [p.name for p in s.half_pins if z_lo < s.ring(p.ring).level_mm + p.post_height_mm < z_hi]
-            if not held:
-                raise ScenarioError("wires", f"the {fragment} is held by no wire or half pin (none between {z_lo:g} "
-                                    f"and {z_hi:g} mm); accepted: at least one wire or half pin on every piece of bone")
-    elif len(s.rings) < 2:
-        raise ScenarioError("rings", "a frame-only bench test needs at least two rings (bottom held, top loaded)")
 
+def _validate_clearance(s: Scenario) -> None:
+    """Wires and pins keep GAP_CLEARANCE_MM of bone between them and the gap or a defect."""
+    breaks = s.bone_breaks()
+
+    def check(path: str, what: str, z: float, radius: float) -> None:
+        for lo, hi, kind in breaks:
+            name = "gap" if kind == "gap" else "defect"
+            if lo - radius < z < hi + radius:
+                raise ScenarioError(path, f"the {what} at z = {z:g} mm passes through the {name} ({lo:g} to {hi:g} "
+                                    f"mm); accepted: a level at least {GAP_CLEARANCE_MM:g} mm of bone clear of it")
+            clear = (lo - z if z < lo else z - hi) - radius
+            if clear < GAP_CLEARANCE_MM:
+                raise ScenarioError(path, f"the {what} at z = {z:g} mm is {clear:.1f} mm from the {name} ({lo:g} to "
+                                    f"{hi:g} mm); accepted: at least {GAP_CLEARANCE_MM:g} mm of bone between a wire "
+                                    "or pin and the gap or a defect (a wire or pin at the gap passes through the "
+                                    "fracture haematoma and splits the fragment's end; the AO Surgery Reference asks "
+                                    "for at least 1 cm between a Schanz screw and the fracture line)")
+
+    for i, w in enumerate(s.wires):
+        check(f"wires[{i}].ring", "wire", s.wire_level_mm(w), 0.5 * w.diameter_mm)
+    for i, pin in enumerate(s.half_pins):
+        check(f"half_pins[{i}].post_height_mm", "pin", s.ring(pin.ring).level_mm + pin.post_height_mm,
+              0.5 * pin.diameter_mm)
+
+
+def _validate_holds(s: Scenario) -> None:
+    """Every piece of bone held in all six directions (sim.mechanism)."""
+    from sim.mechanism import mechanism_message, piece_holds
+
+    for piece in piece_holds(s):
+        if not piece.is_held:
+            raise ScenarioError("wires", mechanism_message(piece))
+
+
+def _validate_loads_and_settings(s: Scenario) -> None:
     ld = s.loads
     for i, case in enumerate(ld.cases):
         if case not in LOAD_CASES:
             raise ScenarioError(f"loads.cases[{i}]", f"unknown load case {case!r}; accepted: {', '.join(LOAD_CASES)}")
     if len(set(ld.cases)) != len(ld.cases):
         raise ScenarioError("loads.cases", "a load case is listed twice")
-    _positive("loads.axial.force_N", ld.axial.force_N, "N")
+    _limit("loads.axial.force_N", "loads.axial.force_N", ld.axial.force_N)
     for case in ("bending_ap", "bending_ml", "torsion"):
-        _positive(f"loads.{case}.moment_Nm", getattr(ld, case).moment_Nm, "N*m")
+        _limit("loads.moment_Nm", f"loads.{case}.moment_Nm", getattr(ld, case).moment_Nm)
     for case in LOAD_CASES:
-        steps = getattr(ld, case).steps
-        if not 1 <= steps <= 500:
-            raise ScenarioError(f"loads.{case}.steps", f"{steps}; accepted: 1 to 500")
-    _positive("mesh.element_size_mm", s.mesh.element_size_mm)
-    _positive("mesh.wire_element_size_mm", s.mesh.wire_element_size_mm)
-    if s.mesh.element_size_mm > 50:
-        raise ScenarioError("mesh.element_size_mm", f"{s.mesh.element_size_mm:g} mm; accepted: at most 50 mm")
+        _limit("loads.steps", f"loads.{case}.steps", getattr(ld, case).steps)
+    _limit("mesh.element_size_mm", "mesh.element_size_mm", s.mesh.element_size_mm)
+    _limit("mesh.wire_element_size_mm", "mesh.wire_element_size_mm", s.mesh.wire_element_size_mm)
     c = s.continuum
     if c.element_degree not in (1, 2):
         raise ScenarioError("continuum.element_degree", f"{c.element_degree}; accepted: 1 (linear tetrahedra, a quick "
                             "preview) or 2 (quadratic, the default)")
-    _positive("continuum.element_size_mm", c.element_size_mm)
-    if c.wire_element_size_mm < 0:
-        raise ScenarioError("continuum.wire_element_size_mm", f"{c.wire_element_size_mm:g} mm; accepted: >= 0 mm "
-                            "(0: half the thinnest wire's diameter)")
-    if c.wire_element_size_mm > c.element_size_mm:
-        raise ScenarioError("continuum.wire_element_size_mm", f"{c.wire_element_size_mm:g} mm is coarser than "
-                            f"continuum.element_size_mm ({c.element_size_mm:g} mm); accepted: at most that")
+    _limit("continuum.element_size_mm", "continuum.element_size_mm", c.element_size_mm)
+    if c.wire_element_size_mm != 0 and not 0.1 <= c.wire_element_size_mm <= c.element_size_mm:
+        raise ScenarioError("continuum.wire_element_size_mm", f"{c.wire_element_size_mm:g} mm; accepted: 0 (half the "
+                            f"thinnest wire's diameter) or 0.1 mm to continuum.element_size_mm "
+                            f"({c.element_size_mm:g} mm)")
     if not 0 < c.pretension_tolerance < 0.2:
         raise ScenarioError("continuum.pretension_tolerance", f"{c.pretension_tolerance:g}; accepted: 0 < tolerance "
                             "< 0.2 (relative)")
@@ -896,14 +1241,10 @@ def validate(s: Scenario) -> None:
         raise ScenarioError("continuum.gap_contact_residual", f"{c.gap_contact_residual:g}; accepted: 0 < fraction "
                             "< 0.5 of the gap width")
     sv = s.solver
-    _positive("solver.newton_rtol", sv.newton_rtol, "")
-    _positive("solver.newton_atol_N", sv.newton_atol_N, "N")
-    if sv.newton_max_iterations < 1:
-        raise ScenarioError("solver.newton_max_iterations", f"{sv.newton_max_iterations}; accepted: >= 1")
-    if sv.max_step_cuts < 0:
-        raise ScenarioError("solver.max_step_cuts", f"{sv.max_step_cuts}; accepted: >= 0")
-    if s.distraction is not None:
-        _validate_distraction(s)
+    _limit("solver.newton_rtol", "solver.newton_rtol", sv.newton_rtol)
+    _limit("solver.newton_atol_N", "solver.newton_atol_N", sv.newton_atol_N)
+    _limit("solver.newton_max_iterations", "solver.newton_max_iterations", sv.newton_max_iterations)
+    _limit("solver.max_step_cuts", "solver.max_step_cuts", sv.max_step_cuts)
 
 
 def _bone_pieces(s: Scenario) -> list[tuple[str, float, float]]:
@@ -918,7 +1259,7 @@ def _validate_defect(s: Scenario) -> None:
     d = s.defect
     if d is None:
         return
-    _positive("defect.length_mm", d.length_mm)
+    _limit("defect.length_mm", "defect.length_mm", d.length_mm)
     lo, hi = d.level_mm - d.length_mm / 2, d.level_mm + d.length_mm / 2
     if not (0 < lo and hi < s.bone.length_mm):
         raise ScenarioError("defect.level_mm", f"a defect from {lo:g} to {hi:g} mm is not inside the bone (0 to "
@@ -927,15 +1268,6 @@ def _validate_defect(s: Scenario) -> None:
     if lo - 1.0 < g.level_mm + g.width_mm / 2 and g.level_mm - g.width_mm / 2 < hi + 1.0:
         raise ScenarioError("defect.level_mm", f"the defect ({lo:g} to {hi:g} mm) overlaps the gap at "
                             f"{g.level_mm:g} mm; accepted: a defect clear of the gap (the corticotomy)")
-    for i, w in enumerate(s.wires):
-        z = s.wire_level_mm(w)
-        if lo - w.diameter_mm <= z <= hi + w.diameter_mm:
-            raise ScenarioError(f"wires[{i}].ring", f"the wire at z = {z:g} mm passes through the defect ({lo:g} to "
-                                f"{hi:g} mm), where there is no bone; accepted: a ring level clear of the defect")
-    for i, p in enumerate(s.half_pins):
-        z = s.ring(p.ring).level_mm + p.post_height_mm
-        if lo - p.diameter_mm / 2 <= z <= hi + p.diameter_mm / 2:
-            raise ScenarioError(f"half_pins[{i}].post_height_mm", f"the pin at z = {z:g} mm is in the defect")
 
 
 def _validate_distraction(s: Scenario) -> None:
@@ -943,10 +1275,7 @@ def _validate_distraction(s: Scenario) -> None:
     p = "distraction"
     if not s.has_bone:
         raise ScenarioError("loads.setup", "a treatment timeline needs the bone; accepted: 'bone_bench'")
-    if not 0 < d.rate_mm_per_day <= MAX_RATE_MM_PER_DAY:
-        raise ScenarioError(f"{p}.rate_mm_per_day", f"{d.rate_mm_per_day:g} mm/day is not accepted; accepted: more "
-                            f"than 0 and at most {MAX_RATE_MM_PER_DAY:g} mm/day (the Ilizarov rate is 1 mm/day; "
-                            "above 2 mm/day the regenerate starves)")
+    _limit(f"{p}.rate_mm_per_day", f"{p}.rate_mm_per_day", d.rate_mm_per_day)
     if not 1 <= d.steps_per_day <= 24:
         raise ScenarioError(f"{p}.steps_per_day", f"{d.steps_per_day}; accepted: 1 to 24 steps a day")
     if not 0 <= d.latency_days <= 30:
@@ -955,7 +1284,7 @@ def _validate_distraction(s: Scenario) -> None:
     if not 0 < d.lengthening_mm <= MAX_LENGTHENING_MM:
         raise ScenarioError(f"{p}.lengthening_mm", f"{d.lengthening_mm:g} mm is not accepted; accepted: more than 0 "
                             f"and at most {MAX_LENGTHENING_MM:g} mm per segment")
-    _positive(f"{p}.weight_bearing_N", d.weight_bearing_N, "N")
+    _limit(f"{p}.weight_bearing_N", f"{p}.weight_bearing_N", d.weight_bearing_N)
     if not 0 <= d.docking_compression_mm <= 5:
         raise ScenarioError(f"{p}.docking_compression_mm", f"{d.docking_compression_mm:g} mm; accepted: 0 to 5 mm")
     if not 0 < d.removal_load_share < 1:
@@ -964,20 +1293,16 @@ def _validate_distraction(s: Scenario) -> None:
     if not 0 <= d.consolidation_max_days <= 2000:
         raise ScenarioError(f"{p}.consolidation_max_days", f"{d.consolidation_max_days}; accepted: 0 to 2000 days")
     st = d.soft_tissue
-    for key in ("stiffness_N_per_mm", "relaxing_stiffness_N_per_mm"):
-        if getattr(st, key) < 0:
-            raise ScenarioError(f"{p}.soft_tissue.{key}", f"{getattr(st, key):g}; accepted: >= 0 N/mm")
-    _positive(f"{p}.soft_tissue.relaxation_time_h", st.relaxation_time_h, "h")
+    for key in ("stiffness_N_per_mm", "relaxing_stiffness_N_per_mm", "relaxation_time_h"):
+        _limit(f"{p}.soft_tissue.{key}", f"{p}.soft_tissue.{key}", getattr(st, key))
     rg = d.regenerate
     if rg.initial_tissue not in TISSUE_MODULI_MPa:
         raise ScenarioError(f"{p}.regenerate.initial_tissue", f"unknown tissue {rg.initial_tissue!r}; accepted: "
                             f"{', '.join(TISSUE_MODULI_MPa)}")
     for key in ("tissue_time_constant_days", "bone_maturation_days", "intramembranous_strain_limit",
-                "endochondral_strain_limit", "pressure_limit_MPa"):
-        _positive(f"{p}.regenerate.{key}", getattr(rg, key), "")
-    for key in ("front_speed_mm_per_day", "endochondral_front_speed_mm_per_day"):
-        if getattr(rg, key) < 0:
-            raise ScenarioError(f"{p}.regenerate.{key}", f"{getattr(rg, key):g}; accepted: >= 0 mm/day")
+                "endochondral_strain_limit", "pressure_limit_MPa", "front_speed_mm_per_day",
+                "endochondral_front_speed_mm_per_day"):
+        _limit(f"{p}.regenerate.{key}", f"{p}.regenerate.{key}", getattr(rg, key))
 
     rods = {r.name: r for r in s.rods}
     for i, name in enumerate(d.rods):
@@ -1090,24 +1415,57 @@ def _validate_hexapod(s: Scenario) -> None:
         if len(h.strut_lengths_mm) != 6:
             raise ScenarioError(f"{p}.strut_lengths_mm", f"{len(h.strut_lengths_mm)} lengths; accepted: six")
         for i, length in enumerate(h.strut_lengths_mm):
-            _positive(f"{p}.strut_lengths_mm[{i}]", length)
+            _limit("hexapod.strut_lengths_mm[]", f"{p}.strut_lengths_mm[{i}]", length)
     if h.deformity is not None:
         for key in ("ap_angulation_deg", "lateral_angulation_deg", "axial_rotation_deg"):
             v = getattr(h.deformity, key)
             if not abs(v) < 60.0:
                 raise ScenarioError(f"{p}.deformity.{key}", f"{v:g} deg; accepted: less than 60 deg either way (a "
                                     "larger deformity needs staged correction)")
-    _positive(f"{p}.max_rate_mm_per_day", h.max_rate_mm_per_day, "mm/day")
-    if h.max_rate_mm_per_day > MAX_RATE_MM_PER_DAY:
-        raise ScenarioError(f"{p}.max_rate_mm_per_day", f"{h.max_rate_mm_per_day:g} mm/day; accepted: at most "
-                            f"{MAX_RATE_MM_PER_DAY:g} mm/day (1 mm/day is usual)")
+        for key in ("ap_translation_mm", "lateral_translation_mm", "length_mm"):
+            _limit("hexapod.deformity.translation_mm", f"{p}.deformity.{key}", getattr(h.deformity, key))
+    z_limit = Limit(-300.0, s.bone.length_mm + 300.0, "mm", "from 300 mm below the bone's distal end to 300 mm "
+                    "above its proximal end")
+    for key in ("origin_mm", "hinge_mm", "structure_at_risk_mm"):
+        point = getattr(h, key)
+        if point is not None:
+            for k, c in enumerate(point):
+                _limit(key, f"{p}.{key}[{k}]", c, POINT_XY if k < 2 else z_limit)
+    _limit("hexapod.max_rate_mm_per_day", f"{p}.max_rate_mm_per_day", h.max_rate_mm_per_day)
+    _limit("angle", f"{p}.first_pair_deg", h.first_pair_deg, ANGLE)
     if not 5.0 <= h.pair_separation_deg <= 50.0:
         raise ScenarioError(f"{p}.pair_separation_deg", f"{h.pair_separation_deg:g} deg; accepted: 5 to 50 deg")
-    _positive(f"{p}.strut_diameter_mm", h.strut_diameter_mm)
+    _limit("hexapod.strut_diameter_mm", f"{p}.strut_diameter_mm", h.strut_diameter_mm)
     _material(f"{p}.strut_material", h.strut_material)
     if not h.strut_sizes:
         raise ScenarioError(f"{p}.strut_sizes", "no strut sizes; accepted: at least one size")
+    if len(h.strut_sizes) > MAX_STRUT_SIZES:
+        raise ScenarioError(f"{p}.strut_sizes", f"{len(h.strut_sizes)} sizes; accepted: at most {MAX_STRUT_SIZES}")
     for i, size in enumerate(h.strut_sizes):
+        for key in ("min_length_mm", "max_length_mm"):
+            _limit("hexapod.strut_sizes[].length_mm", f"{p}.strut_sizes[{i}].{key}", getattr(size, key))
         if not 0 < size.min_length_mm < size.max_length_mm:
             raise ScenarioError(f"{p}.strut_sizes[{i}]", f"{size.min_length_mm:g} to {size.max_length_mm:g} mm; "
                                 "accepted: 0 < min_length_mm < max_length_mm")
+
+
+def _validate_hexapod_kinematics(s: Scenario) -> None:
+    """Plan the correction as `ilizarov hexapod` does (reachable poses, strut sizes, struts
+    clear of each other, at most MAX_CORRECTION_DAYS days) and check that the six struts
+    hold the moving ring at the start and at the end (no singular pose)."""
+    from sim.hexapod import KinematicsError, plan_correction
+    from sim.mechanism import strut_rank
+
+    try:
+        geom, schedule = plan_correction(s)
+    except KinematicsError as exc:
+        raise ScenarioError(exc.field, exc.message) from None
+    ring = s.ring(s.hexapod.moving_ring)
+    for day in (0, len(schedule.poses) - 1):
+        top = schedule.poses[day].apply(geom.platform_mm)
+        centre = top.mean(axis=0)
+        rank, _ = strut_rank(geom.base_mm - centre, top - centre, ring.centroid_radius_mm)
+        if rank < 6:
+            raise ScenarioError("hexapod", f"on day {day} the six struts hold the moving ring in only {rank} of six "
+                                "directions (a singular pose: the ring can move without any strut changing length); "
+                                "accepted: another mounting (first_pair_deg, pair_separation_deg) or deformity")

@@ -114,7 +114,10 @@ def set_path(data: dict, path: str, value: Any, check_only: bool = False) -> Non
     key, index = tokens[-1]
     if key == "tension_kgf":
         tokens[-1] = ("tension_N", index)
-        value = None if value is None else float(value) * N_PER_KGF
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SweepError(f"parameters: path {path!r}: {value!r} is not a number (a tension in kgf)")
+            value = float(value) * N_PER_KGF
     targets = [data]
     for i, (k, idx) in enumerate(tokens):
         last = i == len(tokens) - 1
@@ -147,7 +150,37 @@ def set_path(data: dict, path: str, value: Any, check_only: bool = False) -> Non
 
 
 # ----------------------------------------------------------------------------- reading
+HARD_MAX_CASES = 100_000  # refused even with --yes: split the sweep (shards, several files)
+MAX_LEVELS = 10_000  # count of a min/max range
+MAX_SAMPLES = HARD_MAX_CASES
+
+
+def _whole(data: dict, key: str, default: int, low: int, high: int, what: str) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SweepError(f"{key}: {value!r}; accepted: a whole number from {low} to {high} ({what})")
+    return value
+
+
+def _finite(value: Any, where: str) -> None:
+    """SweepError if a parameter value is a number that is not finite (TOML allows nan and inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SweepError(f"{where}: {value!r} is not a finite number; accepted: finite numbers (or strings, true/false "
+                         "for fields that take them)")
+    if isinstance(value, list):
+        for k, v in enumerate(value):
+            _finite(v, f"{where}[{k}]")
+    if isinstance(value, dict):
+        raise SweepError(f"{where}: a table is not accepted as a parameter value; accepted: numbers, strings, "
+                         "true/false or lists of them")
+
+
 def load_sweep(path: str | Path) -> Sweep:
+    """Read and check a sweep file and its base scenario; the cases expanded.
+
+    Raises SweepError naming the key and what is accepted (a base scenario that is
+    invalid is reported with its ScenarioError). The number of cases is known before they
+    are expanded: more than HARD_MAX_CASES is refused even with --yes."""
     path = Path(path)
     if not path.is_file():
         raise SweepError(f"{path}: no such sweep file")
@@ -155,10 +188,17 @@ def load_sweep(path: str | Path) -> Sweep:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SweepError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise SweepError(f"{path}: not a text (UTF-8) file") from None
+    except OSError as exc:
+        raise SweepError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     allowed = {"name", "description", "base", "mode", "samples", "seed", "max_cases", "parameters", "model"}
     for key in data:
         if key not in allowed:
             raise SweepError(f"{key}: unknown key; accepted: {', '.join(sorted(allowed))}")
+    for key in ("name", "description", "base", "mode", "model"):
+        if key in data and not isinstance(data[key], str):
+            raise SweepError(f"{key}: {data[key]!r} is not a string")
     if "base" not in data:
         raise SweepError("base: required: the base scenario file (relative to the sweep file)")
     base_path = (path.parent / data["base"]).resolve()
@@ -173,6 +213,9 @@ def load_sweep(path: str | Path) -> Sweep:
     mode = data.get("mode", "grid")
     if mode not in MODES:
         raise SweepError(f"mode: {mode!r}; accepted: {', '.join(MODES)}")
+    seed = _whole(data, "seed", 0, 0, 2 ** 63 - 1, "the random generator's seed")
+    samples = _whole(data, "samples", 0, 0, MAX_SAMPLES, "cases drawn in lhs / random mode")
+    max_cases = _whole(data, "max_cases", DEFAULT_MAX_CASES, 1, HARD_MAX_CASES, "more cases need --yes")
     params_raw = data.get("parameters")
     if not isinstance(params_raw, list) or not params_raw:
         raise SweepError("parameters: at least one [[parameters]] table with a path and values (or min/max)")
@@ -181,6 +224,10 @@ def load_sweep(path: str | Path) -> Sweep:
         where = f"parameters[{i}]"
         if not isinstance(p, dict) or "path" not in p:
             raise SweepError(f"{where}.path: required (e.g. 'wires[*].tension_kgf')")
+        if not isinstance(p["path"], str):
+            raise SweepError(f"{where}.path: {p['path']!r} is not a string (e.g. 'wires[*].tension_kgf')")
+        if any(q.path == p["path"] for q in params):
+            raise SweepError(f"{where}.path: {p['path']!r} is varied twice; accepted: each path once")
         extra = set(p) - {"path", "values", "min", "max", "count"}
         if extra:
             raise SweepError(f"{where}: unknown keys {sorted(extra)}; accepted: path, values, min, max, count")
@@ -189,22 +236,43 @@ def load_sweep(path: str | Path) -> Sweep:
             vals = p["values"]
             if not isinstance(vals, list) or not vals:
                 raise SweepError(f"{where}.values: an empty range; accepted: a non-empty list")
+            if len(vals) > MAX_LEVELS:
+                raise SweepError(f"{where}.values: {len(vals)} values; accepted: at most {MAX_LEVELS}")
+            _finite(vals, f"{where}.values")
             params.append(Parameter(p["path"], values=list(vals)))
         elif "min" in p and "max" in p:
             lo, hi = p["min"], p["max"]
-            if not (isinstance(lo, (int, float)) and isinstance(hi, (int, float))) or not lo < hi:
-                raise SweepError(f"{where}.min/max: {lo!r} to {hi!r} is an empty range; accepted: min < max")
+            numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                          for x in (lo, hi))
+            if not numbers or not lo < hi:
+                raise SweepError(f"{where}.min/max: {lo!r} to {hi!r} is an empty range; accepted: finite numbers "
+                                 "with min < max")
             count = p.get("count")
-            if mode in ("grid", "zip") and (not isinstance(count, int) or count < 1):
-                raise SweepError(f"{where}.count: required with min/max in {mode} mode (a whole number >= 1)")
+            if mode in ("grid", "zip") or count is not None:
+                if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_LEVELS:
+                    raise SweepError(f"{where}.count: {count!r}; accepted: a whole number from 1 to {MAX_LEVELS} "
+                                     f"(required with min/max in {mode} mode)")
             params.append(Parameter(p["path"], low=float(lo), high=float(hi), count=count))
         else:
             raise SweepError(f"{where}: give values = [...] or min and max")
-    sw = Sweep(str(data.get("name", path.stem)), base_path, base, mode, params, seed=int(data.get("seed", 0)),
-               samples=int(data.get("samples", 0)), max_cases=int(data.get("max_cases", DEFAULT_MAX_CASES)),
-               model=model)
+    n_cases = _case_count(mode, params, samples)
+    if n_cases > HARD_MAX_CASES:
+        raise SweepError(f"{n_cases} cases; accepted: at most {HARD_MAX_CASES} in one sweep file, even with --yes "
+                         "(split it over several files, or fewer levels / samples)")
+    sw = Sweep(data.get("name", path.stem), base_path, base, mode, params, seed=seed, samples=samples,
+               max_cases=max_cases, model=model)
     sw.cases = expand(sw)
     return sw
+
+
+def _case_count(mode: str, params: list[Parameter], samples: int) -> int:
+    """The number of cases, without expanding them."""
+    sizes = [len(p.values) if p.values is not None else p.count for p in params]
+    if mode == "grid":
+        return math.prod(sizes)
+    if mode == "zip":
+        return max(sizes)
+    return samples
 
 
 def _levels(p: Parameter) -> list[Any]:
@@ -353,8 +421,13 @@ def run_case(sw: Sweep, index: int, comm) -> dict[str, Any]:
     t0 = time.perf_counter()
     rec: dict[str, Any] = {"id": sw.case_id(index), "index": index, "parameters": sw.cases[index],
                            "ranks": comm.size, "model": sw.model}
+    from sim.estimate import SizeError, check_memory, estimate_command
+
     try:
         s = case_scenario(sw, index)
+        estimate = estimate_command(s, "run", ranks=comm.size, model=sw.model)
+        if estimate is not None:
+            check_memory(estimate)
         if sw.model == "continuum":
             from sim.continuum_run import solve_continuum
 
@@ -363,7 +436,7 @@ def run_case(sw: Sweep, index: int, comm) -> dict[str, Any]:
             run = solve_frame(s, comm=comm)
         rec.update(status="ok", metrics=case_metrics(run.results, s), results=run.results,
                    scenario=s.to_dict())
-    except (ScenarioError, SolverError, SweepError, GeometryError) as exc:
+    except (ScenarioError, SolverError, SweepError, GeometryError, SizeError) as exc:
         rec.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     rec["time_s"] = time.perf_counter() - t0
     return rec

@@ -1,5 +1,6 @@
 """Hexapod frames (issue 7): kinematics, the correction schedule, strut sizes, mechanics."""
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -14,7 +15,7 @@ from sim.hexapod import (KinematicsError, Pose, assign_sizes, exp_rotation, hexa
                          origin_of, plan_correction, rot_z)
 from sim.materials import MATERIALS, Material
 from sim.run import solve_frame
-from sim.scenario import ScenarioError, StrutSize, load_scenario, parse_scenario
+from sim.scenario import Deformity, ScenarioError, StrutSize, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "scenarios" / "hexapod-correction.toml"
@@ -132,20 +133,46 @@ def test_strut_swaps_are_flagged_and_impossible_sizes_rejected():
 
 
 # ----------------------------------------------------------------------------- bad input
+def refused_twice(data, field, *words):
+    """`validate` (as `ilizarov validate` runs it) and `plan_correction` (as `ilizarov hexapod`
+    runs it) refuse the same frame with the same field and words."""
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert err.value.field == field, str(err.value)
+    for w in words:
+        assert w in str(err.value), str(err.value)
+    valid = parse_scenario(hexapod_data())
+    h = data["hexapod"]
+    deformity = Deformity(**h["deformity"]) if "deformity" in h else None
+    unchecked = dataclasses.replace(valid, hexapod=dataclasses.replace(
+        valid.hexapod, deformity=deformity, strut_lengths_mm=tuple(h["strut_lengths_mm"]) if "strut_lengths_mm" in h
+        else None, pair_separation_deg=h.get("pair_separation_deg", 30.0),
+        max_rate_mm_per_day=h.get("max_rate_mm_per_day", 1.0)))
+    with pytest.raises(KinematicsError) as kerr:
+        plan_correction(unchecked)
+    assert kerr.value.field == field and kerr.value.message == err.value.message
+
+
 def test_unreachable_lengths_and_deformities_are_refused():
     data = hexapod_data(strut_lengths_mm=[60.0, 60.0, 60.0, 400.0, 400.0, 400.0])
     del data["hexapod"]["deformity"]
-    with pytest.raises(KinematicsError) as err:
-        plan_correction(parse_scenario(data))
-    assert err.value.field == "hexapod.strut_lengths_mm"
+    refused_twice(data, "hexapod.strut_lengths_mm", "no pose")
     # the moving ring pushed through the reference ring
-    with pytest.raises(KinematicsError) as err:
-        plan_correction(parse_scenario(hexapod_data(deformity={"length_mm": -170.0})))
-    assert err.value.field == "hexapod.deformity" and "reference ring" in str(err.value)
+    refused_twice(hexapod_data(deformity={"length_mm": -170.0}), "hexapod.deformity", "reference ring")
     # struts mounted so close that they clash
-    with pytest.raises(KinematicsError) as err:
-        plan_correction(parse_scenario(hexapod_data(deformity={"axial_rotation_deg": 30.0}, pair_separation_deg=5.0)))
-    assert "struts 1 and 2" in str(err.value) and "cross or clash" in str(err.value)
+    refused_twice(hexapod_data(deformity={"axial_rotation_deg": 30.0}, pair_separation_deg=5.0), "hexapod.deformity",
+                  "struts 1 and 2", "cross or clash")
+    # lengths that fit no strut size (validate accepted these before; `hexapod` refused them)
+    data = hexapod_data(strut_lengths_mm=[300.0] * 6)
+    del data["hexapod"]["deformity"]
+    refused_twice(data, "hexapod.strut_sizes", "outside every strut size")
+
+
+def test_a_correction_that_would_take_years_is_refused_quickly():
+    """max_rate_mm_per_day = 1e-6 used to plan for minutes while memory grew by 12 MB/s."""
+    bad(hexapod_data(max_rate_mm_per_day=1e-6), "hexapod.max_rate_mm_per_day", "1e-06 mm/day", "0.1 to 3 mm/day")
+    refused_twice(hexapod_data(max_rate_mm_per_day=0.1, deformity={"ap_translation_mm": 50.0}),
+                  "hexapod.max_rate_mm_per_day", "days", "365")
 
 
 def bad(data, field, *words):
@@ -167,7 +194,9 @@ def test_bad_hexapod_scenarios_name_the_field():
     bad(data, "rods[0]", "crosses the gap")
     data = hexapod_data(strut_lengths_mm=[150.0] * 6)
     bad(data, "hexapod.deformity", "either")
-    bad(hexapod_data(max_rate_mm_per_day=0.0), "hexapod.max_rate_mm_per_day", "> 0")
+    bad(hexapod_data(max_rate_mm_per_day=0.0), "hexapod.max_rate_mm_per_day", "accepted: 0.1 to 3 mm/day")
+    bad(hexapod_data(structure_at_risk_mm=[0.0, 0.0, 1e300]), "hexapod.structure_at_risk_mm[2]", "-300 to 660 mm")
+    bad(hexapod_data(deformity={"ap_translation_mm": 1e6}), "hexapod.deformity.ap_translation_mm", "-200 to 200 mm")
 
 
 # ----------------------------------------------------------------------------- mechanics

@@ -30,8 +30,8 @@ def test_shipped_standard_matches_defaults():
 
 def test_tension_in_kgf_or_N():
     s = parse_scenario({"wires": [
-        {"name": "a", "ring": "ring1", "angle_deg": 0, "tension_kgf": 100},
-        {"name": "b", "ring": "ring3", "angle_deg": 0, "tension_N": 500},
+        {"name": "a", "ring": "ring1", "angle_deg": 0, "tension_kgf": 100, "olive": True},
+        {"name": "b", "ring": "ring3", "angle_deg": 0, "tension_N": 500, "olive": True},
     ]})
     assert s.wires[0].tension_N == pytest.approx(980.665)
     assert s.wires[1].tension_N == 500.0
@@ -58,8 +58,8 @@ def test_unknown_key_with_suggestion():
 
 
 def test_negative_or_zero_size():
-    bad({"bone": {"outer_diameter_mm": -3}}, "bone.outer_diameter_mm", "-3 mm is not accepted", "> 0")
-    bad({"rods": [{"name": "r", "angle_deg": 0, "diameter_mm": 0}]}, "rods[0].diameter_mm", "> 0")
+    bad({"bone": {"outer_diameter_mm": -3}}, "bone.outer_diameter_mm", "-3 mm is not accepted", "accepted: 4 to 60 mm")
+    bad({"rods": [{"name": "r", "angle_deg": 0, "diameter_mm": 0}]}, "rods[0].diameter_mm", "accepted: 3 to 16 mm")
 
 
 def test_wrong_type():
@@ -96,8 +96,8 @@ def test_tension_above_wire_yield():
               "wires[0].tension_N", "above the yield stress", "690 MPa", "accepted: at most")
     assert "kgf" in msg
     # 1.8 mm at 130 kgf carries 501 MPa: accepted
-    parse_scenario({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "tension_kgf": 130},
-                              {"name": "v", "ring": "ring4", "angle_deg": 0}]})
+    parse_scenario({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "tension_kgf": 130, "olive": True},
+                              {"name": "v", "ring": "ring4", "angle_deg": 0, "olive": True}]})
 
 
 def test_fragment_not_held():
@@ -161,3 +161,108 @@ def test_resolved_scenario_round_trips():
     plain["rings"] = [dict(r) for r in plain["rings"]]
     again = parse_scenario(plain, default_name=s.name)
     assert again == s
+
+
+# ----------------------------------------------------------------------------- issue 14
+def test_numbers_out_of_any_physical_range_are_refused_with_the_reason():
+    """The issue's inputs that hung or ate memory are refused at once, naming the range."""
+    bad({"bone": {"length_mm": 1e300}}, "bone.length_mm", "1e+300 mm is not accepted", "30 to 650 mm", "femur")
+    bad({"rings": [{"name": "a", "level_mm": 50, "inner_diameter_mm": 1e6},
+                   {"name": "b", "level_mm": 300, "inner_diameter_mm": 1e6}]},
+        "rings[0].inner_diameter_mm", "50 to 300 mm", "real ring systems")
+    bad({"mesh": {"element_size_mm": 0.01}}, "mesh.element_size_mm", "0.5 to 50 mm")
+    bad({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 1e300}]}, "wires[0].angle_deg", "-360 to 360 deg")
+    bad({"half_pins": [{"name": "p", "ring": "ring1", "angle_deg": 0, "diameter_mm": 12}]},
+        "half_pins[0].diameter_mm", "3 to 7 mm", "Schanz")
+    bad({"loads": {"torsion": {"moment_Nm": 1e6}}}, "loads.torsion.moment_Nm", "at most 50 N*m")
+    bad({"solver": {"max_step_cuts": 40}}, "solver.max_step_cuts", "0 to 12", "4096 sub-steps")
+
+
+def test_a_thick_wire_gets_the_diameter_range_not_a_negative_offset():
+    msg = bad({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "diameter_mm": 30}]},
+              "wires[0].diameter_mm", "30 mm is not accepted", "1 to 2.5 mm", "a thicker one is a pin")
+    assert "offset" not in msg
+
+
+def test_the_accepted_keys_of_a_wire_include_tension_kgf():
+    bad({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "tension_kfg": 90}]}, "wires[0].tension_kfg",
+        "did you mean 'tension_kgf'", "tension_N", "tension_kgf")
+
+
+def test_an_exact_duplicate_wire_is_refused():
+    wires = [{"name": "a", "ring": "ring1", "angle_deg": 45}, {"name": "b", "ring": "ring1", "angle_deg": 135,
+                                                              "face": "bottom"},
+             {"name": "c", "ring": "ring4", "angle_deg": 45}, {"name": "d", "ring": "ring4", "angle_deg": 135,
+                                                              "face": "bottom"}]
+    bad({"wires": wires + [{"name": "a2", "ring": "ring1", "angle_deg": 45}]}, "wires[4]",
+        "duplicates wire 'a'", "ring 'ring1'", "face 'top'")
+    # the same line written from the other end (225 deg, offset negated)
+    bad({"wires": wires + [{"name": "a2", "ring": "ring1", "angle_deg": 225, "offset_mm": 0.0}]}, "wires[4]",
+        "duplicates wire 'a'")
+    bad({"wires": wires + [{"name": "a2", "ring": "ring1", "angle_deg": 45, "offset_mm": 1.0}]},
+        "wires[4].offset_mm", "overlap", "1.8 mm apart")
+    parse_scenario({"wires": wires + [{"name": "a2", "ring": "ring1", "angle_deg": 45, "offset_mm": 5.0}]})
+
+
+def test_wires_and_pins_keep_clear_of_the_gap():
+    """A ring at the osteotomy level put its wires 3.9 mm from the gap's centre."""
+    msg = bad({"rings": [{"name": "ring1", "level_mm": 50}, {"name": "ring2", "level_mm": 180},
+                         {"name": "ring3", "level_mm": 310}]},
+              "wires[2].ring", "the wire at z = 183.9 mm is 2.0 mm from the gap", "at least 10 mm",
+              "AO Surgery Reference")
+    assert "default wires" in msg  # and says the wire is a default one
+    bad({"half_pins": [{"name": "p", "ring": "ring3", "angle_deg": 90, "post_height_mm": -30}]},
+        "half_pins[0].post_height_mm", "the pin at z = 190 mm is 6.0 mm from the gap")
+    # 10 mm of bone between the pin's edge and the gap is accepted
+    parse_scenario({"half_pins": [{"name": "p", "ring": "ring3", "angle_deg": 90, "post_height_mm": -26}]})
+
+
+def test_rods_between_rings_of_different_sizes_are_refused():
+    rings = [{"name": "a", "level_mm": 50}, {"name": "b", "level_mm": 140}, {"name": "c", "level_mm": 220},
+             {"name": "d", "level_mm": 310, "inner_diameter_mm": 180}]
+    msg = bad({"rings": rings}, "rods[0]", "ring 'a' (inner diameter 160 mm", "'d' (180 mm",
+              "10.0 mm apart in plan view", "not supported yet")
+    assert "default rods" in msg
+    rods = [{"name": f"r{a}", "angle_deg": a, "to_ring": "c"} for a in (0, 90, 180, 270)]
+    rods.append({"name": "r_top", "angle_deg": 45, "from_ring": "d", "to_ring": "c"})
+    bad({"rings": rings, "rods": rods}, "rods[4]", "rod 'r_top'", "would lean")
+    # a ring off centre makes the rods lean too
+    rings[3] = {"name": "d", "level_mm": 310, "centre_xy_mm": [5.0, 0.0]}
+    bad({"rings": rings}, "rods[0]", "5.0 mm apart")
+
+
+def test_one_ring_gets_no_default_rods():
+    notes = []
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario({"rings": [{"name": "only", "level_mm": 100}]}, notes=notes)
+    assert "rods" not in err.value.field and "to_ring" not in str(err.value)
+    assert "proximal fragment is held by no wire" in str(err.value)
+    # a frame-only bench needs two rings: refused for that reason, not for rods
+    bad({"rings": [{"name": "only", "level_mm": 100}], "loads": {"setup": "frame_only"}}, "rings", "two rings")
+
+
+def test_what_validate_built_from_defaults_is_said():
+    notes = []
+    parse_scenario({"wires": [{"name": "a", "ring": "ring1", "angle_deg": 45},
+                              {"name": "b", "ring": "ring1", "angle_deg": 135, "face": "bottom"},
+                              {"name": "c", "ring": "ring4", "angle_deg": 45},
+                              {"name": "d", "ring": "ring4", "angle_deg": 135, "face": "bottom"}]}, notes=notes)
+    text = "\n".join(notes)
+    assert "the file has no [[rings]]: the standard four rings" in text
+    assert "wires: 4 from the file; they replace the default wires (none is added); rings with no wire: ring2, " \
+           "ring3" in text
+    assert "rods: the file has no [[rods]]: four rods" in text
+    r = _cli("validate", str(ROOT / "scenarios" / "two-ring.toml"))
+    assert r.returncode == 0, r.stderr
+    assert "wires: the file has no [[wires]]: two 1.8 mm smooth wires per ring" in r.stdout
+    assert "held in all six directions" in r.stdout
+    assert "estimate of frame model run: about 701 cells, 4,116 unknowns" in r.stdout
+    assert "estimate of continuum model run" in r.stdout
+
+
+def test_the_ranges_are_documented():
+    from sim.scenario import LIMITS
+
+    doc = (ROOT / "docs" / "validation.md").read_text()
+    for key, limit in LIMITS.items():
+        assert f"| `{key}` | {limit.words().split(' (')[0]} |" in doc, key

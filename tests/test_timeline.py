@@ -183,8 +183,8 @@ def bad(data, field, *words):
 
 
 def test_bad_protocols_name_the_field():
-    bad(lengthening(rate_mm_per_day=0.0), "distraction.rate_mm_per_day", "0 mm/day", "at most 3")
-    bad(lengthening(rate_mm_per_day=5.0), "distraction.rate_mm_per_day", "at most 3")
+    bad(lengthening(rate_mm_per_day=0.0), "distraction.rate_mm_per_day", "0 mm/day", "0.1 to 3 mm/day")
+    bad(lengthening(rate_mm_per_day=5.0), "distraction.rate_mm_per_day", "0.1 to 3 mm/day")
     bad(lengthening(latency_days=-2), "distraction.latency_days", "-2 days", "0 to 30")
     bad(lengthening(lengthening_mm=80.0), "distraction.lengthening_mm", "beyond the travel", "rod_lateral",
         "at most 60 mm")

@@ -78,7 +78,7 @@ def test_olive_wires_do_not_stiffen_spuriously_as_the_bone_turns():
 
 
 def test_half_pins_added_stiffen():
-    pins = [{"name": f"pin{i}", "ring": r, "angle_deg": 120.0, "post_height_mm": -20.0}
+    pins = [{"name": f"pin{i}", "ring": r, "angle_deg": 120.0, "post_height_mm": -15.0}
             for i, r in enumerate(("ring3", "ring4"))]
     assert axial(half_pins=pins) > 1.1 * axial()
 
