@@ -13,3 +13,13 @@ except ImportError:  # a site installation of dolfinx
 
 import dolfinx  # noqa: E402,F401
 from petsc4py import PETSc  # noqa: E402,F401
+
+import dolfinx.jit  # noqa: E402
+
+# A form being compiled by another process (another rank or group of a sweep, another job
+# sharing the cache) is waited for up to this long: dolfinx's default of 10 s is shorter
+# than the frame model's forms take to compile on a busy node, and the waiting process then
+# fails with "JIT compilation timed out".
+JIT_TIMEOUT_S = 900
+dolfinx.jit.DOLFINX_DEFAULT_JIT_OPTIONS["timeout"] = (JIT_TIMEOUT_S,
+                                                      dolfinx.jit.DOLFINX_DEFAULT_JIT_OPTIONS["timeout"][1])
