@@ -34,7 +34,8 @@ def stability_summary(results: dict[str, Any]) -> str:
                      f"{_fmt(a.get('initial_stiffness_N_per_mm'))} N/mm")
         if a.get("ifm_axial_mm") is not None:
             lines.append(f"    gap: axial IFM {a['ifm_axial_mm']:.3f} mm, shear IFM {a['ifm_shear_mm']:.3f} mm, "
-                         f"gap strain {100 * a['gap_strain']:.1f} %, frame load share "
+                         f"gap strain {_fmt(None if a.get('gap_strain') is None else 100 * a['gap_strain'], '.1f', '%')}, "
+                         f"frame load share "
                          f"{_fmt(100 * a['frame_load_share'] if a['frame_load_share'] is not None else None, '.0f', '%')}")
             if a.get("gap_closed_at_N") is not None:
                 lines.append(f"    the gap closes at {a['gap_closed_at_N']:.0f} N: above it the fragments touch "
