@@ -432,8 +432,9 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     own), widened to at least 10 % of the typical tension (postprocess.scales).
     colour_by_stress: colour bone, rings, rods, struts and pins by their peak von Mises
     stress per cell (lines["von_mises_MPa"]) over their own yield in % (with yields_MPa)
-    or in MPa over stress_range_MPa (None: 0 to the largest). wire_scale / stress_scale:
-    ready-made scales (shared by several pictures) instead.
+    or in MPa (without). stress_range_MPa: the range of that stress scale (in % of yield
+    when yields_MPa is given; None: 0 to the peak, see postprocess.scales).
+    wire_scale / stress_scale: ready-made scales (shared by several pictures) instead.
     ValueError: an unknown view, part_tag and cells of different lengths.
     """
     scene = Scene(lines, parts, magnification=magnification, colours=colours, labels=labels, arrows=arrows,

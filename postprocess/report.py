@@ -6,8 +6,9 @@
 - `views.png`: the frame under the full axial load in four views (oblique, anterior,
   lateral, along the axis), deformation magnified (factor on the picture) over the
   undeformed frame in grey; wires coloured by tension, bone/rings/rods/pins by von Mises
-  stress, each with its colour bar;
-- `gap.png`: a close-up of the gap with its axial and shear motion;
+  stress over their own yield (%), each with its colour bar (postprocess.scales);
+- `gap.png`: the fragment ends at true scale, unloaded, just before the gap closes and at
+  full load, with the axial and shear motion;
 - `teaching.png`: the parts labelled and the load drawn as an arrow;
 - `load_displacement.png`, `wire_tension.png`, `ifm.png`, `moments.png`: curves against load;
 - `loading.gif`: the axial load rising step by step;

@@ -209,7 +209,8 @@ def animate_timeline(snapshots: dict[int, dict], rows: list[dict[str, Any]], par
             r = by_day[d]
             share = "n/a" if r.get("frame_load_share") is None else f"{100 * r['frame_load_share']:.0f} %"
             title = (f"Day {d} ({r['phase']})\nrods {r['rod_lengthening_mm']:+.1f} mm, gap {r['gap_length_mm']:.1f} mm, "
-                     f"force {r['distraction_force_N']:.0f} N\nframe carries {share} of "
+                     f"force {r['distraction_force_N'] + 0.0 if abs(r['distraction_force_N']) >= 0.5 else 0.0:.0f} N\n"
+                     f"frame carries {share} of "
                      f"{r['wb_load_N']:.0f} N; regenerate {r['tissue_class']}, {r['regenerate_modulus_MPa']:.3g} MPa, "
                      f"{100 * r['bone_fraction']:.0f} % bone")
             png = render_frame(snapshots[d], parts, Path(tmp) / f"day{d:04d}.png", title=title, magnification=1.0,
