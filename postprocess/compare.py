@@ -4,13 +4,14 @@ comparison.png shows every run's frame under its full axial load in the same vie
 one deformation magnification, one wire-tension colour scale and one stress colour scale
 for all; comparison.csv (and the terminal) lists the stability numbers with the best of
 each row marked. "Best" is the stiffer frame, the smaller motion and stress, the larger
-safety factor.
+safety factor, and only when the difference is meaningful: values within 1 % of each
+other (or within the row's resolution, e.g. 0.001 mm, 0.5 MPa) tie; a row in which all
+runs tie is marked "tie" and has no best.
 """
 
 from __future__ import annotations
 
 import csv
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,23 @@ METRICS = (
 )
 
 
+# Two values of a row are a tie when they differ by less than TIE_RELATIVE of the larger
+# one, or by less than the row's resolution (what the table prints and the model resolves).
+TIE_RELATIVE = 0.01
+RESOLUTION = {"N/mm": 0.1, "mm": 0.001, "%": 0.05, "N*m/deg": 0.005, "MPa": 0.5, "": 0.005}
+
+
+def tied(a: float, b: float, unit: str) -> bool:
+    """True when a and b are not meaningfully different (within 1 % or the resolution)."""
+    return abs(a - b) <= max(TIE_RELATIVE * max(abs(a), abs(b)), RESOLUTION.get(unit, 0.0))
+
+
 def comparison_rows(results: list[dict]) -> list[dict]:
+    """One row per metric: its values (None where a run lacks it) and which are best.
+
+    best[i] is True for the best value and every value tied with it; when all known
+    values tie (or only one run has the number) no value is best and tie is True.
+    """
     rows = []
     for label, unit, get, better in METRICS:
         values = [get(r) for r in results]
@@ -44,30 +61,33 @@ def comparison_rows(results: list[dict]) -> list[dict]:
         if not known:
             continue
         best = (max if better > 0 else min)(known)
-        rows.append({"metric": label, "unit": unit, "values": values,
-                     "best": [v is not None and np.isclose(v, best, rtol=1e-9, atol=0.0) and len(known) > 1 for v in values]})
+        best_flags = [v is not None and tied(v, best, unit) for v in values]
+        tie = len(known) < 2 or all(best_flags[i] for i, v in enumerate(values) if v is not None)
+        rows.append({"metric": label, "unit": unit, "values": values, "tie": tie,
+                     "best": [False] * len(values) if tie else best_flags})
     return rows
 
 
 def format_table(names: list[str], rows: list[dict]) -> str:
     width = max(12, *(len(n) + 2 for n in names))
-    head = f"{'':28s}" + "".join(f"{n:>{width}s}" for n in names)
+    head = f"{'':32s}" + "".join(f"{n:>{width}s}" for n in names)
     lines = [head]
     for r in rows:
         cells = []
         for v, b in zip(r["values"], r["best"]):
             text = "n/a" if v is None else f"{v:.3g}"
             cells.append(f"{(text + (' *' if b else '  ')):>{width}s}")
-        lines.append(f"{r['metric'] + (' [' + r['unit'] + ']' if r['unit'] else ''):28s}" + "".join(cells))
-    lines.append("(* best of the row)")
+        metric = r["metric"] + (" [" + r["unit"] + "]" if r["unit"] else "")
+        lines.append(f"{metric:32s}" + "".join(cells) + ("   tie" if r["tie"] and len(names) > 1 else ""))
+    lines.append(f"(* best of the row; values within {100 * TIE_RELATIVE:g} % of each other (or the row's "
+                 "resolution) tie, and a row where all tie has no best)")
     return "\n".join(lines)
 
 
 def write_comparison(run_dirs: list[Path], out: Path) -> tuple[str, Path]:
     """Render and tabulate; returns (the table as text, comparison.png)."""
-    from PIL import Image, ImageDraw
-
-    from postprocess.render import STRESS_COLOURED, _group_of, auto_magnification, render_frame
+    from postprocess.render import Scene, auto_magnification, render_scenes, scene_scales
+    from postprocess.scales import part_yields_MPa
     from sim.run import publish_atomically
 
     if len(run_dirs) < 2:
@@ -76,50 +96,34 @@ def write_comparison(run_dirs: list[Path], out: Path) -> tuple[str, Path]:
     check_rendering()
     names = [r["scenario"] if [x[0]["scenario"] for x in loaded].count(r["scenario"]) == 1 else Path(d).name
              for d, (r, _s, _c) in zip(run_dirs, loaded)]
-    lines = []
-    for results, states, _scen in loaded:
+    scenes = []
+    for name, (results, states, scenario) in zip(names, loaded):
         case = "axial" if "axial" in states.names else next(n for n in states.names if "step" not in n)
-        lines.append((states.lines(case), states.parts))
+        lines = states.lines(case)
+        u_max = float(np.max(np.linalg.norm(lines["displacement_mm"], axis=1)))
+        scenes.append(Scene(lines, states.parts, caption=f"{name} ({case.replace('_', ' ')}, largest displacement "
+                                                         f"{u_max:.3g} mm)",
+                            yields_MPa=part_yields_MPa(scenario, states.parts) if scenario else None))
     # one scale for all
-    mag = min(auto_magnification(ln["points_mm"], ln["displacement_mm"]) for ln, _ in lines)
-    tmin, tmax, smax = np.inf, -np.inf, 0.0
-    for ln, parts in lines:
-        group = np.array([_group_of(parts.get(int(t), ("", "OTHER"))[1]) for t in ln["part_tag"]], dtype=object)
-        w = group == "WIRE"
-        if w.any():
-            tmin, tmax = min(tmin, ln["section_forces"][w, 0].min()), max(tmax, ln["section_forces"][w, 0].max())
-        st = np.isin(group, STRESS_COLOURED)
-        if st.any():
-            smax = max(smax, float(ln["von_mises_MPa"][st].max()))
+    mag = min(auto_magnification(s.lines["points_mm"], s.lines["displacement_mm"]) for s in scenes)
+    for s in scenes:
+        s.magnification = mag
+    wire_scale, stress_scale = scene_scales(scenes, colour_by_stress=True)
     rows = comparison_rows([x[0] for x in loaded])
     table = format_table(names, rows)
 
     def fill(staging: Path) -> None:
-        images = []
-        with tempfile.TemporaryDirectory() as tmp:
-            for i, ((ln, parts), name) in enumerate(zip(lines, names)):
-                png = render_frame(ln, parts, Path(tmp) / f"{i}.png", title=name, magnification=mag,
-                                   wire_tension_range_N=(tmin, tmax) if np.isfinite(tmin) else None,
-                                   colour_by_stress=True, stress_range_MPa=(0.0, smax or 1.0),
-                                   views=("oblique", "anterior"), window_size=(1100, 800))
-                with Image.open(png) as im:
-                    images.append(im.convert("RGB"))
-        width = sum(im.width for im in images)
-        canvas = Image.new("RGB", (width, images[0].height + 40), "white")
-        x = 0
-        for im in images:
-            canvas.paste(im, (x, 40))
-            x += im.width
-        ImageDraw.Draw(canvas).text((10, 10), f"Same magnification (x{mag:g}), wire tension {tmin:.0f}-{tmax:.0f} N "
-                                    f"and stress 0-{smax:.0f} MPa colour scales for all frames", fill="black")
-        canvas.save(staging / "comparison.png")
+        header = (f"{len(scenes)} frames under their full load: the same deformation magnification (× {mag:g}), "
+                  "the same wire-tension and stress colour scales; undeformed in light grey")
+        render_scenes(scenes, staging / "comparison.png", header=header, window_size=(1100 * len(scenes), 840),
+                      views=("oblique", "anterior"), colour_by_stress=True, wire_scale=wire_scale,
+                      stress_scale=stress_scale)
         with open(staging / "comparison.csv", "w", newline="", encoding="utf-8") as f:
             wr = csv.writer(f)
             wr.writerow(["metric", "unit", *names, "best"])
             for r in rows:
-                best = [n for n, b in zip(names, r["best"]) if b]
-                wr.writerow([r["metric"], r["unit"], *("" if v is None else f"{v:.6g}" for v in r["values"]),
-                             "; ".join(best)])
+                best = "tie" if r["tie"] else "; ".join(n for n, b in zip(names, r["best"]) if b)
+                wr.writerow([r["metric"], r["unit"], *("" if v is None else f"{v:.6g}" for v in r["values"]), best])
         (staging / "comparison.txt").write_text(table + "\n")
 
     publish_atomically(out, fill)

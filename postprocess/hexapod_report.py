@@ -6,7 +6,6 @@ Pure output from the rows and summary of `sim.correction.run_hexapod` (mm, N, de
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -78,55 +77,65 @@ def plot_struts(rows: list[dict[str, Any]], summary: dict[str, Any], sizes, path
     return path
 
 
+STIFFNESS_QUANTITIES = (("axial_initial_N_per_mm", "axial, initial", "N/mm"),
+                        ("axial_secant_N_per_mm", "axial, secant", "N/mm"),
+                        ("bending_ap_Nm_per_deg", "bending AP", "N*m/deg"),
+                        ("bending_ml_Nm_per_deg", "bending ML", "N*m/deg"),
+                        ("torsion_Nm_per_deg", "torsion", "N*m/deg"))
+
+
 def plot_stiffness(stiffness_rows: list[dict[str, Any]], path: Path) -> Path:
-    """Grouped bars: hexapod at start / middle / end against the classic frame."""
+    """Grouped bars on one shared scale: each stiffness of the hexapod (start / middle /
+    end) in per cent of the classic frame's (the last row of `stiffness_rows` that is not a
+    hexapod; the first row if there is none), the absolute values written on the bars."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = (("axial_initial_N_per_mm", "axial, initial [N/mm]"), ("axial_secant_N_per_mm", "axial, secant [N/mm]"),
-              ("bending_ap_Nm_per_deg", "bending AP [N*m/deg]"), ("bending_ml_Nm_per_deg", "bending ML [N*m/deg]"),
-              ("torsion_Nm_per_deg", "torsion [N*m/deg]"))
-    labels = [f"{r['frame']}\n{r['stage']}" if r["frame"] != "hexapod" else f"hexapod\nday {r['day']} ({r['stage']})"
-              for r in stiffness_rows]
-    colours = ["#b8860b" if r["frame"] == "hexapod" else "#4d4d4d" for r in stiffness_rows]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.8), constrained_layout=True)
-    for ax, (key, title) in zip(axes, panels):
-        vals = [r.get(key) or 0.0 for r in stiffness_rows]
-        bars = ax.bar(range(len(vals)), vals, color=colours)
-        for b, v in zip(bars, vals):
-            ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.3g}", ha="center", va="bottom", fontsize=8)
-        ax.set_xticks(range(len(vals)), labels, fontsize=7)
-        ax.set_title(title)
-        ax.grid(True, axis="y", alpha=0.3)
-    fig.suptitle("Hexapod against a classic frame of the same rings (frame model)", fontsize=12)
+    reference = next((r for r in reversed(stiffness_rows) if r["frame"] != "hexapod"), stiffness_rows[0])
+    rows = [r for r in stiffness_rows if r is not reference] + [reference]
+    golds = ("#f0d58c", "#d4a72c", "#9c7412", "#6e520d")
+    colours = [golds[min(k, len(golds) - 1)] for k in range(len(rows) - 1)] + ["#4d4d4d"]
+    names = [f"hexapod day {r['day']} ({r['stage']})" if r["frame"] == "hexapod" else f"{r['frame']}, {r['stage']}"
+             for r in rows]
+    fig, ax = plt.subplots(figsize=(12, 5.6), constrained_layout=True)
+    width = 0.8 / len(rows)
+    ticks = []
+    top = 100.0
+    for q, (key, label, unit) in enumerate(STIFFNESS_QUANTITIES):
+        ref = reference.get(key)
+        ticks.append(f"{label}\n(classic {ref:.3g} {unit})" if ref else f"{label}\n(classic n/a)")
+        for k, r in enumerate(rows):
+            v = r.get(key)
+            if v is None or not ref:
+                continue
+            pct = 100.0 * v / ref
+            top = max(top, pct)
+            x = q + (k - (len(rows) - 1) / 2) * width
+            ax.bar(x, pct, width * 0.92, color=colours[k], label=names[k] if q == 0 else None)
+            ax.text(x, pct, f"{v:.3g}", ha="center", va="bottom", fontsize=7, rotation=90 if len(rows) > 5 else 0)
+    ax.axhline(100.0, color="k", lw=0.8, ls="--")
+    ax.set_xticks(range(len(STIFFNESS_QUANTITIES)), ticks, fontsize=9)
+    ax.set_ylim(0, 1.18 * top)
+    ax.set_ylabel("stiffness, % of the classic frame's")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8, ncol=len(rows))
+    ax.set_title("Hexapod against a classic frame of the same rings (frame model): one scale for all, in % of the "
+                 "classic frame (numbers on the bars: N/mm or N*m/deg)", fontsize=10)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
 
 
 def render_stages(pictures: dict[str, dict], parts: dict[str, dict], path: Path, name: str) -> Path:
-    """The frame at each stage (oblique view), side by side in one PNG."""
-    from PIL import Image
+    """The frame at each stage (oblique view, true scale), side by side in one PNG with one
+    wire-tension colour scale for all stages."""
+    from postprocess.render import Scene, render_scenes
 
-    from postprocess.render import render_frame
-
-    images = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, (label, lines) in enumerate(pictures.items()):
-            png = render_frame(lines, parts[label], Path(tmp) / f"stage{i}.png", title=f"{name}: {label}",
-                               magnification=1.0, window_size=(700, 900), views=("oblique",))
-            with Image.open(png) as im:
-                images.append(im.convert("RGB"))
-    width = sum(im.width for im in images)
-    canvas = Image.new("RGB", (width, max(im.height for im in images)), "white")
-    x = 0
-    for im in images:
-        canvas.paste(im, (x, 0))
-        x += im.width
-    canvas.save(path)
-    return path
+    scenes = [Scene(lines, parts[label], caption=label, magnification=1.0) for label, lines in pictures.items()]
+    header = f"{name}: the hexapod at each stage of the correction (true scale; one colour scale for all stages)"
+    return render_scenes(scenes, path, header=header, window_size=(700 * len(scenes), 900), views=("oblique",))
 
 
 def hexapod_summary_text(summary: dict[str, Any]) -> str:

@@ -91,6 +91,7 @@ def axial_metrics(case, gap_width_mm: float | None, has_regenerate: bool) -> dic
         })
         if getattr(last, "gap_motion_absolute_mm", None) is not None:
             out["ifm_axial_absolute_mm"] = float(-last.gap_motion_absolute_mm[2])
+            out["ifm_axial_absolute_history_mm"] = [float(-s.gap_motion_absolute_mm[2]) for s in steps]
         closure = _event(case, "gap_contact")
         if closure is not None and not has_regenerate:
             k = closure["step"]

@@ -1,12 +1,17 @@
 """Off-screen pictures of a solved frame: undeformed and deformed line network as tubes.
 
 `render_frame` takes the dictionary of `FrameModel.gather_lines()` and the part table
-(tag -> (name, kind)) and writes one PNG with two views side by side: an oblique 3D view
-and an anterior view (camera on the +y side, z up). The undeformed frame is drawn as
-thin, light grey, semi-transparent tubes; the deformed frame (nodes moved by
+(tag -> (name, kind)) and writes one PNG with views side by side (by default an oblique
+3D view and an anterior view, camera on the +y side, z up). The undeformed frame is drawn
+as thin, light grey, semi-transparent tubes; the deformed frame (nodes moved by
 magnification x displacement) as tubes whose radius follows the real part. Wires are
-coloured by their axial force (tension positive), everything else in fixed neutral
-colours. Units: mm and N.
+coloured by their axial force (tension positive), bone, rings, rods, struts and pins
+optionally by von Mises stress over their own yield, everything else in fixed neutral
+colours. `render_scenes` draws several frames (runs, stages) on one set of colour scales.
+
+PyVista draws the parts only; every text (header, captions, labels, colour bars) is laid
+out by matplotlib at the written size (postprocess.layout), so none is cut and the tests
+can measure it. Colour scales: postprocess.scales. Units: mm, N, MPa, %.
 
 Nothing here needs a display: PyVista renders off-screen.
 """
@@ -28,12 +33,14 @@ try:  # VTK warns on stderr that there is no X display; off-screen rendering doe
 except Exception:  # noqa: BLE001  (an older VTK without vtkLogger)
     pass
 
-__all__ = ["render_frame", "auto_magnification", "WIRE_CMAP", "TENSION_ARRAY"]
+from postprocess.layout import Label, Panel, compose_picture, plan_layout
+from postprocess.scales import STRESS_CMAP, WIRE_CMAP, ColourScale, stress_scale_MPa, tension_scale, utilisation_scale
 
-WIRE_CMAP = "plasma"
+__all__ = ["render_frame", "render_scenes", "Scene", "auto_magnification", "scene_scales", "WIRE_CMAP",
+           "STRESS_CMAP", "TENSION_ARRAY"]
+
 TENSION_ARRAY = "tension_N"
-STRESS_CMAP = "coolwarm"
-STRESS_ARRAY = "von_mises_MPa"
+STRESS_ARRAY = "stress"
 STRESS_COLOURED = ("BONE", "RING", "ROD", "STRUT", "POST", "HALF_PIN")
 TARGET_FRACTION = 0.04  # the largest displacement is drawn as ~4 % of the model size
 LINK_KINDS = ("WIRE_BONE_LINK", "CLAMP_LINK", "PIN_BONE_LINK", "GAP_CONTACT")
@@ -73,7 +80,6 @@ VIEWS = {
 UNDEFORMED_COLOR = "#b4b4b4"
 UNDEFORMED_OPACITY = 0.35
 UNDEFORMED_RADIUS_FACTOR = 0.5  # thinner than the deformed tubes
-TEXT_COLOR = "black"
 
 _NICE_MANTISSAS = (1.0, 2.0, 5.0)
 
@@ -150,51 +156,260 @@ def _tubes(points: np.ndarray, cells: np.ndarray, radius: float, n_sides: int,
     return tube if tube.n_points else None
 
 
-def _font_file() -> str | None:
-    """A full sans-serif TrueType font (DejaVu Sans, shipped with matplotlib).
+def _deformation_text(magnification: float, u_max: float) -> str:
+    if u_max <= 0:
+        return ""
+    if magnification == 1.0:
+        return f"True scale (largest displacement {u_max:.3g} mm); undeformed in light grey"
+    return f"Deformation × {magnification:g} (largest displacement {u_max:.3g} mm); undeformed in light grey"
 
-    VTK's built-in 'Arial' draws square brackets like parentheses ("[N]" reads "(N)").
+
+@dataclass
+class Scene:
+    """One frame state to draw.
+
+    lines: as `FrameModel.gather_lines()` ("points_mm" (n,3), "displacement_mm" (n,3),
+    "cells" (m,2), "part_tag" (m,), "section_forces" (m,6) with the axial force N, tension
+    > 0, in column 0, optionally "von_mises_MPa" (m,)); parts: tag -> (name, kind).
+    caption: written over each of its views (with the view's name).
+    magnification: deformation scale; None: a 1-2-5 number so that the largest
+    displacement shows as ~4 % of the model size.
+    colours: fixed colours by kind overriding STYLES (e.g. {"REGENERATE": "#d62728"}).
+    labels: (point mm, text) written on the picture with a leader line; arrows: (tail
+    point mm, vector mm, text) drawn as red arrows (loads).
+    focus: (centre mm, half height mm): parallel views zoomed on a region (a close-up).
+    hide_kinds: part kinds not drawn (e.g. rods in front of a close-up of the gap).
+    yields_MPa: yield (or strength) per part tag; with it, stress is coloured as
+    von Mises / yield in %, without it in MPa.
     """
+
+    lines: dict
+    parts: dict
+    caption: str = ""
+    magnification: float | None = None
+    colours: dict | None = None
+    labels: list | None = None
+    arrows: list | None = None
+    focus: tuple | None = None
+    hide_kinds: tuple = ()
+    yields_MPa: dict | None = None
+
+
+@dataclass
+class _Prepared:
+    points: np.ndarray
+    deformed: np.ndarray
+    cells: np.ndarray
+    axial: np.ndarray
+    stress: np.ndarray  # per cell: % of yield or MPa on stressed parts, NaN elsewhere
+    groups: dict
+    magnification: float
+    u_max: float
+
+
+def _prepare(scene: Scene, colour_by_stress: bool, utilisation: bool) -> _Prepared:
+    lines = scene.lines
+    points = np.asarray(lines["points_mm"], dtype=float).reshape(-1, 3)
+    disp = np.asarray(lines.get("displacement_mm", np.zeros_like(points)), dtype=float).reshape(-1, 3)
+    cells = np.asarray(lines["cells"], dtype=np.int64).reshape(-1, 2)
+    tags = np.asarray(lines["part_tag"], dtype=np.int64).reshape(-1)
+    if len(tags) != len(cells):
+        raise ValueError(f"part_tag has {len(tags)} entries for {len(cells)} cells")
+    forces = lines.get("section_forces")
+    axial = (np.asarray(forces, dtype=float).reshape(len(cells), -1)[:, 0]
+             if forces is not None else np.zeros(len(cells)))
+    magnification = auto_magnification(points, disp) if scene.magnification is None else float(scene.magnification)
+    u_max = float(np.max(np.linalg.norm(disp, axis=1))) if len(disp) else 0.0
+    hidden = {_kind_name(k) for k in scene.hide_kinds}
+    group_of_tag = {int(t): ("HIDDEN" if _kind_name(kind) in hidden else _group_of(kind))
+                    for t, (_name, kind) in scene.parts.items()}
+    cell_group = np.array([group_of_tag.get(int(t), "OTHER") for t in tags], dtype=object)
+    groups = {g: np.flatnonzero(cell_group == g) for g in _GROUP_ORDER}
+    stress = np.full(len(cells), np.nan)
+    if colour_by_stress:
+        vm = np.asarray(lines.get("von_mises_MPa", np.zeros(len(cells))), dtype=float).reshape(-1)
+        sel = np.concatenate([groups[g] for g in STRESS_COLOURED])
+        if utilisation:
+            yields = np.array([(scene.yields_MPa or {}).get(int(t), np.nan) for t in tags[sel]], float)
+            stress[sel] = 100.0 * vm[sel] / yields
+        else:
+            stress[sel] = vm[sel]
+    return _Prepared(points, points + magnification * disp, cells, axial, stress, groups, magnification, u_max)
+
+
+def scene_scales(scenes: list[Scene], colour_by_stress: bool = False,
+                 wire_tension_range_N: tuple[float, float] | None = None,
+                 stress_range: tuple[float, float] | None = None) -> tuple[ColourScale | None, ColourScale | None]:
+    """The colour scales shared by the scenes: wire tension (None without wires) and
+    stress (None unless colour_by_stress): % of yield when every scene has yields_MPa,
+    MPa otherwise. wire_tension_range_N / stress_range: the values to span instead of the
+    scenes' own (still widened to the minimum meaningful span of postprocess.scales)."""
+    utilisation = bool(scenes) and all(s.yields_MPa is not None for s in scenes)
+    preps = [_prepare(s, colour_by_stress, utilisation) for s in scenes]
+    wire_values = np.concatenate([p.axial[p.groups["WIRE"]] for p in preps]) if preps else np.zeros(0)
+    wire_scale = None
+    if wire_tension_range_N is not None:
+        wire_scale = tension_scale(wire_tension_range_N)
+    elif len(wire_values):
+        wire_scale = tension_scale(wire_values)
+    stress_scale = None
+    if colour_by_stress:
+        values = np.concatenate([p.stress[np.isfinite(p.stress)] for p in preps]) if preps else np.zeros(0)
+        if stress_range is not None:
+            lo, hi = float(stress_range[0]), float(stress_range[1])
+            label = ("von Mises stress / yield of the part [%]" if utilisation else "von Mises stress [MPa]")
+            stress_scale = ColourScale(lo, hi if hi > lo else lo + 1.0, STRESS_CMAP, label)
+        elif len(values):
+            stress_scale = utilisation_scale(values) if utilisation else stress_scale_MPa(values)
+    return wire_scale, stress_scale
+
+
+def _project(renderer, point, col: int, panel_w: int, panel_h: int) -> tuple[float, float]:
+    """Pixel position (x right, y down, from the panel's top-left) of a 3D point."""
+    renderer.SetWorldPoint(float(point[0]), float(point[1]), float(point[2]), 1.0)
+    renderer.WorldToDisplay()
+    x, y, _z = renderer.GetDisplayPoint()
+    return float(x) - col * panel_w, float(panel_h) - float(y)
+
+
+def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_size: tuple[int, int],
+                   wire_scale: ColourScale | None, stress_scale: ColourScale | None) -> list[Panel]:
+    """The scene's views, rendered off-screen without text, one Panel each."""
+    panel_w, panel_h = panel_size
+    undeformed_meshes, deformed_meshes = [], []
+    for g in _GROUP_ORDER:
+        idx = prep.groups[g]
+        if len(idx) == 0:
+            continue
+        style = STYLES[g]
+        if g != "LINK":
+            und = _tubes(prep.points, prep.cells[idx], UNDEFORMED_RADIUS_FACTOR * style.radius_mm,
+                         max(8, style.n_sides // 2), join=True)
+            if und is not None:
+                undeformed_meshes.append(und)
+        finite = np.isfinite(prep.stress[idx]) if stress_scale is not None else np.zeros(len(idx), bool)
+        if g == "WIRE" and wire_scale is not None:
+            tube = _tubes(prep.deformed, prep.cells[idx], style.radius_mm, style.n_sides,
+                          cell_data={TENSION_ARRAY: prep.axial[idx]})
+            if tube is not None:
+                deformed_meshes.append((tube, dict(scalars=TENSION_ARRAY, preference="cell", cmap=wire_scale.cmap,
+                                                   clim=(wire_scale.lo, wire_scale.hi), show_scalar_bar=False,
+                                                   ambient=0.35, diffuse=0.65, specular=0.1)))
+            continue
+        plain = idx[~finite]
+        if finite.any():
+            tube = _tubes(prep.deformed, prep.cells[idx[finite]], style.radius_mm, style.n_sides,
+                          cell_data={STRESS_ARRAY: prep.stress[idx[finite]]})
+            if tube is not None:
+                deformed_meshes.append((tube, dict(scalars=STRESS_ARRAY, preference="cell", cmap=stress_scale.cmap,
+                                                   clim=(stress_scale.lo, stress_scale.hi), show_scalar_bar=False,
+                                                   ambient=0.3, diffuse=0.7, specular=0.1)))
+        if len(plain):
+            tube = _tubes(prep.deformed, prep.cells[plain], style.radius_mm, style.n_sides, join=True)
+            if tube is not None:
+                deformed_meshes.append((tube, dict(color=(scene.colours or {}).get(g, style.color), ambient=0.25,
+                                                   diffuse=0.75, specular=0.3 if g not in ("BONE", "REGENERATE")
+                                                   else 0.05, specular_power=20)))
+    undeformed = pv.merge(undeformed_meshes) if undeformed_meshes else None
+
+    plotter = pv.Plotter(off_screen=True, shape=(1, len(views)), window_size=(panel_w * len(views), panel_h),
+                         border=False)
+    panels = []
     try:
-        import matplotlib
+        for col, name in enumerate(views):
+            _label, direction, parallel = VIEWS[name]
+            plotter.subplot(0, col)
+            plotter.set_background("white")
+            if undeformed is not None:
+                plotter.add_mesh(undeformed, color=UNDEFORMED_COLOR, opacity=UNDEFORMED_OPACITY,
+                                 smooth_shading=True, lighting=True)
+            for mesh, kwargs in deformed_meshes:
+                plotter.add_mesh(mesh.copy(deep=False), smooth_shading=True, **kwargs)
+            for tail, vec, _text in scene.arrows or ():
+                vec = np.asarray(vec, float)
+                plotter.add_mesh(pv.Arrow(start=tail, direction=vec, scale=float(np.linalg.norm(vec)),
+                                          tip_length=0.25, tip_radius=0.08, shaft_radius=0.03), color="#d62728")
+            if parallel:
+                plotter.enable_parallel_projection()
+            plotter.view_vector(direction, viewup=(0.0, 1.0, 0.0) if direction == (0.0, 0.0, 1.0) else (0.0, 0.0, 1.0))
+            plotter.reset_camera()
+            plotter.camera.zoom(1.1 if parallel else 1.25)
+            if scene.focus is not None:
+                centre, half = np.asarray(scene.focus[0], float), float(scene.focus[1])
+                d = np.asarray(direction, float) / np.linalg.norm(direction)
+                plotter.camera.focal_point = tuple(centre)
+                plotter.camera.position = tuple(centre + d * 2000.0)
+                plotter.enable_parallel_projection()
+                plotter.camera.parallel_scale = half
+                plotter.renderer.ResetCameraClippingRange()
+        plotter.enable_depth_peeling()
+        try:
+            plotter.enable_anti_aliasing("ssaa", all_renderers=True)
+        except Exception:  # noqa: BLE001  (older VTK / pyvista: keep going without)
+            pass
+        image = np.asarray(plotter.screenshot(return_img=True, window_size=(panel_w * len(views), panel_h)))
+        for col, name in enumerate(views):
+            renderer = plotter.renderers[col]
+            labels = []
+            for point, text in scene.labels or ():
+                x, y = _project(renderer, point, col, panel_w, panel_h)
+                if 0 <= x <= panel_w and 0 <= y <= panel_h:
+                    labels.append(Label(x, y, text, "part"))
+            for tail, vec, text in scene.arrows or ():
+                if text:
+                    x, y = _project(renderer, np.asarray(tail, float) + 0.5 * np.asarray(vec, float), col,
+                                    panel_w, panel_h)
+                    labels.append(Label(x, y, text, "load"))
+            if not scene.caption or col > 0:
+                caption = VIEWS[name][0]
+            elif len(views) == 1:
+                caption = scene.caption
+            else:
+                caption = f"{scene.caption} — {VIEWS[name][0].lower()}"
+            panels.append(Panel(image[:, col * panel_w:(col + 1) * panel_w, :3].copy(), caption, labels))
+    finally:
+        plotter.close()
+    return panels
 
-        path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    except Exception:  # noqa: BLE001
-        return None
-    return str(path) if path.is_file() else None
 
+def render_scenes(scenes: list[Scene], out_png: str | Path, *, header: str = "", window_size=(1600, 1000),
+                  views: tuple[str, ...] = ("oblique", "anterior"), colour_by_stress: bool = False,
+                  wire_scale: ColourScale | None = None, stress_scale: ColourScale | None = None) -> Path:
+    """Render the scenes side by side (each in `views`) on one pair of colour scales into a
+    PNG of exactly window_size px; return its path.
 
-def _use_font_file(text_property, font_file: str | None) -> None:
-    if font_file is not None:
-        text_property.SetFontFamily(4)  # VTK_FONT_FILE
-        text_property.SetFontFile(font_file)
+    wire_scale / stress_scale: the colour scales; None: made from all the scenes' values
+    (scene_scales). The colour bars are drawn under the views, the header over them.
+    ValueError for an unknown view or a size too small for the panels.
+    """
+    unknown = [v for v in views if v not in VIEWS]
+    if unknown or not views:
+        raise ValueError(f"views {unknown or views}: accepted: {', '.join(VIEWS)}")
+    if not scenes:
+        raise ValueError("render_scenes: no scene to draw")
+    utilisation = all(s.yields_MPa is not None for s in scenes)
+    own_wire, own_stress = scene_scales(scenes, colour_by_stress)
+    wire_scale = wire_scale or own_wire
+    stress_scale = (stress_scale or own_stress) if colour_by_stress else None
+    preps = [_prepare(s, colour_by_stress, utilisation) for s in scenes]
+    if not any(len(p.groups["WIRE"]) for p in preps):
+        wire_scale = None
+    if stress_scale is not None and not any(np.isfinite(p.stress).any() for p in preps):
+        stress_scale = None
+    bars = [b for b in (stress_scale, wire_scale) if b is not None]
+    width, height = int(window_size[0]), int(window_size[1])
+    n_panels = len(scenes) * len(views)
+    probe = plan_layout((width, height), header, n_panels, len(bars))
+    from postprocess.layout import wrap_text
 
-
-def _nice_bar_labels(bar, clim: tuple[float, float]) -> None:
-    """Round tick values (e.g. 800, 900, ...) on the colour bar instead of clim/4 steps."""
-    try:
-        from matplotlib.ticker import MaxNLocator
-        from vtkmodules.vtkCommonCore import vtkDoubleArray
-    except Exception:  # noqa: BLE001
-        return
-    lo, hi = clim
-    eps = 1e-9 * abs(hi - lo)
-    ticks = [t for t in MaxNLocator(nbins=6).tick_values(lo, hi) if lo - eps <= t <= hi + eps]
-    if len(ticks) < 2:
-        return
-    values = vtkDoubleArray()
-    for t in ticks:
-        values.InsertNextValue(float(t))
-    step = ticks[1] - ticks[0]
-    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 0
-    bar.SetLabelFormat(f"%.{decimals}f")
-    bar.SetCustomLabels(values)
-    bar.SetUseCustomLabels(True)
-
-
-def _deformation_label(magnification: float, u_max: float) -> str:
-    mag = f"{magnification:g}"
-    return f"Deformation x {mag}   (largest displacement {u_max:.3g} mm)"
+    bar_w = min(0.40 * width, 560.0, (width - 16 - (len(bars) - 1) * 60) / max(1, len(bars)))
+    label_lines = max([len(wrap_text(b.label + (f"; {b.note}" if b.note else ""), bar_w, probe.caption_pt))
+                       for b in bars], default=1)
+    layout = plan_layout((width, height), header, n_panels, len(bars), bar_label_lines=label_lines)
+    panels: list[Panel] = []
+    for scene, prep in zip(scenes, preps):
+        panels += _render_panels(scene, prep, tuple(views), layout.panel_size, wire_scale, stress_scale)
+    return compose_picture(out_png, layout, panels, bars)
 
 
 def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | Path, *,
@@ -205,194 +420,28 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                  stress_range_MPa: tuple[float, float] | None = None,
                  focus: tuple[tuple[float, float, float], float] | None = None,
                  labels: list[tuple[tuple[float, float, float], str]] | None = None,
-                 arrows: list[tuple[tuple[float, float, float], tuple[float, float, float], str]] | None = None) -> Path:
-    """Render the undeformed and deformed frame into a PNG with two views; return its path.
+                 arrows: list[tuple[tuple[float, float, float], tuple[float, float, float], str]] | None = None,
+                 yields_MPa: dict[int, float] | None = None, hide_kinds: tuple[str, ...] = (),
+                 wire_scale: ColourScale | None = None, stress_scale: ColourScale | None = None) -> Path:
+    """Render the undeformed and deformed frame into a PNG of window_size px; return its path.
 
-    lines: "points_mm" (n,3), "displacement_mm" (n,3), "cells" (m,2) node indices,
-    "part_tag" (m,), "section_forces" (m,6) with the axial force N (tension positive)
-    in column 0. parts: tag -> (name, kind), kind one of BONE, REGENERATE, RING, WIRE,
-    ROD, HALF_PIN, POST or a *_LINK kind (drawn as thin dark connectors); cells whose
-    tag is missing from `parts` are drawn thin in grey.
-    magnification: deformation scale; None picks a 1-2-5 number so the largest
-    displacement appears as ~4 % of the model size (at least 1).
-    wire_tension_range_N: colour range of the wires; None uses min/max over wire cells.
-    colours: overrides of the fixed colours by kind (e.g. {"REGENERATE": "#d62728"}).
-    views: which views, side by side, from VIEWS (oblique, anterior, lateral, axial).
-    focus: (centre, half height) in mm: zoom parallel views on a region (a close-up).
-    labels: (point, text) pairs written on the picture (teaching); arrows: (tail point,
-    vector in mm, text) drawn as red arrows (loads).
+    lines, parts, magnification, colours, focus, labels, arrows, hide_kinds, yields_MPa:
+    as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
+    lateral, axial). The header holds the title and the deformation scale.
+    wire_tension_range_N: the tensions (N) the wire colour scale spans (None: the wires'
+    own), widened to at least 10 % of the typical tension (postprocess.scales).
     colour_by_stress: colour bone, rings, rods, struts and pins by their peak von Mises
-    stress per cell (lines["von_mises_MPa"], MPa) over stress_range_MPa (None: 0 to the
-    largest), with a second colour bar; wires stay coloured by tension.
-    Left: oblique 3D view. Right: anterior view (camera on the +y side looking towards
-    -y, z up, parallel projection).
+    stress per cell (lines["von_mises_MPa"]) over their own yield in % (with yields_MPa)
+    or in MPa (without). stress_range_MPa: the range of that stress scale (in % of yield
+    when yields_MPa is given; None: 0 to the peak, see postprocess.scales).
+    wire_scale / stress_scale: ready-made scales (shared by several pictures) instead.
+    ValueError: an unknown view, part_tag and cells of different lengths.
     """
-    points = np.asarray(lines["points_mm"], dtype=float).reshape(-1, 3)
-    disp = np.asarray(lines.get("displacement_mm", np.zeros_like(points)), dtype=float).reshape(-1, 3)
-    cells = np.asarray(lines["cells"], dtype=np.int64).reshape(-1, 2)
-    tags = np.asarray(lines["part_tag"], dtype=np.int64).reshape(-1)
-    forces = lines.get("section_forces")
-    axial = (np.asarray(forces, dtype=float).reshape(len(cells), -1)[:, 0]
-             if forces is not None else np.zeros(len(cells)))
-    if len(tags) != len(cells):
-        raise ValueError(f"part_tag has {len(tags)} entries for {len(cells)} cells")
-
-    if magnification is None:
-        magnification = auto_magnification(points, disp)
-    magnification = float(magnification)
-    u_max = float(np.max(np.linalg.norm(disp, axis=1))) if len(disp) else 0.0
-    deformed = points + magnification * disp
-
-    # cells grouped by drawing style
-    group_of_tag = {int(t): _group_of(kind) for t, (_name, kind) in parts.items()}
-    cell_group = np.array([group_of_tag.get(int(t), "OTHER") for t in tags], dtype=object)
-    groups = {g: np.flatnonzero(cell_group == g) for g in _GROUP_ORDER}
-
-    wire_cells = groups["WIRE"]
-    if wire_tension_range_N is not None:
-        clim = (float(wire_tension_range_N[0]), float(wire_tension_range_N[1]))
-    elif len(wire_cells):
-        clim = (float(axial[wire_cells].min()), float(axial[wire_cells].max()))
-    else:
-        clim = (0.0, 1.0)
-    if not clim[1] > clim[0]:  # one value only: a small band around it
-        half = max(1.0, 0.05 * abs(clim[0]))
-        clim = (clim[0] - half, clim[1] + half)
-
-    vm = np.asarray(lines.get("von_mises_MPa", np.zeros(len(cells))), dtype=float).reshape(-1)
-    stressed = [g for g in STRESS_COLOURED if len(groups[g])] if colour_by_stress else []
-    if stressed:
-        sel = np.concatenate([groups[g] for g in stressed])
-        sclim = (float(stress_range_MPa[0]), float(stress_range_MPa[1])) if stress_range_MPa is not None \
-            else (0.0, max(float(vm[sel].max()), 1e-9))
-        if not sclim[1] > sclim[0]:
-            sclim = (sclim[0], sclim[0] + 1.0)
-
-    # meshes, built once and shared by both views
-    undeformed_meshes = []
-    deformed_meshes = []  # (tubes, add_mesh kwargs, "wire" | "stress" | "plain")
-    for g in _GROUP_ORDER:
-        idx = groups[g]
-        if len(idx) == 0:
-            continue
-        style = STYLES[g]
-        is_wire = g == "WIRE"
-        if g != "LINK":
-            und = _tubes(points, cells[idx], UNDEFORMED_RADIUS_FACTOR * style.radius_mm,
-                         max(8, style.n_sides // 2), join=True)
-            if und is not None:
-                undeformed_meshes.append(und)
-        is_stressed = g in stressed
-        data = {TENSION_ARRAY: axial[idx]} if is_wire else ({STRESS_ARRAY: vm[idx]} if is_stressed else None)
-        tube = _tubes(deformed, cells[idx], style.radius_mm, style.n_sides, cell_data=data,
-                      join=not (is_wire or is_stressed))
-        if tube is None:
-            continue
-        if is_wire:
-            kwargs = dict(scalars=TENSION_ARRAY, preference="cell", cmap=WIRE_CMAP, clim=clim,
-                          ambient=0.35, diffuse=0.65, specular=0.1)
-        elif is_stressed:
-            kwargs = dict(scalars=STRESS_ARRAY, preference="cell", cmap=STRESS_CMAP, clim=sclim,
-                          ambient=0.3, diffuse=0.7, specular=0.1)
-        else:
-            kwargs = dict(color=(colours or {}).get(g, style.color), ambient=0.25, diffuse=0.75,
-                          specular=0.3 if g not in ("BONE", "REGENERATE") else 0.05, specular_power=20)
-        deformed_meshes.append((tube, kwargs, "wire" if is_wire else ("stress" if is_stressed else "plain")))
-    undeformed = pv.merge(undeformed_meshes) if undeformed_meshes else None
-
-    width, height = int(window_size[0]), int(window_size[1])
-    font_title = max(10, round(height / 55))
-    font_small = max(8, round(height / 80))
-    font_file = _font_file()
-
-    unknown = [v for v in views if v not in VIEWS]
-    if unknown or not views:
-        raise ValueError(f"views {unknown or views}: accepted: {', '.join(VIEWS)}")
-    last = len(views) - 1
-    plotter = pv.Plotter(off_screen=True, shape=(1, len(views)), window_size=(width, height), border=False)
-    try:
-        plotter.set_background("white")
-        for col, (label, direction, parallel) in enumerate(VIEWS[v] for v in views):
-            plotter.subplot(0, col)
-            plotter.set_background("white")
-            if undeformed is not None:
-                plotter.add_mesh(undeformed, color=UNDEFORMED_COLOR, opacity=UNDEFORMED_OPACITY,
-                                 smooth_shading=True, lighting=True)
-            stress_bar_done = False
-            for mesh, kwargs, kind in deformed_meshes:
-                extra = {}
-                is_wire = kind == "wire"
-                if kind == "stress":
-                    extra["show_scalar_bar"] = col == 0 and not stress_bar_done
-                    if extra["show_scalar_bar"]:
-                        stress_bar_done = True
-                        extra["scalar_bar_args"] = dict(
-                            title="von Mises [MPa]\n", vertical=True, position_x=0.83, position_y=0.22,
-                            width=0.08, height=0.55, color=TEXT_COLOR, title_font_size=font_title + 2,
-                            label_font_size=font_title - 2, n_labels=5, fmt="%.0f", font_family="arial",
-                            bold=False, unconstrained_font_size=True,
-                        )
-                    else:
-                        extra["show_scalar_bar"] = False
-                if is_wire:
-                    extra["show_scalar_bar"] = col == last
-                    if col == last:
-                        extra["scalar_bar_args"] = dict(
-                            title="Wire tension [N]\n", vertical=True, position_x=0.83, position_y=0.22,
-                            width=0.08, height=0.55, color=TEXT_COLOR, title_font_size=font_title + 2,
-                            label_font_size=font_title - 2, n_labels=5, fmt="%.0f", font_family="arial",
-                            bold=False, unconstrained_font_size=True,
-                        )
-                plotter.add_mesh(mesh.copy(deep=False), smooth_shading=True, **kwargs, **extra)
-                if extra.get("show_scalar_bar"):
-                    bar = plotter.scalar_bars[extra["scalar_bar_args"]["title"]]
-                    _use_font_file(bar.GetTitleTextProperty(), font_file)
-                    _use_font_file(bar.GetLabelTextProperty(), font_file)
-                    _nice_bar_labels(bar, clim if is_wire else sclim)
-            plotter.add_text(label, position="lower_left", font_size=font_small, color=TEXT_COLOR,
-                             font_file=font_file)
-            if col == 0:
-                label_d = _deformation_label(magnification, u_max) if u_max > 0 else ""
-                header = "\n".join(x for x in (title, label_d) if x)
-                plotter.add_text(header, position="upper_left", font_size=font_title, color=TEXT_COLOR,
-                                 font_file=font_file)
-            if col == last and u_max > 0:
-                plotter.add_text("undeformed: light grey", position="upper_right",
-                                 font_size=font_small, color="#707070", font_file=font_file)
-            for tail, vec, text in arrows or ():
-                vec = np.asarray(vec, float)
-                length = float(np.linalg.norm(vec))
-                plotter.add_mesh(pv.Arrow(start=tail, direction=vec, scale=length, tip_length=0.25,
-                                          tip_radius=0.08, shaft_radius=0.03), color="#d62728")
-                if text:
-                    plotter.add_point_labels([np.asarray(tail) + vec * 1.05], [text], font_size=font_title,
-                                             text_color="#d62728", shape=None, show_points=False,
-                                             always_visible=True)
-            if labels:
-                plotter.add_point_labels([p for p, _ in labels], [t for _, t in labels], font_size=font_small + 2,
-                                         text_color="black", shape_color="white", shape_opacity=0.75,
-                                         point_size=6, point_color="black", always_visible=True)
-            if parallel:
-                plotter.enable_parallel_projection()
-            plotter.view_vector(direction, viewup=(0.0, 1.0, 0.0) if direction == (0.0, 0.0, 1.0) else (0.0, 0.0, 1.0))
-            plotter.reset_camera()
-            plotter.camera.zoom(1.1 if parallel else 1.25)
-            if focus is not None:
-                centre, half = np.asarray(focus[0], float), float(focus[1])
-                d = np.asarray(direction, float) / np.linalg.norm(direction)
-                plotter.camera.focal_point = tuple(centre)
-                plotter.camera.position = tuple(centre + d * 2000.0)
-                plotter.enable_parallel_projection()
-                plotter.camera.parallel_scale = half
-        plotter.enable_depth_peeling()
-        try:
-            plotter.enable_anti_aliasing("ssaa", all_renderers=True)
-        except Exception:  # noqa: BLE001  (older VTK / pyvista: keep going without)
-            pass
-
-        out = Path(out_png)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        plotter.screenshot(str(out), window_size=(width, height))
-    finally:
-        plotter.close()
-    return out
+    scene = Scene(lines, parts, magnification=magnification, colours=colours, labels=labels, arrows=arrows,
+                  focus=focus, hide_kinds=tuple(hide_kinds), yields_MPa=yields_MPa)
+    own_wire, own_stress = scene_scales([scene], colour_by_stress, wire_tension_range_N, stress_range_MPa)
+    prep = _prepare(scene, False, False)
+    header = "\n".join(x for x in (title, _deformation_text(prep.magnification, prep.u_max)) if x)
+    return render_scenes([scene], out_png, header=header, window_size=window_size, views=views,
+                         colour_by_stress=colour_by_stress, wire_scale=wire_scale or own_wire,
+                         stress_scale=stress_scale or own_stress)

@@ -6,8 +6,9 @@
 - `views.png`: the frame under the full axial load in four views (oblique, anterior,
   lateral, along the axis), deformation magnified (factor on the picture) over the
   undeformed frame in grey; wires coloured by tension, bone/rings/rods/pins by von Mises
-  stress, each with its colour bar;
-- `gap.png`: a close-up of the gap with its axial and shear motion;
+  stress over their own yield (%), each with its colour bar (postprocess.scales);
+- `gap.png`: the fragment ends at true scale, unloaded, just before the gap closes and at
+  full load, with the axial and shear motion;
 - `teaching.png`: the parts labelled and the load drawn as an arrow;
 - `load_displacement.png`, `wire_tension.png`, `ifm.png`, `moments.png`: curves against load;
 - `loading.gif`: the axial load rising step by step;
@@ -102,6 +103,11 @@ def check_rendering() -> None:
 
 
 # ----------------------------------------------------------------------------- plots
+def _num(value, spec: str) -> str:
+    """A number formatted, or "n/a" for None (a quantity the run could not give)."""
+    return "n/a" if value is None else format(value, spec)
+
+
 def _plt():
     import matplotlib
 
@@ -116,7 +122,7 @@ def plot_load_displacement(results: dict, path: Path) -> Path | None:
     if a is None:
         return None
     plt = _plt()
-    load, disp = np.array(a["load_N"]), np.array(a["displacement_mm"])
+    load, disp = np.array(a["load_N"], dtype=float), np.array(a["displacement_mm"], dtype=float)
     fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
     ax.plot(disp, load, "o-", color="k", lw=2, ms=4, label="frame model")
     if a.get("secant_stiffness_N_per_mm"):
@@ -171,9 +177,9 @@ def plot_ifm(results: dict, path: Path) -> Path | None:
     if a is None or a.get("ifm_axial_history_mm") is None:
         return None
     plt = _plt()
-    load = np.array(a["load_N"])
-    ifm = np.array(a["ifm_axial_history_mm"])
-    shear = np.array(a["ifm_shear_history_mm"])
+    load = np.array(a["load_N"], dtype=float)
+    ifm = np.array(a["ifm_axial_history_mm"], dtype=float)  # None (no gap at a step) -> NaN
+    shear = np.array(a.get("ifm_shear_history_mm") or [None] * len(ifm), dtype=float)
     width = a["ifm_axial_mm"] / a["gap_strain"] if a.get("gap_strain") else None
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
     ax.plot(load, ifm, "o-", lw=2, ms=3, label="axial")
@@ -189,12 +195,14 @@ def plot_ifm(results: dict, path: Path) -> Path | None:
         for lo, hi, colour, label in STRAIN_BANDS:
             ax2.axhspan(lo, hi, color=colour, alpha=0.8, zorder=0, label=label)
         ax2.plot(load, 100 * ifm / width, "o-", color="k", lw=2, ms=3, label="gap strain")
-        ax2.set_ylim(0, max(12.0, min(110.0, 1.1 * float(np.max(100 * ifm / width)))))
+        ax2.set_ylim(0, max(12.0, min(110.0, 1.1 * float(np.nanmax(100 * ifm / width, initial=0.0)))))
         ax2.set_title(f"Gap strain (IFM / {width:g} mm) with Perren's bands")
+        ax2.legend(fontsize=8)
+    else:
+        ax2.set_title("Gap strain: not given by this run (n/a)")
     ax2.set_xlabel("axial load [N]")
     ax2.set_ylabel("gap strain [%]")
     ax2.grid(True, alpha=0.3)
-    ax2.legend(fontsize=8)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
@@ -207,8 +215,8 @@ def plot_moments(results: dict, path: Path) -> Path | None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
     for name, c in cases.items():
-        ax.plot(c["rotation_deg"], c["moment_Nm"], "o-", lw=2, ms=3,
-                label=f"{name.replace('_', ' ')}: {c['stiffness_Nm_per_deg']:.2f} N*m/deg")
+        ax.plot(np.array(c["rotation_deg"], dtype=float), np.array(c["moment_Nm"], dtype=float), "o-", lw=2, ms=3,
+                label=f"{name.replace('_', ' ')}: {_num(c.get('stiffness_Nm_per_deg'), '.2f')} N*m/deg")
     ax.set_xlabel("rotation at the load point [deg]")
     ax.set_ylabel("moment [N*m]")
     ax.set_title("Bending and torsion")
@@ -252,32 +260,117 @@ def teaching_labels(states: SavedStates, lines: dict, scenario: dict) -> list[tu
     return out
 
 
+def _bone_centre_at(lines: dict, parts: dict, level_mm: float, half_mm: float) -> np.ndarray:
+    """Mean deformed position (mm) of the bone nodes within half_mm of a level."""
+    tags = [t for t, (_n, k) in parts.items() if k in ("BONE", "REGENERATE")]
+    cells = lines["cells"][np.isin(lines["part_tag"], tags)]
+    nodes = np.unique(cells.ravel())
+    x = lines["points_mm"][nodes]
+    near = nodes[np.abs(x[:, 2] - level_mm) <= half_mm]
+    if len(near) == 0:
+        return np.array([0.0, 0.0, level_mm])
+    return (lines["points_mm"][near] + lines["displacement_mm"][near]).mean(axis=0)
+
+
+GAP_HIDDEN_KINDS = ("RING", "ROD", "STRUT", "POST", "WIRE", "WIRE_BONE_LINK", "CLAMP_LINK", "PIN_BONE_LINK",
+                    "GAP_CONTACT")
+
+
+def gap_states(results: dict, states: SavedStates, width_mm: float) -> list[tuple[str, str, float | None]]:
+    """The states the gap close-up shows: (state name, caption, gap left open in mm).
+
+    Unloaded (after pretension); when the gap closes under the axial load, the last load
+    step at which it is still open; and the full load. The gap left open is the gap width
+    less the axial IFM of that step from the unloaded mesh (ifm_axial_absolute_history_mm;
+    the pretension alone moves the gap faces a little).
+    """
+    a = results["load_cases"].get("axial") or {}
+    load = list(a.get("load_N") or [])
+    ifm = a.get("ifm_axial_absolute_history_mm") or a.get("ifm_axial_history_mm")
+    steps = states.axial_steps()
+    out = []
+    if "pretension" in states.names:
+        out.append(("pretension", f"unloaded (pretensioned): gap {width_mm:.2f} mm", width_mm))
+    if ifm is None or len(steps) != len(load) or not load:
+        if "axial" in states.names:
+            out.append(("axial", "full load", None))
+        return out
+    left = [width_mm - float(i) for i in ifm]
+    closed_at = a.get("gap_closed_at_N")
+    if closed_at is not None:
+        open_steps = [k for k in range(1, len(load)) if load[k] < closed_at and left[k] > 0.01 * width_mm]
+        if open_steps:
+            k = open_steps[-1]
+            out.append((steps[k], f"at {load[k]:.0f} N: gap {max(left[k], 0.0):.2f} mm (axial IFM {ifm[k]:.2f} mm)",
+                        left[k]))
+        out.append((steps[-1], f"at {load[-1]:.0f} N: closed (touching from {closed_at:.1f} N)", 0.0))
+    else:
+        out.append((steps[-1], f"at {load[-1]:.0f} N: gap {max(left[-1], 0.0):.2f} mm (axial IFM {ifm[-1]:.2f} mm)",
+                    left[-1]))
+    return out
+
+
+def render_gap(results: dict, states: SavedStates, scenario: dict, path: Path) -> Path | None:
+    """gap.png: the two fragment ends at true scale (anterior view) unloaded, just before
+    the gap closes (if it does) and at full load, with rings, rods and wires left out so
+    that nothing stands in front of the gap. None without a gap or an axial case."""
+    from postprocess.render import Scene, render_scenes
+
+    a = results["load_cases"].get("axial")
+    gap = scenario.get("gap") or {}
+    width = float(gap.get("width_mm") or 0.0)
+    if a is None or width <= 0 or "level_mm" not in gap:
+        return None
+    chosen = gap_states(results, states, width)
+    if not chosen:
+        return None
+    bone_d = float((scenario.get("bone") or {}).get("outer_diameter_mm") or 24.0)
+    n = len(chosen)
+    size = (max(1400, 480 * n), 820)
+    panel_ratio = ((size[1] - 180) / (size[0] / n))  # height / width of a panel, roughly
+    half = max(5.0 * width, 0.8 * bone_d * panel_ratio, 12.0)
+    level = float(gap["level_mm"])
+    scenes = []
+    for name, caption, left in chosen:
+        lines = states.lines(name)
+        centre = _bone_centre_at(lines, states.parts, level, max(2.0 * width, 5.0))
+        mark = ("the gap" if left is None else f"gap {left:.2f} mm" if left > 0.01 * width else "in contact")
+        scenes.append(Scene(lines, states.parts, caption=caption, magnification=1.0, focus=(tuple(centre), half),
+                            hide_kinds=GAP_HIDDEN_KINDS, labels=[(tuple(centre - [0.5 * bone_d, 0.0, 0.0]), mark)]))  # -x: right in the anterior view
+    strain = a.get("gap_strain")
+    numbers = [f"axial IFM {a['ifm_axial_mm']:.3f} mm" if a.get("ifm_axial_mm") is not None else "",
+               f"shear IFM {a['ifm_shear_mm']:.3f} mm" if a.get("ifm_shear_mm") is not None else "",
+               f"gap strain {100 * strain:.1f} %" if strain is not None else ""]
+    numbers = ", ".join(x for x in numbers if x)
+    header = (f"{results['scenario']}: the {width:g} mm gap at {level:g} mm, anterior view at true scale (bone only)"
+              + (f"\nAt {a['load_N'][-1]:.0f} N: {numbers}" if numbers else ""))
+    return render_scenes(scenes, path, header=header, window_size=size, views=("anterior",))
+
+
 def render_pictures(results: dict, states: SavedStates, scenario: dict, out: Path) -> dict[str, Path]:
     from postprocess.render import auto_magnification, render_frame
+    from postprocess.scales import part_yields_MPa
 
     pics: dict[str, Path] = {}
     case = "axial" if "axial" in states.names else next((n for n in states.names if "step" not in n), None)
     if case is None:
         return pics
     lines = states.lines(case)
+    yields = part_yields_MPa(scenario, states.parts) if scenario else None
     mag = auto_magnification(lines["points_mm"], lines["displacement_mm"])
-    title = f"{results['scenario']}: {case} at full load"
-    pics["views"] = render_frame(lines, states.parts, out / "views.png", title=title, magnification=mag,
-                                 colour_by_stress=True, views=("oblique", "anterior", "lateral", "axial"),
-                                 window_size=(2200, 900))
     a = results["load_cases"].get("axial")
-    gap = scenario.get("gap")
-    if a is not None and a.get("ifm_axial_mm") is not None and gap:
-        centre = (0.0, 0.0, gap["level_mm"])
-        pics["gap"] = render_frame(
-            lines, states.parts, out / "gap.png", magnification=1.0, views=("anterior", "lateral"),
-            title=(f"The gap at {a['load_N'][-1]:.0f} N (true scale): axial IFM {a['ifm_axial_mm']:.3f} mm, shear "
-                   f"IFM {a['ifm_shear_mm']:.3f} mm" + (f", gap strain {100 * a['gap_strain']:.1f} %"
-                                                         if a.get("gap_strain") is not None else "")),
-            focus=(centre, max(12.0, 4.0 * gap["width_mm"])), window_size=(1400, 800))
-    load_text = f"{a['load_N'][-1]:.0f} N" if a is not None else ""
-    top = lines["points_mm"][np.argmax(lines["points_mm"][:, 2])]
-    arrows = [(tuple(top + np.array([0.0, 0.0, 70.0])), (0.0, 0.0, -60.0), load_text)] if a is not None else []
+    load = f" ({a['load_N'][-1]:.0f} N)" if a is not None and case == "axial" else ""
+    title = f"{results['scenario']}: {case.replace('_', ' ')} load case at full load{load}"
+    pics["views"] = render_frame(lines, states.parts, out / "views.png", title=title, magnification=mag,
+                                 colour_by_stress=True, yields_MPa=yields,
+                                 views=("oblique", "anterior", "lateral", "axial"), window_size=(2200, 900))
+    gap_png = render_gap(results, states, scenario, out / "gap.png")
+    if gap_png is not None:
+        pics["gap"] = gap_png
+    arrows = []
+    if a is not None:
+        top = lines["points_mm"][np.argmax(lines["points_mm"][:, 2])]
+        arrows = [(tuple(top + np.array([0.0, 0.0, 70.0])), (0.0, 0.0, -60.0), f"{a['load_N'][-1]:.0f} N")]
     pics["teaching"] = render_frame(lines, states.parts, out / "teaching.png", magnification=mag,
                                     title=f"{results['scenario']}: the parts and the load",
                                     labels=teaching_labels(states, lines, scenario), arrows=arrows,
@@ -285,35 +378,33 @@ def render_pictures(results: dict, states: SavedStates, scenario: dict, out: Pat
     return pics
 
 
-def animate_loading(results: dict, states: SavedStates, path: Path, frame_ms: int = 350) -> Path | None:
-    """GIF of the axial load rising step by step (one magnification and colour scale)."""
+def animate_loading(results: dict, states: SavedStates, path: Path, frame_ms: int = 350,
+                    scenario: dict | None = None) -> Path | None:
+    """GIF of the axial load rising step by step (one magnification and one pair of colour
+    scales for all frames)."""
     import tempfile
 
     from PIL import Image
 
-    from postprocess.render import auto_magnification, render_frame
+    from postprocess.render import Scene, auto_magnification, render_frame, scene_scales
+    from postprocess.scales import part_yields_MPa
 
     steps = states.axial_steps()
     if len(steps) < 2:
         return None
     last = states.lines(steps[-1])
     mag = auto_magnification(last["points_mm"], last["displacement_mm"])
-    wire_tags = [t for t, (_n, k) in states.parts.items() if k == "WIRE"]
-    lo, hi = np.inf, -np.inf
-    for n in steps:
-        f = states.lines(n)
-        sel = np.isin(f["part_tag"], wire_tags)
-        if sel.any():
-            lo, hi = min(lo, f["section_forces"][sel, 0].min()), max(hi, f["section_forces"][sel, 0].max())
-    vmax = max(float(states.lines(n)["von_mises_MPa"].max()) for n in steps)
+    yields = part_yields_MPa(scenario, states.parts) if scenario else None
+    wire_scale, stress_scale = scene_scales([Scene(states.lines(n), states.parts, yields_MPa=yields) for n in steps],
+                                            colour_by_stress=True)
     load = results["load_cases"]["axial"]["load_N"]
     frames = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, n in enumerate(steps):
             png = render_frame(states.lines(n), states.parts, Path(tmp) / f"{n}.png", magnification=mag,
                                title=f"{results['scenario']}: axial load {load[k]:.0f} N (step {k}/{len(steps) - 1})",
-                               wire_tension_range_N=(lo, hi) if np.isfinite(lo) else None, colour_by_stress=True,
-                               stress_range_MPa=(0.0, vmax), window_size=(1200, 750))
+                               colour_by_stress=True, yields_MPa=yields, wire_scale=wire_scale,
+                               stress_scale=stress_scale, window_size=(1200, 750))
             with Image.open(png) as im:
                 frames.append(im.convert("P", palette=Image.Palette.ADAPTIVE, colors=255))
     frames += [frames[-1]] * 3  # hold the full load
@@ -322,37 +413,34 @@ def animate_loading(results: dict, states: SavedStates, path: Path, frame_ms: in
 
 
 # ----------------------------------------------------------------------------- the 3D scene
-def scene_json(states: SavedStates, case: str) -> dict:
+def scene_json(states: SavedStates, case: str, scenario: dict | None = None) -> dict:
     """Tubes of the deformed frame as triangle meshes with one RGB colour per triangle
-    (wires by tension, other parts by von Mises stress), for the vtk.js view."""
+    (wires by tension, other parts by von Mises stress over their yield, on the scales of
+    the pictures: postprocess.scales), for the vtk.js view."""
     import matplotlib
 
-    from postprocess.render import STRESS_COLOURED, STYLES, _group_of, _tubes, auto_magnification
+    from postprocess.render import STYLES, Scene, _prepare, _tubes, scene_scales
+    from postprocess.scales import part_yields_MPa
 
     lines = states.lines(case)
-    mag = auto_magnification(lines["points_mm"], lines["displacement_mm"])
-    pts = lines["points_mm"] + mag * lines["displacement_mm"]
-    cells, tags = lines["cells"], lines["part_tag"]
-    axial, vm = lines["section_forces"][:, 0], lines["von_mises_MPa"]
-    group = np.array([_group_of(states.parts.get(int(t), ("", "OTHER"))[1]) for t in tags], dtype=object)
-    wires = group == "WIRE"
-    tlo, thi = (axial[wires].min(), axial[wires].max()) if wires.any() else (0.0, 1.0)
-    stressed = np.isin(group, STRESS_COLOURED)
-    smax = float(vm[stressed].max()) if stressed.any() else 1.0
-    wire_cmap, stress_cmap = matplotlib.colormaps["plasma"], matplotlib.colormaps["coolwarm"]
+    yields = part_yields_MPa(scenario, states.parts) if scenario else None
+    scene = Scene(lines, states.parts, yields_MPa=yields)
+    wire_scale, stress_scale = scene_scales([scene], colour_by_stress=True)
+    prep = _prepare(scene, True, yields is not None)
     parts = []
-    for g in sorted(set(group)):
-        idx = np.flatnonzero(group == g)
+    for g, idx in prep.groups.items():
+        if len(idx) == 0:
+            continue
         style = STYLES[g]
-        if g == "WIRE":
-            colours = wire_cmap((axial[idx] - tlo) / max(thi - tlo, 1e-9))[:, :3]
-        elif g in STRESS_COLOURED:
-            colours = stress_cmap(vm[idx] / max(smax, 1e-9))[:, :3]
-        else:
-            rgb = matplotlib.colors.to_rgb(style.color)
-            colours = np.tile(rgb, (len(idx), 1))
-        tube = _tubes(pts, cells[idx], style.radius_mm if g != "LINK" else 0.6, min(style.n_sides, 12),
-                      cell_data={"rgb": (255 * colours).astype(np.uint8)})
+        colours = np.tile(matplotlib.colors.to_rgb(style.color), (len(idx), 1))
+        if g == "WIRE" and wire_scale is not None:
+            colours = matplotlib.colormaps[wire_scale.cmap](wire_scale.normalised(prep.axial[idx]))[:, :3]
+        elif stress_scale is not None and np.isfinite(prep.stress[idx]).any():
+            finite = np.isfinite(prep.stress[idx])
+            colours[finite] = matplotlib.colormaps[stress_scale.cmap](
+                stress_scale.normalised(prep.stress[idx][finite]))[:, :3]
+        tube = _tubes(prep.deformed, prep.cells[idx], style.radius_mm if g != "LINK" else 0.6,
+                      min(style.n_sides, 12), cell_data={"rgb": (255 * colours).astype(np.uint8)})
         if tube is None:
             continue
         tri = tube.triangulate()
@@ -363,8 +451,14 @@ def scene_json(states: SavedStates, case: str) -> dict:
             "polys": base64.b64encode(faces.astype(np.uint32).tobytes()).decode(),
             "colors": base64.b64encode(np.asarray(tri.cell_data["rgb"], np.uint8).tobytes()).decode(),
         })
-    return {"parts": parts, "magnification": mag, "case": case,
-            "tension_range_N": [float(tlo), float(thi)], "stress_max_MPa": smax}
+
+    def describe(scale):
+        if scale is None:
+            return ""
+        return f"{scale.label} {scale.lo:.0f}&ndash;{scale.hi:.0f}" + (f" ({scale.note})" if scale.note else "")
+
+    return {"parts": parts, "magnification": prep.magnification, "case": case,
+            "tension_scale": describe(wire_scale), "stress_scale": describe(stress_scale)}
 
 
 VIEWER_JS = r"""
@@ -440,7 +534,8 @@ def _numbers_table(results: dict) -> str:
             c = cases[name]
             initial = c.get("initial_stiffness_Nm_per_deg")
             rows.append((f"{name.replace('_', ' ').capitalize()} stiffness (secant; initial)",
-                         f"{c['stiffness_Nm_per_deg']:.2f}" + (f"; {initial:.2f}" if initial else ""), "N*m/deg"))
+                         _num(c.get("stiffness_Nm_per_deg"), ".2f") + (f"; {initial:.2f}" if initial else ""),
+                         "N*m/deg"))
     for g, v in results.get("max_von_mises_MPa", {}).items():
         sf = results.get("safety_factor", {}).get(g)
         if v:
@@ -488,10 +583,10 @@ def write_report(run_dir, log=None) -> Path:
         "ifm": plot_ifm(results, run_dir / "ifm.png"),
         "moments": plot_moments(results, run_dir / "moments.png"),
     }
-    gif = animate_loading(results, states, run_dir / "loading.gif")
+    gif = animate_loading(results, states, run_dir / "loading.gif", scenario=scenario)
     say(f"plots and animation ({time.perf_counter() - t0:.1f} s)")
     case = "axial" if "axial" in states.names else states.names[-1]
-    scene = scene_json(states, case)
+    scene = scene_json(states, case, scenario)
     vtkjs = (STATIC / "vtk.js").read_text(encoding="utf-8")
     title = f"ilizarov report: {results['scenario']}"
     page = f"""<!DOCTYPE html>
@@ -508,8 +603,8 @@ pre {{ background: #f7f7f7; padding: 0.5em; overflow-x: auto; }}
 <h1>{html.escape(results['scenario'])}: frame stability report</h1>
 <p>Frame model, {results['mesh']['cells']} cells, {results['mesh']['dofs']} unknowns; set-up {html.escape(results['setup'])}.
 3D view: the {html.escape(case)} case at full load, deformation &times;{scene['magnification']:g};
-wires coloured by tension ({scene['tension_range_N'][0]:.0f}&ndash;{scene['tension_range_N'][1]:.0f} N, plasma),
-other parts by von Mises stress (0&ndash;{scene['stress_max_MPa']:.0f} MPa, blue to red).
+wires coloured by {scene['tension_scale'] or 'tension'} (plasma),
+other parts by {scene['stress_scale'] or 'von Mises stress'} (blue to red).
 <span id="viewer-status">loading the 3D view&hellip;</span></p>
 <div id="viewer"></div>
 <h2>Stability numbers</h2>

@@ -7,9 +7,12 @@ objective, from its worst to its best level, largest first), `pareto.png` / `par
 (the designs no other design beats in both the objective and the cost) and
 `sweep_report.html` with all of it. Nothing is solved here.
 
-Sensitivity is the main effect: the objective's mean over the cases at each level of a
-parameter (continuous samples are binned into quintiles); the bar spans the worst and the
-best level mean. Units are those of the metrics' names.
+Sensitivity is the main effect: the objective's mean at each level of a parameter
+(continuous samples are binned into quintiles); the bar spans the worst and the best
+level mean. Failed cases leave holes in the design that bias plain means per level, so
+the level means are least-squares means of a main-effects model fitted to the
+successful cases (`level_means`; on a complete grid they are the plain means), and the
+failed cases are counted per level. Units are those of the metrics' names.
 """
 
 from __future__ import annotations
@@ -56,33 +59,104 @@ def ranking(records: list[dict], objective: str) -> list[dict]:
     return sorted(have, key=lambda r: -direction * r["metrics"][objective])
 
 
-def _levels(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Level index of each case: its distinct value, or its quintile if there are many."""
-    uniq = np.unique(values)
+def _levels(values: list) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+    """Level index of each case, the level labels, and the level positions (numbers, None
+    for categories): the distinct values when there are at most 12, else quintiles."""
+    try:
+        x = np.array([float(v) for v in values])
+    except (TypeError, ValueError):
+        labels = sorted({str(v) for v in values})
+        return np.array([labels.index(str(v)) for v in values]), labels, None
+    uniq = np.unique(x)
     if len(uniq) <= 12:
-        idx = np.searchsorted(uniq, values)
-        return idx, [f"{u:g}" for u in uniq]
-    edges = np.quantile(values, np.linspace(0, 1, 6))
-    idx = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, 4)
-    return idx, [f"{edges[k]:.3g}-{edges[k + 1]:.3g}" for k in range(5)]
+        return np.searchsorted(uniq, x), [f"{u:g}" for u in uniq], uniq
+    edges = np.quantile(x, np.linspace(0, 1, 6))
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, 4)
+    return idx, [f"{edges[k]:.3g}-{edges[k + 1]:.3g}" for k in range(5)], 0.5 * (edges[:-1] + edges[1:])
 
 
-def sensitivity(records: list[dict], parameters: list[str], objective: str) -> list[dict]:
-    """Main effect of each parameter on the objective, largest first."""
+def level_means(records: list[dict], failed: list[dict], parameters: list[str], metric: str) -> dict[str, dict]:
+    """Mean of a metric at each level of each parameter, not biased by missing cases.
+
+    The cases that failed (and those without the metric) leave holes in the design; a
+    plain mean per level then mixes in whatever the other parameters were in the cases
+    that remain (1.5 mm wires fail at 130 kgf: the 130 kgf mean is then one of 1.8 mm
+    wires only). Instead a main-effects model y = m + sum_p a_p[level] (deviation coding)
+    is fitted by least squares over the successful cases and the level means are
+    m + a_p[level] ("least-squares means"): the mean the level would have over a complete
+    design if the parameters act additively. On a complete grid they equal the plain
+    means. If the holes leave the model without a unique solution the plain means are
+    returned with method "plain means (confounded)".
+
+    Returns per parameter: labels, positions, means (NaN for a level with no
+    successful case), ok and failed case counts per level, and the method used.
+    """
+    allrec = records + failed
+    failed_mask = np.arange(len(allrec)) >= len(records)
+    y_all = np.array([np.nan if bad or r.get("metrics", {}).get(metric) is None else float(r["metrics"][metric])
+                      for r, bad in zip(allrec, failed_mask)], float)
+    factors = {}
+    for p in parameters:
+        idx, labels, pos = _levels([r["parameters"].get(p) for r in allrec])
+        factors[p] = (idx, labels, pos)
+    have = np.isfinite(y_all)
+    out = {}
+    # columns of the design: intercept, then per parameter (levels with data - 1) deviation columns
+    cols = [np.ones(int(have.sum()))]
+    coding = {}
+    for p, (idx, labels, _pos) in factors.items():
+        present = [k for k in range(len(labels)) if np.any(have & (idx == k))]
+        coding[p] = present
+        i = idx[have]
+        for k in present[:-1]:
+            cols.append((i == k).astype(float) - (i == present[-1]).astype(float))
+    X = np.column_stack(cols)
+    y = y_all[have]
+    coef = None
+    if len(y) and np.linalg.matrix_rank(X) == X.shape[1]:
+        coef = np.linalg.lstsq(X, y, rcond=None)[0]
+    col = 1
+    for p, (idx, labels, pos) in factors.items():
+        present = coding[p]
+        means = np.full(len(labels), np.nan)
+        if coef is not None:
+            dev = coef[col:col + len(present) - 1]
+            col += len(present) - 1
+            for j, k in enumerate(present):
+                means[k] = coef[0] + (dev[j] if j < len(present) - 1 else -dev.sum())
+            method = "least-squares means"
+        else:
+            for k in present:
+                means[k] = float(np.mean(y_all[have & (idx == k)]))
+            method = "plain means (confounded)"
+        out[p] = {"labels": labels, "positions": pos, "means": means, "method": method,
+                  "ok": [int(np.count_nonzero(have & (idx == k))) for k in range(len(labels))],
+                  "failed": [int(np.count_nonzero(failed_mask & (idx == k))) for k in range(len(labels))]}
+    return out
+
+
+def sensitivity(records: list[dict], parameters: list[str], objective: str,
+                failed: list[dict] | None = None) -> list[dict]:
+    """Main effect of each parameter on the objective, largest first: the spread of its
+    level means (least-squares means, see level_means), from the worst to the best level.
+    Each entry also gives the successful and failed case counts per level."""
     direction = DIRECTIONS.get(objective, 1)
-    y = np.array([r["metrics"][objective] for r in records], float)
+    means_by = level_means(records, failed or [], parameters, objective)
     out = []
     for p in parameters:
-        try:
-            x = np.array([float(r["parameters"][p]) for r in records])
-        except (TypeError, ValueError):
+        m = means_by[p]
+        means = np.asarray(m["means"], float)
+        ok = np.isfinite(means)
+        if ok.sum() < 1:
             continue
-        idx, labels = _levels(x)
-        means = np.array([y[idx == k].mean() for k in range(len(labels))])
-        worst, best = (means.argmin(), means.argmax()) if direction > 0 else (means.argmax(), means.argmin())
-        out.append({"parameter": p, "effect": float(means.max() - means.min()), "worst_level": labels[worst],
-                    "best_level": labels[best], "worst_mean": float(means[worst]), "best_mean": float(means[best]),
-                    "levels": labels, "means": means.tolist()})
+        vals = np.where(ok, means, np.nan)
+        worst = int(np.nanargmin(vals) if direction > 0 else np.nanargmax(vals))
+        best = int(np.nanargmax(vals) if direction > 0 else np.nanargmin(vals))
+        out.append({"parameter": p, "effect": float(np.nanmax(vals) - np.nanmin(vals)),
+                    "worst_level": m["labels"][worst], "best_level": m["labels"][best],
+                    "worst_mean": float(vals[worst]), "best_mean": float(vals[best]),
+                    "levels": m["labels"], "means": [None if not np.isfinite(v) else float(v) for v in means],
+                    "ok_per_level": m["ok"], "failed_per_level": m["failed"], "method": m["method"]})
     return sorted(out, key=lambda e: -e["effect"])
 
 
@@ -96,6 +170,17 @@ def pareto_front(records: list[dict], objective: str, cost: str) -> list[dict]:
         if not any((a2 >= a and b2 >= b) and (a2 > a or b2 > b) for a2, b2, _ in pts):
             front.append(r)
     return sorted(front, key=lambda r: r["metrics"][cost])
+
+
+def _wrap(text: str, width_in: float, fontsize: float) -> str:
+    """The text broken into lines that fit width_in inches in a font of fontsize points."""
+    from postprocess.layout import DPI, wrap_text
+
+    return "\n".join(wrap_text(text, width_in * DPI, fontsize))
+
+
+def _num(value, spec: str = ".4g") -> str:
+    return "n/a" if value is None else format(value, spec)
 
 
 def _png(path: Path) -> str:
@@ -126,41 +211,62 @@ def write_sweep_report(sweep_dir, objective: str = "axial_initial_N_per_mm", cos
     fig, axes = plt.subplots(len(metrics), len(params), figsize=(4.2 * len(params), 3.0 * len(metrics)),
                              squeeze=False, constrained_layout=True)
     for i, m in enumerate(metrics):
-        y = np.array([r["metrics"][m] if r["metrics"][m] is not None else np.nan for r in ok], float)
+        y = np.array([r["metrics"][m] if r["metrics"].get(m) is not None else np.nan for r in ok], float)
+        means = level_means(ok, failed, params, m)
         for j, p in enumerate(params):
             ax = axes[i, j]
+            lm = means[p]
             try:
                 x = np.array([float(r["parameters"][p]) for r in ok])
             except (TypeError, ValueError):
-                continue
+                x = np.array([lm["labels"].index(str(r["parameters"][p])) for r in ok], float)
+                ax.set_xticks(range(len(lm["labels"])), lm["labels"])
             ax.plot(x, y, "o", ms=3, alpha=0.5, color="#1f77b4")
-            uniq = np.unique(x)
-            if len(uniq) <= 12:
-                ax.plot(uniq, [np.nanmean(y[x == u]) for u in uniq], "-", color="k", lw=2)
+            pos = lm["positions"] if lm["positions"] is not None else np.arange(len(lm["labels"]), dtype=float)
+            ax.plot(pos, lm["means"], "-", color="k", lw=2)
+            bad = [k for k, n in enumerate(lm["failed"]) if n]
+            if bad:
+                ax.plot(pos[bad], np.asarray(lm["means"])[bad], "o", mfc="white", mec="#d62728", ms=7, mew=1.5)
             if i == len(metrics) - 1:
                 ax.set_xlabel(p)
             if j == 0:
                 ax.set_ylabel(m)
             ax.grid(True, alpha=0.3)
-    fig.suptitle(f"Sweep {meta['name']!r}: every stability number against every parameter (line: mean per level)")
+    lost = (f"; {len(failed)} failed cases are left out, and the level means are least-squares means (not "
+            "biased by the missing cases; red rings: levels with failed cases)") if failed else ""
+    fig.suptitle(_wrap(f"Sweep {meta['name']!r}: every stability number against every parameter "
+                       f"(points: cases; line: mean per level{lost})", 4.2 * len(params) - 0.3, 11), fontsize=11)
     fig.savefig(sweep_dir / "effects.png", dpi=80)
     plt.close(fig)
 
-    sens = sensitivity(ok, params, objective)
-    overall = float(np.mean([r["metrics"][objective] for r in ok]))
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.7 * len(sens)), constrained_layout=True)
+    sens = sensitivity(ok, params, objective, failed)
+    overall = float(np.mean([r["metrics"][objective] for r in ok if r["metrics"].get(objective) is not None]))
+    fig, ax = plt.subplots(figsize=(10, 1.9 + 0.75 * len(sens)), constrained_layout=True)
+
+    def level_text(e, level):
+        k = e["levels"].index(level)
+        return f" {level}" + (f" ({e['failed_per_level'][k]} failed)" if e["failed_per_level"][k] else "") + " "
+
     for k, e in enumerate(reversed(sens)):
         lo, hi = sorted((e["worst_mean"], e["best_mean"]))
         ax.barh(k, hi - lo, left=lo, color="#b8860b")
-        ax.text(e["worst_mean"], k, f" {e['worst_level']} ", va="center",
-                ha="right" if e["worst_mean"] <= e["best_mean"] else "left", fontsize=8)
-        ax.text(e["best_mean"], k, f" {e['best_level']} ", va="center",
-                ha="left" if e["worst_mean"] <= e["best_mean"] else "right", fontsize=8)
+        rising = e["worst_mean"] <= e["best_mean"]
+        ax.text(e["worst_mean"], k, level_text(e, e["worst_level"]), va="center", ha="right" if rising else "left",
+                fontsize=8)
+        ax.text(e["best_mean"], k, level_text(e, e["best_level"]), va="center", ha="left" if rising else "right",
+                fontsize=8)
     ax.axvline(overall, color="k", lw=1)
-    ax.margins(x=0.12)
+    lo = min([min(e["worst_mean"], e["best_mean"]) for e in sens], default=0.0)
+    hi = max([max(e["worst_mean"], e["best_mean"]) for e in sens], default=1.0)
+    pad = 0.35 * (hi - lo) if hi > lo else 1.0
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(-0.6, len(sens) - 0.4)
     ax.set_yticks(range(len(sens)), [e["parameter"] for e in reversed(sens)])
-    ax.set_xlabel(f"{objective} (mean over the cases at the level)")
-    ax.set_title("Sensitivity: each parameter from its worst to its best level (line: mean of all cases)")
+    ax.set_xlabel(f"{objective}: mean at the level (least-squares mean over the successful cases)")
+    n_failed = (f" {len(failed)} of {len(ok) + len(failed)} cases failed; the failed cases are counted at "
+                "each level.") if failed else ""
+    fig.suptitle(_wrap("Sensitivity: each parameter from its worst to its best level (vertical line: mean of all "
+                       f"successful cases).{n_failed}", 10 - 0.3, 11), fontsize=11)
     fig.savefig(sweep_dir / "tornado.png", dpi=90)
     plt.close(fig)
 
@@ -171,7 +277,8 @@ def write_sweep_report(sweep_dir, objective: str = "axial_initial_N_per_mm", cos
         for r in front:
             w.writerow([r["id"], *(r["parameters"][p] for p in params), r["metrics"][objective], r["metrics"][cost]])
     fig, ax = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
-    ax.plot([r["metrics"][cost] for r in ok], [r["metrics"][objective] for r in ok], "o", color="#9e9e9e", ms=4,
+    both = [r for r in ok if r["metrics"].get(cost) is not None and r["metrics"].get(objective) is not None]
+    ax.plot([r["metrics"][cost] for r in both], [r["metrics"][objective] for r in both], "o", color="#9e9e9e", ms=4,
             label="designs")
     ax.plot([r["metrics"][cost] for r in front], [r["metrics"][objective] for r in front], "o-", color="#d62728",
             ms=6, label="Pareto front")
@@ -185,13 +292,15 @@ def write_sweep_report(sweep_dir, objective: str = "axial_initial_N_per_mm", cos
 
     top = "".join(f"<tr><td>{k}</td><td>{html.escape(r['id'])}</td>"
                   + "".join(f"<td>{html.escape(str(r['parameters'][p]))}</td>" for p in params)
-                  + f"<td>{r['metrics'][objective]:.4g}</td><td>{r['metrics'][cost]:.4g}</td></tr>"
+                  + f"<td>{r['metrics'][objective]:.4g}</td><td>{_num(r['metrics'].get(cost))}</td></tr>"
                   for k, r in enumerate(ranked[:15], 1))
     head = "".join(f"<th>{html.escape(p)}</th>" for p in params)
     fails = "".join(f"<li>{html.escape(r['id'])} {html.escape(json.dumps(r['parameters']))}: "
                     f"{html.escape(r['error'])}</li>" for r in failed)
     sens_rows = "".join(f"<tr><td>{html.escape(e['parameter'])}</td><td>{e['effect']:.4g}</td>"
-                        f"<td>{html.escape(e['worst_level'])}</td><td>{html.escape(e['best_level'])}</td></tr>"
+                        f"<td>{html.escape(e['worst_level'])}</td><td>{html.escape(e['best_level'])}</td>"
+                        f"<td>{html.escape(', '.join(f'{lv}: {n}' for lv, n in zip(e['levels'], e['failed_per_level']) if n) or 'none')}</td>"
+                        f"<td>{html.escape(e['method'])}</td></tr>"
                         for e in sens)
     page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>sweep {html.escape(meta['name'])}</title>
 <style>body{{font-family:sans-serif;margin:1em 2em}} table{{border-collapse:collapse;margin:0.5em 0}}
@@ -202,7 +311,11 @@ cost {html.escape(cost)}.</p>
 <h2>Ranking (best 15 by {html.escape(objective)})</h2>
 <table><tr><th>rank</th><th>case</th>{head}<th>{html.escape(objective)}</th><th>{html.escape(cost)}</th></tr>{top}</table>
 <h2>Which parameters matter</h2>
-<table><tr><th>parameter</th><th>effect on {html.escape(objective)}</th><th>worst level</th><th>best level</th></tr>
+<p>Each parameter's effect is the spread of its level means. With failed cases the design has holes, so
+the level means are least-squares means of a main-effects model fitted to the successful cases (the mean
+a level would have over the complete design), not plain averages; see docs/sweeps.md.</p>
+<table><tr><th>parameter</th><th>effect on {html.escape(objective)}</th><th>worst level</th><th>best level</th>
+<th>failed cases per level</th><th>level means</th></tr>
 {sens_rows}</table>
 {_png(sweep_dir / 'tornado.png')}
 <h2>Pareto front: {html.escape(objective)} against {html.escape(cost)}</h2>

@@ -116,7 +116,7 @@ def plot_timeline(rows: list[dict[str, Any]], summary: dict[str, Any], path: Pat
     ax.plot(day, col["ifm_shear_mm"], lw=1.5, label="shear", color="#ff7f0e")
     ax.axhspan(0.0, 0.5, color="#c8e6c9", alpha=0.5, zorder=0.5)
     ax.axhline(3.0, color="#d62728", ls="--", lw=1)
-    ax.text(day[-1], 3.0, " 3 mm: non-union (Claes 2000)", va="bottom", ha="right", fontsize=8, color="#d62728")
+    ax.text(day[0], 3.0, " 3 mm: non-union (Claes 2000)", va="bottom", ha="left", fontsize=8, color="#d62728")
     ax.set_ylabel("IFM [mm]")
     ax.set_title("Interfragmentary motion under the weight-bearing check")
     ax.legend(loc="upper right")
@@ -207,8 +207,10 @@ def animate_timeline(snapshots: dict[int, dict], rows: list[dict[str, Any]], par
     with tempfile.TemporaryDirectory() as tmp:
         for d in days:
             r = by_day[d]
+            share = "n/a" if r.get("frame_load_share") is None else f"{100 * r['frame_load_share']:.0f} %"
             title = (f"Day {d} ({r['phase']})\nrods {r['rod_lengthening_mm']:+.1f} mm, gap {r['gap_length_mm']:.1f} mm, "
-                     f"force {r['distraction_force_N']:.0f} N\nframe carries {100 * r['frame_load_share']:.0f} % of "
+                     f"force {r['distraction_force_N'] + 0.0 if abs(r['distraction_force_N']) >= 0.5 else 0.0:.0f} N\n"
+                     f"frame carries {share} of "
                      f"{r['wb_load_N']:.0f} N; regenerate {r['tissue_class']}, {r['regenerate_modulus_MPa']:.3g} MPa, "
                      f"{100 * r['bone_fraction']:.0f} % bone")
             png = render_frame(snapshots[d], parts, Path(tmp) / f"day{d:04d}.png", title=title, magnification=1.0,

@@ -644,7 +644,7 @@ def continuum_writer(out, scenario: Scenario, run: ContinuumRun, picture: bool =
     def fill(staging: Path) -> None:
         (staging / "scenario.resolved.json").write_text(json.dumps(scenario.to_dict(), indent=2))
         if picture:
-            from postprocess.solid_render import render_solid
+            from postprocess.solid_render import render_solid, solid_part_yields_MPa
 
             at_wires = run.results["load_cases"].get(case, {}).get("bone_stress_at_wires_MPa") or {}
             focus = None
@@ -655,7 +655,8 @@ def continuum_writer(out, scenario: Scenario, run: ContinuumRun, picture: bool =
                     line.direction)
                 focus = (tuple(entry), line.direction, name)
             pic = render_solid(solid, frame.solid.parts, staging / "continuum.png",
-                               title=f"{scenario.name}: continuum model, {case} at full load", focus=focus)
+                               title=f"{scenario.name}: continuum model, {case} at full load", focus=focus,
+                               yields_MPa=solid_part_yields_MPa(scenario.to_dict(), frame.solid.parts))
             run.results["pictures"] = [pic.name]
         run.results["parts"] = {name: {"kind": kind, "tag": tag} for name, (kind, tag) in frame.solid.parts.items()}
         (staging / "results.json").write_text(json.dumps(run.results, indent=2))

@@ -80,19 +80,25 @@ def test_report_files(report):
     assert "http://" not in page.split("<script>")[0] and "src=\"http" not in page  # self-contained
 
 
-def test_views_put_the_most_tensioned_wire_in_the_top_colour(report):
-    """views.png colours wires over their own range: the top colour of the colormap must
-    be there; the stress colormap's top colour marks the most stressed part."""
+def test_views_draw_nearly_equal_wire_tensions_in_one_colour(report):
+    """The eight wires of the symmetric frame differ by a few newtons (noise): views.png
+    draws them all in the middle colour of a scale at least 10 % of the tension wide,
+    not at the two ends of the colormap; the ends show only in the colour bar."""
     from matplotlib import colormaps
 
-    from postprocess.render import STRESS_CMAP, WIRE_CMAP
+    from postprocess.render import WIRE_CMAP
 
     with Image.open(report.parent / "views.png") as im:
         rgb = np.asarray(im.convert("RGB")).astype(int)
-    left = rgb[:, : rgb.shape[1] // 4 - 120]  # the oblique view without its colour bar
-    for cmap in (WIRE_CMAP, STRESS_CMAP):
-        top = np.array(colormaps[cmap](1.0)[:3]) * 255
-        assert np.count_nonzero(np.linalg.norm(left - top, axis=-1) < 45) > 20, cmap
+    views = rgb[:-110, : rgb.shape[1] // 4]  # the oblique view, above the colour bars
+    bar = rgb[-110:, :]
+
+    def near(img, f):
+        return int(np.count_nonzero(np.linalg.norm(img - np.array(colormaps[WIRE_CMAP](f)[:3]) * 255, axis=-1) < 30))
+
+    assert near(views, 0.5) > 20
+    assert near(views, 1.0) < 5 and near(views, 0.0) < 5
+    assert near(bar, 1.0) > 20 and near(bar, 0.0) > 20
 
 
 def _chromium() -> str:
@@ -171,13 +177,19 @@ def test_compare_marks_the_stiffer_frame(runs, tmp_path):
 
     with open(out / "comparison.csv") as f:
         rows = {row["metric"]: row for row in csv.DictReader(f)}
-    # tension stiffens the frame: the 130 kgf frame is best in every stiffness row
-    for metric in ("axial stiffness, initial", "bending AP stiffness", "torsional stiffness"):
+    # tension stiffens the frame in bending and torsion (by 60 %): the 130 kgf frame is best
+    for metric in ("bending AP stiffness", "torsional stiffness"):
         assert rows[metric]["best"] == "frame-130kgf", rows[metric]
-        assert float(rows[metric]["frame-130kgf"]) > float(rows[metric]["frame-50kgf"])
+        assert float(rows[metric]["frame-130kgf"]) > 1.3 * float(rows[metric]["frame-50kgf"])
+    # axially the 2 mm gap closes in the first step and the bone carries the load: the
+    # two frames differ by 0.1 %, which is a tie, not a best
+    axial = rows["axial stiffness, initial"]
+    assert axial["best"] == "tie", axial
+    assert abs(float(axial["frame-130kgf"]) / float(axial["frame-50kgf"]) - 1) < 0.01
     assert "*" in r.stdout
     assert _not_blank(out / "comparison.png")
     with Image.open(out / "comparison.png") as im:
         assert im.size[0] == 2 * 1100
+    assert "tie" in r.stdout  # the shear IFM of both frames is 0: no best
     r = _cli("compare", str(runs["frame-50kgf"]), "--out", str(tmp_path / "one"))
     assert r.returncode == 2 and "at least two" in r.stderr
