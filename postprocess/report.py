@@ -552,8 +552,7 @@ def _write_continuum_report(od, results: dict, scenario: dict, say, t0: float) -
 
     def fill(staging: Path) -> None:
         plots = _plots(results, staging)
-        solver = results.get("solver", {})
-        degree = solver.get("element_degree") if isinstance(solver, dict) else None
+        degree = results["mesh"].get("element_degree")
         intro = (f"Continuum model (3D solids{f', degree {degree} tetrahedra' if degree else ''}), "
                  f"{results['mesh']['cells']} cells, {results['mesh']['dofs']} unknowns; set-up "
                  f"{html.escape(results['setup'])}. The displacement and von Mises fields of every state are in "
