@@ -52,14 +52,13 @@ def load_run(run_dir: Path, need_states: bool = False) -> tuple[dict[str, Any], 
                           "`ilizarov run SCENARIO --out DIR`")
     res_path = run_dir / "results.json"
     if not res_path.is_file():
+        accepted = "accepted: a directory written by `ilizarov run` (`ilizarov report` also takes one of `ilizarov sweep`)"
         if (run_dir / "timeline.csv").is_file():
-            raise ReportError(f"{run_dir}: a treatment timeline (timeline.csv): its report is already there "
-                              "(timeline.png, timeline.gif, timeline.json); `ilizarov report` takes the directory of "
-                              "`ilizarov run` or `ilizarov sweep`")
+            raise ReportError(f"{run_dir}: a treatment timeline (timeline.csv), not a run: its plots are already "
+                              f"there (timeline.png, timeline.gif, timeline.json); {accepted}")
         if (run_dir / "schedule.csv").is_file():
-            raise ReportError(f"{run_dir}: a hexapod correction (schedule.csv): its pictures are already there "
-                              "(struts.png, stiffness.png, frames.png); `ilizarov report` takes the directory of "
-                              "`ilizarov run` or `ilizarov sweep`")
+            raise ReportError(f"{run_dir}: a hexapod correction (schedule.csv), not a run: its pictures are already "
+                              f"there (struts.png, stiffness.png, frames.png); {accepted}")
         raise ReportError(f"{run_dir}: no results.json here; run `ilizarov run SCENARIO --out {run_dir}` first")
     try:
         results = json.loads(res_path.read_text())

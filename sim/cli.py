@@ -428,6 +428,33 @@ def _abort_other_ranks(code: int) -> None:
         MPI.COMM_WORLD.Abort(code)
 
 
+def _stopped(code: int, what: str) -> int:
+    """After Ctrl-C or SIGTERM (the staging directory and the lock are gone by now): one
+    line, and under MPI rank 0 ends every rank (the others may wait in a collective that
+    will never complete); the other ranks give it time to clean up first."""
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    if comm.rank == 0:
+        print(f"ilizarov: {what}: stopped; no partial output was left (an existing --out keeps its earlier "
+              "contents)", file=sys.stderr, flush=True)
+    if comm.size > 1:
+        if comm.rank != 0:
+            from sim.outdir import abandon_all, wait_while_root_writes
+
+            try:
+                wait_while_root_writes()
+            except BaseException:  # noqa: BLE001 - a second Ctrl-C: end now
+                pass
+
+            abandon_all()  # rank 0 did not end us: it may wait in a collective we left
+            print(f"ilizarov: {what}: stopped (rank {comm.rank}); no partial output was left", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        comm.Abort(code)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit status: 0 done, 2 bad input (nothing written), 3 a solver
     that did not converge, 130 Ctrl-C (SIGINT), 143 SIGTERM (both leave the previous
@@ -446,13 +473,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        print("ilizarov: interrupted (Ctrl-C): stopped; no partial output was left (an existing --out keeps its "
-              "earlier contents)", file=sys.stderr, flush=True)
-        return 130
+        return _stopped(130, "interrupted (Ctrl-C)")
     except _Terminated:
-        print("ilizarov: terminated (SIGTERM): stopped; no partial output was left (an existing --out keeps its "
-              "earlier contents)", file=sys.stderr, flush=True)
-        return 143
+        return _stopped(143, "terminated (SIGTERM)")
     except BrokenPipeError:  # e.g. `ilizarov validate x | head -1`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141

@@ -236,6 +236,44 @@ def _nearest_existing(p: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------- the directory
+_ACTIVE: set["OutputDir"] = set()  # claimed and not yet released (every rank)
+
+
+def abandon_all() -> None:
+    """OutputDir.abandon for every directory still claimed (see there)."""
+    for od in list(_ACTIVE):
+        od.abandon()
+
+
+def _newest_change(d: Path) -> float | None:
+    """The last modification time of anything in a directory (None if it is gone)."""
+    try:
+        times = [d.stat().st_mtime]
+        for root, dirs, files in os.walk(d):
+            times += [os.stat(os.path.join(root, n)).st_mtime for n in dirs + files]
+        return max(times)
+    except OSError:
+        return None
+
+
+def wait_while_root_writes(grace_s: float = 5.0, idle_s: float = 15.0, limit_s: float = 900.0) -> None:
+    """On a rank other than 0 that was interrupted: give rank 0 the time to finish what it
+    is writing and end every rank itself. Returns after `grace_s` if no staging directory
+    is being written, or once the one there has not changed for `idle_s` (rank 0 is then
+    taken to wait in a collective this rank left)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        time.sleep(0.5)
+        stagings = [st for od in list(_ACTIVE) for st in od._stagings()]
+        if not stagings:
+            if time.monotonic() - t0 >= grace_s:
+                return
+            continue
+        newest = max((_newest_change(st) or 0.0) for st in stagings)
+        if time.time() - newest >= idle_s:
+            return
+
+
 class OutputDir:
     """One output directory of one command: checked and locked by `claim()` (on MPI rank 0;
     errors on every rank), filled by `publish()` or `add_files()`, unlocked by `release()`.
@@ -253,6 +291,8 @@ class OutputDir:
         self.note: str | None = None  # said when the output went beside --out
         self._lock_fd: int | None = None
         self._lock_file: Path | None = None
+        self._known_lock: Path | None = None  # rank 0's lock file, known on every rank
+        self._staging: Path | None = None  # the staging directory being written, known on every rank
 
     # -------------------------------------------------------------- MPI helpers
     def _comm(self):
@@ -292,13 +332,16 @@ class OutputDir:
             except BaseException:
                 self._release_lock()
                 raise
-            return self.state, self.manifest
+            return self.state, self.manifest, self._lock_file
 
-        self.state, self.manifest = self._on_root(work)
+        self.state, self.manifest, self._known_lock = self._on_root(work)
+        _ACTIVE.add(self)
         return self
 
     def _check_path(self, existing_only: bool) -> None:
         p, shown = self.path, self.shown
+        if not shown.strip():
+            raise OutputDirError("--out '': an empty path; accepted: a directory name such as out/run1")
         if existing_only:  # a directory to add files to (a report into its run): links are fine
             if not p.is_dir():
                 raise OutputDirError(f"{shown}: no such directory" if not os.path.lexists(p) else
@@ -377,11 +420,35 @@ class OutputDir:
     def release(self) -> None:
         """Unlock (rank 0); safe to call more than once."""
         self._release_lock()
+        _ACTIVE.discard(self)
+
+    def _stagings(self) -> list[Path]:
+        """Staging directories of this output being written (by any process: rank 0 may have
+        made one this rank has not heard of yet)."""
+        found = []
+        for where, prefix in ((self.path.parent, f".{self.path.name}{STAGING_TAG}"), (self.path, STAGING_TAG)):
+            with contextlib.suppress(OSError):
+                found += [Path(e.path) for e in os.scandir(where) if e.name.startswith(prefix)]
+        return [p for p in found if is_stale_staging(p)]
+
+    def abandon(self) -> None:
+        """What rank 0 would have cleaned up, done from another rank before MPI_Abort ends
+        them all (rank 0 may be stuck in a collective the interrupted ranks left): remove
+        the staging directories and the lock file (we are the job that holds its lock)."""
+        for st in self._stagings():
+            shutil.rmtree(st, ignore_errors=True)
+        if self._known_lock is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._known_lock)
+        _ACTIVE.discard(self)
 
     def __enter__(self) -> "OutputDir":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None and not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: see abandon
+            self._release_lock()
+            return
         self.release()
 
     @contextlib.contextmanager
@@ -462,7 +529,7 @@ class OutputDir:
             return st
 
         try:
-            staging = self._on_root(make_staging)
+            staging = self._staging = self._on_root(make_staging)
             error = None
             if collective is not None:
                 try:
@@ -494,6 +561,7 @@ class OutputDir:
                     error = exc
             if comm.size > 1:
                 final, error = comm.bcast((final, error), root=0)
+            self._staging = None
             if error is not None:
                 raise error
             self.final = final
@@ -501,6 +569,7 @@ class OutputDir:
         finally:
             if comm.rank == 0 and staging is not None and os.path.isdir(staging):
                 shutil.rmtree(staging, ignore_errors=True)
+                self._staging = None
 
     def _replaceable(self) -> dict | None:
         """The manifest of what is at `out` now if the tool may replace it (None if not)."""
@@ -630,5 +699,5 @@ def claim(out, command: str, comm=None, **kw) -> OutputDir:
     return OutputDir(out, command, comm).claim(**kw)
 
 
-__all__ = ["MARKER", "OutputDir", "OutputDirBusy", "OutputDirError", "claim", "file_digest", "foreign_entries",
+__all__ = ["MARKER", "OutputDir", "OutputDirBusy", "OutputDirError", "abandon_all", "claim", "file_digest", "foreign_entries",
            "read_manifest", "signals_deferred", "write_manifest"]

@@ -327,6 +327,37 @@ def test_a_signal_leaves_the_previous_run_or_nothing(tmp_path, earlier_run, sig,
     assert sorted(os.listdir(tmp_path)) == ["run"]  # no staging directory, no lock left
 
 
+@pytest.mark.parametrize("sig, code, name, phase", [(signal.SIGINT, 130, "interrupted (Ctrl-C)", "solving"),
+                                                   (signal.SIGTERM, 143, "terminated (SIGTERM)", "writing")],
+                         ids=["SIGINT-solving", "SIGTERM-writing"])
+def test_a_signal_to_mpirun_leaves_the_previous_run_or_nothing(tmp_path, earlier_run, sig, code, name, phase):
+    """Under `mpirun -n 2` a rank may wait in a collective that the interrupted ranks left:
+    rank 0 (or, failing it, another rank) cleans up and ends them all with MPI_Abort."""
+    mpirun = Path(sys.executable).parent / "mpirun"
+    out = tmp_path / "run"
+    shutil.copytree(earlier_run, out)
+    previous = read_manifest(out)["run_id"]
+    proc = subprocess.Popen([str(mpirun), "-n", "2", sys.executable, "-m", "sim.cli", "run", str(STANDARD), "--out",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    if phase == "solving":
+        assert "[ilizarov] mesh" in proc.stdout.readline()
+    else:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            if any(".ilizarov-partial-" in n for n in os.listdir(tmp_path)):
+                break
+            time.sleep(0.002)
+        assert proc.poll() is None, "the run ended before it wrote anything"
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and name in err, err
+    m = _is_complete_run(out)
+    if phase == "solving":
+        assert m["run_id"] == previous
+    assert sorted(os.listdir(tmp_path)) == ["run"]
+
+
 def test_ctrl_c_during_a_sweep_exits_130_and_leaves_no_temporary(tmp_path):
     sweep = tmp_path / "s.toml"
     sweep.write_text(f'base = "{STANDARD}"\n[[parameters]]\npath = "wires[*].tension_kgf"\nmin = 50\nmax = 130\n'
