@@ -201,27 +201,19 @@ def test_files_that_appear_during_the_run_make_it_write_beside(tmp_path, earlier
     _is_complete_run(final)
 
 
-def test_a_report_never_replaces_a_users_file_and_its_files_are_the_runs_own(tmp_path, earlier_run):
+def test_a_report_never_replaces_a_users_file(tmp_path, earlier_run):
+    """(test_report.py checks that a report's files join the run's manifest.)"""
     out = tmp_path / "run"
     shutil.copytree(earlier_run, out)
     (out / "views.png").write_bytes(b"my own picture")
     before = _snapshot(tmp_path)
+    t0 = time.perf_counter()
     r = _cli("report", out)
     assert r.returncode == 2
     _assert_one_line_no_traceback(r.stderr)
     assert "views.png would be replaced, but ilizarov did not write it" in r.stderr
     assert _snapshot(tmp_path) == before
-    (out / "views.png").unlink()
-    r = _cli("report", out, "--quiet")
-    assert r.returncode == 0, r.stderr
-    m = _is_complete_run(out)
-    assert {"report.html", "views.png", "loading.gif"} <= m["files"].keys()
-    # the run with its report is an earlier output: a new run replaces all of it
-    r = _cli("run", TWO_RING, "--out", out, "--no-picture", "--quiet")
-    assert r.returncode == 0, r.stderr
-    assert not (out / "report.html").exists()
-    _is_complete_run(out)
-    assert sorted(os.listdir(tmp_path)) == ["run"]
+    assert time.perf_counter() - t0 < 60  # refused before drawing
 
 
 def test_a_sweep_store_refuses_the_users_files(tmp_path):
