@@ -496,7 +496,9 @@ class OutputDir:
                 raise OutputDirError(f"{shown}: not a directory written by {wanted} (no {MARKER} in it; an output "
                                      "of an older version of ilizarov has none): run the command again")
             raise OutputDirError(f"--out {shown}: holds files that ilizarov did not write ({_listing(_top_level(p))}); "
-                                 f"ilizarov never replaces them; {accepted}")
+                                 f"ilizarov never replaces them (an output of a version of ilizarov before the "
+                                 f"{MARKER} marker counts as such: remove it yourself if you no longer need it); "
+                                 f"{accepted}")
         if m["command"] not in accept:
             if existing_only:
                 raise OutputDirError(f"{shown}: holds the output of `ilizarov {m['command']}`; accepted: the output "
@@ -520,8 +522,13 @@ class OutputDir:
         is left as it was. Returns the directory written (`out`, or beside it: see `note`)."""
         comm = self._comm()
         staging: Path | None = None
+        made_parents: list[Path] = []  # removed again if nothing is published
 
         def make_staging():
+            q = self.path.parent
+            while not os.path.lexists(q) and q.parent != q:
+                made_parents.append(q)
+                q = q.parent
             self.path.parent.mkdir(parents=True, exist_ok=True)
             st = self.path.parent / f".{self.path.name}{STAGING_TAG}{os.getpid()}-{secrets.token_hex(4)}"
             st.mkdir()
@@ -570,6 +577,9 @@ class OutputDir:
             if comm.rank == 0 and staging is not None and os.path.isdir(staging):
                 shutil.rmtree(staging, ignore_errors=True)
                 self._staging = None
+                for q in made_parents:  # deepest first
+                    with contextlib.suppress(OSError):
+                        os.rmdir(q)
 
     def _replaceable(self) -> dict | None:
         """The manifest of what is at `out` now if the tool may replace it (None if not)."""

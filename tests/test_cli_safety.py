@@ -400,6 +400,16 @@ def test_staging_names_are_unique_per_process(tmp_path):
     assert seen[0].startswith(".x.ilizarov-partial-") and str(os.getpid()) in seen[0]
 
 
+def test_a_failed_write_leaves_nothing_not_even_the_parents(tmp_path):
+    od = OutputDir(tmp_path / "a" / "b" / "run", "run").claim()
+    try:
+        with pytest.raises(ZeroDivisionError):
+            od.publish(lambda st: (st / "results.json").write_text("{}") and 1 / 0)
+    finally:
+        od.release()
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_second_claim_is_refused_while_the_first_holds_the_lock(tmp_path):
     first = OutputDir(tmp_path / "x", "run").claim()
     try:
