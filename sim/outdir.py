@@ -334,8 +334,9 @@ class OutputDir:
                 raise
             return self.state, self.manifest, self._lock_file
 
-        self.state, self.manifest, self._known_lock = self._on_root(work)
-        _ACTIVE.add(self)
+        with signals_deferred():  # no signal between taking the lock and knowing it is ours to release
+            self.state, self.manifest, self._known_lock = self._on_root(work)
+            _ACTIVE.add(self)
         return self
 
     def _check_path(self, existing_only: bool) -> None:
@@ -456,7 +457,8 @@ class OutputDir:
         """Hold the lock for a short update (the sweep's shared files); rank 0 only."""
         held = self._lock_fd is not None
         if not held:
-            self._acquire(wait)
+            with signals_deferred():
+                self._acquire(wait)
         try:
             yield
         finally:
@@ -536,7 +538,8 @@ class OutputDir:
             return st
 
         try:
-            staging = self._staging = self._on_root(make_staging)
+            with signals_deferred():  # no signal between making the staging directory and knowing its name
+                staging = self._staging = self._on_root(make_staging)
             error = None
             if collective is not None:
                 try:
@@ -681,9 +684,10 @@ class OutputDir:
         self.manifest = read_manifest(self.path) or self.manifest
         self.check_names(names)
         staging = self.path / f"{STAGING_TAG}{os.getpid()}-{secrets.token_hex(4)}"
-        staging.mkdir()
         try:
-            (staging / STAGING_MARKER).write_text(f"ilizarov {self.command}: being written\n")
+            with signals_deferred():
+                staging.mkdir()
+                (staging / STAGING_MARKER).write_text(f"ilizarov {self.command}: being written\n")
             with signals_deferred():  # see publish
                 fill(staging)
             (staging / STAGING_MARKER).unlink()
