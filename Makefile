@@ -23,7 +23,7 @@ PYTHON_FOUND := $(shell \
     if ok "$$c"; then echo "$$c"; exit 0; fi; \
   done)
 
-.PHONY: all demo timeline teaching test test-serial test-mpi bench bench-continuum venv browser clean help
+.PHONY: all demo timeline teaching teaching-docs test test-serial test-mpi bench bench-continuum venv browser clean help
 
 all: test
 
@@ -31,6 +31,7 @@ help:
 	@echo "make demo   - run the standard 4-ring frame ($(SCENARIO)) into $(OUT)"
 	@echo "make test   - run the test-suite (serial, then MPI tests on $(NPROC) ranks)"
 	@echo "make teaching - the pretension teaching demo (docs/teaching/pretension.md) into out/teaching"
+	@echo "make teaching-docs - the same, and copy its two pictures into docs/teaching/ (tracked files)"
 	@echo "make timeline - follow the 4 cm lengthening (scenarios/distraction-4cm.toml) into out/distraction-4cm"
 	@echo "make bench  - time the standard scenario and a 60-day treatment (benchmarks/)"
 	@echo "make bench-continuum - speed and memory of the continuum model on 1 and 2 ranks (~30 min)"
@@ -53,8 +54,12 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/ilizarov run $(SCENARIO) --out $(OUT)
 	$(VENV)/bin/ilizarov report $(OUT)
 
+# writes into out/teaching only; teaching-docs also updates the pictures shipped in docs/teaching/
 teaching: $(VENV)/.installed
 	$(VENV)/bin/python docs/teaching/pretension.py out/teaching
+
+teaching-docs: $(VENV)/.installed
+	$(VENV)/bin/python docs/teaching/pretension.py out/teaching --update-docs
 
 timeline: $(VENV)/.installed
 	$(VENV)/bin/ilizarov timeline scenarios/distraction-4cm.toml --out out/distraction-4cm

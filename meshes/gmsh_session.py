@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from contextlib import contextmanager
+
+
+def _keep_python_signal_handlers(action) -> None:
+    """Run `action` (gmsh.initialize / finalize), then give SIGTERM back to Python's
+    handler: Gmsh's library resets it to the default, which would kill the process
+    without the command line's clean-up (staging directories, locks)."""
+    if threading.current_thread() is not threading.main_thread():
+        action()
+        return
+    handler = signal.getsignal(signal.SIGTERM)
+    action()
+    if callable(handler):
+        signal.signal(signal.SIGTERM, handler)
 
 
 @contextmanager
@@ -16,7 +31,7 @@ def gmsh_model(comm, name: str):
     started = False
     if comm.rank == 0:
         if not gmsh.isInitialized():
-            gmsh.initialize(interruptible=False)
+            _keep_python_signal_handlers(lambda: gmsh.initialize(interruptible=False))
             started = True
         gmsh.option.setNumber("General.Terminal", 0)
         gmsh.model.add(name)
@@ -26,4 +41,4 @@ def gmsh_model(comm, name: str):
         if comm.rank == 0:
             gmsh.model.remove()
             if started:
-                gmsh.finalize()
+                _keep_python_signal_handlers(gmsh.finalize)

@@ -92,7 +92,7 @@ def write_comparison(run_dirs: list[Path], out: Path) -> tuple[str, Path]:
 
     if len(run_dirs) < 2:
         raise ReportError("compare: give at least two run directories")
-    loaded = [load_run(d) for d in run_dirs]
+    loaded = [load_run(d, need_states=True) for d in run_dirs]
     check_rendering()
     names = [r["scenario"] if [x[0]["scenario"] for x in loaded].count(r["scenario"]) == 1 else Path(d).name
              for d, (r, _s, _c) in zip(run_dirs, loaded)]
@@ -126,5 +126,5 @@ def write_comparison(run_dirs: list[Path], out: Path) -> tuple[str, Path]:
                 wr.writerow([r["metric"], r["unit"], *("" if v is None else f"{v:.6g}" for v in r["values"]), best])
         (staging / "comparison.txt").write_text(table + "\n")
 
-    publish_atomically(out, fill)
-    return table, out / "comparison.png"
+    final = publish_atomically(out, fill, command="compare")
+    return table, final / "comparison.png"

@@ -42,40 +42,58 @@ class ReportError(ValueError):
 
 
 # ----------------------------------------------------------------------------- input
-def load_run(run_dir: Path) -> tuple[dict[str, Any], SavedStates, dict[str, Any]]:
-    """results.json, the saved states and the resolved scenario of a run directory."""
+def load_run(run_dir: Path, need_states: bool = False) -> tuple[dict[str, Any], SavedStates | None, dict[str, Any]]:
+    """results.json, the saved states and the resolved scenario of a run directory. The
+    states are None for a continuum-model run (it keeps its fields in fields.xdmf);
+    need_states: ReportError for such a run. ReportError names what is missing and how
+    to get it."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ReportError(f"{run_dir}: no such run directory; accepted: a directory written by "
                           "`ilizarov run SCENARIO --out DIR`")
     res_path = run_dir / "results.json"
     if not res_path.is_file():
+        accepted = "accepted: a directory written by `ilizarov run` (`ilizarov report` also takes one of `ilizarov sweep`)"
         if (run_dir / "timeline.csv").is_file():
-            raise ReportError(f"{run_dir}: a treatment timeline (timeline.csv): its report is already there "
-                              "(timeline.png, timeline.gif, timeline.json); `ilizarov report` takes the directory of "
-                              "`ilizarov run` or `ilizarov sweep`")
+            raise ReportError(f"{run_dir}: a treatment timeline (timeline.csv), not a run: its plots are already "
+                              f"there (timeline.png, timeline.gif, timeline.json); {accepted}")
         if (run_dir / "schedule.csv").is_file():
-            raise ReportError(f"{run_dir}: a hexapod correction (schedule.csv): its pictures are already there "
-                              "(struts.png, stiffness.png, frames.png); `ilizarov report` takes the directory of "
-                              "`ilizarov run` or `ilizarov sweep`")
+            raise ReportError(f"{run_dir}: a hexapod correction (schedule.csv), not a run: its pictures are already "
+                              f"there (struts.png, stiffness.png, frames.png); {accepted}")
         raise ReportError(f"{run_dir}: no results.json here; run `ilizarov run SCENARIO --out {run_dir}` first")
     try:
         results = json.loads(res_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ReportError(f"{res_path}: not a readable results file ({exc}); run `ilizarov run` again") from None
+    if not isinstance(results, dict):
+        raise ReportError(f"{res_path}: not a results file of ilizarov (no results_version); run `ilizarov run` again")
     version = results.get("results_version")
     if version != RESULTS_VERSION:
         raise ReportError(f"{res_path}: results_version {version!r} was written by another version of ilizarov "
                           f"(this one reads {RESULTS_VERSION}); run `ilizarov run SCENARIO --out {run_dir}` again")
+    scen_path = run_dir / "scenario.resolved.json"
+    try:
+        scenario = json.loads(scen_path.read_text()) if scen_path.is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{scen_path}: not readable ({exc}); run `ilizarov run` again") from None
+    if results.get("model") == "continuum":
+        if need_states:
+            raise ReportError(f"{run_dir}: a continuum-model run (`--model continuum`): it has no frame.npz of "
+                              "frame-model states to draw; accepted here: runs of the frame model (`ilizarov run` "
+                              "without --model); a continuum run has its own `ilizarov report` and fields.xdmf for "
+                              "ParaView")
+        return results, None, scenario
     states_path = run_dir / results.get("states_file", STATES_FILE)
     if not states_path.is_file():
         raise ReportError(f"{run_dir}: no {STATES_FILE} (the solved states) beside results.json: the run was written "
                           f"by an older version; run `ilizarov run SCENARIO --out {run_dir}` again")
-    states = SavedStates(states_path)
+    try:
+        states = SavedStates(states_path)
+    except Exception as exc:  # noqa: BLE001 - numpy/zipfile raise many kinds on a damaged file
+        raise ReportError(f"{states_path}: not readable ({type(exc).__name__}: {exc}); run `ilizarov run SCENARIO "
+                          f"--out {run_dir}` again") from None
     if states.version != STATES_VERSION:
         raise ReportError(f"{states_path}: states version {states.version} is not {STATES_VERSION}; run again")
-    scen_path = run_dir / "scenario.resolved.json"
-    scenario = json.loads(scen_path.read_text()) if scen_path.is_file() else {}
     return results, states, scenario
 
 
@@ -567,29 +585,96 @@ def _scenario_table(scenario: dict) -> str:
     return "".join(out)
 
 
+REPORT_FILES = ("views.png", "gap.png", "teaching.png", "load_displacement.png", "wire_tension.png", "ifm.png",
+                "moments.png", "loading.gif", "report.html")
+
+
 def write_report(run_dir, log=None) -> Path:
     """Write the pictures, plots, animation and report.html into a run directory; return
-    the report's path. All files are written beside a staging name and renamed at the end."""
+    the report's path.
+
+    The directory must be an output of `ilizarov run` (sim.outdir's marker); the files are
+    written into a staging folder and moved in at the end, and a file of the same name that
+    ilizarov did not write is never replaced (ReportError or OutputDirError naming it). A
+    continuum-model run gets the numbers, the curves, its continuum.png and the scenario
+    (its fields are in fields.xdmf, for ParaView)."""
+    from sim.outdir import OutputDir
+
     t0 = time.perf_counter()
     run_dir = Path(run_dir)
     results, states, scenario = load_run(run_dir)
-    check_rendering()
     say = log or (lambda m: None)
-    pics = render_pictures(results, states, scenario, run_dir)
-    say(f"pictures rendered ({time.perf_counter() - t0:.1f} s)")
-    plots = {
-        "load_displacement": plot_load_displacement(results, run_dir / "load_displacement.png"),
-        "wire_tension": plot_wire_tension(results, run_dir / "wire_tension.png"),
-        "ifm": plot_ifm(results, run_dir / "ifm.png"),
-        "moments": plot_moments(results, run_dir / "moments.png"),
+    with OutputDir(run_dir, "report").claim(existing_only=True, accept=("run",)) as od:
+        od.check_names(REPORT_FILES)
+        if states is None:
+            return _write_continuum_report(od, results, scenario, say, t0)
+        check_rendering()
+
+        def fill(staging: Path) -> None:
+            pics = render_pictures(results, states, scenario, staging)
+            say(f"pictures rendered ({time.perf_counter() - t0:.1f} s)")
+            plots = _plots(results, staging)
+            gif = animate_loading(results, states, staging / "loading.gif", scenario=scenario)
+            say(f"plots and animation ({time.perf_counter() - t0:.1f} s)")
+            case = "axial" if "axial" in states.names else states.names[-1]
+            scene = scene_json(states, case, scenario)
+            vtkjs = (STATIC / "vtk.js").read_text(encoding="utf-8")
+            intro = (f"Frame model, {results['mesh']['cells']} cells, {results['mesh']['dofs']} unknowns; set-up "
+                     f"{html.escape(results['setup'])}.\n3D view: the {html.escape(case)} case at full load, deformation "
+                     f"&times;{scene['magnification']:g};\nwires coloured by {scene['tension_scale'] or 'tension'} "
+                     f"(plasma),\nother parts by {scene['stress_scale'] or 'von Mises stress'} (blue to red).\n"
+                     '<span id="viewer-status">loading the 3D view&hellip;</span>')
+            pictures = "\n".join([
+                _img(pics.get('views'), 'Four views under the full axial load: wires by tension, other parts by von '
+                     'Mises stress over their yield; grey: undeformed'),
+                _img(pics.get('gap'), 'The gap, true scale'),
+                _img(pics.get('teaching'), 'The parts of the frame and the load'),
+                _img(gif, 'The axial load rising step by step')])
+            viewer = (f'<div id="viewer"></div>', f"<script>{vtkjs}</script>\n<script>const SCENE = "
+                      f"{json.dumps(scene)};</script>\n<script>{VIEWER_JS}</script>")
+            (staging / "report.html").write_text(_page(results, scenario, "frame stability report", intro, viewer,
+                                                       pictures, plots), encoding="utf-8")
+
+        od.add_files(fill, REPORT_FILES)
+    say(f"report written ({time.perf_counter() - t0:.1f} s)")
+    return run_dir / "report.html"
+
+
+def _plots(results: dict, out: Path) -> dict[str, Path | None]:
+    return {
+        "load_displacement": plot_load_displacement(results, out / "load_displacement.png"),
+        "wire_tension": plot_wire_tension(results, out / "wire_tension.png"),
+        "ifm": plot_ifm(results, out / "ifm.png"),
+        "moments": plot_moments(results, out / "moments.png"),
     }
-    gif = animate_loading(results, states, run_dir / "loading.gif", scenario=scenario)
-    say(f"plots and animation ({time.perf_counter() - t0:.1f} s)")
-    case = "axial" if "axial" in states.names else states.names[-1]
-    scene = scene_json(states, case, scenario)
-    vtkjs = (STATIC / "vtk.js").read_text(encoding="utf-8")
+
+
+def _write_continuum_report(od, results: dict, scenario: dict, say, t0: float) -> Path:
+    """report.html of a continuum-model run: numbers, curves, continuum.png, the scenario."""
+    run_dir = od.path
+
+    def fill(staging: Path) -> None:
+        plots = _plots(results, staging)
+        degree = results["mesh"].get("element_degree")
+        intro = (f"Continuum model (3D solids{f', degree {degree} tetrahedra' if degree else ''}), "
+                 f"{results['mesh']['cells']} cells, {results['mesh']['dofs']} unknowns; set-up "
+                 f"{html.escape(results['setup'])}. The displacement and von Mises fields of every state are in "
+                 "<code>fields.xdmf</code> beside this page (open it in ParaView); this page has no interactive "
+                 "view, gap close-up or animation, which are drawn from the frame model's states.")
+        pic = run_dir / "continuum.png"
+        pictures = _img(pic, "The continuum model under the full load (continuum.png)")
+        (staging / "report.html").write_text(_page(results, scenario, "continuum model report", intro, ("", ""),
+                                                   pictures, plots), encoding="utf-8")
+
+    od.add_files(fill, REPORT_FILES)
+    say(f"report written ({time.perf_counter() - t0:.1f} s)")
+    return run_dir / "report.html"
+
+
+def _page(results: dict, scenario: dict, kind: str, intro: str, viewer: tuple[str, str], pictures: str,
+          plots: dict[str, Path | None]) -> str:
     title = f"ilizarov report: {results['scenario']}"
-    page = f"""<!DOCTYPE html>
+    return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 0 2em 2em 2em; color: #222; }}
@@ -600,36 +685,21 @@ table.small td, table.small th {{ font-size: 0.8em; }}
 figure {{ margin: 1em 0; }} img {{ max-width: 100%; }} figcaption {{ color: #555; font-size: 0.9em; }}
 pre {{ background: #f7f7f7; padding: 0.5em; overflow-x: auto; }}
 </style></head><body>
-<h1>{html.escape(results['scenario'])}: frame stability report</h1>
-<p>Frame model, {results['mesh']['cells']} cells, {results['mesh']['dofs']} unknowns; set-up {html.escape(results['setup'])}.
-3D view: the {html.escape(case)} case at full load, deformation &times;{scene['magnification']:g};
-wires coloured by {scene['tension_scale'] or 'tension'} (plasma),
-other parts by {scene['stress_scale'] or 'von Mises stress'} (blue to red).
-<span id="viewer-status">loading the 3D view&hellip;</span></p>
-<div id="viewer"></div>
+<h1>{html.escape(results['scenario'])}: {kind}</h1>
+<p>{intro}</p>
+{viewer[0]}
 <h2>Stability numbers</h2>
 {_numbers_table(results)}
 <h2>Pictures</h2>
-{_img(pics.get('views'), 'Four views under the full axial load: wires by tension, other parts by von Mises stress; grey: undeformed')}
-{_img(pics.get('gap'), 'The gap, true scale')}
-{_img(pics.get('teaching'), 'The parts of the frame and the load')}
-{_img(gif, 'The axial load rising step by step')}
+{pictures}
 <h2>Curves</h2>
 {''.join(_img(p, k.replace('_', ' ')) for k, p in plots.items())}
 <h2>Scenario</h2>
 {_scenario_table(scenario)}
-<p style="color:#777">Written by ilizarov; 3D view by vtk.js (BSD-3-Clause, Kitware), embedded.</p>
-<script>{vtkjs}</script>
-<script>const SCENE = {json.dumps(scene)};</script>
-<script>{VIEWER_JS}</script>
+<p style="color:#777">Written by ilizarov{'; 3D view by vtk.js (BSD-3-Clause, Kitware), embedded' if viewer[1] else ''}.</p>
+{viewer[1]}
 </body></html>
 """
-    staging = run_dir / ".report.html.partial"
-    staging.write_text(page, encoding="utf-8")
-    final = run_dir / "report.html"
-    staging.replace(final)
-    say(f"report written ({time.perf_counter() - t0:.1f} s)")
-    return final
 
 
 __all__ = ["ReportError", "check_rendering", "load_run", "scene_json", "write_report"]

@@ -43,11 +43,15 @@ def load_records(sweep_dir: Path) -> tuple[dict, list[dict], list[dict]]:
     if not meta_path.is_file():
         raise ReportError(f"{sweep_dir}: no sweep.json: not a sweep directory (run `ilizarov sweep SWEEP.toml --out "
                           f"{sweep_dir}` first)")
-    meta = json.loads(meta_path.read_text())
     ok, failed = [], []
-    for p in sorted((sweep_dir / "cases").glob("*.json")):
-        rec = json.loads(p.read_text())
-        (ok if rec["status"] == "ok" else failed).append(rec)
+    try:
+        meta = json.loads(meta_path.read_text())
+        for p in sorted((sweep_dir / "cases").glob("*.json")):
+            rec = json.loads(p.read_text())
+            (ok if rec["status"] == "ok" else failed).append(rec)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ReportError(f"{sweep_dir}: a damaged sweep store ({type(exc).__name__}: {exc}); run the sweep into a "
+                          "new directory") from None
     if not ok:
         raise ReportError(f"{sweep_dir}: no successful case recorded yet ({len(failed)} failed); run the sweep first")
     return meta, ok, failed
@@ -187,19 +191,35 @@ def _png(path: Path) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" style="max-width:100%">'
 
 
+SWEEP_REPORT_FILES = ("ranking.csv", "effects.png", "tornado.png", "pareto.csv", "pareto.png", "sweep_report.html")
+
+
 def write_sweep_report(sweep_dir, objective: str = "axial_initial_N_per_mm", cost: str = "frame_mass_kg") -> Path:
+    """Write the sweep's report files into its directory (an output of `ilizarov sweep`,
+    sim.outdir): drawn in a staging folder, moved in at the end, never replacing a file of
+    the same name that ilizarov did not write. Returns sweep_report.html's path."""
+    from sim.outdir import OutputDir
+
+    sweep_dir = Path(sweep_dir)
+    meta, ok, failed = load_records(sweep_dir)
+    known = set(ok[0]["metrics"])
+    for name, what in ((objective, "--objective"), (cost, "--cost")):
+        if name not in known:
+            raise ReportError(f"{what} {name!r} is not a recorded number; accepted: {', '.join(sorted(known))}")
+    with OutputDir(sweep_dir, "report").claim(existing_only=True, accept=("sweep",)) as od:
+        od.add_files(lambda staging: _draw(staging, meta, ok, failed, objective, cost), SWEEP_REPORT_FILES)
+    return sweep_dir / "sweep_report.html"
+
+
+def _draw(sweep_dir: Path, meta: dict, ok: list[dict], failed: list[dict], objective: str, cost: str) -> Path:
+    """The report files, into `sweep_dir` (the staging folder)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sweep_dir = Path(sweep_dir)
-    meta, ok, failed = load_records(sweep_dir)
     params = meta["parameters"]
     known = set(ok[0]["metrics"])
-    for name, what in ((objective, "--objective"), (cost, "--cost")):
-        if name not in known:
-            raise ReportError(f"{what} {name!r} is not a recorded number; accepted: {', '.join(sorted(known))}")
     ranked = ranking(ok, objective)
     with open(sweep_dir / "ranking.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -325,9 +345,7 @@ a level would have over the complete design), not plain averages; see docs/sweep
 <h2>Failed cases</h2><ul>{fails or '<li>none</li>'}</ul>
 </body></html>"""
     out = sweep_dir / "sweep_report.html"
-    tmp = sweep_dir / ".sweep_report.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    out.write_text(page, encoding="utf-8")
     return out
 
 

@@ -8,10 +8,14 @@
     ilizarov sweep SWEEP.toml --out DIR [--ranks-per-case K] [--yes] [--shard I/N]
     ilizarov compare RUN_DIR RUN_DIR ... --out DIR
 
-Bad input (a malformed or invalid scenario, an output directory that is not a run
-directory) prints a clear message and exits with status 2, writing nothing. So does a
-run whose estimated size (sim.estimate) will not fit this machine's memory, or would
-take longer than the time budget unless --yes is given.
+Bad input (a malformed or invalid scenario, an --out that cannot be used) prints one
+clear line and exits with status 2, writing nothing; the --out is checked before any
+solving. An --out is only ever replaced if it is an earlier output of the same command
+that holds nothing else (sim.outdir). Exit statuses: 0 done, 2 bad input, 3 a solver that
+did not converge, 130 Ctrl-C, 143 SIGTERM (both leave the previous output or nothing),
+1 an unexpected error (one line; ILIZAROV_TRACEBACK=1 shows the traceback). A run whose
+estimated size (sim.estimate) will not fit this machine's memory is refused (exit 2), and
+one that would take longer than the time budget needs --yes.
 """
 
 from __future__ import annotations
@@ -24,18 +28,22 @@ EXIT_BAD_INPUT = 2
 EXIT_SOLVER_FAILED = 3
 
 
-def _error(msg: str, code: int = EXIT_BAD_INPUT) -> int:
+def _rank0() -> bool:
     from mpi4py import MPI
 
-    if MPI.COMM_WORLD.rank == 0:
-        print(f"ilizarov: error: {msg}", file=sys.stderr)
+    return MPI.COMM_WORLD.rank == 0
+
+
+def _error(msg: str, code: int = EXIT_BAD_INPUT) -> int:
+    if _rank0():
+        print(f"ilizarov: error: {msg}", file=sys.stderr, flush=True)
     return code
 
 
-def _load(path: str):
-    from sim.scenario import load_scenario
-
-    return load_scenario(path)
+def _note(od) -> None:
+    """Say where the output went if it could not replace --out (sim.outdir)."""
+    if od is not None and od.note and _rank0():
+        print(f"ilizarov: note: {od.note}", file=sys.stderr, flush=True)
 
 
 class _BadInput(Exception):
@@ -45,21 +53,41 @@ class _BadInput(Exception):
         self.code = code
 
 
-def _load_with_out(args, marker: str):
-    """The scenario and the output directory of a command that writes one; _BadInput
-    (exit 2, message printed) if either is refused."""
-    from sim.run import OutputDirError, check_out_dir
-    from sim.scenario import ScenarioError
+def _load(path: str, notes: list[str] | None = None):
+    """The scenario; _BadInput (exit 2, message printed) if it is refused. `notes` collects
+    what validation has to say about an accepted file (defaults replaced, ...)."""
+    from sim.scenario import ScenarioError, load_scenario
 
-    out = Path(args.out)
     try:
-        s = _load(args.scenario)
-        check_out_dir(out, marker=marker)
+        return load_scenario(path, notes=notes)
     except ScenarioError as exc:
-        raise _BadInput(_error(f"{args.scenario}: {exc}")) from None
+        if _looks_like_sweep(path):
+            raise _BadInput(_error(f"{path}: a sweep file (it has base and [[parameters]]), not a scenario; run it "
+                                   f"with `ilizarov sweep {path} --out DIR`")) from None
+        raise _BadInput(_error(f"{path}: {exc}")) from None
+    except OSError as exc:
+        raise _BadInput(_error(f"{path}: cannot be read ({exc.strerror or exc})")) from None
+
+
+def _looks_like_sweep(path) -> bool:
+    import tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return "base" in data and "parameters" in data
+
+
+def _claim_out(args, command: str):
+    """Check and lock the output directory before any solving (sim.outdir); _BadInput
+    (exit 2, message printed) if it cannot be used."""
+    from sim.outdir import OutputDir, OutputDirError
+
+    try:
+        return OutputDir(args.out, command).claim()
     except OutputDirError as exc:
         raise _BadInput(_error(str(exc))) from None
-    return s, out
 
 
 def _check_size(s, command: str, args, **options) -> int | None:
@@ -89,32 +117,6 @@ def _check_size(s, command: str, args, **options) -> int | None:
     return None
 
 
-def _progress_log(args):
-    """The progress printer of a long command (None with --quiet)."""
-    return (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
-
-
-def cmd_validate(args) -> int:
-    from sim.scenario import ScenarioError
-
-    from sim.scenario import load_scenario
-
-    notes: list[str] = []
-    try:
-        s = load_scenario(args.scenario, notes=notes)
-    except ScenarioError as exc:
-        return _error(f"{args.scenario}: {exc}")
-    print(f"{args.scenario}: valid scenario '{s.name}' ({s.loads.setup}): {len(s.rings)} rings, {len(s.wires)} wires, "
-          f"{len(s.rods)} rods, {len(s.half_pins)} half pins; load cases: {', '.join(s.loads.cases)}")
-    for note in notes:
-        print(f"  {note}")
-    if s.has_bone:
-        print("  every piece of bone is held in all six directions by its wires and pins")
-    for line in _estimates(s):
-        print(f"  estimate of {line}")
-    return 0
-
-
 def _estimates(s) -> list[str]:
     """The size estimates of the commands that can run this scenario (sim.estimate)."""
     from sim.estimate import (continuum_buildable, estimate_continuum_run, estimate_frame_run, estimate_hexapod,
@@ -130,41 +132,115 @@ def _estimates(s) -> list[str]:
     return out
 
 
+def _progress_log(args):
+    """The progress printer of a long command (None with --quiet)."""
+    return (lambda m: print(f"[ilizarov] {m}", flush=True)) if not args.quiet else None
+
+
+def cmd_validate(args) -> int:
+    if _looks_like_sweep(args.scenario):
+        return _validate_sweep(args.scenario)
+    notes: list[str] = []
+    try:
+        s = _load(args.scenario, notes)
+        if s.continuum is not None and s.continuum.petsc_options:
+            _check_petsc(args.scenario, s)
+    except _BadInput as bad:
+        return bad.code
+    print(f"{args.scenario}: valid scenario '{s.name}' ({s.loads.setup}): {len(s.rings)} rings, {len(s.wires)} wires, "
+          f"{len(s.rods)} rods, {len(s.half_pins)} half pins; load cases: {', '.join(s.loads.cases)}")
+    for note in notes:
+        print(f"  {note}")
+    if s.has_bone:
+        print("  every piece of bone is held in all six directions by its wires and pins")
+    for line in _estimates(s):
+        print(f"  estimate of {line}")
+    return 0
+
+
+def _validate_sweep(path: str) -> int:
+    """`validate` on a sweep file: check it as a sweep and point at `ilizarov sweep`."""
+    from sim.scenario import ScenarioError
+    from sim.sweep import SweepError, case_scenario, load_sweep
+
+    try:
+        sw = load_sweep(path, yes=True)
+    except SweepError as exc:
+        return _error(f"{path}: a sweep file (it has base and [[parameters]]), and it is not valid: {exc}")
+    bad = []
+    many = len(sw.cases) > sw.max_cases
+    for i in range(0 if many else len(sw.cases)):
+        try:
+            case_scenario(sw, i)
+        except (ScenarioError, SweepError) as exc:
+            bad.append(f"{sw.case_id(i)} {sw.cases[i]}: {exc}")
+    print(f"{path}: a sweep file, not a scenario: sweep '{sw.name}', {sw.mode} over {len(sw.parameters)} "
+          f"parameter(s), {len(sw.cases)} cases on base scenario {sw.base_path.name}"
+          + (f"; {len(bad)} of the cases will be recorded as failed:" if bad else "; every case is a valid scenario"))
+    if many:
+        print(f"  {len(sw.cases)} cases is more than its max_cases = {sw.max_cases}: `ilizarov sweep` needs --yes "
+              "to run them (the cases were not checked one by one)")
+    for line in bad[:10]:
+        print(f"  {line}")
+    if len(bad) > 10:
+        print(f"  ... and {len(bad) - 10} more")
+    print(f"Run it with: ilizarov sweep {path} --out DIR")
+    return 0
+
+
+def _check_petsc(path: str, s) -> None:
+    """The [continuum] table's PETSc options, tried on a tiny system before any meshing;
+    _BadInput naming the option if PETSc refuses it or never reads it."""
+    from sim.continuum_run import check_petsc_options
+    from sim.scenario import ScenarioError
+
+    try:
+        check_petsc_options(s.continuum)
+    except ScenarioError as exc:
+        raise _BadInput(_error(f"{path}: {exc}")) from None
+
+
 def cmd_run(args) -> int:
     try:
-        s, out = _load_with_out(args, "results.json")
+        s = _load(args.scenario)
+        if args.model == "continuum":
+            _check_petsc(args.scenario, s)
     except _BadInput as bad:
         return bad.code
     refused = _check_size(s, "run", args, model=args.model, pictures=not args.no_picture)
     if refused is not None:
         return refused
-    if args.model == "continuum":
-        return _run_continuum(s, out, args)
+    try:
+        od = _claim_out(args, "run")
+    except _BadInput as bad:
+        return bad.code
+    with od:
+        if args.model == "continuum":
+            return _run_continuum(s, od, args)
+        return _run_frame(s, od, args)
 
-    from mpi4py import MPI
 
+def _run_frame(s, od, args) -> int:
     from postprocess.summary import stability_summary
     from sim.frame_model import SolverError
     from sim.run import solve_frame, write_run
 
-    rank0 = MPI.COMM_WORLD.rank == 0
     log = _progress_log(args)
     try:
         run = solve_frame(s, log=log, keep_states=True)
     except SolverError as exc:
         return _error(str(exc), EXIT_SOLVER_FAILED)
-    path = write_run(out, s, run, picture=not args.no_picture)
-    if rank0:
+    path = write_run(od, s, run, picture=not args.no_picture)
+    if _rank0():
         print(stability_summary(run.results))
-        print(f"Wrote {path}" + (f" and {out / 'frame.png'}" if not args.no_picture else ""))
+        print(f"Wrote {path}" + (f" and {path.parent / 'frame.png'}" if not args.no_picture else ""))
+    _note(od)
     return 0
 
 
-def _run_continuum(s, out: Path, args) -> int:
+def _run_continuum(s, od, args) -> int:
     """`run --model continuum`: solve, then write results.json, the fields (XDMF, in
     parallel) and the picture, all or nothing."""
-    from mpi4py import MPI
-
     from meshes.continuum import GeometryError
     from postprocess.summary import stability_summary
     from sim.continuum_run import continuum_writer, solve_continuum
@@ -177,45 +253,47 @@ def _run_continuum(s, out: Path, args) -> int:
         return _error(f"{args.scenario}: {exc}")
     except SolverError as exc:
         return _error(str(exc), EXIT_SOLVER_FAILED)
-    path = continuum_writer(out, s, run, picture=not args.no_picture, log=log)
-    if MPI.COMM_WORLD.rank == 0:
+    path = continuum_writer(od, s, run, picture=not args.no_picture, log=log)
+    if _rank0():
         print(stability_summary(run.results))
-        print(f"Wrote {path}, the fields in {out / 'fields.xdmf'} (ParaView)"
-              + (f" and {out / 'continuum.png'}" if not args.no_picture else ""))
+        print(f"Wrote {path}, the fields in {path.parent / 'fields.xdmf'} (ParaView)"
+              + (f" and {path.parent / 'continuum.png'}" if not args.no_picture else ""))
+    _note(od)
     return 0
 
 
 def cmd_timeline(args) -> int:
     try:
-        s, out = _load_with_out(args, "timeline.csv")
+        s = _load(args.scenario)
+        if s.distraction is None:
+            return _error(f"{args.scenario}: distraction: the scenario has no [distraction] table, so there is no "
+                          "treatment to follow; accepted: a scenario with a [distraction] table (see "
+                          "scenarios/distraction-4cm.toml and scenarios/bone-transport.toml)")
+        refused = _check_size(s, "timeline", args, pictures=not args.no_pictures)
+        if refused is not None:
+            return refused
+        od = _claim_out(args, "timeline")
     except _BadInput as bad:
         return bad.code
-    if s.distraction is None:
-        return _error(f"{args.scenario}: distraction: the scenario has no [distraction] table, so there is no "
-                      "treatment to follow; accepted: a scenario with a [distraction] table (see "
-                      "scenarios/distraction-4cm.toml and scenarios/bone-transport.toml)")
-    refused = _check_size(s, "timeline", args, pictures=not args.no_pictures)
-    if refused is not None:
-        return refused
-
-    from mpi4py import MPI
 
     from postprocess.timeline_report import timeline_summary_text
     from sim.frame_model import SolverError
     from sim.timeline import run_timeline, write_timeline
 
     log = _progress_log(args)
-    try:
-        result = run_timeline(s, log=log, snapshots=not args.no_pictures)
-    except SolverError as exc:
-        return _error(str(exc), EXIT_SOLVER_FAILED)
-    if MPI.COMM_WORLD.rank == 0 and log:
-        log("writing tables" + (", plots and the animation" if not args.no_pictures else ""))
-    path = write_timeline(out, s, result, pictures=not args.no_pictures)
-    if MPI.COMM_WORLD.rank == 0:
+    with od:
+        try:
+            result = run_timeline(s, log=log, snapshots=not args.no_pictures)
+        except SolverError as exc:
+            return _error(str(exc), EXIT_SOLVER_FAILED)
+        if _rank0() and log:
+            log("writing tables" + (", plots and the animation" if not args.no_pictures else ""))
+        path = write_timeline(od, s, result, pictures=not args.no_pictures)
+    if _rank0():
         print(timeline_summary_text(result.summary))
         print(f"Wrote {path} and {', '.join(f for f in result.summary['files'] if f != 'timeline.csv')} "
-              f"in {out}")
+              f"in {path.parent}")
+    _note(od)
     return 0
 
 
@@ -223,38 +301,41 @@ def cmd_hexapod(args) -> int:
     from sim.hexapod import KinematicsError
 
     try:
-        s, out = _load_with_out(args, "schedule.csv")
+        s = _load(args.scenario)
+        if s.hexapod is None:
+            return _error(f"{args.scenario}: hexapod: the scenario has no [hexapod] table; accepted: a scenario with "
+                          "a [hexapod] table (see scenarios/hexapod-correction.toml)")
+        refused = _check_size(s, "hexapod", args, mechanics=not args.no_mechanics)
+        if refused is not None:
+            return refused
+        od = _claim_out(args, "hexapod")
     except _BadInput as bad:
         return bad.code
-    if s.hexapod is None:
-        return _error(f"{args.scenario}: hexapod: the scenario has no [hexapod] table; accepted: a scenario with a "
-                      "[hexapod] table (see scenarios/hexapod-correction.toml)")
-    refused = _check_size(s, "hexapod", args, mechanics=not args.no_mechanics)
-    if refused is not None:
-        return refused
-
-    from mpi4py import MPI
 
     from postprocess.hexapod_report import hexapod_summary_text
     from sim.correction import run_hexapod, write_hexapod
     from sim.frame_model import SolverError
 
     log = _progress_log(args)
-    try:
-        result = run_hexapod(s, log=log, mechanics=not args.no_mechanics, pictures=not args.no_pictures)
-    except KinematicsError as exc:
-        return _error(f"{args.scenario}: {exc}")
-    except SolverError as exc:
-        return _error(str(exc), EXIT_SOLVER_FAILED)
-    path = write_hexapod(out, s, result, pictures=not args.no_pictures)
-    if MPI.COMM_WORLD.rank == 0:
+    with od:
+        try:
+            result = run_hexapod(s, log=log, mechanics=not args.no_mechanics, pictures=not args.no_pictures)
+        except KinematicsError as exc:
+            return _error(f"{args.scenario}: {exc}")
+        except SolverError as exc:
+            return _error(str(exc), EXIT_SOLVER_FAILED)
+        path = write_hexapod(od, s, result, pictures=not args.no_pictures)
+    if _rank0():
         print(hexapod_summary_text(result.summary))
-        print(f"Wrote {path} and {', '.join(f for f in result.summary['files'] if f != 'schedule.csv')} in {out}")
+        print(f"Wrote {path} and {', '.join(f for f in result.summary['files'] if f != 'schedule.csv')} "
+              f"in {path.parent}")
+    _note(od)
     return 0
 
 
 def cmd_report(args) -> int:
     from postprocess.report import ReportError, write_report
+    from sim.outdir import OutputDirError
 
     log = _progress_log(args)
     try:
@@ -264,7 +345,7 @@ def cmd_report(args) -> int:
             path = write_sweep_report(Path(args.run_dir), objective=args.objective, cost=args.cost)
         else:
             path = write_report(Path(args.run_dir), log=log)
-    except ReportError as exc:
+    except (ReportError, OutputDirError) as exc:
         return _error(str(exc))
     print(f"Wrote {path}")
     return 0
@@ -272,27 +353,38 @@ def cmd_report(args) -> int:
 
 def cmd_compare(args) -> int:
     from postprocess.compare import write_comparison
-    from postprocess.report import ReportError
-    from sim.run import OutputDirError, check_out_dir
+    from postprocess.report import ReportError, load_run
 
+    if len(args.run_dirs) < 2:
+        return _error("compare: give at least two run directories")
     try:
-        check_out_dir(Path(args.out), marker="comparison.csv")
-        table, path = write_comparison([Path(d) for d in args.run_dirs], Path(args.out))
-    except (ReportError, OutputDirError) as exc:
+        for d in args.run_dirs:  # readable runs, before anything is claimed or drawn
+            load_run(Path(d), need_states=True)
+        od = _claim_out(args, "compare")
+    except ReportError as exc:
         return _error(str(exc))
+    except _BadInput as bad:
+        return bad.code
+    with od:
+        try:
+            table, path = write_comparison([Path(d) for d in args.run_dirs], od)
+        except ReportError as exc:
+            return _error(str(exc))
     print(table)
-    print(f"Wrote {path} and {Path(args.out) / 'comparison.csv'}")
+    print(f"Wrote {path} and {path.parent / 'comparison.csv'}")
+    _note(od)
     return 0
 
 
 def cmd_sweep(args) -> int:
+    import json
+
     from mpi4py import MPI
 
     from sim.sweep import SweepError, load_sweep, run_sweep
 
-    rank0 = MPI.COMM_WORLD.rank == 0
+    rank0 = _rank0()
     try:
-        sw = load_sweep(args.sweep)
         shard = None
         if args.shard:
             try:
@@ -302,26 +394,23 @@ def cmd_sweep(args) -> int:
                 raise SweepError(f"--shard {args.shard!r}; accepted: I/N with 0 <= I < N (e.g. a job-array task "
                                  "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)") from None
             shard = (k, n)
+        if args.ranks_per_case < 1:
+            raise SweepError(f"--ranks-per-case {args.ranks_per_case}; accepted: >= 1")
+        sw = load_sweep(args.sweep, yes=args.yes)
         if rank0:
             print(f"{args.sweep}: sweep {sw.name!r}, {sw.mode} over {len(sw.parameters)} parameter(s): "
                   f"{len(sw.cases)} cases", flush=True)
-        if len(sw.cases) > sw.max_cases and not args.yes:
-            raise SweepError(f"{len(sw.cases)} cases is more than max_cases = {sw.max_cases}; accepted: --yes to run "
-                             "them anyway, or fewer levels / samples")
-        if args.ranks_per_case < 1:
-            raise SweepError(f"--ranks-per-case {args.ranks_per_case}; accepted: >= 1")
         _check_sweep_time(sw, args, MPI.COMM_WORLD.size)
         log = (lambda m: print(f"[sweep] {m}", flush=True)) if not args.quiet else None
         result = run_sweep(sw, Path(args.out), args.ranks_per_case, log=log, shard=shard)
     except SweepError as exc:
         return _error(str(exc))
     if rank0:
+        out = result.get("out", Path(args.out))
         print(f"{result['ran']} cases run in {result['wall_s']:.1f} s; recorded {result['ok']} ok and "
-              f"{result['failed']} failed of {len(sw.cases)}; summary in {Path(args.out) / 'summary.csv'}")
+              f"{result['failed']} failed of {len(sw.cases)}; summary in {out / 'summary.csv'}")
         if result["failed"]:
-            import json
-
-            for rec_path in sorted((Path(args.out) / "cases").glob("*.json")):
+            for rec_path in sorted((out / "cases").glob("*.json")):
                 rec = json.loads(rec_path.read_text())
                 if rec["status"] != "ok":
                     print(f"  failed {rec['id']} {rec['parameters']}: {rec['error']}")
@@ -419,10 +508,88 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that staging directories and locks are cleaned up."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _abort_other_ranks(code: int) -> None:
+    """Under MPI, a rank that stops on its own would leave the others waiting in a collective."""
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.size > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        MPI.COMM_WORLD.Abort(code)
+
+
+def _stopped(code: int, what: str) -> int:
+    """After Ctrl-C or SIGTERM (the staging directory and the lock are gone by now): one
+    line, and under MPI rank 0 ends every rank (the others may wait in a collective that
+    will never complete); the other ranks give it time to clean up first."""
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    if comm.rank == 0:
+        print(f"ilizarov: {what}: stopped; no partial output was left (an existing --out keeps its earlier "
+              "contents)", file=sys.stderr, flush=True)
+    if comm.size > 1:
+        if comm.rank != 0:
+            from sim.outdir import abandon_all, wait_while_root_writes
+
+            try:
+                wait_while_root_writes()
+            except BaseException:  # noqa: BLE001 - a second Ctrl-C: end now
+                pass
+
+            abandon_all()  # rank 0 did not end us: it may wait in a collective we left
+            print(f"ilizarov: {what}: stopped (rank {comm.rank}); no partial output was left", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        comm.Abort(code)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit status: 0 done, 2 bad input (nothing written), 3 a solver
+    that did not converge, 130 Ctrl-C (SIGINT), 143 SIGTERM (both leave the previous
+    output or nothing, never half of one), 1 an unexpected error (a bug: one line, and the
+    traceback with ILIZAROV_TRACEBACK=1)."""
+    import os
+    import signal
+    import threading
+
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage message on bad arguments
-    return int(args.func(args))
+    if args.command not in ("validate", "report"):
+        import sim.fenicsx  # noqa: F401  (PETSc installs its own SIGTERM handler when it starts: ours goes after)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return _stopped(130, "interrupted (Ctrl-C)")
+    except _Terminated:
+        return _stopped(143, "terminated (SIGTERM)")
+    except BrokenPipeError:  # e.g. `ilizarov validate x | head -1`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, not a traceback
+        if os.environ.get("ILIZAROV_TRACEBACK"):
+            import traceback
+
+            traceback.print_exc()
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"ilizarov: internal error: {type(exc).__name__}: {msg} (a bug in ilizarov: please report it with the "
+              "command and its input files; ILIZAROV_TRACEBACK=1 shows where it happened)", file=sys.stderr, flush=True)
+        _abort_other_ranks(1)
+        return 1
+    finally:
+        if main_thread and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

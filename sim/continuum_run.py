@@ -62,6 +62,84 @@ STRESS_GROUPS = {"bone": "bone", "regenerate": "regenerate", "wire": "wires", "c
 GAP_LAYER_MODULUS_FRACTION = 1e-6  # of the bone's modulus: the empty gap's layer before contact
 
 
+PETSC_ERRORS = {56: "not supported here", 60: "an argument out of range", 62: "a wrong argument",
+                63: "a value out of range", 86: "an unknown type (misspelt, or not built into this PETSc)"}
+
+
+def _try_petsc_options(options: dict, prefix: str) -> tuple[str | None, set[str]]:
+    """Set up a Newton solver (SNES, KSP, PC, factorisation) with `options` on a tiny system
+    on this process alone; (PETSc's complaint or None, the option names it never read)."""
+    from petsc4py import PETSc
+
+    db = PETSc.Options()
+    for k, v in options.items():
+        db[prefix + k] = v
+    comm = PETSc.COMM_SELF
+    n = 6
+    A = PETSc.Mat().createAIJ([n, n], nnz=3, comm=comm)
+    for i in range(n):
+        A[i, i] = 4.0
+        if i:
+            A[i, i - 1] = -1.0
+        if i < n - 1:
+            A[i, i + 1] = -1.0
+    A.assemble()
+    b = A.createVecLeft()
+    snes = PETSc.SNES().create(comm)
+    complaint = None
+    try:
+        snes.setOptionsPrefix(prefix)
+        snes.setFunction(lambda _s, x, f: A.mult(x, f), b)
+        snes.setJacobian(lambda *_a: None, A, A)
+        snes.setFromOptions()
+        snes.setUp()
+        ksp = snes.getKSP()
+        ksp.setOperators(A, A)
+        ksp.setUp()
+    except PETSc.Error as exc:
+        complaint = PETSC_ERRORS.get(exc.ierr, f"PETSc error {exc.ierr}")
+    finally:
+        unused = {k for k in options if not db.used(prefix + k)}
+        for k in options:
+            db.delValue(prefix + k)
+        snes.destroy()
+        A.destroy()
+        b.destroy()
+    return complaint, unused
+
+
+def check_petsc_options(settings) -> None:
+    """The [continuum] table's petsc_options, tried before any meshing on the solver set-ups
+    that `linear_solver` can pick (MUMPS LU, CG + GAMG). ScenarioError naming the option if
+    PETSc refuses its value or no set-up ever reads it (a misspelt name)."""
+    from sim.continuum import GAMG_OPTIONS, LU_OPTIONS
+    from sim.scenario import ScenarioError
+
+    user = dict(settings.petsc_options or {})
+    if not user:
+        return
+    field = "continuum.petsc_options"
+    bases = {"lu": [LU_OPTIONS], "gamg": [GAMG_OPTIONS]}.get(settings.linear_solver, [LU_OPTIONS, GAMG_OPTIONS])
+    read: set[str] = set()
+    for n, base in enumerate(bases):
+        prefix = f"ilizarov_check{n}_"
+        complaint, unused = _try_petsc_options({**base, **user}, prefix)
+        if complaint is not None:
+            culprits = [k for k in user if _try_petsc_options({**base, k: user[k]}, prefix)[0] is not None]
+            named = ", ".join(f"{k} = {user[k]!r}" for k in (culprits or user))
+            raise ScenarioError(f"{field}.{culprits[0]}" if len(culprits) == 1 else field,
+                                f"PETSc refuses {named}: {complaint}; accepted: options of PETSc's SNES, KSP and PC "
+                                "with valid values (e.g. ksp_type = 'cg', pc_type = 'gamg', ksp_rtol = 1e-8)")
+        read |= set(user) - unused
+    never = [k for k in user if k not in read]
+    if never:
+        raise ScenarioError(f"{field}.{never[0]}" if len(never) == 1 else field,
+                            f"{'' if len(never) == 1 else ', '.join(never) + ': '}PETSc's Newton and linear solvers never read "
+                            f"{'this option' if len(never) == 1 else 'these options'} (misspelt, or not an option of "
+                            "SNES, KSP, PC or the factorisation; write names without the leading '-'); accepted: e.g. "
+                            "ksp_type, ksp_rtol, pc_type, snes_rtol, snes_max_it, mat_mumps_icntl_14")
+
+
 @dataclass
 class ContinuumRun:
     results: dict[str, Any]
@@ -502,10 +580,12 @@ def solve_continuum(scenario: Scenario, comm=None, log=None, field_writer=None) 
     """Build, pretension and load the continuum model; return results.json data.
 
     field_writer(frame, label): called collectively after pretension and each load case
-    (to write field files)."""
+    (to write field files). Raises ScenarioError for PETSc options that PETSc refuses or
+    never reads (check_petsc_options, before any meshing), GeometryError, SolverError."""
     from postprocess.metrics import build_results
     from sim.run import yield_by_group
 
+    check_petsc_options(scenario.continuum)
     comm = MPI.COMM_WORLD if comm is None else comm
     say = (lambda m: log(m) if log and comm.rank == 0 else None)
     t0 = time.perf_counter()
@@ -629,7 +709,6 @@ def continuum_writer(out, scenario: Scenario, run: ContinuumRun, picture: bool =
 
     from sim.run import publish_atomically
 
-    out = Path(out)
     frame = run.frame
     write = scenario.continuum.write_fields
     case = "axial" if "axial" in run.snapshots else next((k for k in run.snapshots if k != "pretension"), "pretension")
@@ -661,7 +740,7 @@ def continuum_writer(out, scenario: Scenario, run: ContinuumRun, picture: bool =
         run.results["parts"] = {name: {"kind": kind, "tag": tag} for name, (kind, tag) in frame.solid.parts.items()}
         (staging / "results.json").write_text(json.dumps(run.results, indent=2))
 
-    publish_atomically(out, fill, frame.comm, collective=collective)
+    final = publish_atomically(out, fill, frame.comm, collective=collective)
     if log and frame.comm.rank == 0:
-        log(f"wrote {out}")
-    return out / "results.json"
+        log(f"wrote {final}")
+    return final / "results.json"

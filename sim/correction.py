@@ -172,8 +172,6 @@ def write_hexapod(out, s: Scenario, result: HexapodResult, pictures: bool = True
     from postprocess.timeline_report import write_csv
     from sim.run import publish_atomically
 
-    out = Path(out)
-
     def fill(staging: Path) -> None:
         (staging / "scenario.resolved.json").write_text(json.dumps(s.to_dict(), indent=2))
         write_csv(result.rows, staging / "schedule.csv")
@@ -193,8 +191,7 @@ def write_hexapod(out, s: Scenario, result: HexapodResult, pictures: bool = True
         result.summary["files"] = files
         (staging / "hexapod.json").write_text(json.dumps(result.summary, indent=2))
 
-    publish_atomically(out, fill, comm)
-    return out / "schedule.csv"
+    return publish_atomically(out, fill, comm, command="hexapod") / "schedule.csv"
 
 
 __all__ = ["HexapodResult", "classic_frame", "clinical_parameters", "run_hexapod", "write_hexapod"]

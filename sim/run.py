@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from mpi4py import MPI
 
+from sim.outdir import OutputDir, OutputDirError  # noqa: F401  (OutputDirError: re-exported)
 from sim.scenario import Scenario
 
 
@@ -130,67 +130,27 @@ def picture_state(run: FrameRun) -> dict | None:
     return run.model.gather_lines()
 
 
-class OutputDirError(ValueError):
-    pass
-
-
-def check_out_dir(out: Path, marker: str = "results.json") -> None:
-    """Refuse to overwrite a directory that is not an earlier output of the same command
-    (recognised by its `marker` file)."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
-        raise OutputDirError(f"--out {out}: exists and is not an earlier output of this command (no {marker}); "
-                             "accepted: a new directory or an earlier output of the same command")
-
-
-def publish_atomically(out: Path, fill, comm=None, collective=None) -> None:
+def publish_atomically(out, fill, comm=None, collective=None, command: str = "run") -> Path:
     """Run `collective(staging_dir)` on every rank (parallel field files), then
-    `fill(staging_dir)` on rank 0, then replace `out` by the staging directory.
+    `fill(staging_dir)` on rank 0, then put the staging directory in place of `out`.
 
-    All or nothing: if either fails, the staging directory is removed, `out` is left as
-    it was, and the error is raised on every rank.
+    `out`: the OutputDir the command claimed before solving, or a path (checked and
+    locked here, for `command`). All or nothing, and only ever replacing an earlier
+    output of the same command (sim.outdir): on any error or interrupt the staging
+    directory is removed and `out` is left as it was. Returns the directory written
+    (`out`, or beside it if `out` gained files the tool did not write meanwhile).
+    Raises OutputDirError (a path that cannot be used) or the error of `fill`/`collective`.
     """
-    comm = MPI.COMM_WORLD if comm is None else comm
-    staging = out.parent / f".{out.name}.partial"
-    error = None
-    if comm.rank == 0:
-        try:
-            if staging.exists():
-                shutil.rmtree(staging)
-            staging.mkdir(parents=True)
-        except Exception as exc:  # noqa: BLE001 - reported on every rank below
-            error = exc
-    error = comm.bcast(error, root=0)
-    if error is not None:
-        raise error
-    if collective is not None:
-        try:
-            collective(staging)
-        except Exception as exc:  # noqa: BLE001
-            error = exc
-        said = comm.allgather(None if error is None else f"{type(error).__name__}: {error}")
-        if error is None and any(said):
-            error = RuntimeError(next(x for x in said if x))
-    if comm.rank == 0:
-        try:
-            if error is None:
-                fill(staging)
-                if out.exists():
-                    shutil.rmtree(out)
-                staging.rename(out)
-        except Exception as exc:  # noqa: BLE001
-            error = exc
-        if error is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-    error = comm.bcast(error, root=0)
-    if error is not None:
-        raise error
+    if isinstance(out, OutputDir):
+        return out.publish(fill, collective)
+    with OutputDir(out, command, comm).claim() as od:
+        return od.publish(fill, collective)
 
 
-def write_run(out: Path, scenario: Scenario, run: FrameRun, picture: bool = True, comm=None) -> Path:
-    """Write results.json, the resolved scenario and the picture; all or nothing.
-
-    Files are written to a hidden staging directory beside `out`, which replaces `out`
-    only once everything is there.
+def write_run(out, scenario: Scenario, run: FrameRun, picture: bool = True, comm=None) -> Path:
+    """Write results.json, the resolved scenario, the saved states and the picture; all
+    or nothing (see publish_atomically; `out`: a claimed OutputDir or a path). Returns
+    the path of results.json.
     """
     lines = picture_state(run) if picture else None  # collective
 
@@ -210,5 +170,4 @@ def write_run(out: Path, scenario: Scenario, run: FrameRun, picture: bool = True
             run.results["states_file"] = STATES_FILE
         (staging / "results.json").write_text(json.dumps(run.results, indent=2))
 
-    publish_atomically(out, fill, comm)
-    return out / "results.json"
+    return publish_atomically(out, fill, comm) / "results.json"

@@ -150,37 +150,73 @@ def set_path(data: dict, path: str, value: Any, check_only: bool = False) -> Non
 
 
 # ----------------------------------------------------------------------------- reading
-HARD_MAX_CASES = 100_000  # refused even with --yes: split the sweep (shards, several files)
-MAX_LEVELS = 10_000  # count of a min/max range
-MAX_SAMPLES = HARD_MAX_CASES
+HARD_MAX_CASES = 100_000  # even with --yes: the case list must fit in memory (split larger sweeps: shards, files)
+MAX_LEVELS = 10_000  # values of one parameter, or the count of a min/max range
+MAX_SEED = 2 ** 63 - 1
 
 
-def _whole(data: dict, key: str, default: int, low: int, high: int, what: str) -> int:
-    value = data.get(key, default)
+def get_path(data: dict, path: str) -> list[Any]:
+    """The values at `path` in the plain scenario data (one per `[*]` entry); SweepError
+    if the path does not exist. `tension_kgf` reads `tension_N`."""
+    set_path(copy.deepcopy(data), path, None, check_only=True)
+    targets = [data]
+    for k, idx in _tokens(path):
+        k = "tension_N" if k == "tension_kgf" else k
+        nxt = []
+        for t in targets:
+            v = t[k]
+            if idx is None:
+                nxt.append(v)
+            else:
+                nxt += v if idx == "*" else [v[int(idx)]]
+        targets = nxt
+    return targets
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a true/false value"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _check_values(where: str, path: str, values: list[Any], base: dict) -> None:
+    """Each value of a parameter must be of the kind the base scenario has at its path
+    (a number where it has a number...), and a finite number; SweepError naming the value."""
+    kinds = {_kind(v) for v in get_path(base, path) if v is not None}
+    for j, v in enumerate(values):
+        if isinstance(v, float) and not math.isfinite(v):
+            raise SweepError(f"{where}.values[{j}]: {v!r} for {path}; accepted: finite numbers")
+        if isinstance(v, (list, dict)) and not kinds & {"a list", "a table"}:
+            raise SweepError(f"{where}.values[{j}]: {v!r} for {path} is {_kind(v)}; accepted: single values")
+        if kinds and _kind(v) not in kinds:
+            raise SweepError(f"{where}.values[{j}]: {v!r} for {path} is {_kind(v)}, but {path} is "
+                             f"{' or '.join(sorted(kinds))} in the base scenario; accepted: {' or '.join(sorted(kinds))}")
+    if len({_kind(v) for v in values}) > 1:
+        raise SweepError(f"{where}.values: {values!r} mixes {', '.join(sorted({_kind(v) for v in values}))}; "
+                         "accepted: values of one kind")
+
+
+def _whole(name: str, value: Any, low: int, default: int | None = None, high: int = HARD_MAX_CASES) -> int:
+    """A whole number >= low from the sweep file (SweepError otherwise)."""
+    if value is None and default is not None:
+        return default
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SweepError(f"{key}: {value!r}; accepted: a whole number from {low} to {high} ({what})")
+        raise SweepError(f"{name}: {value!r}; accepted: a whole number from {low} to {high}")
     return value
 
 
-def _finite(value: Any, where: str) -> None:
-    """SweepError if a parameter value is a number that is not finite (TOML allows nan and inf)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise SweepError(f"{where}: {value!r} is not a finite number; accepted: finite numbers (or strings, true/false "
-                         "for fields that take them)")
-    if isinstance(value, list):
-        for k, v in enumerate(value):
-            _finite(v, f"{where}[{k}]")
-    if isinstance(value, dict):
-        raise SweepError(f"{where}: a table is not accepted as a parameter value; accepted: numbers, strings, "
-                         "true/false or lists of them")
-
-
-def load_sweep(path: str | Path) -> Sweep:
-    """Read and check a sweep file and its base scenario; the cases expanded.
-
-    Raises SweepError naming the key and what is accepted (a base scenario that is
-    invalid is reported with its ScenarioError). The number of cases is known before they
-    are expanded: more than HARD_MAX_CASES is refused even with --yes."""
+def load_sweep(path: str | Path, yes: bool = False) -> Sweep:
+    """Read and check a sweep file and expand its cases. SweepError (naming the key, the
+    value and what is accepted) for a bad file, and for more cases than `max_cases` unless
+    `yes` (never more than HARD_MAX_CASES)."""
     path = Path(path)
     if not path.is_file():
         raise SweepError(f"{path}: no such sweep file")
@@ -195,12 +231,14 @@ def load_sweep(path: str | Path) -> Sweep:
     allowed = {"name", "description", "base", "mode", "samples", "seed", "max_cases", "parameters", "model"}
     for key in data:
         if key not in allowed:
-            raise SweepError(f"{key}: unknown key; accepted: {', '.join(sorted(allowed))}")
-    for key in ("name", "description", "base", "mode", "model"):
-        if key in data and not isinstance(data[key], str):
-            raise SweepError(f"{key}: {data[key]!r} is not a string")
+            hint = " (a scenario key: a sweep file names its base scenario with base = \"file.toml\")" \
+                if key in ("bone", "gap", "rings", "wires", "rods", "half_pins", "loads") else ""
+            raise SweepError(f"{key}: unknown key{hint}; accepted: {', '.join(sorted(allowed))}")
     if "base" not in data:
         raise SweepError("base: required: the base scenario file (relative to the sweep file)")
+    for key in ("name", "description", "base", "mode", "model"):
+        if key in data and not isinstance(data[key], str):
+            raise SweepError(f"{key}: {data[key]!r}; accepted: a string")
     base_path = (path.parent / data["base"]).resolve()
     try:
         base = load_scenario(base_path).to_dict()
@@ -213,9 +251,9 @@ def load_sweep(path: str | Path) -> Sweep:
     mode = data.get("mode", "grid")
     if mode not in MODES:
         raise SweepError(f"mode: {mode!r}; accepted: {', '.join(MODES)}")
-    seed = _whole(data, "seed", 0, 0, 2 ** 63 - 1, "the random generator's seed")
-    samples = _whole(data, "samples", 0, 0, MAX_SAMPLES, "cases drawn in lhs / random mode")
-    max_cases = _whole(data, "max_cases", DEFAULT_MAX_CASES, 1, HARD_MAX_CASES, "more cases need --yes")
+    seed = _whole("seed", data.get("seed"), 0, default=0, high=MAX_SEED)
+    samples = _whole("samples", data.get("samples"), 0, default=0)
+    max_cases = _whole("max_cases", data.get("max_cases"), 1, default=DEFAULT_MAX_CASES)
     params_raw = data.get("parameters")
     if not isinstance(params_raw, list) or not params_raw:
         raise SweepError("parameters: at least one [[parameters]] table with a path and values (or min/max)")
@@ -225,7 +263,7 @@ def load_sweep(path: str | Path) -> Sweep:
         if not isinstance(p, dict) or "path" not in p:
             raise SweepError(f"{where}.path: required (e.g. 'wires[*].tension_kgf')")
         if not isinstance(p["path"], str):
-            raise SweepError(f"{where}.path: {p['path']!r} is not a string (e.g. 'wires[*].tension_kgf')")
+            raise SweepError(f"{where}.path: {p['path']!r}; accepted: a string such as 'wires[*].tension_kgf'")
         if any(q.path == p["path"] for q in params):
             raise SweepError(f"{where}.path: {p['path']!r} is varied twice; accepted: each path once")
         extra = set(p) - {"path", "values", "min", "max", "count"}
@@ -238,41 +276,46 @@ def load_sweep(path: str | Path) -> Sweep:
                 raise SweepError(f"{where}.values: an empty range; accepted: a non-empty list")
             if len(vals) > MAX_LEVELS:
                 raise SweepError(f"{where}.values: {len(vals)} values; accepted: at most {MAX_LEVELS}")
-            _finite(vals, f"{where}.values")
+            _check_values(where, p["path"], vals, base)
             params.append(Parameter(p["path"], values=list(vals)))
         elif "min" in p and "max" in p:
             lo, hi = p["min"], p["max"]
-            numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-                          for x in (lo, hi))
+            numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in (lo, hi))
             if not numbers or not lo < hi:
-                raise SweepError(f"{where}.min/max: {lo!r} to {hi!r} is an empty range; accepted: finite numbers "
-                                 "with min < max")
+                raise SweepError(f"{where}.min/max: {lo!r} to {hi!r} is an empty range; accepted: finite numbers, "
+                                 "min < max")
+            _check_values(where, p["path"], [lo, hi], base)
             count = p.get("count")
             if mode in ("grid", "zip") or count is not None:
-                if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_LEVELS:
-                    raise SweepError(f"{where}.count: {count!r}; accepted: a whole number from 1 to {MAX_LEVELS} "
-                                     f"(required with min/max in {mode} mode)")
+                count = _whole(f"{where}.count (required with min/max in {mode} mode)", count, 1, high=MAX_LEVELS)
             params.append(Parameter(p["path"], low=float(lo), high=float(hi), count=count))
         else:
             raise SweepError(f"{where}: give values = [...] or min and max")
-    n_cases = _case_count(mode, params, samples)
-    if n_cases > HARD_MAX_CASES:
-        raise SweepError(f"{n_cases} cases; accepted: at most {HARD_MAX_CASES} in one sweep file, even with --yes "
-                         "(split it over several files, or fewer levels / samples)")
     sw = Sweep(data.get("name", path.stem), base_path, base, mode, params, seed=seed, samples=samples,
                max_cases=max_cases, model=model)
+    n = count_cases(sw)
+    if n > HARD_MAX_CASES:
+        raise SweepError(f"{n} cases is more than ilizarov runs in one sweep ({HARD_MAX_CASES}); accepted: fewer "
+                         "levels or samples (or several sweeps)")
+    if n > max_cases and not yes:
+        raise SweepError(f"{n} cases is more than max_cases = {max_cases}; accepted: --yes to run them anyway, or "
+                         "fewer levels / samples")
     sw.cases = expand(sw)
     return sw
 
 
-def _case_count(mode: str, params: list[Parameter], samples: int) -> int:
-    """The number of cases, without expanding them."""
-    sizes = [len(p.values) if p.values is not None else p.count for p in params]
-    if mode == "grid":
-        return math.prod(sizes)
-    if mode == "zip":
-        return max(sizes)
-    return samples
+def count_cases(sw: Sweep) -> int:
+    """The number of cases, without expanding them (SweepError for zip lists of unequal length)."""
+    levels = [len(p.values) if p.values is not None else (p.count or 0) for p in sw.parameters]
+    if sw.mode == "grid":
+        return math.prod(levels)
+    if sw.mode == "zip":
+        if len(set(levels)) != 1:
+            raise SweepError(f"parameters: zip mode needs lists of one length; got {levels}")
+        return levels[0]
+    if sw.samples < 1:
+        raise SweepError(f"samples: {sw.samples}; accepted: a whole number >= 1 in {sw.mode} mode")
+    return sw.samples
 
 
 def _levels(p: Parameter) -> list[Any]:
@@ -351,14 +394,11 @@ def case_metrics(results: dict, s) -> dict[str, Any]:
         a = cases["axial"]
         out.update({"axial_initial_N_per_mm": a.get("initial_stiffness_N_per_mm"),
                     "axial_secant_N_per_mm": a.get("secant_stiffness_N_per_mm"),
-                    "axial_tangent_N_per_mm": a.get("tangent_stiffness_N_per_mm"),
-                    "gap_closed_at_N": a.get("gap_closed_at_N"),
                     "ifm_axial_mm": a.get("ifm_axial_mm"), "ifm_shear_mm": a.get("ifm_shear_mm"),
                     "gap_strain": a.get("gap_strain"), "frame_load_share": a.get("frame_load_share")})
     for name in ("bending_ap", "bending_ml", "torsion"):
         if name in cases:
             out[f"{name}_Nm_per_deg"] = cases[name]["stiffness_Nm_per_deg"]
-            out[f"{name}_initial_Nm_per_deg"] = cases[name].get("initial_stiffness_Nm_per_deg")
     for g, v in results.get("max_von_mises_MPa", {}).items():
         out[f"max_von_mises_{g}_MPa"] = v
     out["min_wire_tension_N"] = min((w["achieved_N"] for w in results["pretension"]["wires"]), default=None)
@@ -366,33 +406,75 @@ def case_metrics(results: dict, s) -> dict[str, Any]:
 
 
 def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary name beside `path`, then rename: the file is there whole or not
+    at all (the temporary is removed on any error or interrupt)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+_RECORD = re.compile(r"case\d{5}-[0-9a-f]{8}\.json")
+_RECORD_TMP = re.compile(r"\.case\d{5}-[0-9a-f]{8}\.json\.\d+\.tmp")
+
+
+def _store_entry(rel: str, is_dir: bool) -> bool:
+    """The case records (and their temporaries) in a sweep store are the tool's own
+    without being listed in its manifest (sim.outdir)."""
+    if is_dir:
+        return rel == "cases"
+    folder, _, name = rel.partition("/")
+    return folder == "cases" and "/" not in name and bool(_RECORD.fullmatch(name) or _RECORD_TMP.fullmatch(name))
+
+
+def store_dir(out: Path):
+    """The sweep store as a sim.outdir.OutputDir (rank-0 work only)."""
+    from mpi4py import MPI
+
+    from sim.outdir import OutputDir
+
+    return OutputDir(out, "sweep", comm=MPI.COMM_SELF, allow=_store_entry)
 
 
 def prepare_store(sw: Sweep, out: Path) -> None:
-    """Create or reopen the store; SweepError if it holds another sweep or is foreign."""
-    meta = out / "sweep.json"
-    if out.exists():
-        if not out.is_dir() or (any(out.iterdir()) and not meta.is_file()):
-            raise SweepError(f"--out {out}: exists and is not a sweep directory (no sweep.json); accepted: a new "
-                             "directory or this sweep's own")
-        if meta.is_file():
-            old = json.loads(meta.read_text())
-            if old.get("fingerprint") != sw.fingerprint:
-                raise SweepError(f"--out {out}: holds a different sweep ({old.get('name')!r}, "
-                                 f"{old.get('n_cases')} cases); accepted: a new directory, or the same sweep file "
-                                 "to resume it")
-    (out / "cases").mkdir(parents=True, exist_ok=True)
-    if not meta.is_file():
-        write_atomically(meta, json.dumps({
-            "sweep_version": SWEEP_VERSION, "name": sw.name, "fingerprint": sw.fingerprint, "mode": sw.mode,
-            "base": str(sw.base_path), "parameters": [p.path for p in sw.parameters], "n_cases": len(sw.cases),
-            "cases": [{"id": sw.case_id(i), **c} for i, c in enumerate(sw.cases)]}, indent=1, default=str))
+    """Create or reopen the store; SweepError if it holds another sweep or anything that
+    ilizarov did not write (sim.outdir: nothing in it is ever replaced or deleted)."""
+    from sim.outdir import OutputDirError
+
+    try:
+        with store_dir(out).claim(wait=True) as od:
+            if od.state == "previous":
+                meta = out / "sweep.json"
+                try:
+                    old = json.loads(meta.read_text())
+                except (OSError, ValueError):
+                    old = {}
+                if old.get("fingerprint") != sw.fingerprint:
+                    raise SweepError(f"--out {out}: holds a different sweep ({old.get('name')!r}, "
+                                     f"{old.get('n_cases')} cases); accepted: a new directory, or the same sweep "
+                                     "file to resume it")
+                for p in (out / "cases").glob(".case*.tmp"):  # left by a killed run (we hold the lock)
+                    if _RECORD_TMP.fullmatch(p.name):
+                        p.unlink()
+                return
+
+            def fill(staging: Path) -> None:
+                (staging / "cases").mkdir()
+                (staging / "sweep.json").write_text(json.dumps({
+                    "sweep_version": SWEEP_VERSION, "name": sw.name, "fingerprint": sw.fingerprint, "mode": sw.mode,
+                    "base": str(sw.base_path), "parameters": [p.path for p in sw.parameters],
+                    "n_cases": len(sw.cases), "cases": [{"id": sw.case_id(i), **c} for i, c in enumerate(sw.cases)]},
+                    indent=1, default=str))
+
+            od.publish(fill)
+    except OutputDirError as exc:
+        raise SweepError(str(exc)) from None
 
 
 def record_path(out: Path, sw: Sweep, index: int) -> Path:
@@ -438,6 +520,9 @@ def run_case(sw: Sweep, index: int, comm) -> dict[str, Any]:
                    scenario=s.to_dict())
     except (ScenarioError, SolverError, SweepError, GeometryError, SizeError) as exc:
         rec.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, MemoryError) as exc:
+        # a variant the checks let through and the model could not handle: recorded, the sweep goes on
+        rec.update(status="failed", error=f"unexpected {type(exc).__name__}: {exc}")
     rec["time_s"] = time.perf_counter() - t0
     return rec
 
@@ -458,22 +543,35 @@ def rebuild_summary(sw: Sweep, out: Path) -> tuple[int, int]:
     columns: list[str] = []
     for r in rows:
         columns += [k for k in r if k not in columns]
-    tmp = out / ".summary.csv.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=columns)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
-    os.replace(tmp, out / "summary.csv")
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        table = pa.table({c: [None if r.get(c) in ("",) else r.get(c) for r in rows] for c in columns})
-        pq.write_table(table, out / ".summary.parquet.tmp")
-        os.replace(out / ".summary.parquet.tmp", out / "summary.parquet")
-    except ImportError:
-        pass
+    def fill(staging: Path) -> None:
+        with open(staging / "summary.csv", "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=columns)
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            return
+        table = {}
+        for c in columns:
+            values = [None if r.get(c) in ("",) else r.get(c) for r in rows]
+            try:
+                table[c] = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column of mixed kinds: kept as text
+                table[c] = pa.array([None if v is None else str(v) for v in values])
+        pq.write_table(pa.table(table), staging / "summary.parquet")
+
+    from sim.outdir import OutputDirError
+
+    od = store_dir(out)
+    try:
+        with od.locked(wait=True):
+            od.add_files(fill, ("summary.csv", "summary.parquet"))
+    except OutputDirError as exc:
+        raise SweepError(str(exc)) from None
     return ok, failed
 
 
@@ -577,8 +675,15 @@ def run_sweep(sw: Sweep, out: Path, ranks_per_case: int = 1, world=None, log=Non
     world.Barrier()
     chan.Free()
     group.Free()
-    result = {"ran": len(todo), "wall_s": time.perf_counter() - t0}
+    result = {"ran": len(todo), "wall_s": time.perf_counter() - t0, "out": out}
+    error = None
     if world.rank == 0:
-        ok, failed = rebuild_summary(sw, out)
-        result.update(ok=ok, failed=failed)
-    return world.bcast(result, root=0)
+        try:
+            ok, failed = rebuild_summary(sw, out)
+            result.update(ok=ok, failed=failed)
+        except SweepError as exc:
+            error = exc
+    result, error = world.bcast((result, error), root=0)
+    if error is not None:
+        raise error
+    return result

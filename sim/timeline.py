@@ -480,8 +480,6 @@ def write_timeline(out, scenario: Scenario, result: TimelineResult, pictures: bo
     from postprocess.timeline_report import animate_timeline, plot_timeline, write_csv
     from sim.run import publish_atomically
 
-    out = Path(out)
-
     def fill(staging: Path) -> None:
         (staging / "scenario.resolved.json").write_text(json.dumps(scenario.to_dict(), indent=2))
         write_csv(result.rows, staging / "timeline.csv")
@@ -497,5 +495,4 @@ def write_timeline(out, scenario: Scenario, result: TimelineResult, pictures: bo
         result.summary["files"] = files
         (staging / "timeline.json").write_text(json.dumps(result.summary, indent=2))
 
-    publish_atomically(out, fill, comm)
-    return out / "timeline.csv"
+    return publish_atomically(out, fill, comm, command="timeline") / "timeline.csv"

@@ -68,6 +68,27 @@ def test_field_files_and_picture(small_run):
 
 
 @pytest.mark.slow
+def test_report_on_a_continuum_run(small_run, tmp_path):
+    """`ilizarov report` on a continuum run: the numbers, curves and continuum.png (not
+    "written by an older version"); `compare` says it draws frame-model runs."""
+    import shutil
+
+    out, r, _ = small_run
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    rep = _cli("report", str(run), "--quiet")
+    assert rep.returncode == 0, rep.stderr
+    page = (run / "report.html").read_text()
+    assert "continuum-small: continuum model report" in page and "fields.xdmf" in page
+    assert "Axial stiffness, secant" in page and page.count("data:image/png;base64") >= 3  # picture and curves
+    assert "older version" not in rep.stdout + rep.stderr
+    assert (run / "load_displacement.png").is_file() and not (run / "views.png").exists()
+    cmp_ = _cli("compare", str(run), str(run), "--out", str(tmp_path / "cmp"))
+    assert cmp_.returncode == 2 and "a continuum-model run" in cmp_.stderr and "Traceback" not in cmp_.stderr
+    assert not (tmp_path / "cmp").exists()
+
+
+@pytest.mark.slow
 def test_pretension_reaches_its_target(small_run):
     _, r, _ = small_run
     for w in r["pretension"]["wires"]:

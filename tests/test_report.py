@@ -194,3 +194,20 @@ def test_compare_marks_the_stiffer_frame(runs, tmp_path):
     assert "tie" in r.stdout  # the shear IFM of both frames is 0: no best
     r = _cli("compare", str(runs["frame-50kgf"]), "--out", str(tmp_path / "one"))
     assert r.returncode == 2 and "at least two" in r.stderr
+
+
+def test_a_reports_files_join_its_run(report, tmp_path):
+    """report.html and the pictures are recorded in the run's marker (sim.outdir): a new run
+    into the directory replaces all of them, and nothing else is left."""
+    from sim.outdir import foreign_entries, read_manifest
+
+    run = tmp_path / "run"
+    shutil.copytree(report.parent, run)
+    m = read_manifest(run)
+    assert {"report.html", "views.png", "loading.gif", "results.json"} <= m["files"].keys()
+    assert foreign_entries(run, m) == []
+    scenario = _scenario(tmp_path, "again", 90.0)
+    r = _cli("run", str(scenario), "--out", str(run), "--no-picture", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert not (run / "report.html").exists() and not (run / "views.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.toml", "run"]

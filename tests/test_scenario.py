@@ -150,7 +150,7 @@ def test_cli_refuses_foreign_output_directory(tmp_path):
     out.mkdir()
     (out / "thesis.tex").write_text("precious")
     r = _cli("run", str(STANDARD), "--out", str(out))
-    assert r.returncode == 2 and "not an earlier output" in r.stderr
+    assert r.returncode == 2 and "holds files that ilizarov did not write (thesis.tex)" in r.stderr
     assert (out / "thesis.tex").read_text() == "precious"
 
 

@@ -63,7 +63,7 @@ def test_bad_sweeps_are_refused_before_any_case(tmp_path):
         load_sweep(sweep_file(tmp_path, '[[parameters]]\npath = "gap.width_mm"\nmin = 5\nmax = 5\ncount = 2\n'))
     big = sweep_file(tmp_path, 'max_cases = 2\n' + TENSION, name="big")
     r = _cli("sweep", str(big), "--out", str(tmp_path / "big-out"))
-    assert r.returncode == 2 and "3 cases" in r.stdout and "--yes" in r.stderr
+    assert r.returncode == 2 and "3 cases" in r.stderr and "--yes" in r.stderr
     assert not (tmp_path / "big-out").exists()
     # an output directory holding another sweep
     small = sweep_file(tmp_path, '[[parameters]]\npath = "wires[*].tension_kgf"\nvalues = [90]\n', name="small")

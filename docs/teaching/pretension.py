@@ -2,10 +2,11 @@
 
 Runs scenarios/teaching/pretension-{0,50,90,130}kgf.toml, compares them side by side on
 one colour scale, and plots their load-displacement curves with the single wire's exact
-stiffness against tension (physics.md). Writes into OUT (default out/teaching) and copies
-the pictures next to this file.
+stiffness against tension (physics.md). Writes into OUT (default out/teaching) only; with
+--update-docs it also copies the two pictures next to this file (docs/teaching/, tracked
+in git: `make teaching-docs`).
 
-    python docs/teaching/pretension.py [OUT]
+    python docs/teaching/pretension.py [OUT] [--update-docs]
 """
 
 import json
@@ -34,7 +35,9 @@ def main() -> int:
 
     from sim.verification import tensioned_wire_stiffness_N_per_mm
 
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "out" / "teaching"
+    args = [a for a in sys.argv[1:] if a != "--update-docs"]
+    update_docs = "--update-docs" in sys.argv[1:]
+    out = Path(args[0]) if args else ROOT / "out" / "teaching"
     out.mkdir(parents=True, exist_ok=True)
     runs = []
     for kgf in TENSIONS_KGF:
@@ -75,10 +78,12 @@ def main() -> int:
     table += [f"| {k} kgf | {a:.1f} | {b:.1f} | {c:.1f} | {d:.2f} | {e:.2f} | {f:.2f} |" for k, a, b, c, d, e, f in rows]
     (out / "table.md").write_text("\n".join(table) + "\n")
     print("\n".join(table))
-    for name, src in (("pretension_curves.png", out / "pretension_curves.png"),
-                      ("pretension_compare.png", out / "compare" / "comparison.png")):
-        shutil.copy(src, HERE / name)
-    print(f"pictures in {HERE}; runs and comparison in {out}")
+    if update_docs:
+        for name, src in (("pretension_curves.png", out / "pretension_curves.png"),
+                          ("pretension_compare.png", out / "compare" / "comparison.png")):
+            shutil.copy(src, HERE / name)
+        print(f"copied the pictures into {HERE}")
+    print(f"runs, comparison, pictures and table in {out}")
     return 0
 
 
