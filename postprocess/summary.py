@@ -36,10 +36,11 @@ def stability_summary(results: dict[str, Any]) -> str:
                          f"{_fmt(a['tangent_stiffness_N_per_mm'])} N/mm")
         elif a.get("gap_closed_at_N") is not None:
             lines.append(f"    the gap closes at {a['gap_closed_at_N']:.1f} N (shortening "
-                         f"{a['shortening_at_gap_closure_mm']:.3f} mm): the frame alone is "
-                         f"{_fmt(a.get('stiffness_before_contact_N_per_mm'))} N/mm up to contact; with the "
-                         f"fragments touching the construct is {_fmt(a.get('stiffness_in_contact_N_per_mm'))} N/mm "
-                         "(tangent at full load)")
+                         f"{a['shortening_at_gap_closure_mm']:.3f} mm); up to it the frame alone carries the load: "
+                         f"{_fmt(a.get('stiffness_before_contact_N_per_mm'))} N/mm")
+            lines.append(f"    with the fragments touching: {_fmt(a.get('stiffness_in_contact_N_per_mm'), '.0f')} N/mm "
+                         f"(tangent at full load); secant over the whole load {_fmt(a['secant_stiffness_N_per_mm'])} "
+                         "N/mm")
         else:
             lines.append(f"    secant {_fmt(a['secant_stiffness_N_per_mm'])} N/mm to full load, tangent at full load "
                          f"{_fmt(a['tangent_stiffness_N_per_mm'])} N/mm")
