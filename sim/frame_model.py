@@ -316,8 +316,20 @@ class FrameModel:
             f.x.array[: arr.size] = arr.ravel()
             f.x.scatter_forward()
         self.wire_tags = {p.source: tag for tag, p in self.parts.items() if p.kind == PartKind.WIRE}
+        self.wire_span_cells = {name: self._span_cells(name, self.cells_of[tag]) for name, tag in self.wire_tags.items()}
         self.wire_EA_N = {name: props[tag].EA_N for name, tag in self.wire_tags.items()}
         self.contact_tags = [tag for tag, p in self.parts.items() if p.kind in CONTACT_KINDS]
+
+    def _span_cells(self, name: str, cells: np.ndarray) -> np.ndarray:
+        """The cells of a wire outside the bone: between its clamps and the cortices (its
+        passage through the bone, from cortex to cortex, left out)."""
+        chain = self.frame.plan.wire_points.get(name, ())
+        if len(chain) != 4:
+            return cells
+        c0, c1 = (np.asarray(self.frame.plan.points[i]) for i in chain[1:3])
+        d = c1 - c0
+        s = (self.cell_midpoint_mm[cells] - c0) @ d / float(d @ d)
+        return cells[(s < 0.0) | (s > 1.0)]
 
     def _response_kind(self) -> str:
         if self.load_point is not None:
@@ -618,14 +630,21 @@ class FrameModel:
         return self.comm.allreduce(value, op=MPI.SUM)
 
     def wire_tensions_N(self, forces: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
-        """Length-weighted mean and peak axial force of each wire (N, tension positive)."""
+        """Tension of each wire, the length-weighted mean over its spans between the clamps
+        and the bone (what a tensioner and a strain gauge on the wire read), and the peak
+        axial force anywhere along it (N, tension positive). A smooth wire slides through
+        the bone and carries one tension; an olive wire, held at both cortices, can carry
+        another in its passage through the bone."""
         mean, peak = {}, {}
         length = self.cell_length_mm[: self.num_owned_cells]
         for name, tag in self.wire_tags.items():
             cells = self.cells_of[tag]
             cells = cells[cells < self.num_owned_cells]
+            spans = self.wire_span_cells[name]
+            spans = spans[spans < self.num_owned_cells]
             n = forces[cells, 0]
-            mean[name] = self._allsum(float(np.dot(n, length[cells]))) / self._allsum(float(length[cells].sum()))
+            mean[name] = (self._allsum(float(np.dot(forces[spans, 0], length[spans])))
+                          / self._allsum(float(length[spans].sum())))
             peak[name] = self.comm.allreduce(float(n.max()) if n.size else -np.inf, op=MPI.MAX)
         return mean, peak
 

@@ -58,20 +58,23 @@ def test_thicker_wires_are_stiffer():
 
 
 def test_olive_wires_are_stiffer_than_smooth():
+    """In bending (Antoci et al. 2005): the bond lets the wires take the fragment's tilt
+    along their axis. Axially the bone moves across the wires and the bond barely matters
+    (the continuum model, which bonds every wire, agrees: docs/continuum.md), so only
+    bending is compared."""
     smooth, olive = stiffness(wires=wires()), stiffness(wires=wires(olive=True))
-    assert olive["axial"]["secant_stiffness_N_per_mm"] > smooth["axial"]["secant_stiffness_N_per_mm"]
-    assert olive["bending_ap"]["stiffness_Nm_per_deg"] > smooth["bending_ap"]["stiffness_Nm_per_deg"]
+    assert olive["bending_ap"]["stiffness_Nm_per_deg"] > 3 * smooth["bending_ap"]["stiffness_Nm_per_deg"]
 
 
 def test_olive_wires_do_not_stiffen_spuriously_as_the_bone_turns():
-    """An olive wire is held at one cortex. Held rigidly at both, the links' linearised
-    rotations stretched its passage through the bone by about r*theta^2 as the bone
-    turned: torsion stiffened by 20 % between 1.25 and 5 N*m. Torsion moves the bone
-    across the wires, so olive and smooth wires give the same, nearly linear, curve."""
+    """An olive wire is held at both cortices. With the first model's linearised links the
+    bone's turning stretched its passage through the bone by about r*theta^2: torsion
+    stiffened by 20 % between 1.25 and 5 N*m. With exact links (sim/elements) it does not:
+    torsion moves the bone across the wires, so olive and smooth wires give the same,
+    nearly linear, curve (test_objectivity.py checks the links themselves)."""
     data = {"wires": wires(olive=True), "loads": {"cases": ["torsion"], "torsion": {"moment_Nm": 5.0, "steps": 4}}}
     olive = solve_frame(parse_scenario(data)).results["load_cases"]["torsion"]
-    first = olive["moment_Nm"][1] / olive["rotation_deg"][1]
-    assert olive["stiffness_Nm_per_deg"] == pytest.approx(first, rel=0.03)
+    assert olive["stiffness_Nm_per_deg"] == pytest.approx(olive["initial_stiffness_Nm_per_deg"], rel=0.03)
     data["wires"] = wires()
     smooth = solve_frame(parse_scenario(data)).results["load_cases"]["torsion"]
     assert olive["stiffness_Nm_per_deg"] == pytest.approx(smooth["stiffness_Nm_per_deg"], rel=0.02)
