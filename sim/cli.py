@@ -111,10 +111,14 @@ def _check_size(s, command: str, args, **options) -> int | None:
     message, summary = comm.bcast((message, summary), root=0)
     if message is not None:
         return _error(f"{args.scenario}: {message}")
-    log = _progress_log(args)
-    if log and comm.rank == 0 and summary:
-        log(f"estimate: {summary}")
+    args.estimate = summary  # printed once the --out is claimed (`_log_estimate`)
     return None
+
+
+def _log_estimate(args) -> None:
+    log = _progress_log(args)
+    if log and _rank0() and getattr(args, "estimate", None):
+        log(f"estimate: {args.estimate}")
 
 
 def _estimates(s) -> list[str]:
@@ -214,6 +218,7 @@ def cmd_run(args) -> int:
         od = _claim_out(args, "run")
     except _BadInput as bad:
         return bad.code
+    _log_estimate(args)
     with od:
         if args.model == "continuum":
             return _run_continuum(s, od, args)
@@ -275,6 +280,7 @@ def cmd_timeline(args) -> int:
         od = _claim_out(args, "timeline")
     except _BadInput as bad:
         return bad.code
+    _log_estimate(args)
 
     from postprocess.timeline_report import timeline_summary_text
     from sim.frame_model import SolverError
@@ -311,6 +317,7 @@ def cmd_hexapod(args) -> int:
         od = _claim_out(args, "hexapod")
     except _BadInput as bad:
         return bad.code
+    _log_estimate(args)
 
     from postprocess.hexapod_report import hexapod_summary_text
     from sim.correction import run_hexapod, write_hexapod
