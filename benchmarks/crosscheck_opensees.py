@@ -15,7 +15,8 @@ differences (docs/frame-model.md, "Cross-check with OpenSees", has the table).
 
 SCENARIO: a TOML file, `standard` (the `parse_scenario` defaults) or `standard-olive`
 (the same with olive wires); default: standard, scenarios/hybrid-halfpins.toml and
-standard-olive. Every scenario gets a 20 mm gap (--gap-width; wide enough never to close,
+standard-olive. Every scenario gets a 14 mm gap (--gap-width; the widest that keeps the shipped half pins the
+required 10 mm from it, and wide enough never to close,
 so the frame model's gap contact stays open and OpenSees has none) and the bench loads
 400 N axial, 10 N·m bending AP and ML, 5 N·m torsion, in 4 steps (--steps). About a
 minute per scenario.
@@ -250,7 +251,7 @@ class OpenSeesFrame:
             ops.beamIntegration("Lobatto", integ, sec, 3)
             tag = self._tag()
             ops.element("forceBeamColumn", tag, i, j, self._transf(e["n1"]), integ)
-            if kind == "wire":
+            if kind == "wire" and e.get("span", True):
                 self.wire_elements.setdefault(e["wire"], []).append((tag, e["length_mm"]))
         else:
             raise ValueError(f"unknown element kind {kind!r}")
@@ -308,7 +309,8 @@ class OpenSeesFrame:
         return [state["u"][k] - ref["u"][k] for k in range(3)] + _rotation_vector(rel)
 
     def wire_tensions_N(self) -> dict[str, float]:
-        """Length-weighted mean axial force of each wire (N, tension positive)."""
+        """Length-weighted mean axial force of each wire over its spans between the clamps and
+        the bone, as in the frame model (N, tension positive)."""
         out = {}
         for name, elements in self.wire_elements.items():
             total = sum(self.ops.eleResponse(tag, "basicForce")[0] * length for tag, length in elements)
@@ -574,6 +576,14 @@ def export_network(s, eps0: dict[str, float], link_factor: float, released_facto
             if part.kind == PartKind.WIRE:
                 e["wire"] = part.source
                 e["eps0"] = float(eps0[part.source])
+                # spans between the clamps and the bone (the frame model's wire tension is their mean)
+                chain = plan.wire_points.get(part.source, ())
+                if len(chain) == 4:
+                    c0, c1 = (np.asarray(plan.points[k]) for k in chain[1:3])
+                    t = float((0.5 * (X[i] + X[j]) - c0) @ (c1 - c0) / ((c1 - c0) @ (c1 - c0)))
+                    e["span"] = not 0.0 < t < 1.0
+                else:
+                    e["span"] = True
         elements.append(e)
     used = {i for e in elements for i in e["nodes"]}
     support, load = plan.markers[Marker.BONE_DISTAL_END], plan.markers[Marker.BONE_PROXIMAL_END]
@@ -808,7 +818,7 @@ def main(argv=None) -> int:
                          "hybrid-halfpins and the standard frame with olive wires)")
     ap.add_argument("--opensees-python", default=None, help="a Python with openseespy (default: OPENSEES_PYTHON, "
                                                             ".venv-opensees/bin/python, this interpreter)")
-    ap.add_argument("--gap-width", type=float, default=20.0, help="gap width, mm (default 20: the gap stays open)")
+    ap.add_argument("--gap-width", type=float, default=14.0, help="gap width, mm (default 14: the gap stays open)")
     ap.add_argument("--steps", type=int, default=4, help="load steps of every case (default 4)")
     ap.add_argument("--size", type=float, default=None, help="mesh.element_size_mm (default: the scenario's)")
     ap.add_argument("--wire-size", type=float, default=None,

@@ -28,7 +28,7 @@ def test_exported_network_is_the_frame_models_node_for_node(spec):
     from sim.frame_model import FrameModel
 
     cc = _script()
-    s = cc.make_scenario(spec if spec.startswith("standard") else str(ROOT / spec), 20.0, 2)
+    s = cc.make_scenario(spec if spec.startswith("standard") else str(ROOT / spec), 14.0, 2)
     model = FrameModel(s, build_frame(s, MPI.COMM_SELF))
     net = cc.export_network(s, {w.name: 0.0 for w in s.wires}, 1000.0, 10.0)
     assert cc.check_against_model(net, model) == []
