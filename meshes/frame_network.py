@@ -52,10 +52,13 @@ class NetworkPlan:
         self.points.append(tuple(float(c) for c in xyz))
         return len(self.points) - 1
 
-    def add_part(self, name: str, kind: PartKind, source: str, release_axis=None) -> int:
+    def add_part(self, name: str, kind: PartKind, source: str, release_axis=None, axis=None) -> int:
         tag = len(self.parts) + 1
-        axis = None if release_axis is None else tuple(float(c) for c in release_axis)
-        self.parts.append(Part(name, kind, tag, source, axis))
+
+        def vec(v):
+            return None if v is None else tuple(float(c) for c in v)
+
+        self.parts.append(Part(name, kind, tag, source, vec(release_axis), vec(axis)))
         return tag
 
     def add_line(self, p0: int, p1: int, tag: int, size_mm: float | None) -> None:
@@ -131,8 +134,9 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
         origin = w.offset_mm * normal  # foot of the perpendicular from the bone axis
         z_w = s.wire_level_mm(w)
         s1, s2 = _circle_line_params(origin, direction, ring.centre_xy_mm, ring.centroid_radius_mm)
+        along = (direction[0], direction[1], 0.0)
         wire_tag = plan.add_part(w.name, PartKind.WIRE, w.name)
-        clamp_tag = plan.add_part(f"{w.name}_clamps", PartKind.CLAMP_LINK, w.name)
+        clamp_tag = plan.add_part(f"{w.name}_clamps", PartKind.CLAMP_LINK, w.name, axis=along)
         ends = []
         for sp in (s1, s2):
             xy = origin + sp * direction
@@ -144,10 +148,9 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
             sc = math.sqrt(r_out ** 2 - w.offset_mm ** 2)
             cortex = [plan.add_point((*(origin + sp * direction), z_w)) for sp in (-sc, sc)]
             chain = [ends[0], cortex[0], cortex[1], ends[1]]
-            along = (direction[0], direction[1], 0.0)
             # a smooth wire: the bone slides along it and turns about it; an olive wire is held at both cortices
             link_tag = plan.add_part(f"{w.name}_bone_link", PartKind.WIRE_BONE_LINK, w.name,
-                                     None if w.olive else along)
+                                     None if w.olive else along, axis=along)
             centre = bone_node(z_w)
             for c in cortex:
                 plan.add_line(centre, c, link_tag, None)
@@ -171,16 +174,36 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
             plan.add_line(base, top, post_tag, h)
             # pin from the post towards the bone axis: near cortex at +r_out, far at -r_out
             foot = np.array([0.0, 0.0])
+            toward = (float(inward[0]), float(inward[1]), 0.0)
             near = plan.add_point((*(foot - r_out * inward), z_p))
             pin_tag = plan.add_part(pin.name, PartKind.HALF_PIN, pin.name)
-            plan.add_line(top, near, pin_tag, h)
-            link_tag = plan.add_part(f"{pin.name}_bone_link", PartKind.PIN_BONE_LINK, pin.name)
+            start = top
+            if not s.interfaces.law("pin_clamp", pin.name).rigid:
+                # the clamp holds the pin over its length: a joint from the post's top to there
+                reach = math.dist(plan.points[top], plan.points[near])
+                grip = min(s.interfaces.law("pin_clamp", pin.name).length_mm, 0.5 * reach)
+                xt, yt, _ = plan.points[top]
+                start = plan.add_point((xt + grip * inward[0], yt + grip * inward[1], z_p))
+                clamp_tag = plan.add_part(f"{pin.name}_clamp", PartKind.PIN_CLAMP, pin.name, axis=toward)
+                plan.add_line(top, start, clamp_tag, None)
+            plan.add_line(start, near, pin_tag, h)
+            link_tag = plan.add_part(f"{pin.name}_bone_link", PartKind.PIN_BONE_LINK, pin.name, axis=toward)
             centre = bone_node(z_p)
-            plan.add_line(centre, near, link_tag, None)
-            if pin.bicortical:
-                far = plan.add_point((*(foot + r_out * inward), z_p))
-                plan.add_line(near, far, pin_tag, h)
-                plan.add_line(centre, far, link_tag, None)
+            if s.interfaces.law("pin_bone", pin.name).rigid:
+                plan.add_line(centre, near, link_tag, None)
+                if pin.bicortical:
+                    far = plan.add_point((*(foot + r_out * inward), z_p))
+                    plan.add_line(near, far, pin_tag, h)
+                    plan.add_line(centre, far, link_tag, None)
+            else:
+                # a beam on an elastic foundation: held at the outer and inner surface of each cortex it engages
+                r_in = 0.5 * s.bone.inner_diameter_mm
+                radii = [r_out, r_in] + ([-r_in, -r_out] if pin.bicortical else [])
+                held = [near] + [plan.add_point((*(foot - r * inward), z_p)) for r in radii[1:]]
+                for p0, p1 in zip(held, held[1:]):
+                    plan.add_line(p0, p1, pin_tag, h)
+                for p in held:
+                    plan.add_line(centre, p, link_tag, None)
 
     # hexapod struts: one cell each, between mounting points on the two rings' centroid circles
     if s.hexapod is not None:
@@ -194,13 +217,28 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
             b = ring_pts[hx.moving_ring].at(math.radians(geom.platform_angles_deg[k]))
             plan.lines.append((a, b, tag, 1))
 
-    # rods
+    # rods: through the rings' points (rigid), or held by a nut on each face of each ring
     for rod in s.rods:
         tag = plan.add_part(rod.name, PartKind.ROD, rod.name)
         a = math.radians(rod.angle_deg)
-        pts = [ring_pts[r.name].at(a) for r in s.rod_rings(rod)]
-        for p0, p1 in zip(pts, pts[1:]):
-            plan.add_line(p0, p1, tag, h)
+        rings = s.rod_rings(rod)
+        pts = [ring_pts[r.name].at(a) for r in rings]
+        if s.interfaces.law("rod_ring", rod.name).rigid:
+            for p0, p1 in zip(pts, pts[1:]):
+                plan.add_line(p0, p1, tag, h)
+            continue
+        joint_tag = plan.add_part(f"{rod.name}_joints", PartKind.ROD_RING_JOINT, rod.name, axis=(0.0, 0.0, 1.0))
+        ends = []
+        for ring, p in zip(rings, pts):
+            x, y, z = plan.points[p]
+            below = plan.add_point((x, y, z - 0.5 * ring.thickness_mm))
+            above = plan.add_point((x, y, z + 0.5 * ring.thickness_mm))
+            plan.add_line(below, p, joint_tag, None)
+            plan.add_line(p, above, joint_tag, None)
+            plan.add_line(below, above, tag, None)  # the rod through the ring's hole
+            ends.append((below, above))
+        for (_, lo_top), (hi_bottom, _) in zip(ends, ends[1:]):
+            plan.add_line(lo_top, hi_bottom, tag, h)
 
     # rings: arcs between attachment points (each arc < 90 degrees)
     for ring in s.rings:
@@ -279,15 +317,21 @@ def _place_moving_side(plan: NetworkPlan, s: Scenario, pose) -> None:
     def turn(v):
         return tuple(float(c) for c in pose.rotation @ np.asarray(v, float))
 
-    wire_rings = {w.name: w.ring for w in s.wires}
-    for k, part in enumerate(plan.parts):  # the moving rings' planes and wires' directions turn with them
-        ring = part.source if part.tag in plan.section_normals else wire_rings.get(part.source)
+    # the ring each part hangs from: its side of the gap decides whether it moves
+    ring_of = {r.name: r.name for r in s.rings}
+    ring_of.update({w.name: w.ring for w in s.wires})
+    ring_of.update({p.name: p.ring for p in s.half_pins})
+    ring_of.update({rod.name: s.rod_rings(rod)[0].name for rod in s.rods})
+    for k, part in enumerate(plan.parts):  # the moving rings' planes and the parts' axes turn with them
+        ring = ring_of.get(part.source)
         if ring is None or (s.ring(ring).level_mm - z_split) * geom.moving_side <= 0:
             continue
         if part.tag in plan.section_normals:
             plan.section_normals[part.tag] = turn(plan.section_normals[part.tag])
         if part.release_axis_xyz is not None:
-            plan.parts[k] = dataclasses.replace(part, release_axis_xyz=turn(part.release_axis_xyz))
+            part = plan.parts[k] = dataclasses.replace(part, release_axis_xyz=turn(part.release_axis_xyz))
+        if part.axis_xyz is not None:
+            plan.parts[k] = dataclasses.replace(part, axis_xyz=turn(part.axis_xyz))
 
 
 @dataclass

@@ -24,9 +24,12 @@ class PartKind(IntEnum):
     PIN_BONE_LINK = 10  # threaded half pin to the bone
     GAP_CONTACT = 11  # an empty gap: the fragment faces touch when it closes
     STRUT = 12  # a hexapod strut: pinned at both ends, axial load only (one cell)
+    ROD_RING_JOINT = 13  # a threaded rod's bolted joint with a ring (two cells: one per nut)
+    PIN_CLAMP = 14  # a half pin held in its clamp on the post
 
 
-LINK_KINDS = (PartKind.WIRE_BONE_LINK, PartKind.CLAMP_LINK, PartKind.PIN_BONE_LINK)
+LINK_KINDS = (PartKind.WIRE_BONE_LINK, PartKind.CLAMP_LINK, PartKind.PIN_BONE_LINK, PartKind.ROD_RING_JOINT,
+              PartKind.PIN_CLAMP)
 
 
 class Marker(IntEnum):
@@ -47,7 +50,8 @@ class Part:
     source: the scenario part it belongs to (a link's wire or pin; the bone for
     fragments). release_axis_xyz: for a link, a unit direction along which relative
     sliding and spinning are free (a smooth wire slides along its own axis), or None
-    for a rigid link.
+    for a rigid link. axis_xyz: for a connection, the direction of the part it holds (the
+    wire's, the rod's, the pin's): a compliant joint's axis (sim.elements.joint).
     """
 
     name: str
@@ -55,6 +59,7 @@ class Part:
     tag: int
     source: str
     release_axis_xyz: tuple[float, float, float] | None = None
+    axis_xyz: tuple[float, float, float] | None = None
 
     @property
     def is_link(self) -> bool:

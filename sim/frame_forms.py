@@ -7,9 +7,10 @@ are written once on an abstract interval mesh in 3D, compiled once (FFCx, with t
 cache), and bound to each new mesh cheaply: a sweep of hundreds of frames, a hexapod
 plan of several, or a treatment day by day pays for the symbolic work once.
 
-Subdomain ids of the cell integrals: BEAM (every member), LINK (links), CONTACT (gap,
-docking site and regenerate), ALL (every cell: section forces) and LOADED (the loaded ring
-of a frame-only bench test); the facet integrals' LOADED is the load point.
+Subdomain ids of the cell integrals: BEAM (elastic members), PLASTIC (members that may
+yield), LINK (stiff links), JOINT (compliant joints), CONTACT (gap, docking site and
+regenerate), ALL (every cell: section forces) and LOADED (the loaded ring of a frame-only
+bench test); the facet integrals' LOADED is the load point.
 """
 
 from __future__ import annotations
@@ -26,18 +27,18 @@ from dolfinx.fem import IntegralType
 from dolfinx.fem import forms as dolfinx_forms
 from mpi4py import MPI
 
-from sim.elements import beam, contact, link
+from sim.elements import beam, contact, joint, link, plastic_beam
 from sim.elements.kinematics import member_strains
 
-BEAM, LINK, CONTACT, ALL, LOADED = 1, 2, 3, 4, 5
+BEAM, LINK, CONTACT, ALL, LOADED, JOINT, PLASTIC = 1, 2, 3, 4, 5, 6, 7
 RESPONSE_KINDS = ("bone_end", "load_point_end", "load_point_interior", "ring")
 
 
 @dataclass
 class CompiledFrameForms:
     """The compiled forms of one kind of load point, and the abstract coefficients and
-    constants they are written with (keys: w, delta, t, n1, n2, axis, beam, link, contact;
-    load, load_direction, ring)."""
+    constants they are written with (keys: w, delta, t, n1, n2, axis, beam, link, contact,
+    joint, joint_axis, slip, plastic, plastic_strain; load, load_direction, ring)."""
 
     response_kind: str
     coefficients: dict
@@ -102,16 +103,26 @@ def _build(comm, kind: str, coordinate_element) -> CompiledFrameForms:
          "n2": ufl.Coefficient(space("DG", 0, 3)), "axis": ufl.Coefficient(space("DG", 0, 3)),
          "beam": ufl.Coefficient(space("DG", 0, beam.N_COLUMNS)),
          "link": ufl.Coefficient(space("DG", 0, link.N_COLUMNS)),
-         "contact": ufl.Coefficient(space("DG", 0, contact.N_COLUMNS))}
+         "contact": ufl.Coefficient(space("DG", 0, contact.N_COLUMNS)),
+         "joint": ufl.Coefficient(space("DG", 0, joint.N_COLUMNS)),
+         "joint_axis": ufl.Coefficient(space("DG", 0, 3)),
+         "slip": ufl.Coefficient(ufl.FunctionSpace(domain, basix.ufl.element("DG", cell, 0))),
+         "plastic": ufl.Coefficient(space("DG", 0, plastic_beam.N_COLUMNS)),
+         "plastic_strain": ufl.Coefficient(space("DG", 0, plastic_beam.N_FIBRES))}
     k = {"load": ufl.Constant(domain, shape=(6,)), "load_direction": ufl.Constant(domain, shape=(6,)),
          "ring": ufl.Constant(domain, shape=(6,))}  # frame-only: [length, Ixx, Iyy, Ipp, cx, cy] of the loaded ring
     w, t, n1, n2 = c["w"], c["t"], c["n1"], c["n2"]
     u, th = ufl.as_vector([w[i] for i in range(3)]), ufl.as_vector([w[i] for i in range(3, 6)])
     eps, gamma, kappa, _ = member_strains(u, th, t, c["beam"][beam.LAMBDA0])
     dx = ufl.Measure("dx", domain=domain, metadata={"quadrature_degree": 1})
+    length = ufl.CellVolume(domain)
+    pb, pl, ep = c["beam"], c["plastic"], c["plastic_strain"]
+    jp, ja, slip = c["joint"], c["joint_axis"], c["slip"]
     densities = {
-        "beam": (beam.energy_density(c["beam"], eps, gamma, kappa, t, n1, n2), BEAM),
+        "beam": (beam.energy_density(pb, eps, gamma, kappa, t, n1, n2), BEAM),
+        "plastic": (plastic_beam.energy_density(pb, pl, ep, eps, gamma, kappa, t, n1, n2), PLASTIC),
         "link": (link.energy_density(c["link"], c["axis"], gamma, kappa), LINK),
+        "joint": (joint.energy_density(jp, ja, gamma, kappa, slip, length), JOINT),
         "contact": (contact.energy_density(c["contact"], gamma, kappa, t, n1, n2), CONTACT),
     }
     energy = sum(density * dx(sid) for density, sid in densities.values())
@@ -136,16 +147,25 @@ def _build(comm, kind: str, coordinate_element) -> CompiledFrameForms:
     J = ufl.derivative(F, w, ufl.TrialFunction(V))
     rhs = sum(k["load_direction"][i] * exprs[i](v) * measure for i in range(6))
     q6 = ufl.TestFunction(space("DG", 0, 6))
-    forces = (beam.section_forces(c["beam"], eps, gamma, kappa, t, n1, n2)
+    forces = (beam.section_forces(pb, eps, gamma, kappa, t, n1, n2)
               + contact.section_forces(c["contact"], gamma, kappa, t, n1, n2))
     nf = len(contact.fibres())
     qf = ufl.TestFunction(space("DG", 0, nf))
     gaps = contact.fibre_gaps(c["contact"], gamma, kappa, t, n1, n2)
+    plastic_forces = plastic_beam.section_forces(pb, pl, ep, eps, gamma, kappa, t, n1, n2)
+    qp = ufl.TestFunction(space("DG", 0, plastic_beam.N_FIBRES))
+    q1 = ufl.TestFunction(ufl.FunctionSpace(domain, basix.ufl.element("DG", cell, 0)))
     symbolic = {
         "residual": F, "jacobian": J, "load_rhs": rhs,
         "responses": [exprs[i](w) * measure for i in range(6)],
-        "section_forces": ufl.inner(forces, q6) * dx(ALL),
+        # the elastic beams' forces on every cell (zero where a part has none), the contact's and
+        # the yielding members' (their shear and twist are the elastic beam's)
+        "section_forces": ufl.inner(forces, q6) * dx(ALL) + ufl.inner(plastic_forces, q6) * dx(PLASTIC),
         "fibre_gaps": ufl.inner(gaps, qf) * dx(CONTACT),
+        "slip_update": joint.updated_slip(jp, ja, gamma, kappa, slip, length) * q1 * dx(JOINT),
+        "joint_force": joint.axial_force(jp, ja, gamma, kappa, slip, length) * q1 * dx(JOINT),
+        "plastic_update": ufl.inner(plastic_beam.updated_plastic_strains(pb, pl, ep, eps, gamma, kappa, t, n1, n2),
+                                    qp) * dx(PLASTIC),
         **{f"energy_{name}": density * dx(sid) for name, (density, sid) in densities.items()},
     }
     compiled = {name: ([dolfinx_forms.compile_form(comm, f) for f in form] if isinstance(form, list)

@@ -44,10 +44,11 @@ from petsc4py import PETSc
 from meshes.frame_network import FrameMesh
 from meshes.tags import Marker, PartKind
 from sim import frame_forms
-from sim.elements import beam, contact, link
+from sim.elements import beam, contact, joint, link, plastic_beam
 from sim.elements.beam import EA, EI1, EI2, EPS0, GA1, GA2, GJ, LAMBDA0  # noqa: F401 (the timeline sets them)
 from sim.elements.kinematics import cayley_vector, rotation_matrix, rotation_vector
 from sim.frame_forms import compiled_frame_forms
+from sim.interfaces import connection_law, joint_columns
 from sim.materials import Material, material, regenerate_material
 from sim.scenario import Scenario
 from sim.sections import BeamProperties, Section, beam_properties, circle, rectangle, tube, von_mises_MPa
@@ -214,6 +215,13 @@ class FrameModel:
         self.props = fem.Function(fem.functionspace(mesh, ("DG", 0, (beam.N_COLUMNS,))))
         self.link_props = fem.Function(fem.functionspace(mesh, ("DG", 0, (link.N_COLUMNS,))))
         self.contact_props = fem.Function(fem.functionspace(mesh, ("DG", 0, (contact.N_COLUMNS,))))
+        self.joint_props = fem.Function(fem.functionspace(mesh, ("DG", 0, (joint.N_COLUMNS,))))
+        self.joint_axis = fem.Function(V0v)
+        self.plastic_props = fem.Function(fem.functionspace(mesh, ("DG", 0, (plastic_beam.N_COLUMNS,))))
+        # history of the path-dependent elements, updated after every converged step
+        self.joint_slip = fem.Function(fem.functionspace(mesh, ("DG", 0)), name="joint_slip_mm")
+        self.plastic_strain = fem.Function(fem.functionspace(mesh, ("DG", 0, (plastic_beam.N_FIBRES,))),
+                                           name="plastic_strain")
         self._assign_properties(num_cells)
 
         # state and forms
@@ -287,10 +295,22 @@ class FrameModel:
         bp[:, LAMBDA0] = 1.0
         lp = np.zeros((num_cells, link.N_COLUMNS))
         cp = np.zeros((num_cells, contact.N_COLUMNS))
+        jp = np.zeros((num_cells, joint.N_COLUMNS))
+        pp = np.zeros((num_cells, plastic_beam.N_COLUMNS))
         axis = np.zeros((num_cells, 3))
+        jaxis = np.zeros((num_cells, 3))
         s = self.scenario
+        self.joint_laws: dict[int, object] = {}
+        self.plastic_tags: set[int] = set()
         for tag, part in self.parts.items():
             cells = self.cells_of[tag]
+            law = connection_law(s, part) if part.is_link else None
+            if law is not None:  # a compliant joint (sim.elements.joint, sim.interfaces)
+                self.joint_laws[tag] = law
+                length = self.cell_length_mm[cells]
+                jp[cells] = joint_columns(law, k_link / length, kr_link / length)
+                jaxis[cells] = law.axis
+                continue
             if part.kind in CONTACT_KINDS:
                 # the fragment ends touch once the gap (empty or filled with soft tissue) has closed
                 E_bone = material(s.bone.material).youngs_modulus_MPa
@@ -312,13 +332,33 @@ class FrameModel:
             else:
                 b = props[tag]
                 bp[cells, EA:EI2 + 1] = (b.EA_N, b.GA1_N, b.GA2_N, b.GJ_Nmm2, b.EI1_Nmm2, b.EI2_Nmm2)
-        for f, arr in ((self.props, bp), (self.link_props, lp), (self.contact_props, cp), (self.release_axis, axis)):
+                if self._yields(part):  # axial force and bending from elastoplastic fibres instead
+                    self.plastic_tags.add(tag)
+                    mat, sec = self.materials[tag], self.sections[tag]
+                    bp[cells, EA] = bp[cells, EI1] = bp[cells, EI2] = 0.0
+                    pp[cells] = (mat.youngs_modulus_MPa, mat.hardening_modulus_MPa, mat.yield_stress_MPa,
+                                 *self._section_radii(part))
+        for f, arr in ((self.props, bp), (self.link_props, lp), (self.contact_props, cp), (self.release_axis, axis),
+                       (self.joint_props, jp), (self.joint_axis, jaxis), (self.plastic_props, pp)):
             f.x.array[: arr.size] = arr.ravel()
             f.x.scatter_forward()
         self.wire_tags = {p.source: tag for tag, p in self.parts.items() if p.kind == PartKind.WIRE}
         self.wire_span_cells = {name: self._span_cells(name, self.cells_of[tag]) for name, tag in self.wire_tags.items()}
         self.wire_EA_N = {name: props[tag].EA_N for name, tag in self.wire_tags.items()}
         self.contact_tags = [tag for tag, p in self.parts.items() if p.kind in CONTACT_KINDS]
+
+    def _yields(self, part) -> bool:
+        """Whether a member is elastoplastic (the scenario's [plasticity] table)."""
+        pl = self.scenario.plasticity
+        return (part.kind == PartKind.WIRE and pl.wires) or (part.kind == PartKind.HALF_PIN and pl.half_pins)
+
+    def _section_radii(self, part) -> tuple[float, float]:
+        """Inner and outer radius of a yielding member's round section (mm)."""
+        s = self.scenario
+        if part.kind == PartKind.WIRE:
+            return 0.0, 0.5 * next(w for w in s.wires if w.name == part.source).diameter_mm
+        pin = next(p for p in s.half_pins if p.name == part.source)
+        return 0.0, 0.5 * pin.diameter_mm
 
     def _span_cells(self, name: str, cells: np.ndarray) -> np.ndarray:
         """The cells of a wire outside the bone: between its clamps and the cortices (its
@@ -337,7 +377,10 @@ class FrameModel:
         return "bone_end" if self.scenario.has_bone else "ring"
 
     def _owned_cells_of(self, kinds) -> np.ndarray:
-        tags = [tag for tag, p in self.parts.items() if p.kind in kinds]
+        return self._owned_cells_of_tags([tag for tag, p in self.parts.items() if p.kind in kinds])
+
+    def _owned_cells_of_tags(self, tags) -> np.ndarray:
+        tags = list(tags)
         cells = np.concatenate([self.cells_of[t] for t in tags]) if tags else np.zeros(0, dtype=np.int32)
         return np.sort(cells[cells < self.num_owned_cells]).astype(np.int32)
 
@@ -346,9 +389,12 @@ class FrameModel:
         kind = self._response_kind()
         self.response_at_node = kind != "ring"
         forms = self._forms = compiled_frame_forms(self.comm, kind, self.mesh.ufl_domain().ufl_coordinate_element())
-        link_kinds = {p.kind for p in self.parts.values() if p.is_link}
-        beam_kinds = set(PartKind) - link_kinds - {PartKind.GAP_CONTACT}
-        cells = {frame_forms.BEAM: self._owned_cells_of(beam_kinds), frame_forms.LINK: self._owned_cells_of(link_kinds),
+        joints, plastic = set(self.joint_laws), self.plastic_tags
+        links = {t for t, p in self.parts.items() if p.is_link} - joints
+        beams = {t for t, p in self.parts.items() if not p.is_link and p.kind != PartKind.GAP_CONTACT} - plastic
+        cells = {frame_forms.BEAM: self._owned_cells_of_tags(beams), frame_forms.LINK: self._owned_cells_of_tags(links),
+                 frame_forms.JOINT: self._owned_cells_of_tags(joints),
+                 frame_forms.PLASTIC: self._owned_cells_of_tags(plastic),
                  frame_forms.CONTACT: self._owned_cells_of(CONTACT_KINDS),
                  frame_forms.ALL: np.arange(self.num_owned_cells, dtype=np.int32),
                  frame_forms.LOADED: np.zeros(0, dtype=np.int32)}
@@ -366,7 +412,9 @@ class FrameModel:
         c, k = forms.coefficients, forms.constants
         self._coefficient_map = {c["w"]: self.w, c["delta"]: self.delta, c["t"]: self.t, c["n1"]: self.n1,
                                  c["n2"]: self.n2, c["axis"]: self.release_axis, c["beam"]: self.props,
-                                 c["link"]: self.link_props, c["contact"]: self.contact_props}
+                                 c["link"]: self.link_props, c["contact"]: self.contact_props,
+                                 c["joint"]: self.joint_props, c["joint_axis"]: self.joint_axis, c["slip"]: self.joint_slip,
+                                 c["plastic"]: self.plastic_props, c["plastic_strain"]: self.plastic_strain}
         self._constant_map = {k["load"]: self.load, k["load_direction"]: self.load_direction,
                               k["ring"]: self.ring_constants}
         V = self.V
@@ -381,6 +429,11 @@ class FrameModel:
         self.delta_response_forms = [self._bind(f, [], delta_map) for f in forms.forms["responses"]]
         self.section_forces_form = self._bind(forms.forms["section_forces"], [Q6])
         self.fibre_gap_form = self._bind(forms.forms["fibre_gaps"], [Qf])
+        Q1, Qp = self.joint_slip.function_space, self.plastic_strain.function_space
+        self.slips = any(law.slip_force_N > 0 for law in self.joint_laws.values())
+        self.slip_update_form = self._bind(forms.forms["slip_update"], [Q1]) if self.slips else None
+        self.joint_force_form = self._bind(forms.forms["joint_force"], [Q1]) if self.joint_laws else None
+        self.plastic_update_form = self._bind(forms.forms["plastic_update"], [Qp]) if self.plastic_tags else None
         self._energy_forms = None
 
     def _bind(self, compiled, spaces, coefficient_map=None):
@@ -482,6 +535,37 @@ class FrameModel:
             pc.setFactorSolverType(solver)
         return ksp
 
+    # ------------------------------------------------------------------ history
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The state and the history of the path-dependent elements (local arrays)."""
+        return self.w.x.array.copy(), self.joint_slip.x.array.copy(), self.plastic_strain.x.array.copy()
+
+    def restore(self, snap) -> None:
+        """Go back to a `snapshot`."""
+        for f, arr in zip((self.w, self.joint_slip, self.plastic_strain), snap):
+            f.x.array[:] = arr
+            f.x.scatter_forward()
+
+    def commit_history(self) -> None:
+        """After a converged step: the joints' slip and the fibres' plastic strains of the
+        state just reached become the history the next step starts from. Collective."""
+        n = self.num_owned_cells
+        length = self.cell_length_mm[:n]
+        if self.slip_update_form is not None:
+            vals = fem.assemble_vector(self.slip_update_form).array[:n] / length
+            self.joint_slip.x.array[:n] = vals
+            self.joint_slip.x.scatter_forward()
+        if self.plastic_update_form is not None:
+            nf = plastic_beam.N_FIBRES
+            vals = fem.assemble_vector(self.plastic_update_form).array[: nf * n].reshape(-1, nf) / length[:, None]
+            self.plastic_strain.x.array[: nf * n] = vals.ravel()
+            self.plastic_strain.x.scatter_forward()
+
+    @property
+    def path_dependent(self) -> bool:
+        """Whether the frame has joints that slip or members that yield."""
+        return self.slip_update_form is not None or self.plastic_update_form is not None
+
     # ------------------------------------------------------------------ algebra
     def _assemble_residual(self) -> PETSc.Vec:
         b = self.b
@@ -554,15 +638,16 @@ class FrameModel:
         max_cuts = self.scenario.solver.max_step_cuts
         lam, dlam, cuts, iterations = lam0, lam1 - lam0, 0, 0
         while lam < lam1 - 1e-14 * max(1.0, abs(lam1)):
-            saved = self.w.x.array.copy()
+            saved = self.snapshot()
             target = min(lam + dlam, lam1)
             self.load.value[:] = target * load_vector
             ok, its, res = self._newton(context)
             iterations += its
             if ok:
                 lam = target
+                self.commit_history()
                 continue
-            self.w.x.array[:] = saved
+            self.restore(saved)
             cuts += 1
             if cuts > max_cuts:
                 raise SolverError(
@@ -572,11 +657,9 @@ class FrameModel:
             dlam *= 0.5
         return iterations
 
-    def _solve_at(self, load_vector: np.ndarray, lam: float, start: np.ndarray, lam_start: float,
-                  context: str) -> int:
-        """The equilibrium at load factor lam, reached from the state `start` at lam_start."""
-        self.w.x.array[:] = start
-        self.w.x.scatter_forward()
+    def _solve_at(self, load_vector: np.ndarray, lam: float, start, lam_start: float, context: str) -> int:
+        """The equilibrium at load factor lam, reached from the snapshot `start` at lam_start."""
+        self.restore(start)
         return self._step_to(load_vector, lam_start, lam, context)
 
     # ------------------------------------------------------------------ tangents
@@ -750,10 +833,11 @@ class FrameModel:
         return out
 
     def stored_energy(self) -> dict[str, float]:
-        """Stored energy of each element kind (N*mm): beam, link, contact. Collective."""
+        """Stored energy of each element kind (N*mm): beam, plastic, link, joint, contact
+        (the incremental potentials of the path-dependent ones). Collective."""
         if self._energy_forms is None:  # compiled on first use (checks and tests)
             self._energy_forms = {k: self._bind(self._forms.compiled(f"energy_{k}", self.comm), [])
-                                  for k in ("beam", "link", "contact")}
+                                  for k in ("beam", "plastic", "link", "joint", "contact")}
         return {k: self._allsum(fem.assemble_scalar(f)) for k, f in self._energy_forms.items()}
 
     def internal_forces(self) -> np.ndarray:
@@ -796,8 +880,14 @@ class FrameModel:
         return A
 
     def solve_pretension(self) -> PretensionResult:
-        """Tension the wires and clamp them; the state becomes the reference for loads."""
+        """Tension the wires and clamp them; the state becomes the reference for loads.
+
+        Members that may yield are tensioned elastically first and then let yield (a
+        tensioned wire is elastic: its target is below yield, which validation checks):
+        Newton's first iterates on the way there are not physical, and a fibre "yielding"
+        in them would give Newton a plastic tangent to start from."""
         t0 = time.perf_counter()
+        yields = self._suspend_yield()
         mode = self.scenario.solver.tensioning
         names = list(self.wire_tags)
         target = {w.name: w.tension_N for w in self.scenario.wires if w.name in self.wire_tags}
@@ -831,8 +921,12 @@ class FrameModel:
                 eps0 = {n: eps0[n] + de[k] for k, n in enumerate(names)}
                 self._set_initial_strains(eps0)
                 self._step_to(np.zeros(6), 0.0, 1.0, "pretension")
+        if yields is not None:  # now let them yield (they do not, below their yield stress)
+            self._resume_yield(yields)
+            self._step_to(np.zeros(6), 0.0, 1.0, "pretension (members that may yield)")
         achieved, _ = self.wire_tensions_N(self.update_section_forces())
         self.pretensioned_state = self.w.x.array.copy()
+        self._pretension_snapshot = self.snapshot()
         self._pretension_compliance = None
         self._reference_raw = self.raw_responses()
         self._reference_gap = self.gap_motion_mm()
@@ -841,11 +935,24 @@ class FrameModel:
         return PretensionResult(target, achieved, {n: float(eps0[n]) for n in names}, mode,
                                 {n: float(v) for n, v in uncorrected.items()}, time.perf_counter() - t0)
 
+    def _suspend_yield(self) -> np.ndarray | None:
+        """Make the yielding members elastic for now; their yield stresses to resume with."""
+        if not self.plastic_tags:
+            return None
+        arr = self.plastic_props.x.array.reshape(-1, plastic_beam.N_COLUMNS)
+        saved = arr[:, plastic_beam.YIELD].copy()
+        arr[:, plastic_beam.YIELD] = np.where(saved > 0, 1e30, 0.0)
+        self.plastic_props.x.scatter_forward()
+        return saved
+
+    def _resume_yield(self, saved: np.ndarray) -> None:
+        self.plastic_props.x.array.reshape(-1, plastic_beam.N_COLUMNS)[:, plastic_beam.YIELD] = saved
+        self.plastic_props.x.scatter_forward()
+
     def pretension_compliance(self) -> np.ndarray:
         """The tangent compliance (see `tangent_compliance`) at the pretensioned state, unloaded."""
         if self._pretension_compliance is None:
-            self.w.x.array[:] = self.pretensioned_state
-            self.w.x.scatter_forward()
+            self.restore(self._pretension_snapshot)
             self.load.value[:] = 0.0
             self._pretension_compliance = self.tangent_compliance()
         return self._pretension_compliance
@@ -862,8 +969,7 @@ class FrameModel:
         component, sign, magnitude, load_vector = load_case_vector(self.scenario, name)
         result = LoadCaseResult(name, component=component, sign=sign)
         result.initial_compliance = self.pretension_compliance()
-        self.w.x.array[:] = self.pretensioned_state
-        self.w.x.scatter_forward()
+        self.restore(self._pretension_snapshot)
         self.load.value[:] = 0.0
 
         def record(lam, its, event=None):
@@ -878,17 +984,16 @@ class FrameModel:
         for k in range(1, spec.steps + 1):
             lam0, lam1 = (k - 1) / spec.steps, k / spec.steps
             context = f"load case {name!r}, step {k}/{spec.steps}"
-            start = self.w.x.array.copy()
+            start = self.snapshot()
             its = self._step_to(load_vector, lam0, lam1, context)
             gaps = self.contact_gaps()
             closed = [tag for tag in open_gaps if gaps[tag] <= 0]
             if closed:
-                end = self.w.x.array.copy()
+                end = self.snapshot()
                 lam_a = lam0
                 while closed:
                     lam_e, state_e, tag = self._locate_contact(load_vector, lam_a, start, lam1, closed, context)
-                    self.w.x.array[:] = state_e
-                    self.w.x.scatter_forward()
+                    self.restore(state_e)
                     self.load.value[:] = lam_e * load_vector
                     part = self.parts[tag].name
                     record(lam_e, 0, f"contact: {part}")
@@ -897,8 +1002,7 @@ class FrameModel:
                     open_gaps.discard(tag)
                     closed = [t for t in closed if t != tag and self.contact_gaps()[t] > 0]
                     lam_a, start = lam_e, state_e
-                self.w.x.array[:] = end
-                self.w.x.scatter_forward()
+                self.restore(end)
                 self.load.value[:] = lam1 * load_vector
             open_gaps = {tag for tag in open_gaps if gaps[tag] > 0}
             record(lam1, its)
@@ -914,7 +1018,7 @@ class FrameModel:
         A Newton iteration on the load factor from the open side (the gap's rate from the
         tangent, one back-substitution), bracketed and falling back to bisection: the
         gap closes within EVENT_TOLERANCE of the step and of the cell's length."""
-        a, wa, b = lam_a, state_a.copy(), lam_b
+        a, wa, b = lam_a, state_a, lam_b
         step = lam_b - lam_a
 
         def first_gap():
@@ -922,8 +1026,7 @@ class FrameModel:
             tag = min(tags, key=lambda t: gaps[t])
             return gaps[tag], tag
 
-        self.w.x.array[:] = wa
-        self.w.x.scatter_forward()
+        self.restore(wa)
         self.load.value[:] = a * load_vector
         ga, tag = first_gap()
         for _ in range(60):
@@ -936,11 +1039,10 @@ class FrameModel:
             self._solve_at(load_vector, candidate, wa, a, f"{context} (finding where the gap closes)")
             g, t = first_gap()
             if g > 0:
-                a, wa, ga, tag = candidate, self.w.x.array.copy(), g, t
+                a, wa, ga, tag = candidate, self.snapshot(), g, t
             else:
                 b = candidate
-                self.w.x.array[:] = wa
-                self.w.x.scatter_forward()
+                self.restore(wa)
                 self.load.value[:] = a * load_vector
         return a, wa, tag
 

@@ -22,7 +22,10 @@ class Material:
 
     youngs_modulus_MPa: E; poisson_ratio: nu; yield_stress_MPa: the stress used for
     safety factors (0.2 % proof stress for metals, strength for composites and bone);
-    source: where the numbers come from.
+    source: where the numbers come from. ultimate_stress_MPa: tensile strength;
+    hardening_modulus_MPa: the slope of the stress-strain curve after yield, taken as
+    linear from the yield stress to the tensile strength at the elongation at break
+    (a lower bound of the hardening), for members that may yield.
     """
 
     name: str
@@ -31,6 +34,8 @@ class Material:
     yield_stress_MPa: float
     density_kg_per_m3: float
     source: str = ""
+    ultimate_stress_MPa: float = float("inf")
+    hardening_modulus_MPa: float = 0.0  # linear kinematic hardening after yield (sim.elements.plastic_beam)
 
     @property
     def shear_modulus_MPa(self) -> float:
@@ -43,23 +48,27 @@ _STEEL_E = ("E 200 GPa, nu 0.3 (316L, 193-200 GPa: physics.md section 4; the ten
 MATERIALS: dict[str, Material] = {
     "stainless_steel_cold_worked": Material(
         "stainless_steel_cold_worked", 200_000.0, 0.30, 690.0, 8000.0,
-        "ISO 5832-1 / ASTM F138 316L, cold-worked: 0.2 % proof stress >= 690 MPa, tensile strength >= 860 MPa "
-        f"(the minimum of the standard); {_STEEL_E}"),
+        "ISO 5832-1 / ASTM F138 316L, cold-worked: 0.2 % proof stress >= 690 MPa, tensile strength >= 860 MPa, "
+        f"elongation >= 12 % (the minimum of the standard): hardening (860 - 690) / 0.12 = 1400 MPa; {_STEEL_E}",
+        ultimate_stress_MPa=860.0, hardening_modulus_MPa=1400.0),
     "stainless_steel_annealed": Material(
         "stainless_steel_annealed", 200_000.0, 0.30, 190.0, 8000.0,
         "ISO 5832-1 316L, annealed: 0.2 % proof stress >= 190 MPa, tensile strength 490-690 MPa (ASTM F138 "
-        f"annealed: >= 170 MPa); {_STEEL_E}. No source gives the condition of a particular maker's rings and rods: "
-        "annealed is the lower bound"),
+        f"annealed: >= 170 MPa), elongation >= 40 %: hardening (490 - 190) / 0.40 = 750 MPa; {_STEEL_E}. No "
+        "source gives the condition of a particular maker's rings and rods: annealed is the lower bound",
+        ultimate_stress_MPa=490.0, hardening_modulus_MPa=750.0),
     # Ti-6Al-4V ELI (half pins, some rings and rods)
     "titanium": Material(
         "titanium", 110_000.0, 0.34, 795.0, 4430.0,
-        "ASTM F136 Ti-6Al-4V ELI, annealed: 0.2 % proof stress >= 795 MPa, tensile strength >= 860 MPa; "
-        "E 110 GPa (physics.md section 4)"),
+        "ASTM F136 Ti-6Al-4V ELI, annealed: 0.2 % proof stress >= 795 MPa, tensile strength >= 860 MPa, "
+        "elongation >= 10 %: hardening (860 - 795) / 0.10 = 650 MPa; E 110 GPa (physics.md section 4)",
+        ultimate_stress_MPa=860.0, hardening_modulus_MPa=650.0),
     # aluminium alloy rings (6061-T6 is the common grade)
     "aluminium": Material(
         "aluminium", 70_000.0, 0.33, 276.0, 2700.0,
-        "6061-T6 aluminium alloy: 0.2 % proof stress 276 MPa, tensile strength 310 MPa (ASM Handbook vol. 2, "
-        "typical values); E 70 GPa (physics.md section 4)"),
+        "6061-T6 aluminium alloy: 0.2 % proof stress 276 MPa, tensile strength 310 MPa, elongation 12 % (ASM "
+        "Handbook vol. 2, typical values): hardening (310 - 276) / 0.12 = 280 MPa; E 70 GPa (physics.md section 4)",
+        ultimate_stress_MPa=310.0, hardening_modulus_MPa=280.0),
     # carbon-fibre composite rings: an effective in-plane modulus
     "carbon_fibre": Material(
         "carbon_fibre", 40_000.0, 0.30, 600.0, 1600.0,

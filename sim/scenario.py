@@ -403,6 +403,110 @@ class ContinuumSettings:
 
 
 @dataclass(frozen=True)
+class RodRingJoint:
+    """The bolted joint of a threaded rod and a ring: a nut on each face of the ring, the
+    thread, the washers and the hole (sim.elements.joint). rigid: the rod shares a node
+    with the ring (the idealisation of the first frame model). Stiffnesses of the whole
+    joint (both nuts together); docs/interfaces.md has their sources."""
+
+    rigid: bool = True
+    axial_stiffness_N_per_mm: float = 1500.0
+    shear_stiffness_N_per_mm: float = 1500.0
+    bending_stiffness_Nmm_per_rad: float = 2.0e6
+    twist_stiffness_Nmm_per_rad: float = 1.0e5
+
+
+@dataclass(frozen=True)
+class WireClamp:
+    """A wire fixation bolt holding a wire on a ring: it sticks with `stiffness_N_per_mm`
+    along the wire until the wire's pull on it reaches `slip_force_N`, then the wire slips
+    through it (and loses tension). rigid: the wire's end is fixed to the ring."""
+
+    rigid: bool = True
+    slip_force_N: float = 2000.0
+    stiffness_N_per_mm: float = 5000.0
+    transverse_stiffness_N_per_mm: float = 5000.0
+
+
+@dataclass(frozen=True)
+class WireBone:
+    """A wire where it crosses a cortex: the bone bears on it across its axis
+    (`bearing_stiffness_N_per_mm` per cortex; 0: from the bone's modulus by Vesic's
+    formula, docs/interfaces.md) and, for a smooth wire, holds it along its axis by
+    friction up to `friction_force_N` per cortex (0: it slides freely). An olive wire is
+    held along its axis. rigid: smooth wires slide freely, olive wires are bonded, and
+    the bone bears rigidly (the first frame model's idealisation)."""
+
+    rigid: bool = True
+    bearing_stiffness_N_per_mm: float = 0.0
+    friction_force_N: float = 0.0
+
+
+@dataclass(frozen=True)
+class PinBone:
+    """A half pin's thread in the bone: a beam on an elastic foundation over each cortex it
+    engages (`foundation_modulus_MPa`: N/mm of pin length per mm of deflection; 0: from
+    the bone's modulus by Vesic's formula). rigid: bonded to the bone at the cortices."""
+
+    rigid: bool = True
+    foundation_modulus_MPa: float = 0.0
+
+
+@dataclass(frozen=True)
+class PinClamp:
+    """A half pin held in its clamp on the post: rocking stiffness of the clamp
+    (`bending_stiffness_Nmm_per_rad`) over `length_mm` of the pin. rigid: welded."""
+
+    rigid: bool = True
+    bending_stiffness_Nmm_per_rad: float = 5.0e5
+    length_mm: float = 10.0
+
+
+@dataclass(frozen=True)
+class InterfaceOverride:
+    """Different interface values for one part: e.g. part = "ring1_wire1",
+    wire_clamp = {slip_force_N = 1200}."""
+
+    part: str
+    rod_ring: dict[str, float | bool] = dataclasses.field(default_factory=dict)
+    wire_clamp: dict[str, float | bool] = dataclasses.field(default_factory=dict)
+    wire_bone: dict[str, float | bool] = dataclasses.field(default_factory=dict)
+    pin_bone: dict[str, float | bool] = dataclasses.field(default_factory=dict)
+    pin_clamp: dict[str, float | bool] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Interfaces:
+    """Where real frames give way: the joints, clamps and bone interfaces of the frame model
+    (docs/interfaces.md: what each law is, its parameters and their sources)."""
+
+    rod_ring: RodRingJoint = RodRingJoint()
+    wire_clamp: WireClamp = WireClamp()
+    wire_bone: WireBone = WireBone()
+    pin_bone: PinBone = PinBone()
+    pin_clamp: PinClamp = PinClamp()
+    override: tuple[InterfaceOverride, ...] = ()
+
+    def law(self, kind: str, part: str):
+        """The interface `kind` ("rod_ring", "wire_clamp", ...) of one part, with its overrides."""
+        base = getattr(self, kind)
+        changes = {}
+        for o in self.override:
+            if o.part == part:
+                changes.update(getattr(o, kind))
+        return dataclasses.replace(base, **changes) if changes else base
+
+
+@dataclass(frozen=True)
+class Plasticity:
+    """Members that may yield (sim.elements.plastic_beam): fibre sections of their material
+    with linear kinematic hardening (sim.materials). Off: every member is elastic."""
+
+    wires: bool = False
+    half_pins: bool = False
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str = "scenario"
     description: str = ""
@@ -416,6 +520,8 @@ class Scenario:
     mesh: MeshSettings = MeshSettings()
     solver: SolverSettings = SolverSettings()
     continuum: ContinuumSettings = ContinuumSettings()
+    interfaces: Interfaces = Interfaces()
+    plasticity: Plasticity = Plasticity()
     defect: Defect | None = None
     distraction: Distraction | None = None
     hexapod: Hexapod | None = None
@@ -796,6 +902,26 @@ LIMITS: dict[str, Limit] = {
     "solver.newton_max_iterations": Limit(1, 200, "", "Newton converges in a few iterations or not at all"),
     "solver.max_step_cuts": Limit(0, 12, "", "each cut halves the load step: 12 cuts make 4096 sub-steps"),
     "continuum.element_size_mm": Limit(1.0, 50.0, "mm", "the solid's element size away from the wires"),
+    "interfaces.rod_ring.axial_stiffness_N_per_mm": Limit(1.0, 1e7, "N/mm", "a bolted rod-ring joint gives way by "
+                                                          "a few micrometres per 10 N: 1e2-1e5 N/mm", low_open=False),
+    "interfaces.rod_ring.shear_stiffness_N_per_mm": Limit(1.0, 1e7, "N/mm", "the rod bearing in the ring's hole"),
+    "interfaces.rod_ring.bending_stiffness_Nmm_per_rad": Limit(1e2, 1e11, "N*mm/rad", "the nuts rocking on the "
+                                                               "ring's faces"),
+    "interfaces.rod_ring.twist_stiffness_Nmm_per_rad": Limit(0.0, 1e11, "N*mm/rad", "the rod turning in the "
+                                                             "clamped hole (0: free)"),
+    "interfaces.wire_clamp.slip_force_N": Limit(0.0, 1e4, "N", "a wire fixation bolt at 5-10 N*m holds about "
+                                                "600-1100 N (0: it never slips)"),
+    "interfaces.wire_clamp.stiffness_N_per_mm": Limit(1.0, 1e7, "N/mm", "the clamp's grip along the wire"),
+    "interfaces.wire_clamp.transverse_stiffness_N_per_mm": Limit(1.0, 1e7, "N/mm", "the clamp's bolt bearing "
+                                                                 "across the wire"),
+    "interfaces.wire_bone.bearing_stiffness_N_per_mm": Limit(0.0, 1e7, "N/mm", "per cortex (0: from the bone's "
+                                                             "modulus, Vesic 1961)"),
+    "interfaces.wire_bone.friction_force_N": Limit(0.0, 1e4, "N", "per cortex (0: the smooth wire slides freely)"),
+    "interfaces.pin_bone.foundation_modulus_MPa": Limit(0.0, 1e6, "MPa", "N/mm per mm of pin (0: from the bone's "
+                                                        "modulus, Vesic 1961)"),
+    "interfaces.pin_clamp.bending_stiffness_Nmm_per_rad": Limit(1e2, 1e11, "N*mm/rad", "the pin rocking in its "
+                                                                "clamp"),
+    "interfaces.pin_clamp.length_mm": Limit(1.0, 50.0, "mm", "the length of pin a clamp grips"),
     "defect.length_mm": Limit(0.0, MAX_LENGTHENING_MM, "mm", "18-20 cm is the most bone transport regenerates in one "
                               "segment", low_open=True),
     "distraction.rate_mm_per_day": Limit(0.1, MAX_RATE_MM_PER_DAY, "mm/day", "the Ilizarov rate is 1 mm/day; much "
@@ -891,10 +1017,69 @@ def validate(s: Scenario) -> None:
     elif len(s.rings) < 2:
         raise ScenarioError("rings", "a frame-only bench test needs at least two rings (bottom held, top loaded)")
     _validate_loads_and_settings(s)
+    _validate_interfaces(s)
     if s.distraction is not None:
         _validate_distraction(s)
     if s.hexapod is not None:
         _validate_hexapod_kinematics(s)
+
+
+INTERFACE_KINDS = ("rod_ring", "wire_clamp", "wire_bone", "pin_bone", "pin_clamp")
+
+
+def _validate_interfaces(s: Scenario) -> None:
+    """Every interface number in its range (overrides too), overrides naming real parts and
+    real keys, and no wire tensioned beyond its clamps' slip force."""
+    it = s.interfaces
+    for kind in INTERFACE_KINDS:
+        law = getattr(it, kind)
+        for f in dataclasses.fields(law):
+            if f.name != "rigid":
+                _limit(f"interfaces.{kind}.{f.name}", f"interfaces.{kind}.{f.name}", getattr(law, f.name))
+    parts = {p.name: group for group in ("rings", "wires", "rods", "half_pins") for p in getattr(s, group)}
+    applies = {"rod_ring": "rods", "wire_clamp": "wires", "wire_bone": "wires", "pin_bone": "half_pins",
+               "pin_clamp": "half_pins"}
+    for i, o in enumerate(it.override):
+        path = f"interfaces.override[{i}]"
+        if o.part not in parts:
+            raise ScenarioError(f"{path}.part", f"{o.part!r} is not a part of the frame; accepted: the name of a "
+                                f"wire, rod or half pin ({', '.join(sorted(parts))})")
+        for kind in INTERFACE_KINDS:
+            values = getattr(o, kind)
+            if not values:
+                continue
+            if parts[o.part] != applies[kind]:
+                raise ScenarioError(f"{path}.{kind}", f"{o.part!r} is one of the {parts[o.part]}, which have no "
+                                    f"{kind.replace('_', '-')} interface; accepted: {kind} for one of the "
+                                    f"{applies[kind]}")
+            fields = {f.name: f for f in dataclasses.fields(getattr(it, kind))}
+            for key, value in values.items():
+                if key not in fields:
+                    raise ScenarioError(f"{path}.{kind}.{key}", f"unknown key; accepted keys: {', '.join(fields)}")
+                if key == "rigid":
+                    if not isinstance(value, bool):
+                        raise ScenarioError(f"{path}.{kind}.rigid", f"{value!r} is not true or false")
+                    continue
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                    raise ScenarioError(f"{path}.{kind}.{key}", f"{value!r} is not a finite number")
+                _limit(f"interfaces.{kind}.{key}", f"{path}.{kind}.{key}", float(value))
+    for i, w in enumerate(s.wires):
+        clamp = it.law("wire_clamp", w.name)
+        if not clamp.rigid and clamp.slip_force_N > 0 and w.tension_N >= clamp.slip_force_N:
+            raise ScenarioError(f"wires[{i}].tension_N", f"{w.tension_N:.0f} N is at or above the slip force of its "
+                                f"clamps ({clamp.slip_force_N:.0f} N): the wire would slip as it is clamped; accepted: "
+                                f"a tension below {clamp.slip_force_N:.0f} N, or clamps that hold more "
+                                "(interfaces.wire_clamp.slip_force_N: a tighter bolt)")
+    for key, group, use in (("wires", "wires", "wire"), ("half_pins", "half_pins", "half_pin")):
+        if getattr(s.plasticity, key):
+            for i, part in enumerate(getattr(s, group)):
+                mat = material(part.material, use)
+                if not mat.ultimate_stress_MPa > mat.yield_stress_MPa or mat.hardening_modulus_MPa < 0:
+                    raise ScenarioError(f"{group}[{i}].material", f"{mat.name}: a yield stress of "
+                                        f"{mat.yield_stress_MPa:g} MPa, a tensile strength of "
+                                        f"{mat.ultimate_stress_MPa:g} MPa and hardening {mat.hardening_modulus_MPa:g} "
+                                        "MPa: a member that yields needs a tensile strength above its yield stress "
+                                        "and hardening >= 0; accepted: such a material, or plasticity off")
 
 
 def _validate_bone_and_gap(s: Scenario) -> None:
