@@ -53,8 +53,30 @@ def _tangents(case) -> tuple[float | None, float | None]:
     return getattr(case, "initial_stiffness", None), getattr(case, "final_tangent_stiffness", None)
 
 
+def _loading(case) -> list:
+    """The steps of the first loading branch (a cyclic case goes on unloading and reloading)."""
+    n = getattr(case, "loading_steps", 0)
+    return case.steps[: n + 1] if n else case.steps
+
+
+def cycle_metrics(case, pretension_N: dict[str, float]) -> dict[str, Any] | None:
+    """Per load-unload cycle: the response and the wires' tension at full load and
+    unloaded, and each wire's tension lost since pretension (N and %)."""
+    cycles = getattr(case, "cycles", [])
+    if not cycles:
+        return None
+    last = cycles[-1]["wire_tension_unloaded_N"]
+    return {
+        "cycles": [dict(c) for c in cycles],
+        "wire_tension_loss_N": {n: pretension_N[n] - last[n] for n in last},
+        "wire_tension_loss_percent": {n: 100.0 * (pretension_N[n] - last[n]) / pretension_N[n]
+                                      for n in last if pretension_N[n] > 0},
+        "permanent_set": cycles[-1]["response_unloaded"],
+    }
+
+
 def axial_metrics(case, gap_width_mm: float | None, has_regenerate: bool) -> dict[str, Any]:
-    steps = case.steps
+    steps = _loading(case)
     load = np.array([s.load for s in steps])
     disp = np.array([s.response for s in steps])
     initial, tangent = _tangents(case)
@@ -108,7 +130,7 @@ def axial_metrics(case, gap_width_mm: float | None, has_regenerate: bool) -> dic
 
 
 def moment_metrics(case) -> dict[str, Any]:
-    steps = case.steps
+    steps = _loading(case)
     moment = np.array([s.load for s in steps])
     rotation = np.array([s.response for s in steps])
     initial, tangent = _tangents(case)
@@ -197,7 +219,10 @@ def build_results(scenario, pretension, cases: dict, *, cells: int, dofs: int, t
             m = axial_metrics(case, gap_width, scenario.gap.regenerate is not None)
         else:
             m = moment_metrics(case)
-        by_part = getattr(case.steps[-1], "von_mises_by_part_MPa", None)
+        by_part = None
+        if getattr(case.steps[-1], "von_mises_by_part_MPa", None):  # the peak over the case (cycles too)
+            by_part = {k: max(st.von_mises_by_part_MPa.get(k, 0.0) for st in case.steps)
+                       for k in case.steps[-1].von_mises_by_part_MPa}
         if part_yield_MPa and by_part:
             m["safety_factor"], m["critical_parts"] = part_safety_factors(by_part, part_yield_MPa)
             for part, v in by_part.items():
@@ -205,6 +230,9 @@ def build_results(scenario, pretension, cases: dict, *, cells: int, dofs: int, t
         else:
             m["safety_factor"] = safety_factors(m["max_von_mises_MPa"], yield_by_group_MPa)
         m["newton_iterations"] = sum(s.newton_iterations for s in case.steps)
+        cyc = cycle_metrics(case, pretension.achieved_N)
+        if cyc is not None:
+            m["cyclic"] = cyc
         m["warnings"] = list(getattr(case, "warnings", []))
         warnings += m["warnings"]
         results["load_cases"][name] = m

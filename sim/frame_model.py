@@ -116,6 +116,8 @@ class LoadCaseResult:
     final_compliance: np.ndarray | None = None  # the same at full load
     contact_events: list[dict] = field(default_factory=list)  # {"part", "load", "load_factor", "step"}
     warnings: list[str] = field(default_factory=list)
+    cycles: list[dict] = field(default_factory=list)  # per load-unload cycle: the state at full load and unloaded
+    loading_steps: int = 0  # steps[:loading_steps + 1] are the first loading branch
 
     def _stiffness(self, compliance: np.ndarray | None) -> float | None:
         if compliance is None:
@@ -634,12 +636,13 @@ class FrameModel:
         return min(1.0, MAX_ROTATION_INCREMENT_RAD / largest) if largest > 0 else 1.0
 
     def _step_to(self, load_vector: np.ndarray, lam0: float, lam1: float, context: str) -> int:
-        """Advance the load factor from lam0 to lam1, halving the increment on failure."""
+        """Move the load factor from lam0 to lam1 (either way), halving the increment on failure."""
         max_cuts = self.scenario.solver.max_step_cuts
         lam, dlam, cuts, iterations = lam0, lam1 - lam0, 0, 0
-        while lam < lam1 - 1e-14 * max(1.0, abs(lam1)):
+        way = 1.0 if lam1 >= lam0 else -1.0
+        while way * (lam1 - lam) > 1e-14 * max(1.0, abs(lam1)):
             saved = self.snapshot()
-            target = min(lam + dlam, lam1)
+            target = min(lam + dlam, lam1) if way > 0 else max(lam + dlam, lam1)
             self.load.value[:] = target * load_vector
             ok, its, res = self._newton(context)
             iterations += its
@@ -1006,10 +1009,34 @@ class FrameModel:
                 self.load.value[:] = lam1 * load_vector
             open_gaps = {tag for tag in open_gaps if gaps[tag] > 0}
             record(lam1, its)
+        result.loading_steps = len(result.steps) - 1
         result.final_compliance = self.tangent_compliance()
+        if spec.cycles > 1:
+            self._cycle(result, spec, load_vector, magnitude, component, sign, record)
         result.warnings = self._validity_warnings(result)
         result.solve_time_s = time.perf_counter() - t0
         return result
+
+    def _cycle(self, result: LoadCaseResult, spec, load_vector, magnitude, component, sign, record) -> None:
+        """Unload, and load and unload again, until `spec.cycles` load-unload cycles are done;
+        record every step and, per cycle, the wires' tension and the load point's response
+        at full load and unloaded. The frame ends unloaded."""
+        for c in range(1, spec.cycles + 1):
+            if c > 1:  # load again
+                for k in range(1, spec.steps + 1):
+                    its = self._step_to(load_vector, (k - 1) / spec.steps, k / spec.steps,
+                                        f"load case {result.name!r}, cycle {c}, loading step {k}/{spec.steps}")
+                    record(k / spec.steps, its)
+            full = result.steps[-1]
+            for k in range(spec.steps - 1, -1, -1):
+                its = self._step_to(load_vector, (k + 1) / spec.steps, k / spec.steps,
+                                    f"load case {result.name!r}, cycle {c}, unloading step {spec.steps - k}/{spec.steps}")
+                record(k / spec.steps, its)
+            unloaded = result.steps[-1]
+            result.cycles.append({"cycle": c, "response_at_full_load": full.response,
+                                  "response_unloaded": unloaded.response,
+                                  "wire_tension_at_full_load_N": dict(full.wire_tension_N),
+                                  "wire_tension_unloaded_N": dict(unloaded.wire_tension_N)})
 
     def _locate_contact(self, load_vector, lam_a, state_a, lam_b, tags, context):
         """The load factor in (lam_a, lam_b] at which the first of the contact parts `tags`
