@@ -186,8 +186,10 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
 
     import numpy as np
 
-    if not s.has_bone:
-        raise GeometryError("loads.setup: the continuum model needs the bone; accepted: setup = \"bone_bench\"")
+    if s.loads.setup != "bone_bench":
+        raise GeometryError(f"loads.setup: the continuum model runs the bone bench (the bone held at its distal end); "
+                            f"{s.loads.setup!r} is not built; accepted: setup = \"bone_bench\" (use --model frame "
+                            "for the other set-ups)")
     if s.hexapod is not None:
         raise GeometryError("hexapod: the continuum builder does not build hexapod struts; accepted: a frame of "
                             "rings, wires, rods and half pins (use --model frame for hexapods)")

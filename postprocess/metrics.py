@@ -189,7 +189,7 @@ def build_results(scenario, pretension, cases: dict, *, cells: int, dofs: int, t
     With `part_yield_MPa` ({part: (group, yield MPa)}) the safety factors are per part
     against its own material (from the steps' peak stress per part); otherwise per group
     against `yield_by_group_MPa`."""
-    gap_width = scenario.gap.width_mm if scenario.has_bone else None
+    gap_width = scenario.gap.width_mm if scenario.has_bone and not scenario.bone.intact else None
     results: dict[str, Any] = {
         "results_version": RESULTS_VERSION,
         "model": "frame",

@@ -451,6 +451,35 @@ def _check_sweep_time(sw, args, world_size: int) -> None:
                          "more ranks, or fewer cases")
 
 
+def cmd_validation_suite(args) -> int:
+    """Run the validation suite (validation/*.toml) and write its table and plot."""
+    from sim.validation_suite import MODELS, SuiteError, load_suite, markdown_table, run_suite, summary_text, write_suite
+
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    try:
+        bad = [m for m in models if m not in MODELS]
+        if bad or not models:
+            raise SuiteError(f"--models {args.models!r}; accepted: a comma-separated list of {', '.join(MODELS)}")
+        tests = load_suite(only=args.only)
+    except SuiteError as exc:
+        return _error(str(exc))
+    try:
+        od = _claim_out(args, "validation-suite")
+    except _BadInput as bad:
+        return bad.code
+    log = _progress_log(args)
+    with od:
+        suite = run_suite(tests, models, log=log)
+        path = od.publish(lambda d: write_suite(suite, d))
+    if _rank0():
+        print(summary_text(suite))
+        if not args.quiet:
+            print(markdown_table(suite))
+        print(f"Wrote suite.json, table.csv, table.md and validation.png in {path}")
+    _note(od)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ilizarov", description="Finite-element simulation of circular external "
                                 "fixators (Ilizarov frames) on bone.")
@@ -510,6 +539,15 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--shard", help="run only the cases I, I+N, I+2N... (I/N), e.g. one task of a job array")
     sw.add_argument("--quiet", action="store_true", help="no progress lines")
     sw.set_defaults(func=cmd_sweep)
+    vs = sub.add_parser("validation-suite", help="run the frame model against the published bench tests in "
+                        "validation/ and write a table (calibrated and predicted apart) and a plot")
+    vs.add_argument("--out", required=True, help="output directory (suite.json, table.csv, table.md, validation.png)")
+    vs.add_argument("--only", help="only the tests whose file name matches this pattern (e.g. 'khurana*')")
+    vs.add_argument("--models", default="bench,idealised",
+                    help="bench: the interfaces and plasticity each test file asks for; idealised: every "
+                    "interface rigid, elastic members (default: both)")
+    vs.add_argument("--quiet", action="store_true", help="no progress lines and no table on the screen")
+    vs.set_defaults(func=cmd_validation_suite)
     return p
 
 

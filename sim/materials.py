@@ -75,6 +75,24 @@ MATERIALS: dict[str, Material] = {
         "effective in-plane modulus of a quasi-isotropic carbon-fibre/epoxy laminate; constructs with these rings "
         "are 16-55 % as stiff as aluminium ones (physics.md section 4). Strength: typical compressive strength of "
         "quasi-isotropic laminates, no source specific to fixator rings"),
+    # bone surrogates and the plastics of bench tests (elastic; strength = tensile strength)
+    "composite_cortical_bone": Material(
+        "composite_cortical_bone", 16_000.0, 0.30, 106.0, 1640.0,
+        "4th-generation composite bone, cortical wall (short-glass-fibre-filled epoxy): longitudinal tensile modulus "
+        "16.0 GPa, tensile strength 106 MPa, density 1.64 g/cm3 (Sawbones product data; Heiner 2008, J Biomech "
+        "41:3282)"),
+    "acetal": Material(
+        "acetal", 3_100.0, 0.35, 70.0, 1420.0,
+        "polyoxymethylene homopolymer (Delrin 150; the 'Delrin rods' of veterinary ring tests): tensile modulus "
+        "about 3.1 GPa, yield stress about 70 MPa (DuPont Delrin product data, ISO 527)"),
+    "pvc": Material(
+        "pvc", 2_900.0, 0.38, 48.0, 1400.0,
+        "rigid PVC pipe compound (the 'PVC tube' bone models): ASTM D1784 cell class 12454 minimum tensile "
+        "modulus 2.76 GPa and tensile strength 48.3 MPa; 2.9 GPa taken as typical"),
+    "acrylic": Material(
+        "acrylic", 3_200.0, 0.37, 70.0, 1190.0,
+        "cast PMMA (the 'acrylic pipe' fracture models, Henderson et al. 2017): tensile modulus 3.2-3.3 GPa, "
+        "tensile strength 70-75 MPa (Plexiglas/Perspex product data, ISO 527)"),
     "cortical_bone": Material(
         "cortical_bone", 17_000.0, 0.30, 114.0, 1900.0,
         "human femoral cortical bone along the shaft: E 17 GPa, tensile yield 114 MPa (ultimate 133 MPa) - "

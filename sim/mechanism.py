@@ -111,6 +111,8 @@ def bone_pieces(s) -> list[tuple[str, float, float]]:
     """(name, lower z, upper z) of each piece of bone between the gap and a defect (mm)."""
     breaks = s.bone_breaks()
     edges = [0.0] + [z for lo, hi, _ in breaks for z in (lo, hi)] + [s.bone.length_mm]
+    if not breaks:
+        return [("bone", 0.0, s.bone.length_mm)]
     names = ["distal fragment"] + (["transport segment"] if len(breaks) > 1 else []) + ["proximal fragment"]
     return [(n, edges[2 * i], edges[2 * i + 1]) for i, n in enumerate(names)]
 

@@ -26,7 +26,7 @@ from sim.materials import ALIASES, MATERIALS, TISSUE_MODULI_MPa, material
 from sim.units import N_PER_KGF
 
 LOAD_CASES = ("axial", "bending_ap", "bending_ml", "torsion")
-LoadSetup = Literal["bone_bench", "frame_only"]
+LoadSetup = Literal["bone_bench", "frame_only", "ring_held"]
 Tensioning = Literal["sequential", "simultaneous", "initial_strain"]
 Face = Literal["top", "bottom"]
 
@@ -58,7 +58,12 @@ class Regenerate:
 
 @dataclass(frozen=True)
 class Bone:
-    """A cortical tube along the z axis from z = 0 (distal end) to z = length_mm."""
+    """A cortical tube along the z axis from z = 0 (distal end) to z = length_mm.
+
+    intact: a whole bone with no osteotomy (a bench test of how a frame holds a bone, e.g.
+    Khurana et al. 2010); the [gap] table then does not apply and a file that gives one
+    is refused.
+    """
 
     length_mm: float = 360.0
     outer_diameter_mm: float = 24.0
@@ -66,6 +71,7 @@ class Bone:
     material: str = "cortical_bone"
     limb_diameter_mm: float = 100.0  # soft-tissue envelope of the limb around the bone
     min_skin_clearance_mm: float = 15.0  # room needed between skin and ring (swelling)
+    intact: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,12 +187,17 @@ class Loads:
 
     setup "bone_bench": distal end of the bone held, loads on the proximal end.
     setup "frame_only": no bone; bottom ring held, loads spread over the top ring.
+    setup "ring_held": the ring `held_ring` (default: the lowest) is held on the test
+    machine at every point, the loads act on the bone's proximal end and its distal end
+    is free: the bone hangs on the frame (Khurana et al. 2010: "custom mounts attach the
+    bone rigidly to one end of the machine and the ring to the other").
     bending_ap bends in the antero-posterior (sagittal) plane, i.e. the moment acts about
     the medio-lateral x axis; bending_ml bends in the coronal plane (moment about y);
     torsion is about the bone axis z. Positive moments follow the right-hand rule.
     """
 
     setup: LoadSetup = "bone_bench"
+    held_ring: str | None = None
     cases: tuple[str, ...] = LOAD_CASES
     axial: AxialLoad = AxialLoad()
     bending_ap: MomentLoad = MomentLoad(10.0, 4)
@@ -412,11 +423,16 @@ class RodRingJoint:
     """The bolted joint of a threaded rod and a ring: a nut on each face of the ring, the
     thread, the washers and the hole (sim.elements.joint). rigid: the rod shares a node
     with the ring (the idealisation of the first frame model). Stiffnesses of the whole
-    joint (both nuts together); docs/interfaces.md has their sources."""
+    joint (both nuts together); docs/interfaces.md has their sources: the axial stiffness
+    is calibrated on the four-ring Ilizarov frame alone of Henderson et al. 2017 (axial
+    1269 N/mm; validation/henderson2017-ilizarov-frame-only.toml, fitted with
+    benchmarks/calibrate_interfaces.py): it lumps everything the model leaves rigid between
+    rod and ring (nuts, washers, thread, the ring's hole and the bench's bolts). The
+    shear, bending and twist stiffnesses have no published source (assumed)."""
 
     rigid: bool = True
-    axial_stiffness_N_per_mm: float = 1500.0
-    shear_stiffness_N_per_mm: float = 1500.0
+    axial_stiffness_N_per_mm: float = 660.0
+    shear_stiffness_N_per_mm: float = 660.0
     bending_stiffness_Nmm_per_rad: float = 2.0e6
     twist_stiffness_Nmm_per_rad: float = 1.0e5
 
@@ -425,7 +441,14 @@ class RodRingJoint:
 class WireClamp:
     """A wire fixation bolt holding a wire on a ring: it sticks with `stiffness_N_per_mm`
     along the wire until the wire's pull on it reaches `slip_force_N`, then the wire slips
-    through it (and loses tension). rigid: the wire's end is fixed to the ring."""
+    through it (and loses tension). rigid: the wire's end is fixed to the ring.
+
+    Sources (docs/interfaces.md): the slip force of a wire fixation bolt grows with its
+    torque, about 110 N per N*m for 1.5-1.6 mm wires (900 N at 8-9 N*m; Vet Surg
+    2002;31:571); surgeons apply 5-10 N*m and should apply at least 10 (Mullins et al.
+    2003, Injury). 2000 N is assumed for a 1.8 mm wire in a human Ilizarov bolt at 10 N*m
+    or more (no published number reachable): above the 130 kgf (1275 N) pretension. The
+    stiffnesses have no published source (assumed)."""
 
     rigid: bool = True
     slip_force_N: float = 2000.0
@@ -533,7 +556,14 @@ class Scenario:
 
     @property
     def has_bone(self) -> bool:
-        return self.loads.setup == "bone_bench"
+        return self.loads.setup in ("bone_bench", "ring_held")
+
+    @property
+    def held_ring(self) -> Ring:
+        """The ring held on the test machine ("ring_held" and "frame_only" set-ups)."""
+        if self.loads.held_ring is not None:
+            return self.ring(self.loads.held_ring)
+        return self.rings_by_level()[0]
 
     def ring(self, name: str) -> Ring:
         return next(r for r in self.rings if r.name == name)
@@ -556,7 +586,10 @@ class Scenario:
         return ring.level_mm + sign * 0.5 * (ring.thickness_mm + wire.diameter_mm)
 
     def bone_breaks(self) -> list[tuple[float, float, str]]:
-        """Discontinuities of the bone, (lower z, upper z, "gap" | "defect"), by level."""
+        """Discontinuities of the bone, (lower z, upper z, "gap" | "defect"), by level (none
+        in an intact bone)."""
+        if self.bone.intact:
+            return []
         g = self.gap
         out = [(g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2, "gap")]
         if self.defect is not None:
@@ -1024,11 +1057,29 @@ def validate(s: Scenario) -> None:
     elif len(s.rings) < 2:
         raise ScenarioError("rings", "a frame-only bench test needs at least two rings (bottom held, top loaded)")
     _validate_loads_and_settings(s)
+    _validate_held_ring(s)
     _validate_interfaces(s)
     if s.distraction is not None:
         _validate_distraction(s)
     if s.hexapod is not None:
         _validate_hexapod_kinematics(s)
+
+
+def _validate_held_ring(s: Scenario) -> None:
+    names = [r.name for r in s.rings]
+    if s.loads.held_ring is not None:
+        if s.loads.setup != "ring_held":
+            raise ScenarioError("loads.held_ring", f"applies to setup = \"ring_held\" only (this is "
+                                f"{s.loads.setup!r}); accepted: remove it, or setup = \"ring_held\"")
+        if s.loads.held_ring not in names:
+            raise ScenarioError("loads.held_ring", f"{s.loads.held_ring!r} is not a ring; accepted: one of "
+                                f"{', '.join(names)}")
+    if s.bone.intact and not s.has_bone:
+        raise ScenarioError("bone.intact", "a frame-only test has no bone; accepted: setup = \"bone_bench\" or "
+                            "\"ring_held\"")
+    if s.bone.intact and s.loads.setup == "bone_bench":
+        raise ScenarioError("bone.intact", "an intact bone held at one end and loaded at the other tests the bone, "
+                            "not the frame; accepted: setup = \"ring_held\" (the frame holds the bone) or a gap")
 
 
 INTERFACE_KINDS = ("rod_ring", "wire_clamp", "wire_bone", "pin_bone", "pin_clamp")
@@ -1100,6 +1151,14 @@ def _validate_bone_and_gap(s: Scenario) -> None:
         raise ScenarioError("bone.limb_diameter_mm", f"{b.limb_diameter_mm:g} mm is smaller than the bone "
                             f"({b.outer_diameter_mm:g} mm); accepted: >= bone.outer_diameter_mm")
     _material("bone.material", b.material)
+    if b.intact:
+        for field, present, what in (("gap", g != Gap(), "a [gap] table"), ("defect", s.defect is not None, "a defect"),
+                                     ("distraction", s.distraction is not None, "a distraction"),
+                                     ("hexapod", s.hexapod is not None, "a hexapod correction")):
+            if present:
+                raise ScenarioError(field, f"bone.intact = true (a whole bone) and {what} contradict each other; "
+                                    "accepted: an intact bone without it, or bone.intact = false")
+        return
     _limit("gap.width_mm", "gap.width_mm", g.width_mm)
     lo, hi = g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2
     if not (0 < lo and hi < b.length_mm):
@@ -1442,10 +1501,9 @@ def _validate_loads_and_settings(s: Scenario) -> None:
 
 def _bone_pieces(s: Scenario) -> list[tuple[str, float, float]]:
     """(name, lower z, upper z) of each piece of bone between the gap and the defect."""
-    breaks = s.bone_breaks()
-    edges = [0.0] + [z for lo, hi, _ in breaks for z in (lo, hi)] + [s.bone.length_mm]
-    names = ["distal fragment"] + (["transport segment"] if len(breaks) > 1 else []) + ["proximal fragment"]
-    return [(n, edges[2 * i], edges[2 * i + 1]) for i, n in enumerate(names)]
+    from sim.mechanism import bone_pieces
+
+    return bone_pieces(s)
 
 
 def _validate_defect(s: Scenario) -> None:

@@ -1,0 +1,138 @@
+"""The bench fixtures of published tests and the validation suite (issue 15)."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mpi4py import MPI
+
+from sim.run import solve_frame
+from sim.scenario import ScenarioError, parse_scenario
+from sim.validation_suite import SuiteError, cell_data, inside_band, load_suite, load_test
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ring_held(**over):
+    """One 180 mm ring held on the machine, two 1.8 mm wires crossing at 90 degrees through
+    an intact bone that hangs on them; torsion on the bone's upper end."""
+    data = {
+        "bone": {"length_mm": 250, "outer_diameter_mm": 25, "inner_diameter_mm": 15, "intact": True,
+                 "material": "composite_cortical_bone",
+                 "limb_diameter_mm": 25, "min_skin_clearance_mm": 5},
+        "loads": {"setup": "ring_held", "cases": ["torsion"], "torsion": {"moment_Nm": 0.2, "steps": 2}},
+        "rings": [{"name": "ring", "level_mm": 80, "inner_diameter_mm": 180, "width_mm": 20, "thickness_mm": 8,
+                   "material": "aluminium"}],
+        "wires": [{"name": "w1", "ring": "ring", "angle_deg": 45, "tension_N": 1e-3, "face": "top"},
+                  {"name": "w2", "ring": "ring", "angle_deg": 135, "tension_N": 1e-3, "face": "bottom"}],
+    }
+    data.update(over)
+    return data
+
+
+def test_a_bone_hanging_on_two_slack_wires_turns_as_beam_theory_says():
+    """Twisting the bone turns the wires' middle segment (rigid, across the bone) about the
+    bone's axis: each wire is two beams of length l from the ring's clamps to the cortex at
+    r, each with its end turned by phi and moved by r phi, so a wire resists with
+    2 EI (4/l + 12 r/l^2 + 12 r^2/l^3) (slope-deflection; no tension); in series, the bone
+    twists over the 170 mm from the ring to the loaded end (L / GJ)."""
+    s = parse_scenario(_ring_held())
+    run = solve_frame(s, comm=MPI.COMM_WORLD)
+    k_model = run.results["load_cases"]["torsion"]["initial_stiffness_Nm_per_deg"]
+    EI = 200_000.0 * math.pi * 1.8 ** 4 / 64
+    r = 12.5
+    length = s.rings[0].centroid_radius_mm - r
+    per_wire = 2 * EI * (4 / length + 12 * r / length ** 2 + 12 * r ** 2 / length ** 3)  # N*mm/rad
+    from sim.materials import MATERIALS
+
+    bone = MATERIALS["composite_cortical_bone"]
+    GJ = bone.shear_modulus_MPa * math.pi * (25.0 ** 4 - 15.0 ** 4) / 32
+    k = 1.0 / (1.0 / (2 * per_wire) + 170.0 / GJ)  # N*mm/rad
+    k_hand = k / 1000.0 * math.pi / 180.0  # N*m/deg
+    assert k_model == pytest.approx(k_hand, rel=0.01)
+
+
+def test_tension_stiffens_the_hanging_bone():
+    slack = solve_frame(parse_scenario(_ring_held()), comm=MPI.COMM_WORLD)
+    data = _ring_held()
+    for w in data["wires"]:
+        w["tension_kgf"] = 90
+        del w["tension_N"]
+    tight = solve_frame(parse_scenario(data), comm=MPI.COMM_WORLD)
+    k = [r.results["load_cases"]["torsion"]["initial_stiffness_Nm_per_deg"] for r in (slack, tight)]
+    assert k[1] > 2.0 * k[0]
+
+
+@pytest.mark.parametrize("over, field, phrase", [
+    ({"gap": {"level_mm": 150, "width_mm": 2}}, "gap", "contradict"),
+    ({"loads": {"setup": "ring_held", "held_ring": "nope"}}, "loads.held_ring", "not a ring"),
+    ({"loads": {"setup": "bone_bench", "held_ring": "ring"}}, "loads.held_ring", "ring_held"),
+    ({"loads": {"setup": "bone_bench"}}, "bone.intact", "ring_held"),
+])
+def test_bad_fixtures_are_named(over, field, phrase):
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(_ring_held(**over))
+    assert err.value.field == field and phrase in str(err.value)
+
+
+def test_the_continuum_model_says_it_runs_the_bone_bench_only():
+    from meshes.continuum import GeometryError, build_frame_solid
+
+    with pytest.raises(GeometryError, match="ring_held"):
+        build_frame_solid(parse_scenario(_ring_held()))
+
+
+def test_every_shipped_validation_file_loads_and_its_cells_are_valid_scenarios():
+    tests = load_suite()
+    assert {t.key for t in tests} >= {"khurana2010-wires-1ring", "henderson2017-ilizarov-frame-only"}
+    for t in tests:
+        assert t.citation and t.where and t.assumed
+        assert any(c.role == "prediction" for c in t.cells)
+        for c in t.cells:
+            for model in ("bench", "idealised"):
+                parse_scenario(cell_data(t, c, model))
+
+
+def test_a_bad_validation_file_is_named(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('[source]\ntitle="t"\ncitation="c"\nwhere="w"\n[scenario]\n[[cells]]\nname="a"\nrole="tuned"\n'
+                 'case="axial"\nmetric="secant_stiffness_N_per_mm"\npublished=1\n')
+    with pytest.raises(SuiteError, match=r"bad.toml: cells\[0\].role: 'tuned'; accepted: calibration, prediction"):
+        load_test(p)
+
+
+def test_the_band_is_25_percent_or_the_spread():
+    from sim.validation_suite import Cell
+
+    c = Cell("c", "prediction", "axial", "m", 100.0, 40.0, "SD", {})
+    assert inside_band(139.0, c) and not inside_band(141.0, c)
+    c = Cell("c", "prediction", "axial", "m", 100.0, 5.0, "SD", {})
+    assert inside_band(124.0, c) and not inside_band(126.0, c)
+
+
+@pytest.mark.slow
+def test_the_suite_command_writes_its_table_and_reproduces_its_calibration(tmp_path):
+    """The rod-ring joint's default axial stiffness was fitted to Henderson et al. 2017's
+    frame alone (1269 N/mm): the suite must give that back."""
+    out = tmp_path / "suite"
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "validation-suite", "--only", "henderson*", "--out",
+                        str(out), "--quiet"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "bench model inside the bands - cells calibration: 1/1" in r.stdout
+    suite = json.loads((out / "suite.json").read_text())
+    axial = next(c for c in suite["cells"] if c["cell"] == "axial")
+    assert axial["bench_value"] == pytest.approx(1269.0, rel=0.01)
+    assert axial["idealised_value"] > 10 * axial["bench_value"]  # the rigid idealisation is off by a factor
+    for name in ("table.csv", "table.md", "validation.png"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_the_suite_command_refuses_an_unknown_model(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "validation-suite", "--models", "tuned", "--out",
+                        str(tmp_path / "o")], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2
+    assert "--models 'tuned'; accepted: a comma-separated list of bench, idealised" in r.stderr
+    assert not (tmp_path / "o").exists()
