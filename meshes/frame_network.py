@@ -45,6 +45,7 @@ class NetworkPlan:
     gap_faces: tuple[int, int] | None = None  # (distal face, proximal face) point indices
     defect_faces: tuple[int, int] | None = None  # the defect's (distal, proximal) faces
     wire_points: dict[str, tuple[int, ...]] = field(default_factory=dict)  # clamp ends and cortex points
+    ring_mounts: list[int] = field(default_factory=list)  # the held ring's mounting points (Marker.RING_MOUNTS)
     # a part's section axis n1 where the default (z, or x along z) is wrong: a ring's own axis
     section_normals: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
@@ -240,6 +241,10 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
         for (_, lo_top), (hi_bottom, _) in zip(ends, ends[1:]):
             plan.add_line(lo_top, hi_bottom, tag, h)
 
+    # the held ring's mounting points on the test machine
+    if s.loads.setup == "ring_held" and s.loads.held_at_deg:
+        plan.ring_mounts = [ring_pts[s.held_ring.name].at(math.radians(a)) for a in s.loads.held_at_deg]
+
     # rings: arcs between attachment points (each arc < 90 degrees)
     for ring in s.rings:
         rp = ring_pts[ring.name]
@@ -374,6 +379,9 @@ def build_gmsh_model(plan: NetworkPlan, gmsh) -> None:
             gmsh.model.addPhysicalGroup(1, curves_by_tag[part.tag], tag=part.tag, name=part.name)
     for marker, idx in plan.markers.items():
         gmsh.model.addPhysicalGroup(0, [idx + 1], tag=int(marker), name=marker.name.lower())
+    if plan.ring_mounts:
+        gmsh.model.addPhysicalGroup(0, [i + 1 for i in plan.ring_mounts], tag=int(Marker.RING_MOUNTS),
+                                    name="ring_mounts")
     gmsh.model.mesh.generate(1)
 
 

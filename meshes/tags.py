@@ -41,6 +41,8 @@ class Marker(IntEnum):
     SUPPORT_A = 11
     SUPPORT_B = 12
     LOAD_POINT = 13
+    # the held ring's mounting points on the test machine (loads.setup = "ring_held")
+    RING_MOUNTS = 14
 
 
 @dataclass(frozen=True)

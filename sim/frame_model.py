@@ -467,7 +467,10 @@ class FrameModel:
         if self.supports is not None:
             facets = np.concatenate([self.frame.facet_tags.find(int(m)) for m in self.supports])
             dofs = fem.locate_dofs_topological(self.V, 0, facets)
-        elif self.scenario.loads.setup == "ring_held":  # the ring bolted to the test machine at every point
+        elif self.scenario.loads.setup == "ring_held" and self.scenario.loads.held_at_deg:  # bolted at its mounts
+            facets = self.frame.facet_tags.find(int(Marker.RING_MOUNTS))
+            dofs = fem.locate_dofs_topological(self.V, 0, facets)
+        elif self.scenario.loads.setup == "ring_held":  # the ring held on the test machine at every point
             held = self.scenario.held_ring
             tag = next(tag for tag, p in self.parts.items() if p.kind == PartKind.RING and p.source == held.name)
             dofs = fem.locate_dofs_topological(self.V, 1, self.frame.cell_tags.find(tag))

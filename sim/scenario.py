@@ -188,9 +188,11 @@ class Loads:
     setup "bone_bench": distal end of the bone held, loads on the proximal end.
     setup "frame_only": no bone; bottom ring held, loads spread over the top ring.
     setup "ring_held": the ring `held_ring` (default: the lowest) is held on the test
-    machine at every point, the loads act on the bone's proximal end and its distal end
-    is free: the bone hangs on the frame (Khurana et al. 2010: "custom mounts attach the
-    bone rigidly to one end of the machine and the ring to the other").
+    machine, at every point or, with `held_at_deg`, bolted at those angles only (a
+    mount's bolts: the ring gives way between them); the loads act on the bone's proximal
+    end and its distal end is free: the bone hangs on the frame (Khurana et al. 2010:
+    "custom mounts attach the bone rigidly to one end of the machine and the ring to the
+    other").
     bending_ap bends in the antero-posterior (sagittal) plane, i.e. the moment acts about
     the medio-lateral x axis; bending_ml bends in the coronal plane (moment about y);
     torsion is about the bone axis z. Positive moments follow the right-hand rule.
@@ -198,6 +200,7 @@ class Loads:
 
     setup: LoadSetup = "bone_bench"
     held_ring: str | None = None
+    held_at_deg: tuple[float, ...] = ()
     cases: tuple[str, ...] = LOAD_CASES
     axial: AxialLoad = AxialLoad()
     bending_ap: MomentLoad = MomentLoad(10.0, 4)
@@ -1074,6 +1077,14 @@ def _validate_held_ring(s: Scenario) -> None:
         if s.loads.held_ring not in names:
             raise ScenarioError("loads.held_ring", f"{s.loads.held_ring!r} is not a ring; accepted: one of "
                                 f"{', '.join(names)}")
+    if s.loads.held_at_deg:
+        if s.loads.setup != "ring_held":
+            raise ScenarioError("loads.held_at_deg", f"applies to setup = \"ring_held\" only (this is "
+                                f"{s.loads.setup!r}); accepted: remove it, or setup = \"ring_held\"")
+        angles = [a % 360.0 for a in s.loads.held_at_deg]
+        if any(not math.isfinite(a) for a in s.loads.held_at_deg) or len(set(angles)) != len(angles):
+            raise ScenarioError("loads.held_at_deg", f"{list(s.loads.held_at_deg)}; accepted: distinct finite "
+                                "angles in degrees (the mount's bolts on the held ring)")
     if s.bone.intact and not s.has_bone:
         raise ScenarioError("bone.intact", "a frame-only test has no bone; accepted: setup = \"bone_bench\" or "
                             "\"ring_held\"")
