@@ -340,7 +340,7 @@ def plot(suite: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 6.5), dpi=130)
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 6.5), dpi=120, gridspec_kw={"width_ratios": [1.0, 1.1]})
     colours = {"bench": "tab:blue", "idealised": "tab:grey"}
     values = []
     for m in suite["models"]:
@@ -371,6 +371,23 @@ def plot(suite: dict, path: Path) -> None:
                  fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
+    # right: model over published per cell, grouped by test
+    tests = list(dict.fromkeys(r["test"] for r in suite["cells"]))
+    for m in suite["models"]:
+        for role in ROLES:
+            pts = [(tests.index(r["test"]) + (0.12 if m == "bench" else -0.12), r[f"{m}_ratio"]) for r in suite["cells"]
+                   if r["role"] == role and f"{m}_ratio" in r]
+            if pts:
+                bx.plot([p[0] for p in pts], [p[1] for p in pts], "o", ms=5, color=colours.get(m, "tab:red"),
+                        mfc="white" if role == "calibration" else colours.get(m, "tab:red"), alpha=0.8)
+    bx.axhspan(1 - ABSOLUTE_BAND, 1 + ABSOLUTE_BAND, color="tab:green", alpha=0.12)
+    bx.axhline(1.0, color="k", lw=1)
+    bx.set_yscale("log")
+    bx.set_xticks(range(len(tests)))
+    bx.set_xticklabels(tests, rotation=20, ha="right", fontsize=7)
+    bx.set_ylabel("model / published")
+    bx.set_title("Each cell: model over published (band: 25 %)", fontsize=10)
+    bx.grid(True, which="both", axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
