@@ -190,6 +190,9 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
         raise GeometryError(f"loads.setup: the continuum model runs the bone bench (the bone held at its distal end); "
                             f"{s.loads.setup!r} is not built; accepted: setup = \"bone_bench\" (use --model frame "
                             "for the other set-ups)")
+    if s.loads.axial.offset_mm != (0.0, 0.0):
+        raise GeometryError("loads.axial.offset_mm: the continuum model loads the bone's end centred; accepted: "
+                            "offset_mm = [0, 0] (use --model frame for eccentric compression)")
     if s.hexapod is not None:
         raise GeometryError("hexapod: the continuum builder does not build hexapod struts; accepted: a frame of "
                             "rings, wires, rods and half pins (use --model frame for hexapods)")

@@ -118,11 +118,15 @@ class LoadCaseResult:
     warnings: list[str] = field(default_factory=list)
     cycles: list[dict] = field(default_factory=list)  # per load-unload cycle: the state at full load and unloaded
     loading_steps: int = 0  # steps[:loading_steps + 1] are the first loading branch
+    direction: np.ndarray | None = None  # an eccentric axial load's direction (see `response_direction`)
 
     def _stiffness(self, compliance: np.ndarray | None) -> float | None:
         if compliance is None:
             return None
-        c = float(compliance[self.component, self.component])
+        if self.direction is not None:
+            c = float(self.direction @ compliance @ self.direction)
+        else:
+            c = float(compliance[self.component, self.component])
         if not c > 0:
             return None
         k = 1.0 / c  # N/mm, or N*mm/rad
@@ -166,12 +170,32 @@ def load_case_vector(scenario: Scenario, name: str) -> tuple[int, float, float, 
     magnitude = spec.force_N if name == "axial" else spec.moment_Nm
     vector = np.zeros(6)
     vector[component] = sign * magnitude * (1.0 if name == "axial" else NMM_PER_NM)
+    d = response_direction(scenario, name)
+    if d is not None:
+        vector = magnitude * d
     return component, sign, magnitude, vector
 
 
-def signed_response(responses: np.ndarray, component: int, sign: float) -> float:
+def response_direction(scenario: Scenario, name: str) -> np.ndarray | None:
+    """For an eccentric axial load (loads.axial.offset_mm = (ex, ey), mm from the bone's
+    axis, or the loaded ring's centre): d = (0, 0, -1, -ey, ex, 0), so that the load is
+    force_N * d ([Fx, Fy, Fz (N), Mx, My, Mz (N*mm)]: the force along -z at the offset
+    point) and d . motion is the shortening at that point (mm, small rotations: u_z +
+    (theta x r)_z). None for a centred load or a moment."""
+    if name != "axial":
+        return None
+    ex, ey = scenario.loads.axial.offset_mm
+    if ex == 0.0 and ey == 0.0:
+        return None
+    return np.array([0.0, 0.0, -1.0, -ey, ex, 0.0])
+
+
+def signed_response(responses: np.ndarray, component: int, sign: float, direction: np.ndarray | None = None) -> float:
     """The response of a load case from the six work-conjugate motions (mm, rad):
-    along the load (mm; compression > 0 for axial) or about it (deg)."""
+    along the load (mm; compression > 0 for axial; at the load's point when it is
+    eccentric, `direction`) or about it (deg)."""
+    if direction is not None:
+        return float(direction @ responses)
     value = float(responses[component]) * sign
     return float(np.degrees(value)) if component >= 3 else value
 
@@ -977,7 +1001,9 @@ class FrameModel:
         t0 = time.perf_counter()
         spec = getattr(self.scenario.loads, name)
         component, sign, magnitude, load_vector = load_case_vector(self.scenario, name)
-        result = LoadCaseResult(name, component=component, sign=sign)
+        result = LoadCaseResult(name, component=component, sign=sign,
+                                direction=response_direction(self.scenario, name))
+        self._response_direction = result.direction
         result.initial_compliance = self.pretension_compliance()
         self.restore(self._pretension_snapshot)
         self.load.value[:] = 0.0
@@ -1140,10 +1166,12 @@ class FrameModel:
         by_part = self.von_mises_by_part_MPa(forces)
         gap = self.gap_motion_mm()
         gap_rel = None if gap is None else gap - self._reference_gap
-        return StepRecord(lam, lam * magnitude, signed_response(self.motion(raw, self._reference_raw), component, sign),
+        d = getattr(self, "_response_direction", None)
+        return StepRecord(lam, lam * magnitude,
+                          signed_response(self.motion(raw, self._reference_raw), component, sign, d),
                           mean, peak, self.peak_von_mises_MPa(forces, by_part), gap_rel,
                           self.regenerate_force_N(forces), iterations,
-                          response_absolute=signed_response(self.motion(raw), component, sign),
+                          response_absolute=signed_response(self.motion(raw), component, sign, d),
                           gap_motion_absolute_mm=gap, von_mises_by_part_MPa=by_part)
 
     # ------------------------------------------------------------------ output

@@ -164,11 +164,14 @@ class HalfPin:
 class AxialLoad:
     """Axial compression (weight bearing), force_N > 0 pushes proximal towards distal.
     cycles > 1: loaded and unloaded that many times (the tension the wires keep after each
-    cycle shows what clamp slip and yield cost)."""
+    cycle shows what clamp slip and yield cost). offset_mm = (x, y): eccentric compression,
+    the force acting that far from the bone's axis (frame_only: from the loaded ring's
+    centre), in mm; the shortening is then measured at that point."""
 
     force_N: float = 1000.0
     steps: int = 10
     cycles: int = 1
+    offset_mm: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -935,6 +938,7 @@ LIMITS: dict[str, Limit] = {
                                  "times body weight", low_open=True),
     "loads.moment_Nm": Limit(0.0, 50.0, "N*m", "bench tests use 2-20 N*m", low_open=True),
     "loads.steps": Limit(1, 500, "", "load steps per case"),
+    "loads.axial.offset_mm": Limit(0.0, 150.0, "mm", "eccentric compression: from the bone's axis to a ring's rim"),
     "loads.cycles": Limit(1, 1000, "", "load-unload cycles: bench tests run up to a few hundred (450 in La Russa et al. "
                           "2011)"),
     "mesh.element_size_mm": Limit(0.5, 50.0, "mm", "finer than 0.5 mm adds nothing to beams whose sections are "
@@ -1479,6 +1483,9 @@ def _validate_loads_and_settings(s: Scenario) -> None:
     if len(set(ld.cases)) != len(ld.cases):
         raise ScenarioError("loads.cases", "a load case is listed twice")
     _limit("loads.axial.force_N", "loads.axial.force_N", ld.axial.force_N)
+    if not all(math.isfinite(v) for v in ld.axial.offset_mm):
+        raise ScenarioError("loads.axial.offset_mm", f"{list(ld.axial.offset_mm)}; accepted: two finite numbers (mm)")
+    _limit("loads.axial.offset_mm", "loads.axial.offset_mm", math.hypot(*ld.axial.offset_mm))
     for case in ("bending_ap", "bending_ml", "torsion"):
         _limit("loads.moment_Nm", f"loads.{case}.moment_Nm", getattr(ld, case).moment_Nm)
     for case in LOAD_CASES:

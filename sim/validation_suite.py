@@ -53,13 +53,14 @@ class SuiteError(ValueError):
 
 @dataclass(frozen=True)
 class Cell:
-    """One published number: `metric` of load case `case` in results.json."""
+    """One published number: `metric` of load case `case` in results.json (published None:
+    a reference cell, only a term of a published trend)."""
 
     name: str
     role: str
     case: str
     metric: str
-    published: float
+    published: float | None
     spread: float
     spread_kind: str
     set: dict[str, Any]
@@ -68,11 +69,14 @@ class Cell:
 
 @dataclass(frozen=True)
 class Trend:
-    """A published ratio between two cells, as a change in percent: 100 (a / b - 1)."""
+    """A published ratio between two cells, as a change in percent: 100 (a / b - 1); from
+    the cells' published values, or given (`published_change_percent`) when the paper
+    reports the change only."""
 
     name: str
     numerator: str
     denominator: str
+    published_change_percent: float | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def load_test(path: Path) -> Test:
         role = _need(c, "role", str, w)
         if role not in ROLES:
             raise SuiteError(f"{w}.role: {role!r}; accepted: {', '.join(ROLES)}")
-        published = _need(c, "published", float, w)
+        published = _need(c, "published", float, w) if "published" in c else None
         spread = float(c.get("spread", 0.0))
         if published == 0 or spread < 0:
             raise SuiteError(f"{w}: published must be non-zero and spread >= 0")
@@ -139,7 +143,10 @@ def load_test(path: Path) -> Test:
         ratio = _need(t, "ratio", list, w)
         if len(ratio) != 2 or any(r not in names for r in ratio):
             raise SuiteError(f"{w}.ratio: {ratio!r}; accepted: two cell names of this file")
-        trends.append(Trend(_need(t, "name", str, w), ratio[0], ratio[1]))
+        given = _need(t, "published_change_percent", float, w) if "published_change_percent" in t else None
+        if given is None and any(next(c for c in cells if c.name == r).published is None for r in ratio):
+            raise SuiteError(f"{w}: its cells have no published values; accepted: published_change_percent")
+        trends.append(Trend(_need(t, "name", str, w), ratio[0], ratio[1], given))
     return Test(path, path.stem, _need(src, "title", str, f"{where}: source"),
                 _need(src, "citation", str, f"{where}: source"), str(src.get("doi", "")),
                 _need(src, "where", str, f"{where}: source"), tuple(src.get("assumed", ())), scen, tuple(cells),
@@ -165,6 +172,15 @@ def cell_data(test: Test, cell: Cell, model: str) -> dict[str, Any]:
     data = copy.deepcopy(test.scenario)
     data["name"] = f"{test.key}-{cell.name}"
     for path, value in cell.set.items():
+        if "[" not in path:  # a table's key, which the base may leave at its default: create it
+            *tables, key = path.split(".")
+            where = data
+            for t in tables:
+                where = where.setdefault(t, {})
+                if not isinstance(where, dict):
+                    raise SuiteError(f"{test.file.name}: cell {cell.name!r}: set: {path!r} is not a table's key")
+            where[key] = value
+            continue
         try:
             set_path(data, path, value)
         except SweepError as exc:
@@ -204,7 +220,9 @@ def solve_cell(test: Test, cell: Cell, model: str, comm=None) -> dict[str, Any]:
     return row
 
 
-def inside_band(value: float, cell: Cell) -> bool:
+def inside_band(value: float, cell: Cell) -> bool | None:
+    if cell.published is None:
+        return None
     band = max(ABSOLUTE_BAND * abs(cell.published), cell.spread)
     return abs(value - cell.published) <= band
 
@@ -231,21 +249,25 @@ def run_suite(tests: list[Test], models=MODELS, log: Callable[[str], None] | Non
                 if "value" in r:
                     values[(cell.name, model)] = r["value"]
                     row[f"{model}_value"] = r["value"]
-                    row[f"{model}_ratio"] = r["value"] / cell.published
-                    row[f"{model}_inside"] = inside_band(r["value"], cell)
+                    if cell.published is not None:
+                        row[f"{model}_ratio"] = r["value"] / cell.published
+                        row[f"{model}_inside"] = inside_band(r["value"], cell)
                 else:
                     row[f"{model}_error"] = r["error"]
                 if log:
                     shown = f"{r['value']:.4g}" if "value" in r else r["error"]
-                    log(f"[{done}/{total}] {test.key} {cell.name} ({model}): {shown} against {cell.published:g} "
+                    against = "a trend's term" if cell.published is None else f"{cell.published:g}"
+                    log(f"[{done}/{total}] {test.key} {cell.name} ({model}): {shown} against {against} "
                         f"({r['time_s']:.1f} s, {time.perf_counter() - t0:.0f} s so far)")
             rows.append(row)
         by_name = {c.name: c for c in test.cells}
         for tr in test.trends:
             a, b = by_name[tr.numerator], by_name[tr.denominator]
             role = "calibration" if "calibration" in (a.role, b.role) else "prediction"
+            published = (tr.published_change_percent if tr.published_change_percent is not None
+                         else change_percent(a.published, b.published))
             entry = {"test": test.key, "trend": tr.name, "role": role, "numerator": a.name, "denominator": b.name,
-                     "published_change_percent": change_percent(a.published, b.published), "source": test.citation}
+                     "published_change_percent": published, "source": test.citation}
             for model in models:
                 if (a.name, model) in values and (b.name, model) in values:
                     ch = change_percent(values[(a.name, model)], values[(b.name, model)])
@@ -263,7 +285,7 @@ def tally(suite: dict, model: str = "bench") -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for kind in ("cells", "trends"):
         for role in ROLES:
-            items = [r for r in suite[kind] if r["role"] == role]
+            items = [r for r in suite[kind] if r["role"] == role and (kind == "trends" or r["published"] is not None)]
             out[f"{kind}_{role}"] = {"inside": sum(bool(r.get(f"{model}_inside")) for r in items), "total": len(items)}
     return out
 
@@ -281,7 +303,7 @@ def markdown_table(suite: dict) -> str:
     models = suite["models"]
     out = io.StringIO()
     for role in ROLES:
-        rows = [r for r in suite["cells"] if r["role"] == role]
+        rows = [r for r in suite["cells"] if r["role"] == role and r["published"] is not None]
         if not rows:
             continue
         out.write(f"\n### {'Calibrated' if role == 'calibration' else 'Predicted'} ({len(rows)} cells)\n\n")
@@ -297,6 +319,15 @@ def markdown_table(suite: dict) -> str:
                     line += [_fmt(r[f"{m}_value"]), _fmt(r[f"{m}_ratio"], 2), _fmt(r[f"{m}_inside"])]
                 else:
                     line += ["failed", "-", "no"]
+            out.write("| " + " | ".join(line) + " |\n")
+    refs = [r for r in suite["cells"] if r["published"] is None]
+    if refs:
+        out.write("\n### Terms of published trends (the paper gives the change only)\n\n")
+        head = ["test", "cell", "case.metric"] + list(models)
+        out.write("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n")
+        for r in refs:
+            line = [r["test"], r["cell"], f"{r['case']}.{r['metric']}"]
+            line += [_fmt(r.get(f"{m}_value")) if f"{m}_value" in r else "failed" for m in models]
             out.write("| " + " | ".join(line) + " |\n")
     if suite["trends"]:
         out.write("\n### Trends (change in %, model within 10 percentage points)\n\n")
@@ -345,7 +376,7 @@ def plot(suite: dict, path: Path) -> None:
     values = []
     for m in suite["models"]:
         for role in ROLES:
-            rows = [r for r in suite["cells"] if r["role"] == role and f"{m}_value" in r]
+            rows = [r for r in suite["cells"] if r["role"] == role and f"{m}_ratio" in r]
             if not rows:
                 continue
             x = [r["published"] for r in rows]
