@@ -190,6 +190,11 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
         raise GeometryError(f"loads.setup: the continuum model runs the bone bench (the bone held at its distal end); "
                             f"{s.loads.setup!r} is not built; accepted: setup = \"bone_bench\" (use --model frame "
                             "for the other set-ups)")
+    hollow = [p.name for p in (*s.rods, *s.half_pins) if p.inner_diameter_mm > 0]
+    if hollow:
+        raise GeometryError(f"rods/half_pins: the continuum builder makes solid rods and pins; {', '.join(hollow)} "
+                            "is hollow (inner_diameter_mm > 0); accepted: solid parts (use --model frame for tube "
+                            "connectors and cannulated pins)")
     if s.loads.axial.offset_mm != (0.0, 0.0):
         raise GeometryError("loads.axial.offset_mm: the continuum model loads the bone's end centred; accepted: "
                             "offset_mm = [0, 0] (use --model frame for eccentric compression)")

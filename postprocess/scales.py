@@ -123,7 +123,11 @@ def part_yields_MPa(scenario: dict, parts: dict[int, tuple[str, str]]) -> dict[i
     """
     from sim.materials import material
 
+    own = {m.get("name"): m for m in scenario.get("materials") or [] if isinstance(m, dict)}
+
     def strength(name, use=None):
+        if name in own and isinstance(own[name].get("yield_stress_MPa"), (int, float)):
+            return float(own[name]["yield_stress_MPa"])  # the scenario's own [[materials]]
         try:
             return float(material(name, use).yield_stress_MPa) if isinstance(name, str) else None
         except KeyError:

@@ -45,7 +45,10 @@ def solid_part_yields_MPa(scenario: dict, parts: dict[str, tuple[str, int]]) -> 
             mat = by_name.get(name.rsplit("_post", 1)[0])
         else:
             mat = by_name.get(name)
-        if mat in MATERIALS:
+        own = {m.get("name"): m for m in scenario.get("materials") or [] if isinstance(m, dict)}
+        if mat in own and isinstance(own[mat].get("yield_stress_MPa"), (int, float)):
+            out[int(tag)] = float(own[mat]["yield_stress_MPa"])  # the scenario's own [[materials]]
+        elif mat in MATERIALS:
             out[int(tag)] = float(MATERIALS[mat].yield_stress_MPa)
     return out
 

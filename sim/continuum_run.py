@@ -191,7 +191,7 @@ class ContinuumFrame:
         wires = {w.name: w for w in s.wires}
         rods = {r.name: r for r in s.rods}
         pins = {p.name: p for p in s.half_pins}
-        self.bone_material = material(s.bone.material)
+        self.bone_material = s.material(s.bone.material)
         self.wire_axis = {}
         for name, (kind, tag) in solid.parts.items():
             cells = solid.cell_tags.find(tag)
@@ -203,18 +203,18 @@ class ContinuumFrame:
             elif kind == "gap":
                 mat = regenerate_material(GAP_LAYER_MODULUS_FRACTION * self.bone_material.youngs_modulus_MPa, 0.0)
             elif kind == "wire":
-                mat = material(wires[name].material, "wire")
+                mat = s.material(wires[name].material, "wire")
                 self.wire_axis[name] = np.array(solid.wires[name].direction)
             elif kind == "ring":
-                mat = material(s.ring(name).material, "ring")
+                mat = s.material(s.ring(name).material, "ring")
             elif kind == "rod":
-                mat = material(rods[name].material, "rod")
+                mat = s.material(rods[name].material, "rod")
             elif kind in ("half_pin", "post"):
-                mat = material(pins[name.removesuffix("_post")].material, kind)
+                mat = s.material(pins[name.removesuffix("_post")].material, kind)
             else:  # clamps: steel
                 mat = material("stainless_steel", "clamp")
             prob.set_material(cells, mat.youngs_modulus_MPa, mat.poisson_ratio)
-        self.wire_material = {n: material(w.material, "wire") for n, w in wires.items()}
+        self.wire_material = {n: s.material(w.material, "wire") for n, w in wires.items()}
         self._wire_cells = {n: solid.cell_tags.find(solid.parts[n][1]) for n in wires}
         self._wire_span_cells()
 

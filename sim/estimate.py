@@ -255,7 +255,8 @@ def continuum_buildable(s) -> bool:
     """Whether the continuum builder takes this scenario (the bone bench, no hexapod, no defect);
     the others are refused by the builder with its own message, before any estimate."""
     return (s.loads.setup == "bone_bench" and s.hexapod is None and s.defect is None
-            and s.loads.axial.offset_mm == (0.0, 0.0))
+            and s.loads.axial.offset_mm == (0.0, 0.0)
+            and not any(p.inner_diameter_mm > 0 for p in (*s.rods, *s.half_pins)))
 
 
 def estimate_command(s, command: str, ranks: int = 1, model: str = "frame", pictures: bool = True,

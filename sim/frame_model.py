@@ -283,27 +283,27 @@ class FrameModel:
         s = self.scenario
         use = MATERIAL_USE.get(part.kind)
         if part.kind == PartKind.BONE:
-            return tube(s.bone.outer_diameter_mm, s.bone.inner_diameter_mm), material(s.bone.material)
+            return tube(s.bone.outer_diameter_mm, s.bone.inner_diameter_mm), s.material(s.bone.material)
         if part.kind == PartKind.REGENERATE:
             reg = s.gap.regenerate
             mat = regenerate_material(reg.youngs_modulus_MPa, reg.poisson_ratio)
             return tube(s.bone.outer_diameter_mm, s.bone.inner_diameter_mm, mat.poisson_ratio), mat
         if part.kind == PartKind.RING:
             r = s.ring(part.source)
-            return rectangle(r.width_mm, r.thickness_mm), material(r.material, use)
+            return rectangle(r.width_mm, r.thickness_mm), s.material(r.material, use)
         if part.kind == PartKind.WIRE:
             w = next(w for w in s.wires if w.name == part.source)
-            return circle(w.diameter_mm), material(w.material, use)
+            return circle(w.diameter_mm), s.material(w.material, use)
         if part.kind == PartKind.ROD:
             rod = next(r for r in s.rods if r.name == part.source)
-            return circle(rod.diameter_mm), material(rod.material, use)
+            return tube(rod.diameter_mm, rod.inner_diameter_mm), s.material(rod.material, use)
         if part.kind == PartKind.STRUT:
-            return circle(s.hexapod.strut_diameter_mm), material(s.hexapod.strut_material, use)
+            return circle(s.hexapod.strut_diameter_mm), s.material(s.hexapod.strut_material, use)
         pin = next(p for p in s.half_pins if p.name == part.source)
         if part.kind == PartKind.HALF_PIN:
-            return circle(pin.diameter_mm), material(pin.material, use)
+            return tube(pin.diameter_mm, pin.inner_diameter_mm), s.material(pin.material, use)
         if part.kind == PartKind.POST:
-            return circle(pin.post_diameter_mm), material(pin.material, use)
+            return circle(pin.post_diameter_mm), s.material(pin.material, use)
         raise KeyError(part.kind)
 
     def _assign_properties(self, num_cells: int) -> None:
@@ -339,7 +339,7 @@ class FrameModel:
                 continue
             if part.kind in CONTACT_KINDS:
                 # the fragment ends touch once the gap (empty or filled with soft tissue) has closed
-                E_bone = material(s.bone.material).youngs_modulus_MPa
+                E_bone = s.material(s.bone.material).youngs_modulus_MPa
                 cp[cells, contact.STIFFNESS] = E_bone * self.cell_length_mm[cells] / contact.CONTACT_LENGTH_MM
                 cp[cells, contact.R_INNER] = 0.5 * s.bone.inner_diameter_mm
                 cp[cells, contact.R_OUTER] = 0.5 * s.bone.outer_diameter_mm
@@ -384,7 +384,7 @@ class FrameModel:
         if part.kind == PartKind.WIRE:
             return 0.0, 0.5 * next(w for w in s.wires if w.name == part.source).diameter_mm
         pin = next(p for p in s.half_pins if p.name == part.source)
-        return 0.0, 0.5 * pin.diameter_mm
+        return 0.5 * pin.inner_diameter_mm, 0.5 * pin.diameter_mm
 
     def _span_cells(self, name: str, cells: np.ndarray) -> np.ndarray:
         """The cells of a wire outside the bone: between its clamps and the cortices (its

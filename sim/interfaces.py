@@ -72,7 +72,7 @@ def connection_law(s, part) -> JointLaw | None:
     or a smooth wire's sliding link). RIGID marks a component the caller makes a penalty."""
     laws = s.interfaces
     axis = part.axis_xyz or (0.0, 0.0, 1.0)
-    bone = material(s.bone.material) if s.has_bone else None
+    bone = s.material(s.bone.material) if s.has_bone else None
     if part.kind == PartKind.CLAMP_LINK:
         c = laws.law("wire_clamp", part.source)
         if c.rigid:
@@ -85,7 +85,7 @@ def connection_law(s, part) -> JointLaw | None:
         wire = next(w for w in s.wires if w.name == part.source)
         wall = _wall_mm(s)
         k_s = _foundation(c.bearing_stiffness_N_per_mm / wall if c.bearing_stiffness_N_per_mm else 0.0,
-                          wire.diameter_mm, material(wire.material, "wire"), bone)
+                          wire.diameter_mm, s.material(wire.material, "wire"), bone)
         bearing = k_s * wall
         rocking = k_s * wall ** 3 / 12.0
         if wire.olive:
@@ -97,7 +97,7 @@ def connection_law(s, part) -> JointLaw | None:
         if c.rigid:
             return None
         pin = next(p for p in s.half_pins if p.name == part.source)
-        k_s = _foundation(c.foundation_modulus_MPa, pin.diameter_mm, material(pin.material, "half_pin"), bone)
+        k_s = _foundation(c.foundation_modulus_MPa, pin.diameter_mm, s.material(pin.material, "half_pin"), bone)
         share = k_s * 0.5 * _wall_mm(s)
         return JointLaw(share, share, 0.0, 0.0, 0.0, axis)
     if part.kind == PartKind.PIN_CLAMP:

@@ -27,8 +27,6 @@ class FrameRun:
 def yield_by_group(scenario: Scenario) -> dict[str, float]:
     """The lowest yield stress (MPa) in each group of parts (each part's material in the
     condition its kind is made in; see sim.materials)."""
-    from sim.materials import material
-
     groups = {
         "bone": [(scenario.bone.material, None)] if scenario.has_bone else [],
         "wires": [(w.material, "wire") for w in scenario.wires],
@@ -37,7 +35,7 @@ def yield_by_group(scenario: Scenario) -> dict[str, float]:
         "struts": [(scenario.hexapod.strut_material, "strut")] if scenario.hexapod is not None else [],
         "half_pins": [(p.material, u) for p in scenario.half_pins for u in ("half_pin", "post")],
     }
-    return {g: min(material(m, use).yield_stress_MPa for m, use in names) for g, names in groups.items() if names}
+    return {g: min(scenario.material(m, use).yield_stress_MPa for m, use in names) for g, names in groups.items() if names}
 
 
 def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from sim.materials import ALIASES, MATERIALS, TISSUE_MODULI_MPa, material
+from sim.materials import ALIASES, MATERIALS, TISSUE_MODULI_MPa, Material, material
 from sim.units import N_PER_KGF
 
 LOAD_CASES = ("axial", "bending_ap", "bending_ml", "torsion")
@@ -129,13 +129,16 @@ class Rod:
     """A threaded connecting rod parallel to the bone, bolted to every ring it passes.
 
     It runs from ring `from_ring` to ring `to_ring` (default: lowest to highest) at the
-    angle angle_deg on the rings' centroid circle.
+    angle angle_deg on the rings' centroid circle. inner_diameter_mm > 0: a hollow
+    connector (a tube, e.g. the TSF's tube connectors; 0: a solid threaded rod, whose
+    diameter_mm is then its root, not its nominal, diameter for stiffness).
     """
 
     name: str
     angle_deg: float
     diameter_mm: float = 6.0
     material: str = "stainless_steel"
+    inner_diameter_mm: float = 0.0
     from_ring: str | None = None
     to_ring: str | None = None
     length_mm: float | None = None
@@ -158,6 +161,7 @@ class HalfPin:
     post_diameter_mm: float = 12.0
     bicortical: bool = True
     material: str = "stainless_steel"
+    inner_diameter_mm: float = 0.0  # > 0: a cannulated pin
 
 
 @dataclass(frozen=True)
@@ -559,6 +563,7 @@ class Scenario:
     defect: Defect | None = None
     distraction: Distraction | None = None
     hexapod: Hexapod | None = None
+    materials: tuple[Material, ...] = ()
 
     @property
     def has_bone(self) -> bool:
@@ -570,6 +575,14 @@ class Scenario:
         if self.loads.held_ring is not None:
             return self.ring(self.loads.held_ring)
         return self.rings_by_level()[0]
+
+    def material(self, name: str, use: str | None = None) -> Material:
+        """A material by name: the file's own ([[materials]]) or the catalogue's
+        (sim.materials.material, where `use` decides what "stainless_steel" means)."""
+        for m in self.materials:
+            if m.name == name:
+                return m
+        return material(name, use)
 
     def ring(self, name: str) -> Ring:
         return next(r for r in self.rings if r.name == name)
@@ -938,6 +951,11 @@ LIMITS: dict[str, Limit] = {
                                  "times body weight", low_open=True),
     "loads.moment_Nm": Limit(0.0, 50.0, "N*m", "bench tests use 2-20 N*m", low_open=True),
     "loads.steps": Limit(1, 500, "", "load steps per case"),
+    "materials.youngs_modulus_MPa": Limit(0.1, 1.0e6, "MPa", "from soft foams to tungsten carbide", low_open=False),
+    "materials.yield_stress_MPa": Limit(0.01, 5000.0, "MPa", "the stress a part's safety factor is taken against"),
+    "materials.density_kg_per_m3": Limit(1.0, 25000.0, "kg/m3", "from foams to the densest metals"),
+    "materials.hardening_modulus_MPa": Limit(0.0, 1.0e6, "MPa", "the slope after yield: 0 (perfectly plastic) to "
+                                             "about E"),
     "loads.axial.offset_mm": Limit(0.0, 150.0, "mm", "eccentric compression: from the bone's axis to a ring's rim"),
     "loads.cycles": Limit(1, 1000, "", "load-unload cycles: bench tests run up to a few hundred (450 in La Russa et al. "
                           "2011)"),
@@ -1029,9 +1047,40 @@ def _positive(path: str, value: float, unit: str = "mm") -> None:
         raise ScenarioError(path, f"{value:g} {unit} is not accepted; accepted: a value > 0 {unit}")
 
 
-def _material(path: str, name: str) -> None:
-    if name not in MATERIALS and name not in ALIASES:
-        raise ScenarioError(path, f"unknown material {name!r}; accepted: {', '.join(sorted((*MATERIALS, *ALIASES)))}")
+def _material(path: str, name: str, s: Scenario | None = None) -> None:
+    own = tuple(m.name for m in s.materials) if s is not None else ()
+    if name not in MATERIALS and name not in ALIASES and name not in own:
+        known = sorted((*MATERIALS, *ALIASES, *own))
+        raise ScenarioError(path, f"unknown material {name!r}; accepted: {', '.join(known)} (or a [[materials]] "
+                            "entry of your own)")
+
+
+def _validate_materials(s: Scenario) -> None:
+    """The file's own materials: plain names not in the catalogue, physical numbers, a source."""
+    seen: set[str] = set()
+    for i, m in enumerate(s.materials):
+        p = f"materials[{i}]"
+        if not m.name.replace("_", "").isalnum():
+            raise ScenarioError(f"{p}.name", f"{m.name!r}; accepted: letters, digits and underscores")
+        if m.name in MATERIALS or m.name in ALIASES or m.name in seen:
+            raise ScenarioError(f"{p}.name", f"{m.name!r} is already a material (the catalogue's, docs/materials.md, "
+                                "or another entry); accepted: a new name")
+        seen.add(m.name)
+        _limit("materials.youngs_modulus_MPa", f"{p}.youngs_modulus_MPa", m.youngs_modulus_MPa)
+        if not 0 <= m.poisson_ratio < 0.5:
+            raise ScenarioError(f"{p}.poisson_ratio", f"{m.poisson_ratio:g}; accepted: 0 <= nu < 0.5")
+        _limit("materials.yield_stress_MPa", f"{p}.yield_stress_MPa", m.yield_stress_MPa)
+        _limit("materials.density_kg_per_m3", f"{p}.density_kg_per_m3", m.density_kg_per_m3)
+        if not m.source.strip():
+            raise ScenarioError(f"{p}.source", "is required: where the numbers come from (a datasheet, a standard, "
+                                "a paper, or 'measured: ...'); it is recorded with every result")
+        if m.ultimate_stress_MPa != float("inf"):
+            _limit("materials.yield_stress_MPa", f"{p}.ultimate_stress_MPa", m.ultimate_stress_MPa)
+        _limit("materials.hardening_modulus_MPa", f"{p}.hardening_modulus_MPa", m.hardening_modulus_MPa)
+        if not m.ultimate_stress_MPa >= m.yield_stress_MPa:
+            raise ScenarioError(f"{p}.ultimate_stress_MPa", f"{m.ultimate_stress_MPa:g} MPa below the yield stress "
+                                f"{m.yield_stress_MPa:g} MPa; accepted: ultimate >= yield (leave it out for a "
+                                "material that is never let yield)")
 
 
 def validate(s: Scenario) -> None:
@@ -1043,6 +1092,7 @@ def validate(s: Scenario) -> None:
     bone is checked to be held in all six directions (`sim.mechanism`), and a hexapod's
     correction is planned (the same kinematics as `ilizarov hexapod`).
     """
+    _validate_materials(s)
     _validate_bone_and_gap(s)
     _validate_names(s)
     _validate_rings(s)
@@ -1085,8 +1135,10 @@ def _validate_held_ring(s: Scenario) -> None:
         if s.loads.setup != "ring_held":
             raise ScenarioError("loads.held_at_deg", f"applies to setup = \"ring_held\" only (this is "
                                 f"{s.loads.setup!r}); accepted: remove it, or setup = \"ring_held\"")
+        for i, a in enumerate(s.loads.held_at_deg):
+            _limit("angle", f"loads.held_at_deg[{i}]", a, ANGLE)
         angles = [a % 360.0 for a in s.loads.held_at_deg]
-        if any(not math.isfinite(a) for a in s.loads.held_at_deg) or len(set(angles)) != len(angles):
+        if len(set(angles)) != len(angles):
             raise ScenarioError("loads.held_at_deg", f"{list(s.loads.held_at_deg)}; accepted: distinct finite "
                                 "angles in degrees (the mount's bolts on the held ring)")
     if s.bone.intact and not s.has_bone:
@@ -1146,7 +1198,7 @@ def _validate_interfaces(s: Scenario) -> None:
     for key, group, use in (("wires", "wires", "wire"), ("half_pins", "half_pins", "half_pin")):
         if getattr(s.plasticity, key):
             for i, part in enumerate(getattr(s, group)):
-                mat = material(part.material, use)
+                mat = s.material(part.material, use)
                 if not mat.ultimate_stress_MPa > mat.yield_stress_MPa or mat.hardening_modulus_MPa < 0:
                     raise ScenarioError(f"{group}[{i}].material", f"{mat.name}: a yield stress of "
                                         f"{mat.yield_stress_MPa:g} MPa, a tensile strength of "
@@ -1165,7 +1217,7 @@ def _validate_bone_and_gap(s: Scenario) -> None:
     if b.limb_diameter_mm < b.outer_diameter_mm:
         raise ScenarioError("bone.limb_diameter_mm", f"{b.limb_diameter_mm:g} mm is smaller than the bone "
                             f"({b.outer_diameter_mm:g} mm); accepted: >= bone.outer_diameter_mm")
-    _material("bone.material", b.material)
+    _material("bone.material", b.material, s)
     if b.intact:
         for field, present, what in (("gap", g != Gap(), "a [gap] table"), ("defect", s.defect is not None, "a defect"),
                                      ("distraction", s.distraction is not None, "a distraction"),
@@ -1234,7 +1286,7 @@ def _validate_rings(s: Scenario) -> None:
         p = f"rings[{i}]"
         for key in ("inner_diameter_mm", "width_mm", "thickness_mm"):
             _limit(f"rings[].{key}", f"{p}.{key}", getattr(r, key))
-        _material(f"{p}.material", r.material)
+        _material(f"{p}.material", r.material, s)
         cx, cy = r.centre_xy_mm
         if s.has_bone:
             if not 0 < r.level_mm < b.length_mm:
@@ -1281,8 +1333,8 @@ def _validate_wires(s: Scenario) -> None:
         if w.tension_N < 0:
             raise ScenarioError(f"{p}.tension_N", f"{w.tension_N:g} N is not accepted; accepted: a tension >= 0 N "
                                 "(0: an untensioned wire)")
-        _material(f"{p}.material", w.material)
-        mat = material(w.material, "wire")
+        _material(f"{p}.material", w.material, s)
+        mat = s.material(w.material, "wire")
         area = math.pi * w.diameter_mm ** 2 / 4
         stress = w.tension_N / area
         if stress > mat.yield_stress_MPa:
@@ -1344,8 +1396,11 @@ def _validate_rods(s: Scenario) -> None:
     for i, rod in enumerate(s.rods):
         p = f"rods[{i}]"
         _limit("rods[].diameter_mm", f"{p}.diameter_mm", rod.diameter_mm)
+        if not 0 <= rod.inner_diameter_mm < rod.diameter_mm:
+            raise ScenarioError(f"{p}.inner_diameter_mm", f"{rod.inner_diameter_mm:g} mm; accepted: 0 (a solid rod) "
+                                f"<= inner diameter < diameter ({rod.diameter_mm:g} mm)")
         _limit("angle", f"{p}.angle_deg", rod.angle_deg, ANGLE)
-        _material(f"{p}.material", rod.material)
+        _material(f"{p}.material", rod.material, s)
         for key in ("from_ring", "to_ring"):
             ref = getattr(rod, key)
             if ref is not None and ref not in ring_names:
@@ -1421,7 +1476,10 @@ def _validate_pins(s: Scenario) -> None:
         for key in ("diameter_mm", "post_diameter_mm", "post_height_mm"):
             _limit(f"half_pins[].{key}", f"{p}.{key}", getattr(pin, key))
         _limit("angle", f"{p}.angle_deg", pin.angle_deg, ANGLE)
-        _material(f"{p}.material", pin.material)
+        _material(f"{p}.material", pin.material, s)
+        if not 0 <= pin.inner_diameter_mm < pin.diameter_mm:
+            raise ScenarioError(f"{p}.inner_diameter_mm", f"{pin.inner_diameter_mm:g} mm; accepted: 0 (a solid pin) "
+                                f"<= cannulation < diameter ({pin.diameter_mm:g} mm)")
         if pin.post_diameter_mm < pin.diameter_mm:
             raise ScenarioError(f"{p}.post_diameter_mm", f"{pin.post_diameter_mm:g} mm is thinner than the pin "
                                 f"({pin.diameter_mm:g} mm) it holds; accepted: at least the pin's diameter")
@@ -1705,7 +1763,7 @@ def _validate_hexapod(s: Scenario) -> None:
     if not 5.0 <= h.pair_separation_deg <= 50.0:
         raise ScenarioError(f"{p}.pair_separation_deg", f"{h.pair_separation_deg:g} deg; accepted: 5 to 50 deg")
     _limit("hexapod.strut_diameter_mm", f"{p}.strut_diameter_mm", h.strut_diameter_mm)
-    _material(f"{p}.strut_material", h.strut_material)
+    _material(f"{p}.strut_material", h.strut_material, s)
     if not h.strut_sizes:
         raise ScenarioError(f"{p}.strut_sizes", "no strut sizes; accepted: at least one size")
     if len(h.strut_sizes) > MAX_STRUT_SIZES:

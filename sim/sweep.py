@@ -370,17 +370,17 @@ def frame_mass_kg(s) -> float:
     mm3 = 1e-9  # m^3 per mm^3
     total = 0.0
     for r in s.rings:
-        total += 2 * math.pi * r.centroid_radius_mm * r.width_mm * r.thickness_mm * mm3 * material(r.material).density_kg_per_m3
+        total += 2 * math.pi * r.centroid_radius_mm * r.width_mm * r.thickness_mm * mm3 * s.material(r.material).density_kg_per_m3
     for w in s.wires:
         ring = s.ring(w.ring)
         length = 2 * (ring.centroid_radius_mm - 0.5 * ring.width_mm)
-        total += math.pi / 4 * w.diameter_mm ** 2 * length * mm3 * material(w.material).density_kg_per_m3
+        total += math.pi / 4 * w.diameter_mm ** 2 * length * mm3 * s.material(w.material).density_kg_per_m3
     for rod in s.rods:
         rings = s.rod_rings(rod)
         length = rod.length_mm or (rings[-1].level_mm - rings[0].level_mm)
-        total += math.pi / 4 * rod.diameter_mm ** 2 * length * mm3 * material(rod.material).density_kg_per_m3
+        total += math.pi / 4 * (rod.diameter_mm ** 2 - rod.inner_diameter_mm ** 2) * length * mm3 * s.material(rod.material).density_kg_per_m3
     for p in s.half_pins:
-        rho = material(p.material).density_kg_per_m3
+        rho = s.material(p.material).density_kg_per_m3
         total += math.pi / 4 * (p.diameter_mm ** 2 * 60.0 + p.post_diameter_mm ** 2 * abs(p.post_height_mm)) * mm3 * rho
     return total
 

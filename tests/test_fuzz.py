@@ -61,7 +61,27 @@ def _bases() -> dict[str, dict]:
         "transport": _resolved("bone-transport.toml"),
         "hexapod": _resolved("hexapod-correction.toml"),
         "hexapod_lengths": hexapod_lengths,
+        "ring_held": _ring_held_base(),
     }
+
+
+def _ring_held_base() -> dict:
+    """A bone hanging on one ring bolted to the machine, with a material of the file's own."""
+    from sim.scenario import parse_scenario
+
+    data = {
+        "materials": [{"name": "foam", "youngs_modulus_MPa": 284.0, "poisson_ratio": 0.3, "yield_stress_MPa": 8.4,
+                       "density_kg_per_m3": 320.0, "source": "test", "ultimate_stress_MPa": 9.0,
+                       "hardening_modulus_MPa": 10.0}],
+        "bone": {"length_mm": 250, "outer_diameter_mm": 25, "inner_diameter_mm": 15, "intact": True,
+                 "material": "foam", "limb_diameter_mm": 25, "min_skin_clearance_mm": 5},
+        "loads": {"setup": "ring_held", "held_at_deg": [0.0, 120.0, 240.0], "cases": ["axial"],
+                  "axial": {"force_N": 100.0, "steps": 2, "offset_mm": [5.0, 0.0]}},
+        "rings": [{"name": "ring", "level_mm": 80, "inner_diameter_mm": 180, "width_mm": 20, "thickness_mm": 8}],
+        "wires": [{"name": "w1", "ring": "ring", "angle_deg": 45, "tension_N": 800.0, "face": "top"},
+                  {"name": "w2", "ring": "ring", "angle_deg": 135, "tension_N": 800.0, "face": "bottom"}],
+    }
+    return parse_scenario(data).to_dict()
 
 
 def _get(data, path: str):

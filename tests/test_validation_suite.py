@@ -175,3 +175,81 @@ def test_indirect_loading_through_a_platform_under_the_distal_ring(tmp_path):
     assert trend["bench_inside"], trend
     direct = next(c for c in suite["cells"] if c["cell"] == "direct")
     assert direct["published"] is None and "bench_ratio" not in direct
+
+
+def _with_own_material(**material):
+    entry = {"name": "delrin_rod", "youngs_modulus_MPa": 3100.0, "poisson_ratio": 0.35, "yield_stress_MPa": 70.0,
+             "density_kg_per_m3": 1420.0, "source": "DuPont Delrin 150 product data"}
+    entry.update(material)
+    data = _ring_held(materials=[entry])
+    data["bone"]["material"] = "delrin_rod"
+    return data
+
+
+def test_a_material_of_your_own_is_used_and_recorded():
+    """A bone surrogate given in the file: the hanging bone twists as GJ of that material
+    says (the same closed form as above, with the file's modulus)."""
+    s = parse_scenario(_with_own_material())
+    assert s.material("delrin_rod").youngs_modulus_MPa == 3100.0
+    run = solve_frame(s, comm=MPI.COMM_WORLD)
+    k_model = run.results["load_cases"]["torsion"]["initial_stiffness_Nm_per_deg"]
+    EI = 200_000.0 * math.pi * 1.8 ** 4 / 64
+    r, length = 12.5, s.rings[0].centroid_radius_mm - 12.5
+    per_wire = 2 * EI * (4 / length + 12 * r / length ** 2 + 12 * r ** 2 / length ** 3)
+    GJ = 3100.0 / (2 * 1.35) * math.pi * (25.0 ** 4 - 15.0 ** 4) / 32
+    k = 1.0 / (1.0 / (2 * per_wire) + 170.0 / GJ) / 1000.0 * math.pi / 180.0
+    assert k_model == pytest.approx(k, rel=0.01)
+    assert "delrin_rod" in json.dumps(run.results["assumptions"])
+
+
+@pytest.mark.parametrize("change, field, phrase", [
+    ({"source": " "}, "materials[0].source", "is required"),
+    ({"name": "aluminium"}, "materials[0].name", "already a material"),
+    ({"youngs_modulus_MPa": -1.0}, "materials[0].youngs_modulus_MPa", "MPa"),
+    ({"poisson_ratio": 0.5}, "materials[0].poisson_ratio", "0 <= nu < 0.5"),
+    ({"ultimate_stress_MPa": 10.0}, "materials[0].ultimate_stress_MPa", "below the yield stress"),
+])
+def test_a_bad_material_of_your_own_is_named(change, field, phrase):
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(_with_own_material(**change))
+    assert err.value.field == field and phrase in str(err.value)
+
+
+def test_an_unknown_material_names_your_own_too():
+    data = _with_own_material()
+    data["rings"][0]["material"] = "unobtainium"
+    with pytest.raises(ScenarioError, match="unknown material 'unobtainium'; accepted: .*delrin_rod"):
+        parse_scenario(data)
+
+
+def test_tube_connectors_are_as_stiff_as_their_section():
+    """Four 12 mm tube connectors (1.5 mm wall) between two rings of a frame alone, joints
+    rigid: the axial stiffness follows the tubes' area, between that of a solid 12 mm rod
+    and no more (the tube has 44 % of its area; rings and wires in series)."""
+    import tomllib
+
+    data = tomllib.loads((ROOT / "scenarios" / "frame-only.toml").read_text())
+    data["loads"]["cases"] = ["axial"]
+    data["loads"]["axial"] = {"force_N": 100, "steps": 1}
+    for rod in data["rods"]:
+        rod["diameter_mm"] = 12.0
+    solid = solve_frame(parse_scenario(data), comm=MPI.COMM_WORLD).results["load_cases"]["axial"]
+    for rod in data["rods"]:
+        rod["inner_diameter_mm"] = 9.0
+    hollow = solve_frame(parse_scenario(data), comm=MPI.COMM_WORLD).results["load_cases"]["axial"]
+    ratio = hollow["initial_stiffness_N_per_mm"] / solid["initial_stiffness_N_per_mm"]
+    assert (12 ** 2 - 9 ** 2) / 12 ** 2 < ratio < 0.95
+
+
+@pytest.mark.parametrize("where, field", [("rods", "rods[0].inner_diameter_mm"),
+                                          ("half_pins", "half_pins[0].inner_diameter_mm")])
+def test_a_hollow_part_wider_inside_than_outside_is_refused(where, field):
+    from sim.scenario import load_scenario
+
+    data = load_scenario(ROOT / "scenarios" / "hybrid-halfpins.toml").to_dict()
+    data[where][0]["inner_diameter_mm"] = data[where][0]["diameter_mm"]
+    for w in data["wires"]:
+        w.pop("tension_kgf", None)
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert err.value.field == field and "accepted: 0" in str(err.value)
