@@ -18,8 +18,6 @@ from typing import Any
 
 from mpi4py import MPI
 
-import numpy as np
-
 from sim.hexapod import (HexapodGeometry, Pose, Schedule, check_fixed_levels, clinical_parameters, master_tab_deg,
                          origin_of, plan_correction, projected_angles_deg, risk_point_of)
 from sim.scenario import DEFORMITY_TERMS, DEFORMITY_UNITS, Rod, Scenario
