@@ -207,16 +207,20 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
                     plan.add_line(centre, p, link_tag, None)
 
     # hexapod struts: one cell each, between mounting points on the two rings' centroid circles
+    # (the correcting level's struts 1-6, then 7-12, 13-18... of any further level)
     if s.hexapod is not None:
-        from sim.hexapod import hexapod_geometry
+        from sim.hexapod import fixed_level_geometries, hexapod_geometry
 
         hx = s.hexapod
-        geom = hexapod_geometry(s)
-        for k in range(6):
-            tag = plan.add_part(f"strut{k + 1}", PartKind.STRUT, f"strut{k + 1}")
-            a = ring_pts[hx.reference_ring].at(math.radians(geom.base_angles_deg[k]))
-            b = ring_pts[hx.moving_ring].at(math.radians(geom.platform_angles_deg[k]))
-            plan.lines.append((a, b, tag, 1))
+        levels = [(hx.reference_ring, hx.moving_ring, hexapod_geometry(s))]
+        levels += [(lv.rings[0], lv.rings[1], g) for lv, g in zip(hx.fixed_levels, fixed_level_geometries(s))]
+        for i, (lower, upper, geom) in enumerate(levels):
+            for k in range(6):
+                name = f"strut{6 * i + k + 1}"
+                tag = plan.add_part(name, PartKind.STRUT, name)
+                a = ring_pts[lower].at(math.radians(geom.base_angles_deg[k]))
+                b = ring_pts[upper].at(math.radians(geom.platform_angles_deg[k]))
+                plan.lines.append((a, b, tag, 1))
 
     # rods: through the rings' points (rigid), or held by a nut on each face of each ring
     for rod in s.rods:
@@ -310,10 +314,10 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
 
 def _place_moving_side(plan: NetworkPlan, s: Scenario, pose) -> None:
     """Move every point on the moving ring's side of the gap by the hexapod's pose."""
-    from sim.hexapod import hexapod_geometry, initial_pose
+    from sim.hexapod import hexapod_geometry, initial_frame_pose
 
     geom = hexapod_geometry(s)
-    pose = initial_pose(s, geom) if pose is None else pose
+    pose = initial_frame_pose(s, geom) if pose is None else pose
     z_split = s.gap.level_mm if s.has_bone else 0.5 * (s.ring(s.hexapod.reference_ring).level_mm
                                                         + s.ring(s.hexapod.moving_ring).level_mm)
     pts = np.asarray(plan.points)

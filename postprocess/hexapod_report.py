@@ -11,7 +11,16 @@ from typing import Any
 
 import numpy as np
 
-STRUT_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+from postprocess.prescription import PLOT_COLOURS, STRUT_COLOURS
+
+# the residual deformity's signed curves: + varus, procurvatum, internal, lateral, anterior, long
+SIGNED_NAMES = {"ap_angulation": "varus", "lateral_angulation": "procurvatum", "axial_rotation": "internal",
+                "ap_translation": "lateral", "lateral_translation": "anterior", "length": "long"}
+
+
+def _signed(rows: list[dict[str, Any]], key: str, unit: str) -> list[float]:
+    plus = SIGNED_NAMES[key]
+    return [float(r[f"{key}_{unit}"]) * (1.0 if r[key] == plus else -1.0) for r in rows]
 
 
 def plot_struts(rows: list[dict[str, Any]], summary: dict[str, Any], sizes, path: Path) -> Path:
@@ -36,28 +45,28 @@ def plot_struts(rows: list[dict[str, Any]], summary: dict[str, Any], sizes, path
             ax.text(day[0], min(max(0.5 * (z.min_length_mm + z.max_length_mm), lo), hi), f" {z.name}",
                     va="center", fontsize=8, color="#606060")
     for k in range(6):
-        ax.plot(day, lengths[:, k], color=STRUT_COLOURS[k], lw=2, label=f"strut {k + 1}")
+        ax.plot(day, lengths[:, k], color=PLOT_COLOURS[k], lw=2, label=f"strut {k + 1} ({STRUT_COLOURS[k + 1][0]})")
     for r in rows:
         for swap in filter(None, r["swaps"].split("; ")):
             k = int(swap.split(":")[0].split()[1]) - 1
-            ax.plot(r["day"], r[f"strut{k + 1}_mm"], "v", ms=10, color=STRUT_COLOURS[k], mec="k")
+            ax.plot(r["day"], r[f"strut{k + 1}_mm"], "v", ms=10, color=PLOT_COLOURS[k], mec="k")
             ax.annotate(swap.split(": ")[1], (r["day"], r[f"strut{k + 1}_mm"]), textcoords="offset points",
                         xytext=(4, 8), fontsize=7)
     ax.set_ylim(lo, hi)
     ax.set_ylabel("strut length [mm]")
     ax.set_title("Strut lengths (bands: strut sizes; triangles: swap to another size)")
-    ax.legend(ncol=6, fontsize=8, loc="upper center")
+    ax.legend(ncol=3, fontsize=8, loc="upper center")
     ax.grid(True, alpha=0.3)
 
-    for key, label, style in (("ap_angulation_deg", "AP angulation [deg]", "-"),
-                              ("lateral_angulation_deg", "lateral angulation [deg]", "--"),
-                              ("axial_rotation_deg", "axial rotation [deg]", ":")):
-        ax2.plot(day, [r[key] for r in rows], style, lw=2, label=label, color="k")
+    for key, label, style in (("ap_angulation", "AP angulation [deg, + varus]", "-"),
+                              ("lateral_angulation", "lateral angulation [deg, + procurvatum]", "--"),
+                              ("axial_rotation", "axial rotation [deg, + internal]", ":")):
+        ax2.plot(day, _signed(rows, key, "deg"), style, lw=2, label=label, color="k")
     ax2b = ax2.twinx()
-    for key, label, style in (("ap_translation_mm", "AP translation [mm]", "-"),
-                              ("lateral_translation_mm", "lateral translation [mm]", "--"),
-                              ("length_mm", "length [mm]", ":")):
-        ax2b.plot(day, [r[key] for r in rows], style, lw=1.5, label=label, color="#1f77b4")
+    for key, label, style in (("ap_translation", "AP translation [mm, + lateral]", "-"),
+                              ("lateral_translation", "lateral translation [mm, + anterior]", "--"),
+                              ("length", "length [mm, + long]", ":")):
+        ax2b.plot(day, _signed(rows, key, "mm"), style, lw=1.5, label=label, color="#1f77b4")
     ax2.set_ylabel("angle [deg] (black)")
     ax2b.set_ylabel("translation [mm] (blue)", color="#1f77b4")
     ax2.set_title("Residual deformity of the moving fragment (0 = corrected)")
@@ -141,11 +150,14 @@ def render_stages(pictures: dict[str, dict], parts: dict[str, dict], path: Path,
 def hexapod_summary_text(summary: dict[str, Any]) -> str:
     """A few lines for the terminal."""
     d = summary["deformity"]
-    lines = [f"Hexapod correction of '{summary['scenario']}': reference ring {summary['reference_ring']}, moving ring "
+    what = "Residual (new films)" if summary.get("plan") == "residual" else "Deformity"
+    lines = [f"Hexapod correction of '{summary['scenario']}': {summary['side']} limb, reference ring "
+             f"{summary['reference_ring']} ({summary['reference_fragment']} fragment), moving ring "
              f"{summary['moving_ring']}",
-             f"  Deformity: AP {d['ap_angulation_deg']:+.1f} deg / {d['ap_translation_mm']:+.1f} mm, lateral "
-             f"{d['lateral_angulation_deg']:+.1f} deg / {d['lateral_translation_mm']:+.1f} mm, axial rotation "
-             f"{d['axial_rotation_deg']:+.1f} deg, length {d['length_mm']:+.1f} mm "
+             f"  {what}: AP film {d['ap_angulation_deg']:.1f} deg {d['ap_angulation']} / {d['ap_translation_mm']:.1f} mm "
+             f"{d['ap_translation']}, lateral film {d['lateral_angulation_deg']:.1f} deg {d['lateral_angulation']} / "
+             f"{d['lateral_translation_mm']:.1f} mm {d['lateral_translation']}, axial rotation "
+             f"{d['axial_rotation_deg']:.1f} deg {d['axial_rotation']}, {d['length_mm']:.1f} mm {d['length']} "
              f"({summary['deformity_angle_deg']:.1f} deg in all)",
              f"  Schedule: {summary['days']} days, the structure at risk moving at most "
              f"{summary['largest_daily_motion_at_risk_mm']:.3f} mm a day (limit {summary['max_rate_mm_per_day']:g})",
@@ -154,6 +166,9 @@ def hexapod_summary_text(summary: dict[str, Any]) -> str:
              "  Sizes at start: " + ", ".join(summary["strut_sizes_start"])
              + (f"; swaps: {', '.join(f'day {s['day']} {s['swap']}' for s in summary['swaps'])}"
                 if summary["swaps"] else "; no swaps")]
+    for level in summary.get("fixed_levels") or []:
+        lines.append(f"  Further level {' - '.join(level['rings'])}: struts {level['struts'][0]}-{level['struts'][-1]} "
+                     "held at " + ", ".join(f"{x:.1f}" for x in level["strut_lengths_mm"]) + " mm")
     if summary["stiffness"]:
         lines.append("  Stiffness (frame model)        axial init  secant   bend AP  bend ML  torsion")
         for r in summary["stiffness"]:

@@ -58,8 +58,9 @@ def load_run(run_dir: Path, need_states: bool = False) -> tuple[dict[str, Any], 
             raise ReportError(f"{run_dir}: a treatment timeline (timeline.csv), not a run: its plots are already "
                               f"there (timeline.png, timeline.gif, timeline.json); {accepted}")
         if (run_dir / "schedule.csv").is_file():
-            raise ReportError(f"{run_dir}: a hexapod correction (schedule.csv), not a run: its pictures are already "
-                              f"there (struts.png, stiffness.png, frames.png); {accepted}")
+            raise ReportError(f"{run_dir}: a hexapod correction (schedule.csv), not a run: its printable page and "
+                              f"pictures are already there (prescription.html, prescription.pdf, struts.png, "
+                              f"stiffness.png, frames.png); {accepted}")
         raise ReportError(f"{run_dir}: no results.json here; run `ilizarov run SCENARIO --out {run_dir}` first")
     try:
         results = json.loads(res_path.read_text())

@@ -508,8 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("hexapod", help="plan a hexapod (Taylor Spatial Frame) correction day by day and compare its "
                        "stiffness with a classic frame")
     h.add_argument("scenario", help="scenario file (TOML) with a [hexapod] table")
-    h.add_argument("--out", required=True, help="output directory (schedule.csv, stiffness.csv, hexapod.json, "
-                   "struts.png, stiffness.png, frames.png)")
+    h.add_argument("--out", required=True, help="output directory (prescription.html, .pdf and .csv, "
+                   "schedule.csv, stiffness.csv, hexapod.json, struts.png, stiffness.png, frames.png)")
     h.add_argument("--no-mechanics", action="store_true", help="plan only: no frame-model solves")
     h.add_argument("--no-pictures", action="store_true", help="skip the plots and pictures")
     h.add_argument("--quiet", action="store_true", help="no progress lines")

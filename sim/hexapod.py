@@ -12,17 +12,23 @@ then has the length |pose(P_k) - B_k|, with B_k on the reference ring and P_k on
 moving ring in the corrected layout (inverse kinematics); `forward` finds the pose from
 six lengths by Newton's method on the six closure equations.
 
+The deformity is entered as a planner reads it on two films (`sim.scenario.Deformity`):
+`deformity_pose` builds the pose whose moving-fragment axis projects on the AP (x-z) and
+lateral (y-z) planes at exactly the entered angles, then turns the fragment about its own
+axis by the axial rotation (a tilt-and-twist decomposition, docs/hexapod.md);
+`clinical_parameters` is its exact inverse.
+
 Units: mm and degrees at the interface, radians inside.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.scenario import Deformity, Scenario, StrutSize
+from sim.scenario import Deformity, Scenario, StrutSize, hexapod_origin_mm
 
 
 class KinematicsError(ValueError):
@@ -106,12 +112,94 @@ class Pose:
         """Largest distance between the images of `points` under the two poses (mm)."""
         return float(np.max(np.linalg.norm(self.apply(points) - other.apply(points), axis=-1)))
 
+    @property
+    def matrix(self) -> np.ndarray:
+        """4 x 4 homogeneous matrix of the motion on scenario coordinates (mm)."""
+        m = np.eye(4)
+        m[:3, :3] = self.rotation
+        m[:3, 3] = self.origin_mm + self.translation_mm - self.rotation @ self.origin_mm
+        return m
 
-def deformity_pose(d: Deformity, origin_mm) -> Pose:
-    """The pose of the moving fragment described clinically (see `Deformity`)."""
-    R = rot_z(math.radians(d.axial_rotation_deg)) @ rot_x(math.radians(d.lateral_angulation_deg)) \
-        @ rot_y(math.radians(d.ap_angulation_deg))
-    return Pose(R, np.array([d.ap_translation_mm, d.lateral_translation_mm, 0.0]), np.asarray(origin_mm, float))
+    @property
+    def matrix_about_origin(self) -> np.ndarray:
+        """4 x 4 matrix of the motion on coordinates measured from `origin_mm`: [[R, t], [0, 1]]."""
+        m = np.eye(4)
+        m[:3, :3] = self.rotation
+        m[:3, 3] = self.translation_mm
+        return m
+
+    @staticmethod
+    def from_matrix(m, origin_mm) -> Pose:
+        """The motion of a 4 x 4 matrix on scenario coordinates, written about `origin_mm`."""
+        m = np.asarray(m, float)
+        o = np.asarray(origin_mm, float)
+        R = m[:3, :3]
+        return Pose(R.copy(), m[:3, 3] - o + R @ o, o)
+
+    def then(self, other: Pose) -> Pose:
+        """`other` applied after this motion (other o self), about this pose's origin."""
+        return Pose.from_matrix(other.matrix @ self.matrix, self.origin_mm)
+
+    def inverse(self) -> Pose:
+        return Pose.from_matrix(np.linalg.inv(self.matrix), self.origin_mm)
+
+
+def tilt_rotation(axis) -> np.ndarray:
+    """The shortest rotation that carries +z onto the unit vector `axis` (no twist about it)."""
+    a = np.asarray(axis, float)
+    a = a / np.linalg.norm(a)
+    v = np.cross([0.0, 0.0, 1.0], a)
+    c = float(a[2])
+    if c <= -1.0 + 1e-12:
+        raise ValueError("axis opposite to +z: the tilt is not unique")
+    K = _skew(v)
+    return np.eye(3) + K + K @ K / (1.0 + c)
+
+
+def deformity_pose(d: Deformity | dict[str, float], side_sign: float, moving_side: float, origin_mm) -> Pose:
+    """The pose of the moving fragment (corrected -> deformed) of a deformity in clinical terms.
+
+    d: a `Deformity`, or its signed values (`Deformity.signed`: + varus, lateral,
+    procurvatum, anterior, internal, long). side_sign: +1 right limb, -1 left (the x
+    component of "lateral"). moving_side: -1 if the moving fragment is distal, +1 if
+    proximal. The moved fragment's axis a = R e_z is fixed by the projected angles,
+    a ~ (tan x, tan y, 1) with tan x = -moving_side * side_sign * tan(AP angle) (varus:
+    apex lateral) and tan y = -moving_side * tan(lateral angle) (procurvatum: apex
+    anterior); R = tilt(e_z -> a) . Rz(axial rotation * side_sign) (internal: the anterior
+    surface turns medially). Translation (side_sign * AP, lateral, moving_side * length).
+    Raises ValueError for projected angles of 90 deg or more (no pose has them).
+    """
+    v = d.signed() if isinstance(d, Deformity) else d
+    ap, lat = (math.radians(v.get(k, 0.0)) for k in ("ap_angulation_deg", "lateral_angulation_deg"))
+    if abs(ap) >= math.pi / 2 or abs(lat) >= math.pi / 2:
+        raise ValueError("a projected angle of 90 deg or more: no pose has it")
+    axis = np.array([-moving_side * side_sign * math.tan(ap), -moving_side * math.tan(lat), 1.0])
+    R = tilt_rotation(axis) @ rot_z(math.radians(side_sign * v.get("axial_rotation_deg", 0.0)))
+    t = np.array([side_sign * v.get("ap_translation_mm", 0.0), v.get("lateral_translation_mm", 0.0),
+                  moving_side * v.get("length_mm", 0.0)])
+    return Pose(R, t, np.asarray(origin_mm, float))
+
+
+def projected_angles_deg(rotation: np.ndarray) -> tuple[float, float]:
+    """Angles (deg) of the moved axis a = R e_z from e_z as projected on the x-z plane (AP
+    film) and the y-z plane (lateral film): atan2(a_x, a_z) and atan2(a_y, a_z)."""
+    a = np.asarray(rotation, float)[:, 2]
+    return math.degrees(math.atan2(a[0], a[2])), math.degrees(math.atan2(a[1], a[2]))
+
+
+def clinical_parameters(pose: Pose, side_sign: float, moving_side: float) -> dict[str, float]:
+    """The signed clinical parameters (see `deformity_pose`, whose exact inverse this is) of
+    a pose written about the deformity's origin."""
+    R = pose.rotation
+    a = R[:, 2]
+    ap = math.atan2(-moving_side * side_sign * a[0], a[2])
+    lat = math.atan2(-moving_side * a[1], a[2])
+    twist = tilt_rotation(a).T @ R
+    axial = math.atan2(twist[1, 0], twist[0, 0])
+    t = pose.translation_mm
+    return {"ap_angulation_deg": math.degrees(ap), "ap_translation_mm": float(side_sign * t[0]),
+            "lateral_angulation_deg": math.degrees(lat), "lateral_translation_mm": float(t[1]),
+            "axial_rotation_deg": math.degrees(side_sign * axial), "length_mm": float(moving_side * t[2])}
 
 
 # ----------------------------------------------------------------------------- the frame
@@ -165,17 +253,22 @@ class HexapodGeometry:
                               "accepted: lengths the frame can assemble")
 
 
-def hexapod_geometry(s: Scenario) -> HexapodGeometry:
-    """Mounting points of the struts in the standard alternating pattern (see `Hexapod`)."""
-    h = s.hexapod
-    ref, mov = s.ring(h.reference_ring), s.ring(h.moving_ring)
-    half = 0.5 * h.pair_separation_deg
-    base_angles, platform_angles = [], []
+def pairs_layout(first_pair_deg: float, pair_separation_deg: float) -> tuple[list[float], list[float]]:
+    """Mount angles (deg) of the standard alternating pattern: reference pairs centred at
+    first_pair_deg + 0/120/240, pair_separation_deg apart; moving pairs turned by 60 deg."""
+    half = 0.5 * pair_separation_deg
+    base, platform = [], []
     for j in range(3):
-        c = h.first_pair_deg + 120.0 * j
+        c = first_pair_deg + 120.0 * j
         # reference pair at c -/+ half; the zig-zag reaches the moving pairs at c -/+ 60
-        base_angles += [c - half, c + half]
-        platform_angles += [c - 60.0 + half, c + 60.0 - half]
+        base += [c - half, c + half]
+        platform += [c - 60.0 + half, c + 60.0 - half]
+    return base, platform
+
+
+def level_geometry(s: Scenario, reference: str, moving: str, base_angles, platform_angles) -> HexapodGeometry:
+    """Mounting points of six struts between two rings at these angles (centroid circles)."""
+    ref, mov = s.ring(reference), s.ring(moving)
 
     def points(ring, angles):
         r = ring.centroid_radius_mm
@@ -184,27 +277,84 @@ def hexapod_geometry(s: Scenario) -> HexapodGeometry:
                          for a in angles])
 
     side = -1.0 if mov.level_mm < ref.level_mm else 1.0
-    return HexapodGeometry(points(ref, base_angles), points(mov, platform_angles), tuple(base_angles),
-                           tuple(platform_angles), side)
+    return HexapodGeometry(points(ref, base_angles), points(mov, platform_angles), tuple(float(a) for a in base_angles),
+                           tuple(float(a) for a in platform_angles), side)
+
+
+def master_tab_deg(s: Scenario) -> float:
+    """Direction (deg, from +x towards +y) of the reference ring's master tab, the middle of
+    the mounts of struts 1 and 2: first_pair_deg, else anterior (90) turned by the
+    mounting's rotary offset (internal: towards medial)."""
+    h = s.hexapod
+    if h.first_pair_deg is not None:
+        return h.first_pair_deg
+    rotary = h.mounting.signed()["rotary_offset_deg"] if h.mounting is not None else 0.0
+    return 90.0 + h.side_sign * rotary
+
+
+def hexapod_geometry(s: Scenario) -> HexapodGeometry:
+    """Mounting points of the correcting level's struts (see `Hexapod`)."""
+    h = s.hexapod
+    if h.strut_mounts_deg is not None:
+        base, platform = [m[0] for m in h.strut_mounts_deg], [m[1] for m in h.strut_mounts_deg]
+    else:
+        base, platform = pairs_layout(master_tab_deg(s), h.pair_separation_deg)
+    return level_geometry(s, h.reference_ring, h.moving_ring, base, platform)
+
+
+def fixed_level_geometries(s: Scenario) -> list[HexapodGeometry]:
+    """Mounting points of each further level (`Hexapod.fixed_levels`), rings as placed."""
+    out = []
+    for level in s.hexapod.fixed_levels:
+        if level.strut_mounts_deg is not None:
+            base, platform = [m[0] for m in level.strut_mounts_deg], [m[1] for m in level.strut_mounts_deg]
+        else:
+            base, platform = pairs_layout(level.first_pair_deg, level.pair_separation_deg)
+        out.append(level_geometry(s, level.rings[0], level.rings[1], base, platform))
+    return out
 
 
 def origin_of(s: Scenario) -> np.ndarray:
-    h = s.hexapod
-    return np.asarray(h.origin_mm if h.origin_mm is not None else (0.0, 0.0, s.gap.level_mm), float)
+    """The deformity's origin (mm, scenario axes): see `sim.scenario.hexapod_origin_mm`."""
+    return np.asarray(hexapod_origin_mm(s), float)
+
+
+def _clinical_pose(s: Scenario, d: Deformity, geom: HexapodGeometry, field_path: str) -> Pose:
+    try:
+        return deformity_pose(d, s.hexapod.side_sign, geom.moving_side, origin_of(s))
+    except ValueError as exc:
+        raise KinematicsError(field_path, f"{exc}; accepted: projected angles below 90 deg") from None
 
 
 def initial_pose(s: Scenario, geom: HexapodGeometry | None = None) -> Pose:
-    """The moving side's pose on the day the frame goes on (from the deformity or the lengths)."""
+    """The moving fragment's pose on the first day of the plan (corrected -> as it is): the
+    deformity, the residual seen on new films, or the pose the strut lengths give."""
+    h = s.hexapod
+    geom = geom or hexapod_geometry(s)
+    if h.deformity is not None:
+        return _clinical_pose(s, h.deformity, geom, "hexapod.deformity")
+    if h.residual is not None:
+        return _clinical_pose(s, h.residual, geom, "hexapod.residual")
+    return geom.forward(h.strut_lengths_mm, origin_mm=origin_of(s))
+
+
+def frame_offset(s: Scenario, geom: HexapodGeometry | None = None) -> Pose:
+    """E with ring pose = fragment pose o E: the identity, except for a residual correction,
+    where the struts in place put the ring at P = forward(lengths) while the films show the
+    fragment at D: E = D^-1 o P (the mounting error the residual reveals)."""
     h = s.hexapod
     geom = geom or hexapod_geometry(s)
     o = origin_of(s)
-    if h.deformity is not None:
-        d = h.deformity
-        pose = deformity_pose(d, o)
-        # length: the moving fragment further from (+) or nearer to (-) the reference one
-        pose = Pose(pose.rotation, pose.translation_mm + np.array([0.0, 0.0, geom.moving_side * d.length_mm]), o)
-        return pose
-    return geom.forward(h.strut_lengths_mm, origin_mm=o)
+    if h.residual is None:
+        return Pose.identity(o)
+    in_place = geom.forward(h.strut_lengths_mm, origin_mm=o)
+    return in_place.then(initial_pose(s, geom).inverse())
+
+
+def initial_frame_pose(s: Scenario, geom: HexapodGeometry | None = None) -> Pose:
+    """The moving ring's pose on the first day of the plan (what the frame model places)."""
+    geom = geom or hexapod_geometry(s)
+    return frame_offset(s, geom).then(initial_pose(s, geom))
 
 
 # ----------------------------------------------------------------------------- the schedule
@@ -225,20 +375,24 @@ def correction_path(start: Pose, hinge_mm):
 class Schedule:
     days: list[int]
     fractions: list[float]  # correction fraction s of each day (0 start, 1 corrected)
-    poses: list[Pose]
+    poses: list[Pose]  # the moving fragment's pose each day (corrected -> that day)
     lengths_mm: np.ndarray  # (days, 6)
     risk_motion_mm: np.ndarray  # the structure at risk's displacement on each day (day 0: 0)
     sizes: list[list[str]]  # per day, the size of each strut
     swaps: list[list[str]]  # per day, the swaps made that day ("strut 3: short -> medium")
+    ring_poses: list[Pose] = field(default_factory=list)  # the moving ring's pose each day (= poses unless residual)
 
 
 def plan_schedule(geom: HexapodGeometry, start: Pose, hinge_mm, risk_point_mm, rate_mm_per_day: float,
-                  sizes: tuple[StrutSize, ...], samples: int = 4000) -> Schedule:
+                  sizes: tuple[StrutSize, ...], samples: int = 4000, offset: Pose | None = None,
+                  size_field: str = "hexapod.strut_sizes") -> Schedule:
     """Day-by-day correction with the structure at risk moving at most rate_mm_per_day.
 
     The fraction of correction is spread so that the structure at risk travels equal
     arc lengths along its (curved) path each day; its daily chord is then at most the
-    rate, which is checked on the final schedule.
+    rate, which is checked on the final schedule. `offset` (default identity): the ring's
+    pose is the fragment's pose o offset (`frame_offset`). A strut no size fits raises a
+    KinematicsError naming `size_field`.
     """
     path = correction_path(start, hinge_mm)
     q = np.asarray(risk_point_mm, float)
@@ -266,22 +420,26 @@ def plan_schedule(geom: HexapodGeometry, start: Pose, hinge_mm, risk_point_mm, r
             raise KinematicsError("hexapod.max_rate_mm_per_day", f"at {rate_mm_per_day:g} mm/day the correction "
                                   f"would take more than {MAX_CORRECTION_DAYS} days; accepted: a faster rate or a "
                                   "smaller correction per stage")
-    lengths = np.array([geom.lengths_mm(p) for p in poses])
-    size_names, swaps = assign_sizes(lengths, sizes)
-    return Schedule(list(range(n_days + 1)), [float(s) for s in fractions], poses, lengths, motion, size_names, swaps)
+    ring_poses = poses if offset is None else [offset.then(p) for p in poses]
+    lengths = np.array([geom.lengths_mm(p) for p in ring_poses])
+    size_names, swaps = assign_sizes(lengths, sizes, size_field)
+    return Schedule(list(range(n_days + 1)), [float(s) for s in fractions], poses, lengths, motion, size_names, swaps,
+                    ring_poses)
 
 
-def assign_sizes(lengths_mm: np.ndarray, sizes: tuple[StrutSize, ...]) -> tuple[list[list[str]], list[list[str]]]:
+def assign_sizes(lengths_mm: np.ndarray, sizes: tuple[StrutSize, ...], field_path: str = "hexapod.strut_sizes",
+                 first: int = 1) -> tuple[list[list[str]], list[list[str]]]:
     """Strut sizes day by day: each strut keeps a size while its length fits, then swaps
-    to the size that fits longest from that day on. KinematicsError if none fits."""
-    n_days = lengths_mm.shape[0]
-    names = [[""] * 6 for _ in range(n_days)]
+    to the size that fits longest from that day on. KinematicsError at `field_path` if
+    none fits. Struts are numbered from `first`."""
+    n_days, n_struts = lengths_mm.shape
+    names = [[""] * n_struts for _ in range(n_days)]
     swaps: list[list[str]] = [[] for _ in range(n_days)]
 
     def fits(size, length):
         return size.min_length_mm - 1e-9 <= length <= size.max_length_mm + 1e-9
 
-    for k in range(6):
+    for k in range(n_struts):
         current = None
         for day in range(n_days):
             L = lengths_mm[day, k]
@@ -289,7 +447,7 @@ def assign_sizes(lengths_mm: np.ndarray, sizes: tuple[StrutSize, ...]) -> tuple[
                 candidates = [z for z in sizes if fits(z, L)]
                 if not candidates:
                     ranges = ", ".join(f"{z.name} {z.min_length_mm:g}-{z.max_length_mm:g}" for z in sizes)
-                    raise KinematicsError("hexapod.strut_sizes", f"strut {k + 1} must be {L:.1f} mm long on day {day}, "
+                    raise KinematicsError(field_path, f"strut {k + first} must be {L:.1f} mm long on day {day}, "
                                           f"outside every strut size ({ranges} mm); accepted: a deformity, ring "
                                           "spacing or mounting that keeps the struts within the sizes, or a size "
                                           "that covers it")
@@ -302,7 +460,7 @@ def assign_sizes(lengths_mm: np.ndarray, sizes: tuple[StrutSize, ...]) -> tuple[
 
                 new = max(candidates, key=run_length)
                 if current is not None:
-                    swaps[day].append(f"strut {k + 1}: {current.name} -> {new.name}")
+                    swaps[day].append(f"strut {k + first}: {current.name} -> {new.name}")
                 current = new
             names[day][k] = current.name
     return names, swaps
@@ -323,15 +481,16 @@ def segment_distance(p0, p1, q0, q1) -> float:
     return float(np.linalg.norm(p0 + s * d1 - (q0 + t * d2)))
 
 
-def check_struts_clear(geom: HexapodGeometry, poses: list[Pose], diameter_mm: float) -> None:
-    """KinematicsError if two struts touch on any day of the schedule."""
+def check_struts_clear(geom: HexapodGeometry, poses: list[Pose], diameter_mm: float,
+                       field_path: str = "hexapod.deformity", first: int = 1) -> None:
+    """KinematicsError if two struts touch on any day of the schedule (struts numbered from `first`)."""
     for day, pose in enumerate(poses):
         top = pose.apply(geom.platform_mm)
         for i in range(6):
             for j in range(i + 1, 6):
                 d = segment_distance(geom.base_mm[i], top[i], geom.base_mm[j], top[j])
                 if d < diameter_mm:
-                    raise KinematicsError("hexapod.deformity", f"struts {i + 1} and {j + 1} come {d:.1f} mm apart "
+                    raise KinematicsError(field_path, f"struts {i + first} and {j + first} come {d:.1f} mm apart "
                                           f"on day {day}, less than the strut diameter: they would cross or clash; "
                                           "accepted: a smaller correction per stage, or a larger "
                                           "pair_separation_deg, or another first_pair_deg")
@@ -348,28 +507,72 @@ def check_reachable(geom: HexapodGeometry, pose: Pose, field_path: str = "hexapo
 
 
 def risk_point_of(s: Scenario) -> np.ndarray:
+    """The structure at risk (mm): hexapod.structure_at_risk_mm, or the lateral cortex of the
+    moving fragment's end at the gap."""
     h = s.hexapod
     if h.structure_at_risk_mm is not None:
         return np.asarray(h.structure_at_risk_mm, float)
     z = s.gap.level_mm + hexapod_geometry(s).moving_side * 0.5 * s.gap.width_mm
-    return np.array([0.5 * s.bone.outer_diameter_mm, 0.0, z])  # lateral cortex of the moving fragment's end
+    return np.array([h.side_sign * 0.5 * s.bone.outer_diameter_mm, 0.0, z])
+
+
+def state_field(s: Scenario) -> str:
+    """The scenario field that sets the frame's state (named in errors about the plan)."""
+    h = s.hexapod
+    if h.deformity is not None:
+        return "hexapod.deformity"
+    return "hexapod.residual" if h.residual is not None else "hexapod.strut_lengths_mm"
+
+
+def check_fixed_levels(s: Scenario) -> list[np.ndarray]:
+    """Each further level's strut lengths (mm), checked: a size fits, struts clear, and the
+    six struts hold their rings (no singular layout). KinematicsError naming the level."""
+    from sim.mechanism import strut_rank
+
+    h = s.hexapod
+    out = []
+    for i, g in enumerate(fixed_level_geometries(s)):
+        path = f"hexapod.fixed_levels[{i}]"
+        first = 6 * (i + 1) + 1
+        identity = Pose.identity(origin_of(s))
+        lengths = g.lengths_mm(identity)
+        assign_sizes(lengths[None, :], h.strut_sizes, path, first)
+        check_struts_clear(g, [identity], h.strut_diameter_mm, path, first)
+        centre = g.platform_mm.mean(axis=0)
+        radius = float(np.max(np.linalg.norm(g.platform_mm - centre, axis=1)))
+        rank, _ = strut_rank(g.base_mm - centre, g.platform_mm - centre, radius)
+        if rank < 6:
+            raise KinematicsError(path, f"the six struts of this level hold rings {', '.join(h.fixed_levels[i].rings)} "
+                                  f"in only {rank} of six directions (a singular layout); accepted: mounts in the "
+                                  "alternating pattern (first_pair_deg, pair_separation_deg) or another strut_mounts_deg")
+        out.append(lengths)
+    return out
 
 
 def plan_correction(s: Scenario) -> tuple[HexapodGeometry, Schedule]:
-    """The schedule of a scenario's hexapod, checked: reachable, sizes, struts clear."""
+    """The schedule of a scenario's hexapod, checked: reachable, sizes, struts clear, and the
+    further levels (`check_fixed_levels`)."""
     h = s.hexapod
     geom = hexapod_geometry(s)
+    field_path = state_field(s)
+    if h.residual is not None:  # the lengths in place must be lengths of the sizes at hand
+        assign_sizes(np.asarray(h.strut_lengths_mm, float)[None, :], h.strut_sizes, "hexapod.strut_lengths_mm")
     start = initial_pose(s, geom)
-    field_path = "hexapod.deformity" if h.deformity is not None else "hexapod.strut_lengths_mm"
-    check_reachable(geom, start, field_path)
+    offset = frame_offset(s, geom)
+    check_reachable(geom, offset.then(start), field_path)
     hinge = h.hinge_mm if h.hinge_mm is not None else origin_of(s)
-    schedule = plan_schedule(geom, start, hinge, risk_point_of(s), h.max_rate_mm_per_day, h.strut_sizes)
-    for pose in schedule.poses:
+    size_field = "hexapod.residual" if h.residual is not None else "hexapod.strut_sizes"
+    schedule = plan_schedule(geom, start, hinge, risk_point_of(s), h.max_rate_mm_per_day, h.strut_sizes,
+                             offset=None if h.residual is None else offset, size_field=size_field)
+    for pose in schedule.ring_poses:
         check_reachable(geom, pose, field_path)
-    check_struts_clear(geom, schedule.poses, h.strut_diameter_mm)
+    check_struts_clear(geom, schedule.ring_poses, h.strut_diameter_mm, field_path)
+    check_fixed_levels(s)
     return geom, schedule
 
 
-__all__ = ["KinematicsError", "Pose", "HexapodGeometry", "Schedule", "check_reachable",
-           "check_struts_clear", "correction_path", "deformity_pose", "hexapod_geometry", "initial_pose",
-           "plan_correction", "plan_schedule", "assign_sizes"]
+__all__ = ["KinematicsError", "Pose", "HexapodGeometry", "Schedule", "assign_sizes", "check_fixed_levels",
+           "check_reachable", "check_struts_clear", "clinical_parameters", "correction_path", "deformity_pose",
+           "fixed_level_geometries", "frame_offset", "hexapod_geometry", "initial_frame_pose", "initial_pose",
+           "master_tab_deg", "origin_of", "pairs_layout", "plan_correction", "plan_schedule", "projected_angles_deg",
+           "risk_point_of", "state_field", "tilt_rotation"]

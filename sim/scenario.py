@@ -299,25 +299,106 @@ class Distraction:
     regenerate: RegenerateModel = RegenerateModel()
 
 
+# The clinical names of each deformity and mounting parameter: (the direction counted
+# positive in `Deformity.signed` / `Mounting.signed`, the other one).
+DEFORMITY_TERMS: dict[str, tuple[str, str]] = {
+    "ap_angulation": ("varus", "valgus"),
+    "ap_translation": ("lateral", "medial"),
+    "lateral_angulation": ("procurvatum", "recurvatum"),
+    "lateral_translation": ("anterior", "posterior"),
+    "axial_rotation": ("internal", "external"),
+    "length": ("long", "short"),
+}
+MOUNTING_TERMS: dict[str, tuple[str, str]] = {
+    "ap_offset": ("lateral", "medial"),
+    "lateral_offset": ("anterior", "posterior"),
+    "axial_offset": ("proximal", "distal"),
+    "rotary_offset": ("internal", "external"),
+}
+DEFORMITY_UNITS = {"ap_angulation": "deg", "ap_translation": "mm", "lateral_angulation": "deg",
+                   "lateral_translation": "mm", "axial_rotation": "deg", "length": "mm",
+                   "ap_offset": "mm", "lateral_offset": "mm", "axial_offset": "mm", "rotary_offset": "deg"}
+
+
+def _signed(obj: Any, terms: dict[str, tuple[str, str]]) -> dict[str, float]:
+    out = {}
+    for key, (plus, _minus) in terms.items():
+        unit = DEFORMITY_UNITS[key]
+        value = getattr(obj, f"{key}_{unit}")
+        name = getattr(obj, key)
+        out[f"{key}_{unit}"] = value if name in (None, plus) else -value
+    return out
+
+
 @dataclass(frozen=True)
 class Deformity:
-    """The moving fragment's pose relative to the reference fragment, as clinicians read it.
+    """The moving fragment's position relative to the reference fragment, as read on two films.
 
-    Rotations about the deformity's origin, applied in this order: the AP-view angulation
-    (about +y, right-hand rule: for a distal moving fragment, + is varus), the lateral-view
-    angulation (about +x: for a distal moving fragment, + moves its far end anterior,
-    i.e. apex posterior), the axial rotation (about +z: + is counter-clockwise seen from
-    proximal); then the translations: AP-view (x, + lateral), lateral-view (y, +
-    anterior) and length (z, + lengthened: the moving fragment further from the
-    reference one). Angles in degrees, lengths in mm.
+    Each parameter is a magnitude (>= 0) and its clinical name, as a planner writes it:
+    the angulation between the fragments' axes *as projected* on the AP film (coronal,
+    x-z plane: varus / valgus) and on the lateral film (sagittal, y-z plane: procurvatum /
+    recurvatum); the translation of the moving fragment's corresponding point from the
+    origin on each film (medial / lateral, anterior / posterior); the axial rotation of
+    the moving fragment about its own axis (internal / external); and the length along
+    the reference fragment's axis (short: the fragments overlap or approach; long). The
+    names mean the same on a left and a right limb (`Hexapod.side` turns them into the
+    scenario's axes). Translation and rotation are those of the moving fragment relative
+    to the reference one. Angles in degrees, lengths in mm. docs/hexapod.md gives the
+    exact construction and the sign conventions.
     """
 
     ap_angulation_deg: float = 0.0
+    ap_angulation: Literal["varus", "valgus"] | None = None
     ap_translation_mm: float = 0.0
+    ap_translation: Literal["medial", "lateral"] | None = None
     lateral_angulation_deg: float = 0.0
+    lateral_angulation: Literal["procurvatum", "recurvatum"] | None = None
     lateral_translation_mm: float = 0.0
+    lateral_translation: Literal["anterior", "posterior"] | None = None
     axial_rotation_deg: float = 0.0
+    axial_rotation: Literal["internal", "external"] | None = None
     length_mm: float = 0.0
+    length: Literal["short", "long"] | None = None
+
+    def signed(self) -> dict[str, float]:
+        """Signed values: + varus, lateral, procurvatum, anterior, internal, long (deg, mm)."""
+        return _signed(self, DEFORMITY_TERMS)
+
+    @staticmethod
+    def from_signed(values: dict[str, float]) -> Deformity:
+        """The deformity with these signed values (see `signed`)."""
+        kwargs: dict[str, Any] = {}
+        for key, (plus, minus) in DEFORMITY_TERMS.items():
+            field_name = f"{key}_{DEFORMITY_UNITS[key]}"
+            v = float(values.get(field_name, 0.0))
+            kwargs[field_name] = abs(v)
+            kwargs[key] = plus if v >= 0 else minus
+        return Deformity(**kwargs)
+
+
+@dataclass(frozen=True)
+class Mounting:
+    """Where the reference ring sits relative to the deformity's origin, as read on the films.
+
+    The reference ring's centre lies ap_offset_mm medial or lateral of the origin (AP
+    film), lateral_offset_mm anterior or posterior of it (lateral film) and its mid-plane
+    axial_offset_mm proximal or distal of it; its master tab (the middle of the mounts of
+    struts 1 and 2) is turned rotary_offset_deg from anterior, internal (towards medial)
+    or external. Magnitudes >= 0 with their names, mm and degrees.
+    """
+
+    ap_offset_mm: float = 0.0
+    ap_offset: Literal["medial", "lateral"] | None = None
+    lateral_offset_mm: float = 0.0
+    lateral_offset: Literal["anterior", "posterior"] | None = None
+    axial_offset_mm: float = 0.0
+    axial_offset: Literal["proximal", "distal"] | None = None
+    rotary_offset_deg: float = 0.0
+    rotary_offset: Literal["internal", "external"] | None = None
+
+    def signed(self) -> dict[str, float]:
+        """Signed values: + lateral, anterior, proximal, internal (mm, deg)."""
+        return _signed(self, MOUNTING_TERMS)
 
 
 @dataclass(frozen=True)
@@ -340,36 +421,68 @@ STANDARD_STRUT_SIZES = (
 
 
 @dataclass(frozen=True)
+class FixedLevel:
+    """A further hexapod level between two rings of one fragment: six struts held at the
+    lengths of the rings as placed (a four-ring hexapod has one below and one above the
+    correcting level). Mounts as in `Hexapod` (pairs on the centroid circles, or
+    strut_mounts_deg); `rings` = [lower ring, upper ring] by name."""
+
+    rings: tuple[str, str]
+    first_pair_deg: float = 90.0
+    pair_separation_deg: float = 30.0
+    strut_mounts_deg: tuple[tuple[float, float], ...] | None = None
+
+
+@dataclass(frozen=True)
 class Hexapod:
     """A hexapod (Taylor Spatial Frame type) between two rings.
 
     Six struts, pinned at both ends (universal joints: they carry axial load only), join
     mounting points on the rings' centroid circles in the standard alternating pattern:
-    on the reference ring three pairs centred at first_pair_deg + 0/120/240 degrees, the
-    two points of a pair pair_separation_deg apart; on the moving ring the pairs are
-    turned by 60 degrees. Strut k joins reference point k to the moving point that
-    makes the zig-zag, so neighbouring struts lean opposite ways.
+    on the reference ring three pairs centred at first_pair_deg + 0/120/240 degrees (the
+    first pair, struts 1 and 2, at the master tab), the two points of a pair
+    pair_separation_deg apart; on the moving ring the pairs are turned by 60 degrees.
+    Strut k joins reference point k to the moving point that makes the zig-zag, so
+    neighbouring struts lean opposite ways; numbers rise counter-clockwise seen from
+    proximal. strut_mounts_deg gives the six (reference, moving) mount angles instead.
 
-    The frame is mounted on the deformed limb: the moving ring sits on the moving
-    fragment, at the `deformity` pose relative to the reference ring (or at the pose
-    that `strut_lengths_mm` gives). `ilizarov hexapod` plans the correction back to
-    alignment about the hinge (default: the origin), at most max_rate_mm_per_day at the
-    structure at risk (a point of the moving fragment, in its corrected position).
+    side: the limb ("left" or "right"). The scenario's axes are a right-handed world:
+    +x points to the patient's right (lateral on a right limb, medial on a left one), +y
+    anterior, +z proximal. The frame is mounted on the deformed limb: the moving ring sits
+    on the moving fragment, at the `deformity` (clinical terms) relative to the reference
+    ring, or at the pose that `strut_lengths_mm` gives; with `residual` as well, the
+    lengths are the struts in place and the residual is what new films show.
+    `ilizarov hexapod` plans the correction back to alignment about the hinge (default:
+    the origin), at most max_rate_mm_per_day at the structure at risk (a point of the
+    moving fragment, in its corrected position). The origin is `origin_mm`, or follows
+    from `mounting` (offsets of the reference ring from it), or lies on the bone axis at
+    the gap.
     """
 
     reference_ring: str
     moving_ring: str
+    side: Literal["left", "right"]
+    reference_fragment: Literal["proximal", "distal"] | None = None  # default: the reference ring's
     deformity: Deformity | None = None
     strut_lengths_mm: tuple[float, ...] | None = None
-    origin_mm: tuple[float, float, float] | None = None  # default: on the bone axis at the gap
+    residual: Deformity | None = None
+    mounting: Mounting | None = None
+    origin_mm: tuple[float, float, float] | None = None  # default: from mounting, else bone axis at the gap
     hinge_mm: tuple[float, float, float] | None = None  # default: the origin
     structure_at_risk_mm: tuple[float, float, float] | None = None  # default: the moving fragment's end at the gap
     max_rate_mm_per_day: float = 1.0
-    first_pair_deg: float = 90.0
+    first_pair_deg: float | None = None  # default: 90 (anterior), turned by mounting.rotary_offset
     pair_separation_deg: float = 30.0
+    strut_mounts_deg: tuple[tuple[float, float], ...] | None = None
+    fixed_levels: tuple[FixedLevel, ...] = ()
     strut_diameter_mm: float = 8.0
     strut_material: str = "stainless_steel"
     strut_sizes: tuple[StrutSize, ...] = STANDARD_STRUT_SIZES
+
+    @property
+    def side_sign(self) -> float:
+        """+1 on a right limb, -1 on a left one: the x component of 'lateral'."""
+        return 1.0 if self.side == "right" else -1.0
 
 
 MAX_RATE_MM_PER_DAY = 3.0  # above 2 mm/day the regenerate starves (physics.md section 4)
@@ -1012,8 +1125,10 @@ LIMITS: dict[str, Limit] = {
                                                               "Heigele)", low_open=True),
     "distraction.regenerate.pressure_limit_MPa": Limit(0.0, 10.0, "MPa", "0.15 MPa after Claes & Heigele",
                                                        low_open=True),
-    "hexapod.deformity.translation_mm": Limit(-200.0, 200.0, "mm", "a hexapod's struts travel at most 200 mm, "
+    "hexapod.deformity.translation_mm": Limit(0.0, 200.0, "mm", "a hexapod's struts travel at most 200 mm, "
                                               "from the shortest to the longest standard strut"),
+    "hexapod.mounting.offset_mm": Limit(0.0, 300.0, "mm", "the reference ring's centre is at most a ring's "
+                                        "radius from the bone"),
     "hexapod.strut_lengths_mm[]": Limit(50.0, 600.0, "mm", "the lengths of real hexapod struts"),
     "hexapod.max_rate_mm_per_day": Limit(0.1, MAX_RATE_MM_PER_DAY, "mm/day", "1 mm/day is usual; slower "
                                          "corrections take months"),
@@ -1453,6 +1568,8 @@ def _validate_rods(s: Scenario) -> None:
         join([r.name for r in s.rod_rings(rod)])
     if s.hexapod is not None:
         join([s.hexapod.reference_ring, s.hexapod.moving_ring])
+        for level in s.hexapod.fixed_levels:
+            join(list(level.rings))
     if len(s.rings) > 1:
         for i, r in enumerate(s.rings):
             if len(groups[r.name]) == 1:
@@ -1735,22 +1852,35 @@ def _validate_hexapod(s: Scenario) -> None:
             raise ScenarioError("gap.regenerate", "a hexapod scenario models the osteotomy as an open gap (the "
                                 "fragments move past each other during the correction, and the frame's own "
                                 "stiffness is what is compared); accepted: no regenerate")
+    fragment = "proximal" if z_ref > z_mov else "distal"
+    if h.reference_fragment is not None and h.reference_fragment != fragment:
+        raise ScenarioError(f"{p}.reference_fragment", f"{h.reference_fragment!r}, but the reference ring "
+                            f"{h.reference_ring!r} ({z_ref:g} mm) is on the {fragment} side of the moving ring "
+                            f"{h.moving_ring!r} ({z_mov:g} mm); accepted: {fragment!r} (or leave it out)")
     if (h.deformity is None) == (h.strut_lengths_mm is None):
         raise ScenarioError(f"{p}.deformity", "give the frame's state once: either a [hexapod.deformity] table or "
-                            "hexapod.strut_lengths_mm (six lengths)")
+                            "hexapod.strut_lengths_mm (six lengths, with a [hexapod.residual] table for a residual "
+                            "correction)")
+    if h.residual is not None and h.strut_lengths_mm is None:
+        raise ScenarioError(f"{p}.residual", "a residual correction starts from the struts in place; accepted: "
+                            "hexapod.strut_lengths_mm (the six lengths now on the frame) with the [hexapod.residual] "
+                            "table, instead of [hexapod.deformity]")
     if h.strut_lengths_mm is not None:
         if len(h.strut_lengths_mm) != 6:
             raise ScenarioError(f"{p}.strut_lengths_mm", f"{len(h.strut_lengths_mm)} lengths; accepted: six")
         for i, length in enumerate(h.strut_lengths_mm):
             _limit("hexapod.strut_lengths_mm[]", f"{p}.strut_lengths_mm[{i}]", length)
-    if h.deformity is not None:
-        for key in ("ap_angulation_deg", "lateral_angulation_deg", "axial_rotation_deg"):
-            v = getattr(h.deformity, key)
-            if not abs(v) < 60.0:
-                raise ScenarioError(f"{p}.deformity.{key}", f"{v:g} deg; accepted: less than 60 deg either way (a "
-                                    "larger deformity needs staged correction)")
-        for key in ("ap_translation_mm", "lateral_translation_mm", "length_mm"):
-            _limit("hexapod.deformity.translation_mm", f"{p}.deformity.{key}", getattr(h.deformity, key))
+    for table in ("deformity", "residual"):
+        if getattr(h, table) is not None:
+            _validate_clinical(getattr(h, table), f"{p}.{table}", DEFORMITY_TERMS)
+    if h.mounting is not None:
+        _validate_clinical(h.mounting, f"{p}.mounting", MOUNTING_TERMS)
+        if h.origin_mm is not None:
+            raise ScenarioError(f"{p}.origin_mm", "give the origin once: either hexapod.origin_mm or the "
+                                "[hexapod.mounting] offsets of the reference ring from it; accepted: one of them")
+        if h.first_pair_deg is not None and h.mounting.rotary_offset_deg != 0:
+            raise ScenarioError(f"{p}.first_pair_deg", "give the master tab's direction once: either "
+                                "hexapod.first_pair_deg or hexapod.mounting.rotary_offset_deg; accepted: one of them")
     z_limit = Limit(-300.0, s.bone.length_mm + 300.0, "mm", "from 300 mm below the bone's distal end to 300 mm "
                     "above its proximal end")
     for key in ("origin_mm", "hinge_mm", "structure_at_risk_mm"):
@@ -1758,8 +1888,62 @@ def _validate_hexapod(s: Scenario) -> None:
         if point is not None:
             for k, c in enumerate(point):
                 _limit(key, f"{p}.{key}[{k}]", c, POINT_XY if k < 2 else z_limit)
+    origin = hexapod_origin_mm(s)
+    if h.mounting is not None and not z_limit.accepts(origin[2]):
+        m = h.mounting
+        raise ScenarioError(f"{p}.mounting.axial_offset_mm", f"{m.axial_offset_mm:g} mm {m.axial_offset or 'proximal'}"
+                            f" puts the origin at z = {origin[2]:g} mm; accepted: an offset that puts the origin "
+                            f"{z_limit.words()}")
+    for name in (h.reference_ring, h.moving_ring):
+        ring = names[name]
+        off = math.hypot(origin[0] - ring.centre_xy_mm[0], origin[1] - ring.centre_xy_mm[1])
+        if off >= 0.5 * ring.inner_diameter_mm:
+            if h.mounting is not None:
+                m = h.mounting
+                key = "ap_offset_mm" if m.ap_offset_mm >= m.lateral_offset_mm else "lateral_offset_mm"
+                where = (f"{p}.mounting.{key}", f"the mounting offsets ({m.ap_offset_mm:g} mm "
+                         f"{m.ap_offset or 'lateral'} on the AP film, {m.lateral_offset_mm:g} mm "
+                         f"{m.lateral_offset or 'anterior'} on the lateral film)")
+            else:
+                where = (f"{p}.origin_mm", f"origin_mm ({origin[0]:g}, {origin[1]:g}, {origin[2]:g})")
+            raise ScenarioError(where[0], f"{where[1]} put the origin {off:.1f} mm from the centre of ring {name!r}, "
+                                f"outside its inner circle ({0.5 * ring.inner_diameter_mm:g} mm radius): the origin is "
+                                "a point of the bone, which passes through the rings; accepted: offsets that put the "
+                                f"origin inside both hexapod rings (less than {0.5 * ring.inner_diameter_mm:g} mm "
+                                "from the ring's centre in plan view)")
+    _validate_mounts(h.strut_mounts_deg, f"{p}.strut_mounts_deg",
+                     h.first_pair_deg is not None or h.pair_separation_deg != 30.0
+                     or (h.mounting is not None and h.mounting.rotary_offset_deg != 0))
+    corrected = {frozenset((h.reference_ring, h.moving_ring))}
+    for i, level in enumerate(h.fixed_levels):
+        q = f"{p}.fixed_levels[{i}]"
+        for k, ring_name in enumerate(level.rings):
+            if ring_name not in names:
+                raise ScenarioError(f"{q}.rings[{k}]", f"{ring_name!r} is not a ring; accepted: {', '.join(names)}")
+        if level.rings[0] == level.rings[1]:
+            raise ScenarioError(f"{q}.rings", f"both ends on ring {level.rings[0]!r}; accepted: two rings")
+        pair = frozenset(level.rings)
+        if pair in corrected:
+            raise ScenarioError(f"{q}.rings", f"rings {', '.join(sorted(pair))} already have a hexapod level; "
+                                "accepted: one level between two rings")
+        corrected.add(pair)
+        z0, z1 = names[level.rings[0]].level_mm, names[level.rings[1]].level_mm
+        z_split = s.gap.level_mm if s.has_bone else 0.5 * (z_ref + z_mov)
+        if (z0 - z_split) * (z1 - z_split) <= 0:
+            where = f"the gap ({z_split:g} mm)" if s.has_bone else f"the correcting level ({z_split:g} mm)"
+            raise ScenarioError(f"{q}.rings", f"rings {level.rings[0]!r} ({z0:g} mm) and {level.rings[1]!r} "
+                                f"({z1:g} mm) are on either side of {where}: a second correcting level is not "
+                                "supported (the bone has one osteotomy and the frame model moves one fragment by "
+                                "one pose); accepted: two rings of one fragment")
+        _limit("angle", f"{q}.first_pair_deg", level.first_pair_deg, ANGLE)
+        if not 5.0 <= level.pair_separation_deg <= 50.0:
+            raise ScenarioError(f"{q}.pair_separation_deg", f"{level.pair_separation_deg:g} deg; accepted: 5 to 50 "
+                                "deg")
+        _validate_mounts(level.strut_mounts_deg, f"{q}.strut_mounts_deg",
+                         level.first_pair_deg != 90.0 or level.pair_separation_deg != 30.0)
     _limit("hexapod.max_rate_mm_per_day", f"{p}.max_rate_mm_per_day", h.max_rate_mm_per_day)
-    _limit("angle", f"{p}.first_pair_deg", h.first_pair_deg, ANGLE)
+    if h.first_pair_deg is not None:
+        _limit("angle", f"{p}.first_pair_deg", h.first_pair_deg, ANGLE)
     if not 5.0 <= h.pair_separation_deg <= 50.0:
         raise ScenarioError(f"{p}.pair_separation_deg", f"{h.pair_separation_deg:g} deg; accepted: 5 to 50 deg")
     _limit("hexapod.strut_diameter_mm", f"{p}.strut_diameter_mm", h.strut_diameter_mm)
@@ -1776,6 +1960,73 @@ def _validate_hexapod(s: Scenario) -> None:
                                 "accepted: 0 < min_length_mm < max_length_mm")
 
 
+def hexapod_origin_mm(s: Scenario) -> tuple[float, float, float]:
+    """The deformity's origin in the scenario's axes (mm): hexapod.origin_mm, or the point the
+    [hexapod.mounting] offsets put it at (the reference ring's centre less its offsets), or
+    the bone axis at the gap."""
+    h = s.hexapod
+    if h.origin_mm is not None:
+        return tuple(float(c) for c in h.origin_mm)
+    if h.mounting is not None:
+        m = h.mounting.signed()
+        ring = s.ring(h.reference_ring)
+        return (ring.centre_xy_mm[0] - h.side_sign * m["ap_offset_mm"], ring.centre_xy_mm[1] - m["lateral_offset_mm"],
+                ring.level_mm - m["axial_offset_mm"])
+    return (0.0, 0.0, s.gap.level_mm)
+
+
+# Angles no pose has: an axis at 90 deg or more from the reference fragment's axis on a film.
+PROJECTED_ANGLE_LIMIT_DEG = 90.0
+STAGED_ANGLE_DEG = 60.0  # larger corrections are staged
+
+
+def _validate_clinical(obj: Any, path: str, terms: dict[str, tuple[str, str]]) -> None:
+    """Magnitudes >= 0 with their clinical names; angles a pose has; translations in range."""
+    for key, (plus, minus) in terms.items():
+        unit = DEFORMITY_UNITS[key]
+        field_name = f"{key}_{unit}"
+        value, name = getattr(obj, field_name), getattr(obj, key)
+        if value < 0:
+            raise ScenarioError(f"{path}.{field_name}", f"{value:g} {unit} is not accepted; accepted: a magnitude >= 0, "
+                                f"its direction given by {path}.{key} = {plus!r} or {minus!r}")
+        if value > 0 and name is None:
+            raise ScenarioError(f"{path}.{key}", f"the direction of the {value:g} {unit} is missing; accepted: "
+                                f"{path}.{key} = {plus!r} or {minus!r}")
+        if key in ("ap_angulation", "lateral_angulation"):
+            film = "AP" if key.startswith("ap") else "lateral"
+            if value >= PROJECTED_ANGLE_LIMIT_DEG:
+                raise ScenarioError(f"{path}.{field_name}", f"{value:g} deg on the {film} film: no pose of the moving "
+                                    "fragment has it (its axis would lie across the film, at 90 deg or more from the "
+                                    f"reference fragment's); accepted: less than {PROJECTED_ANGLE_LIMIT_DEG:g} deg, and "
+                                    f"less than {STAGED_ANGLE_DEG:g} deg for one stage of correction")
+            if value >= STAGED_ANGLE_DEG:
+                raise ScenarioError(f"{path}.{field_name}", f"{value:g} deg; accepted: less than {STAGED_ANGLE_DEG:g} "
+                                    "deg (a larger deformity needs staged correction)")
+        elif key in ("axial_rotation", "rotary_offset"):
+            limit = STAGED_ANGLE_DEG if key == "axial_rotation" else 180.0
+            if value >= limit:
+                why = "a larger deformity needs staged correction" if key == "axial_rotation" else \
+                    "a ring turned further is turned the other way"
+                raise ScenarioError(f"{path}.{field_name}", f"{value:g} deg; accepted: less than {limit:g} deg ({why})")
+        elif key in DEFORMITY_TERMS:
+            _limit("hexapod.deformity.translation_mm", f"{path}.{field_name}", value)
+        else:
+            _limit("hexapod.mounting.offset_mm", f"{path}.{field_name}", value)
+
+
+def _validate_mounts(mounts: tuple[tuple[float, float], ...] | None, path: str, layout_given: bool) -> None:
+    if mounts is None:
+        return
+    if layout_given:
+        raise ScenarioError(path, "give the strut mounts once: either strut_mounts_deg or the pairs layout "
+                            "(first_pair_deg, pair_separation_deg, the mounting's rotary offset); accepted: one of them")
+    if len(mounts) != 6:
+        raise ScenarioError(path, f"{len(mounts)} struts; accepted: six [reference, moving] angle pairs")
+    for k, pair in enumerate(mounts):
+        for j, angle in enumerate(pair):
+            _limit("angle", f"{path}[{k}][{j}]", angle, ANGLE)
+
+
 def _validate_hexapod_kinematics(s: Scenario) -> None:
     """Plan the correction as `ilizarov hexapod` does (reachable poses, strut sizes, struts
     clear of each other, at most MAX_CORRECTION_DAYS days) and check that the six struts
@@ -1789,7 +2040,7 @@ def _validate_hexapod_kinematics(s: Scenario) -> None:
         raise ScenarioError(exc.field, exc.message) from None
     ring = s.ring(s.hexapod.moving_ring)
     for day in (0, len(schedule.poses) - 1):
-        top = schedule.poses[day].apply(geom.platform_mm)
+        top = schedule.ring_poses[day].apply(geom.platform_mm)
         centre = top.mean(axis=0)
         rank, _ = strut_rank(geom.base_mm - centre, top - centre, ring.centroid_radius_mm)
         if rank < 6:

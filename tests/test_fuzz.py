@@ -49,8 +49,9 @@ def bases() -> dict[str, dict]:
 def _bases() -> dict[str, dict]:
     hexapod_lengths = _resolved("hexapod-correction.toml")
     hexapod_lengths["hexapod"].pop("deformity")
+    hexapod_lengths["hexapod"].pop("mounting")  # the origin is given as a point here
     hexapod_lengths["hexapod"]["strut_lengths_mm"] = [150.0, 148.0, 152.0, 151.0, 149.0, 150.0]
-    hexapod_lengths["hexapod"].update(origin_mm=[0.0, 0.0, 180.0], hinge_mm=[0.0, 0.0, 180.0])
+    hexapod_lengths["hexapod"].update(origin_mm=[0.0, 0.0, 180.0], hinge_mm=[0.0, 0.0, 180.0], first_pair_deg=90.0)
     return {
         "standard": _resolved("standard-4ring.toml"),
         "regenerate": _resolved("standard-4ring.toml", **{"gap.regenerate": {"modulus_MPa": 100.0,
@@ -62,6 +63,8 @@ def _bases() -> dict[str, dict]:
         "hexapod": _resolved("hexapod-correction.toml"),
         "hexapod_lengths": hexapod_lengths,
         "ring_held": _ring_held_base(),
+        "hexapod_residual": _resolved("hexapod-residual.toml"),
+        "hexapod_four_ring": _resolved("hexapod-four-ring.toml"),
     }
 
 
@@ -368,7 +371,8 @@ def _extreme_runs() -> list[tuple[str, list[str], dict]]:
     fine = copy.deepcopy(b["standard"])  # the finest continuum mesh that validates: refused by its size
     fine["continuum"].update(element_size_mm=1.0, wire_element_size_mm=0.1)
     hexapod = copy.deepcopy(b["hexapod"])  # the largest accepted rotation at the fastest rate, plan only
-    hexapod["hexapod"]["deformity"] = {"axial_rotation_deg": 59.0, "ap_angulation_deg": 20.0}
+    hexapod["hexapod"]["deformity"] = {"axial_rotation_deg": 59.0, "axial_rotation": "internal",
+                                       "ap_angulation_deg": 20.0, "ap_angulation": "varus"}
     hexapod["hexapod"]["max_rate_mm_per_day"] = 3.0
     return [("run-big", ["run", "--no-picture"], big), ("run-slack", ["run"], slack),
             ("run-frame-only", ["run", "--no-picture"], frame), ("timeline-fast", ["timeline", "--no-pictures"], fast),
