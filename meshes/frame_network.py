@@ -30,6 +30,7 @@ from meshes.tags import Marker, Part, PartKind
 from sim.scenario import Scenario
 
 ANGLE_TOL_RAD = 1e-7
+CLAMP_JOINT_LENGTH_MM = 1.0  # a compliant wire clamp's joint cell, along the wire
 MAX_BRANCHES = 12
 
 
@@ -138,12 +139,22 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
         along = (direction[0], direction[1], 0.0)
         wire_tag = plan.add_part(w.name, PartKind.WIRE, w.name)
         clamp_tag = plan.add_part(f"{w.name}_clamps", PartKind.CLAMP_LINK, w.name, axis=along)
+        compliant = not s.interfaces.law("wire_clamp", w.name).rigid
+        arm_tag = plan.add_part(f"{w.name}_clamp_arms", PartKind.CLAMP_ARM, w.name) if compliant else None
         ends = []
-        for sp in (s1, s2):
+        for sp, outward in ((s1, -1.0), (s2, 1.0)):
             xy = origin + sp * direction
             on_ring = ring_pts[w.ring].at(math.atan2(xy[1] - ring.centre_xy_mm[1], xy[0] - ring.centre_xy_mm[0]))
             end = plan.add_point((xy[0], xy[1], z_w))
-            plan.add_line(on_ring, end, clamp_tag, None)
+            if compliant:
+                # the joint lies along the wire (its pull has no lever about it, so the clamp's offset from
+                # the ring's centroid loads the ring, not the wire), held by a stiff arm from the ring
+                q = xy + outward * CLAMP_JOINT_LENGTH_MM * direction
+                grip = plan.add_point((q[0], q[1], z_w))
+                plan.add_line(on_ring, grip, arm_tag, None)
+                plan.add_line(grip, end, clamp_tag, None)
+            else:
+                plan.add_line(on_ring, end, clamp_tag, None)
             ends.append(end)
         if s.has_bone:
             sc = math.sqrt(r_out ** 2 - w.offset_mm ** 2)

@@ -26,10 +26,11 @@ class PartKind(IntEnum):
     STRUT = 12  # a hexapod strut: pinned at both ends, axial load only (one cell)
     ROD_RING_JOINT = 13  # a threaded rod's bolted joint with a ring (two cells: one per nut)
     PIN_CLAMP = 14  # a half pin held in its clamp on the post
+    CLAMP_ARM = 15  # a compliant wire clamp's rigid arm from the ring to its joint (which lies along the wire)
 
 
 LINK_KINDS = (PartKind.WIRE_BONE_LINK, PartKind.CLAMP_LINK, PartKind.PIN_BONE_LINK, PartKind.ROD_RING_JOINT,
-              PartKind.PIN_CLAMP)
+              PartKind.PIN_CLAMP, PartKind.CLAMP_ARM)
 
 
 class Marker(IntEnum):

@@ -229,6 +229,10 @@ def build_results(scenario, pretension, cases: dict, *, cells: int, dofs: int, t
                 worst_by_part[part] = max(worst_by_part.get(part, 0.0), v)
         else:
             m["safety_factor"] = safety_factors(m["max_von_mises_MPa"], yield_by_group_MPa)
+        fy = getattr(case, "first_yield", None)
+        unit = "N" if name == "axial" else "Nm"
+        m[f"first_yield_at_{unit}"] = None if fy is None else fy["load"]
+        m["first_yield_part"] = None if fy is None else fy["part"]
         m["newton_iterations"] = sum(s.newton_iterations for s in case.steps)
         cyc = cycle_metrics(case, pretension.achieved_N)
         if cyc is not None:

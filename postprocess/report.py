@@ -291,7 +291,7 @@ def _bone_centre_at(lines: dict, parts: dict, level_mm: float, half_mm: float) -
     return (lines["points_mm"][near] + lines["displacement_mm"][near]).mean(axis=0)
 
 
-GAP_HIDDEN_KINDS = ("RING", "ROD", "STRUT", "POST", "WIRE", "WIRE_BONE_LINK", "CLAMP_LINK", "PIN_BONE_LINK",
+GAP_HIDDEN_KINDS = ("RING", "ROD", "STRUT", "POST", "WIRE", "WIRE_BONE_LINK", "CLAMP_LINK", "CLAMP_ARM", "PIN_BONE_LINK",
                     "GAP_CONTACT")
 
 

@@ -54,6 +54,8 @@ def stability_summary(results: dict[str, Any]) -> str:
         if t:
             name = max(t, key=t.get)
             lines.append(f"    wire tension {min(t.values()):.0f}-{max(t.values()):.0f} N (highest: {name})")
+        if a.get("first_yield_at_N") is not None:
+            lines.append(f"    first yield at {a['first_yield_at_N']:.1f} N ({a['first_yield_part']})")
     for key, label in (("bending_ap", "Bending AP"), ("bending_ml", "Bending ML"), ("torsion", "Torsion")):
         if key in cases:
             c = cases[key]
@@ -62,6 +64,8 @@ def stability_summary(results: dict[str, Any]) -> str:
                          f"{_fmt(c.get('initial_stiffness_Nm_per_deg'), '.2f')})")
             if c.get("gap_rim_closed_at_Nm") is not None:
                 lines.append(f"    the rim of the gap closes at {c['gap_rim_closed_at_Nm']:.2f} N*m")
+            if c.get("first_yield_at_Nm") is not None:
+                lines.append(f"    first yield at {c['first_yield_at_Nm']:.2f} N*m ({c['first_yield_part']})")
     vm = results.get("max_von_mises_MPa", {})
     sf = results.get("safety_factor", {})
     crit = results.get("critical_parts", {})

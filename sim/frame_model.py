@@ -59,6 +59,7 @@ from sim.units import NMM_PER_NM
 REGENERATE_MIN_LENGTH_FRACTION = 0.1
 CONTACT_KINDS = (PartKind.GAP_CONTACT, PartKind.REGENERATE)
 EVENT_TOLERANCE = 1e-7  # contact events are located to this fraction of a load step (and of the gap)
+YIELD_EVENT_TOLERANCE = 1e-5  # the first yield is located where the highest stress is this close to its yield
 MAX_ROTATION_INCREMENT_RAD = 0.05  # Newton updates are scaled down to turn no node by more than this
 # a solution is outside the model's range (a frame that is barely held) when the loaded end
 # turns more than this, relative to the pretensioned state ...
@@ -115,6 +116,7 @@ class LoadCaseResult:
     initial_compliance: np.ndarray | None = None  # 6x6: motion (mm, rad) per unit load (N, N*mm), at pretension
     final_compliance: np.ndarray | None = None  # the same at full load
     contact_events: list[dict] = field(default_factory=list)  # {"part", "load", "load_factor", "step"}
+    first_yield: dict | None = None  # {"part", "load", "load_factor", "step"}; load 0: already at pretension
     warnings: list[str] = field(default_factory=list)
     cycles: list[dict] = field(default_factory=list)  # per load-unload cycle: the state at full load and unloaded
     loading_steps: int = 0  # steps[:loading_steps + 1] are the first loading branch
@@ -888,11 +890,33 @@ class FrameModel:
         return b.array.copy()
 
     # ------------------------------------------------------------------ pretension
-    def _set_initial_strains(self, eps0: dict[str, float]) -> None:
+    def _set_initial_strains(self, eps0: dict[str, float], olive_passages: bool = False) -> None:
+        """The initial (tensioning) strain of each wire's cells. An olive wire is bonded to
+        the bone at both cortices once clamped, so its passage through the bone keeps the
+        tension it had while it slid through the drilled holes during tensioning: the
+        target (`olive_passages`: strain -T/EA there, not the wire's eps0, which also makes
+        up for the clamps' and rings' give and would over-tension a bonded passage)."""
         arr = self.props.x.array.reshape(-1, beam.N_COLUMNS)
         for name, tag in self.wire_tags.items():
-            arr[self.cells_of[tag], EPS0] = eps0.get(name, 0.0)
+            cells = self.cells_of[tag]
+            arr[cells, EPS0] = eps0.get(name, 0.0)
+            if name in self._olive_passage_cells:
+                inner = self._olive_passage_cells[name]
+                arr[inner, EPS0] = -self._olive_target_N[name] / self.wire_EA_N[name] if olive_passages else 0.0
         self.props.x.scatter_forward()
+
+    @property
+    def _olive_passage_cells(self) -> dict[str, np.ndarray]:
+        """The cells of each olive wire's passage through the bone (all local cells)."""
+        if not hasattr(self, "_olive_passages"):
+            self._olive_passages = {}
+            self._olive_target_N = {}
+            for w in self.scenario.wires:
+                if w.olive and w.name in self.wire_tags and self.scenario.has_bone:
+                    cells = self.cells_of[self.wire_tags[w.name]]
+                    self._olive_passages[w.name] = np.setdiff1d(cells, self._span_cells(w.name, cells))
+                    self._olive_target_N[w.name] = w.tension_N
+        return self._olive_passages
 
     def influence_matrix(self, names: list[str], nominal: dict[str, float]) -> np.ndarray:
         """A[k, j]: mean tension of wire k per unit initial strain of wire j (linear, at rest)."""
@@ -942,7 +966,7 @@ class FrameModel:
             else:
                 e = np.linalg.solve(A, T)
             eps0 = {n: e[k] for k, n in enumerate(names)}
-        self._set_initial_strains(eps0)
+        self._set_initial_strains(eps0, olive_passages=True)
         self.w.x.array[:] = 0.0
         self._step_to(np.zeros(6), 0.0, 1.0, "pretension")
         if mode == "simultaneous" and names:
@@ -953,7 +977,7 @@ class FrameModel:
                     break
                 de = np.linalg.solve(A, err)
                 eps0 = {n: eps0[n] + de[k] for k, n in enumerate(names)}
-                self._set_initial_strains(eps0)
+                self._set_initial_strains(eps0, olive_passages=True)
                 self._step_to(np.zeros(6), 0.0, 1.0, "pretension")
         if yields is not None:  # now let them yield (they do not, below their yield stress)
             self._resume_yield(yields)
@@ -1017,6 +1041,10 @@ class FrameModel:
 
         record(0.0, 0)
         open_gaps = {tag for tag, g in self.contact_gaps().items() if g > 0}
+        ratio0, part0 = self.yield_ratio()
+        yielded = ratio0 >= 1.0
+        if yielded:
+            result.first_yield = {"part": part0, "load": 0.0, "load_factor": 0.0, "step": 0}
         for k in range(1, spec.steps + 1):
             lam0, lam1 = (k - 1) / spec.steps, k / spec.steps
             context = f"load case {name!r}, step {k}/{spec.steps}"
@@ -1041,6 +1069,17 @@ class FrameModel:
                 self.restore(end)
                 self.load.value[:] = lam1 * load_vector
             open_gaps = {tag for tag in open_gaps if gaps[tag] > 0}
+            if not yielded:
+                ratio1, _ = self.yield_ratio()
+                if ratio1 >= 1.0:
+                    end = self.snapshot()
+                    lam_y, part = self._locate_yield(load_vector, lam0, start, lam1, ratio1, context)
+                    record(lam_y, 0, f"first yield: {part}")
+                    result.first_yield = {"part": part, "load": lam_y * magnitude, "load_factor": lam_y,
+                                          "step": len(result.steps) - 1}
+                    yielded = True
+                    self.restore(end)
+                    self.load.value[:] = lam1 * load_vector
             record(lam1, its)
         result.loading_steps = len(result.steps) - 1
         result.final_compliance = self.tangent_compliance()
@@ -1105,6 +1144,57 @@ class FrameModel:
                 self.restore(wa)
                 self.load.value[:] = a * load_vector
         return a, wa, tag
+
+    def yield_ratio(self) -> tuple[float, str | None]:
+        """The highest ratio of peak von Mises stress to the part's own yield over the
+        frame's metal parts (not the bone), and that part (collective)."""
+        by_part = self.von_mises_by_part_MPa(self.update_section_forces())
+        yields = self._frame_yields()
+        best, where = 0.0, None
+        for part, (_, y) in yields.items():
+            r = by_part.get(part, 0.0) / y
+            if r > best:
+                best, where = r, part
+        return best, where
+
+    def _frame_yields(self) -> dict[str, tuple[str, float]]:
+        if not hasattr(self, "_frame_yield_cache"):
+            self._frame_yield_cache = {n: gy for n, gy in self.part_yield_MPa().items() if gy[0] != "bone"}
+        return self._frame_yield_cache
+
+    def _locate_yield(self, load_vector, lam_a, state_a, lam_b, ratio_b, context) -> tuple[float, str]:
+        """The load factor in (lam_a, lam_b] at which the highest stress first reaches its
+        part's yield (below at lam_a, at or above at lam_b): the Illinois variant of
+        regula falsi on (stress / yield - 1), to YIELD_EVENT_TOLERANCE; leaves the model at
+        that state. Each trial is an equilibrium solved from lam_a (so a member that yields
+        is not let carry its history across trials)."""
+        a, b = lam_a, lam_b
+        self.restore(state_a)
+        self.load.value[:] = a * load_vector
+        fa, _ = self.yield_ratio()
+        fa, fb = fa - 1.0, ratio_b - 1.0
+        side = 0
+        lam, part = b, None
+        for _ in range(60):
+            lam = b - fb * (b - a) / (fb - fa) if fb != fa else 0.5 * (a + b)
+            if not a < lam < b:
+                lam = 0.5 * (a + b)
+            self._solve_at(load_vector, lam, state_a, lam_a, f"{context} (finding where the frame first yields)")
+            r, part = self.yield_ratio()
+            f = r - 1.0
+            if abs(f) <= YIELD_EVENT_TOLERANCE or b - a <= EVENT_TOLERANCE * (lam_b - lam_a):
+                break
+            if f < 0:
+                a, fa = lam, f
+                if side == -1:
+                    fb *= 0.5
+                side = -1
+            else:
+                b, fb = lam, f
+                if side == 1:
+                    fa *= 0.5
+                side = 1
+        return lam, part
 
     def _gap_rate(self, load_vector, tags) -> float:
         """d(smallest fibre gap of `tags`)/d(load factor) at the current state (collective)."""

@@ -169,8 +169,13 @@ def cell_data(test: Test, cell: Cell, model: str) -> dict[str, Any]:
     idealised model every interface rigid and plasticity off."""
     from sim.sweep import SweepError, set_path
 
+    from sim.units import N_PER_KGF
+
     data = copy.deepcopy(test.scenario)
     data["name"] = f"{test.key}-{cell.name}"
+    for w in data.get("wires", []):  # one unit, so that a cell can set either (as a sweep does)
+        if isinstance(w, dict) and "tension_kgf" in w and "tension_N" not in w:
+            w["tension_N"] = float(w.pop("tension_kgf")) * N_PER_KGF
     for path, value in cell.set.items():
         if "[" not in path:  # a table's key, which the base may leave at its default: create it
             *tables, key = path.split(".")

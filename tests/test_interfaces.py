@@ -176,6 +176,8 @@ def test_cycles_report_the_tension_lost():
             "loads": {"cases": ["axial"], "axial": {"force_N": 400.0, "steps": 4, "cycles": 2}}}
     a = solve_frame(parse_scenario(data)).results["load_cases"]["axial"]
     cyc = a["cyclic"]
-    assert len(cyc["cycles"]) == 2 and len(a["load_N"]) == 5  # the metrics are the first loading branch's
+    # the metrics are the first loading branch's: 0, 100, ..., 400 N and the first yield, a step of its own
+    assert len(cyc["cycles"]) == 2 and a["load_N"] == sorted(a["load_N"]) and a["load_N"][-1] == 400.0
+    assert len(a["load_N"]) == 5 + (a["first_yield_at_N"] is not None)
     assert all(0.5 < loss < 20.0 for loss in cyc["wire_tension_loss_percent"].values())
     assert cyc["permanent_set"] > 0.0

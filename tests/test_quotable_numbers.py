@@ -39,12 +39,16 @@ def test_numbers_do_not_depend_on_the_load_steps():
     ref = runs[40]
     assert ref["gap_closed_at_N"] == pytest.approx(133.3, abs=1.0)
     assert ref["initial_stiffness_N_per_mm"] == pytest.approx(64.4, abs=0.3)
+    assert ref["first_yield_at_N"] == pytest.approx(128.8, abs=0.5)
     for n, a in runs.items():
         assert a["gap_closed_at_N"] == pytest.approx(ref["gap_closed_at_N"], rel=1e-3), n
         for key in ("initial_stiffness_N_per_mm", "stiffness_before_contact_N_per_mm", "secant_stiffness_N_per_mm",
                     "tangent_stiffness_N_per_mm", "stiffness_in_contact_N_per_mm"):
             assert a[key] == pytest.approx(ref[key], rel=1e-3), (n, key)
         assert a["shortening_at_gap_closure_mm"] == pytest.approx(ref["shortening_at_gap_closure_mm"], rel=1e-4)
+        # the first yield (a wire at its clamp, just before the gap closes) is located, not interpolated
+        assert a["first_yield_part"].endswith("_wire1") or a["first_yield_part"].endswith("_wire2")  # mirror twins
+        assert a["first_yield_at_N"] == pytest.approx(ref["first_yield_at_N"], rel=1e-4), n
         for wire, t in a["wire_tension_N"].items():
             assert t == pytest.approx(ref["wire_tension_N"][wire], rel=1e-6)
     # the contact event is a step of its own: the curve has its kink exactly
