@@ -1166,9 +1166,10 @@ class FrameModel:
         """The load factor in (lam_a, lam_b] at which the highest stress first reaches its
         part's yield (below at lam_a, at or above at lam_b): the Illinois variant of
         regula falsi on (stress / yield - 1), to YIELD_EVENT_TOLERANCE; leaves the model at
-        that state. Each trial is an equilibrium solved from lam_a (so a member that yields
-        is not let carry its history across trials)."""
-        a, b = lam_a, lam_b
+        that state. Each trial is an equilibrium solved from the highest load known to be
+        below the first yield (nothing has yielded there, so the path does not matter and
+        no member carries a plastic history across trials)."""
+        a, b, wa = lam_a, lam_b, state_a
         self.restore(state_a)
         self.load.value[:] = a * load_vector
         fa, _ = self.yield_ratio()
@@ -1179,13 +1180,13 @@ class FrameModel:
             lam = b - fb * (b - a) / (fb - fa) if fb != fa else 0.5 * (a + b)
             if not a < lam < b:
                 lam = 0.5 * (a + b)
-            self._solve_at(load_vector, lam, state_a, lam_a, f"{context} (finding where the frame first yields)")
+            self._solve_at(load_vector, lam, wa, a, f"{context} (finding where the frame first yields)")
             r, part = self.yield_ratio()
             f = r - 1.0
             if abs(f) <= YIELD_EVENT_TOLERANCE or b - a <= EVENT_TOLERANCE * (lam_b - lam_a):
                 break
             if f < 0:
-                a, fa = lam, f
+                a, fa, wa = lam, f, self.snapshot()
                 if side == -1:
                     fb *= 0.5
                 side = -1
