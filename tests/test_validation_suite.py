@@ -253,3 +253,20 @@ def test_a_hollow_part_wider_inside_than_outside_is_refused(where, field):
     with pytest.raises(ScenarioError) as err:
         parse_scenario(data)
     assert err.value.field == field and "accepted: 0" in str(err.value)
+
+
+@pytest.mark.mpi
+def test_a_suite_cell_is_the_same_serially_and_in_parallel():
+    """Henderson's calibrated axial cell and a Khurana ring_held cell give the same numbers
+    on one process and under mpirun -n 2 (make test runs this test both ways)."""
+    from sim.validation_suite import solve_cell
+
+    (henderson,) = load_suite(only="henderson*")
+    row = solve_cell(henderson, henderson.cells[0], "bench", comm=MPI.COMM_WORLD)
+    assert row["value"] == pytest.approx(1268.80, rel=1e-5)
+    (khurana,) = load_suite(only="khurana2010-wires-2rings")
+    row = solve_cell(khurana, khurana.cells[0], "bench", comm=MPI.COMM_WORLD)
+    assert row["value"] == pytest.approx(KHURANA_2RINGS_180_90, rel=1e-5)
+
+
+KHURANA_2RINGS_180_90 = 2.531412  # N*m/deg, the bench model's serial value
