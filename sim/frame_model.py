@@ -59,7 +59,7 @@ from sim.units import NMM_PER_NM
 REGENERATE_MIN_LENGTH_FRACTION = 0.1
 CONTACT_KINDS = (PartKind.GAP_CONTACT, PartKind.REGENERATE)
 EVENT_TOLERANCE = 1e-7  # contact events are located to this fraction of a load step (and of the gap)
-YIELD_EVENT_TOLERANCE = 1e-5  # the first yield is located where the highest stress is this close to its yield
+YIELD_EVENT_TOLERANCE = 1e-4  # the first yield is located where the highest stress is this close to its yield
 MAX_ROTATION_INCREMENT_RAD = 0.05  # Newton updates are scaled down to turn no node by more than this
 # a solution is outside the model's range (a frame that is barely held) when the loaded end
 # turns more than this, relative to the pretensioned state ...
@@ -1050,36 +1050,46 @@ class FrameModel:
             context = f"load case {name!r}, step {k}/{spec.steps}"
             start = self.snapshot()
             its = self._step_to(load_vector, lam0, lam1, context)
+            end = self.snapshot()
+            events = []  # (load factor, state, kind, what): recorded in the order of the load
             gaps = self.contact_gaps()
             closed = [tag for tag in open_gaps if gaps[tag] <= 0]
-            if closed:
-                end = self.snapshot()
-                lam_a = lam0
-                while closed:
-                    lam_e, state_e, tag = self._locate_contact(load_vector, lam_a, start, lam1, closed, context)
-                    self.restore(state_e)
-                    self.load.value[:] = lam_e * load_vector
-                    part = self.parts[tag].name
-                    record(lam_e, 0, f"contact: {part}")
-                    result.contact_events.append({"part": part, "load": lam_e * magnitude, "load_factor": lam_e,
-                                                  "step": len(result.steps) - 1})
-                    open_gaps.discard(tag)
-                    closed = [t for t in closed if t != tag and self.contact_gaps()[t] > 0]
-                    lam_a, start = lam_e, state_e
+            lam_a, state_a = lam0, start
+            while closed:
+                lam_e, state_e, tag = self._locate_contact(load_vector, lam_a, state_a, lam1, closed, context)
+                events.append((lam_e, state_e, "contact", tag))
+                self.restore(state_e)
+                self.load.value[:] = lam_e * load_vector
+                open_gaps.discard(tag)
+                closed = [t for t in closed if t != tag and self.contact_gaps()[t] > 0]
+                lam_a, state_a = lam_e, state_e
+            if events:
                 self.restore(end)
                 self.load.value[:] = lam1 * load_vector
-            open_gaps = {tag for tag in open_gaps if gaps[tag] > 0}
             if not yielded:
                 ratio1, _ = self.yield_ratio()
                 if ratio1 >= 1.0:
-                    end = self.snapshot()
                     lam_y, part = self._locate_yield(load_vector, lam0, start, lam1, ratio1, context)
-                    record(lam_y, 0, f"first yield: {part}")
-                    result.first_yield = {"part": part, "load": lam_y * magnitude, "load_factor": lam_y,
-                                          "step": len(result.steps) - 1}
+                    events.append((lam_y, self.snapshot(), "yield", part))
                     yielded = True
                     self.restore(end)
                     self.load.value[:] = lam1 * load_vector
+            for lam_e, state_e, kind, what in sorted(events, key=lambda e: e[0]):
+                self.restore(state_e)
+                self.load.value[:] = lam_e * load_vector
+                if kind == "contact":
+                    part = self.parts[what].name
+                    record(lam_e, 0, f"contact: {part}")
+                    result.contact_events.append({"part": part, "load": lam_e * magnitude, "load_factor": lam_e,
+                                                  "step": len(result.steps) - 1})
+                else:
+                    record(lam_e, 0, f"first yield: {what}")
+                    result.first_yield = {"part": what, "load": lam_e * magnitude, "load_factor": lam_e,
+                                          "step": len(result.steps) - 1}
+            if events:
+                self.restore(end)
+                self.load.value[:] = lam1 * load_vector
+            open_gaps = {tag for tag in open_gaps if gaps[tag] > 0}
             record(lam1, its)
         result.loading_steps = len(result.steps) - 1
         result.final_compliance = self.tangent_compliance()
@@ -1145,10 +1155,21 @@ class FrameModel:
                 self.load.value[:] = a * load_vector
         return a, wa, tag
 
+    def _forces_and_stresses(self) -> tuple[np.ndarray, dict[str, float]]:
+        """Section forces and peak von Mises stress by part at the current state, computed
+        once per state (a step's record and its yield check share them). Collective."""
+        key = (hash(self.w.x.array.tobytes()), hash(self.plastic_strain.x.array.tobytes()),
+               hash(self.joint_slip.x.array.tobytes()))
+        cached = getattr(self, "_stress_cache", None)
+        if cached is None or cached[0] != key:
+            forces = self.update_section_forces()
+            cached = self._stress_cache = (key, forces, self.von_mises_by_part_MPa(forces))
+        return cached[1], cached[2]
+
     def yield_ratio(self) -> tuple[float, str | None]:
         """The highest ratio of peak von Mises stress to the part's own yield over the
         frame's metal parts (not the bone), and that part (collective)."""
-        by_part = self.von_mises_by_part_MPa(self.update_section_forces())
+        _, by_part = self._forces_and_stresses()
         yields = self._frame_yields()
         best, where = 0.0, None
         for part, (_, y) in yields.items():
@@ -1251,10 +1272,9 @@ class FrameModel:
         return out
 
     def _record(self, lam, magnitude, component, sign, iterations) -> StepRecord:
-        forces = self.update_section_forces()
+        forces, by_part = self._forces_and_stresses()
         mean, peak = self.wire_tensions_N(forces)
         raw = self.raw_responses()
-        by_part = self.von_mises_by_part_MPa(forces)
         gap = self.gap_motion_mm()
         gap_rel = None if gap is None else gap - self._reference_gap
         d = getattr(self, "_response_direction", None)
