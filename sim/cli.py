@@ -499,10 +499,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write report.html (numbers, pictures, plots, animation, interactive 3D view) "
                         "into a run directory")
     rp.add_argument("run_dir", help="a directory written by `ilizarov run` (report.html) or `ilizarov sweep` "
-                    "(sweep_report.html: ranking, effects, sensitivity, Pareto front)")
+                    "(summary.csv of every case recorded so far, and sweep_report.html: ranking, effects, "
+                    "sensitivity, Sobol' indices or Morris screening, Pareto front)")
     rp.add_argument("--objective", default="axial_initial_N_per_mm", help="sweeps: the number to rank by "
                     "(default axial_initial_N_per_mm)")
-    rp.add_argument("--cost", default="frame_mass_kg", help="sweeps: the cost of the Pareto front (default "
+    rp.add_argument("--cost", default=None, help="sweeps: the cost of the Pareto front (default "
                     "frame_mass_kg; n_wires, n_half_pins...)")
     rp.add_argument("--quiet", action="store_true", help="no progress lines")
     rp.set_defaults(func=cmd_report)

@@ -83,14 +83,20 @@ def process_identity() -> dict:
     return ident
 
 
+def on_this_node(ident: dict) -> bool:
+    """Whether `ident` (process_identity of some process) is a process whose liveness this
+    process can see: same host, boot and PID namespace."""
+    if not isinstance(ident, dict):
+        return False
+    here = process_identity()
+    return all(ident.get(k) == here[k] and here[k] is not None for k in ("host", "boot_id", "pid_ns"))
+
+
 def process_gone(ident: dict) -> bool:
     """True only if `ident` (process_identity of some process) names a process of this
     node, boot and PID namespace that no longer runs (its pid is gone, or now belongs to a
     process started later). False when that cannot be told from here (another node)."""
-    if not isinstance(ident, dict):
-        return False
-    here = process_identity()
-    if any(ident.get(k) != here[k] or here[k] is None for k in ("host", "boot_id", "pid_ns")):
+    if not on_this_node(ident):
         return False
     pid = ident.get("pid")
     if not isinstance(pid, int) or pid <= 0:
@@ -110,26 +116,31 @@ def token() -> str:
     return secrets.token_hex(8)
 
 
-def _write_new(path: Path, data: bytes) -> None:
+def _write_new(path: Path, data: bytes, durable: bool = True) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def create_exclusive(path, data: bytes | str) -> bool:
+def create_exclusive(path, data: bytes | str, durable: bool = True) -> bool:
     """Create `path` holding `data`, atomically and only if no file of that name exists:
     True if this call created it, False if the name was taken. The file is written under
     a temporary name of its own and hard-linked to `path` (atomic on NFS and cluster file
-    systems), so a reader sees it whole or not at all; the temporary is always removed."""
+    systems), so a reader sees it whole or not at all; the temporary is always removed.
+    `durable`: synced to disk before it gets its name (a crash of the node cannot leave
+    it named but empty); leave it off for files whose loss a reader tolerates."""
     path = Path(path)
     if isinstance(data, str):
         data = data.encode()
     tmp = path.with_name(f".{path.name}.{token()}.tmp")
     try:
-        _write_new(tmp, data)
+        _write_new(tmp, data, durable)
         try:
             os.link(tmp, path)
             return True
@@ -143,7 +154,7 @@ def create_exclusive(path, data: bytes | str) -> bool:
             if exc.errno not in _NO_LINK:
                 raise
         try:  # no hard links here: an exclusive create (atomic on NFSv3+), then the contents
-            _write_new(path, data)
+            _write_new(path, data, durable)
             return True
         except FileExistsError:
             return False
@@ -270,8 +281,8 @@ class FileLock:
         return read_json(self.path)
 
     def _stale(self, held: dict | None) -> bool:
-        if held is not None and process_gone(held.get("process", {})):
-            return True
+        if held is not None and on_this_node(held.get("process", {})):
+            return process_gone(held["process"])
         mtime = fresh_mtime(self.path)
         if mtime is None:
             return False  # gone meanwhile: just try again
@@ -333,5 +344,6 @@ class FileLock:
         self.release()
 
 
-__all__ = ["CLOCK_PREFIX", "FileLock", "Heartbeat", "LockBusy", "create_exclusive", "fresh_mtime", "process_gone",
+__all__ = ["CLOCK_PREFIX", "FileLock", "Heartbeat", "LockBusy", "create_exclusive", "fresh_mtime", "on_this_node",
+           "process_gone",
            "process_identity", "read_json", "replace_atomically", "server_now", "token", "touch"]

@@ -18,7 +18,8 @@ store is there (sim.outdir, shared mode): tasks that start together either make 
 find it whole. Claiming: a case is started by creating `claims/<id>.1` exclusively
 (sim.sharedfs.create_exclusive, a hard link: atomic on NFS and cluster file systems);
 whoever fails to create it leaves the case alone while that claim's owner lives. An owner
-is dead when its process on this node is gone, when it ended (a clean exit, Ctrl-C or
+is dead when its process on this node is gone (one that runs there is alive, whatever
+its heartbeat), when it ended (a clean exit, Ctrl-C or
 SIGTERM from a preempting scheduler mark its owner file ended), or when its owner file,
 on another node, has not been touched for `claim_timeout_s` by the file server's clock.
 A dead owner's unrecorded case is taken over by creating `claims/<id>.<k+1>`, again
@@ -189,8 +190,10 @@ class SweepStore:
             return False, who + " (no owner file)"
         if body.get("ended"):
             return False, who + f" (ended: {body.get('how', 'done')})"
-        if sharedfs.process_gone(body.get("process", {})):
-            return False, who + " (no longer running)"
+        if sharedfs.on_this_node(body.get("process", {})):  # seen directly: alive however old its heartbeat
+            if sharedfs.process_gone(body["process"]):
+                return False, who + " (no longer running)"
+            return True, who
         beat = sharedfs.fresh_mtime(self.owner_path(str(owner)))
         if beat is None:
             return False, who + " (no owner file)"
@@ -213,7 +216,8 @@ class SweepStore:
         while True:
             body = {"case": case_id, "attempt": k, "owner": self.owner, "process": self.identity,
                     "claimed": time.time()}
-            if sharedfs.create_exclusive(self.claim_path(case_id, k), json.dumps(body)):
+            # not synced: after a crash of this node an empty claim counts as stale once its age passes the timeout
+            if sharedfs.create_exclusive(self.claim_path(case_id, k), json.dumps(body), durable=False):
                 if self.recorded(case_id):  # recorded by the one we took over from, just before
                     return "recorded", k
                 return "claimed", k
@@ -258,7 +262,9 @@ class SweepStore:
 
     def append_index(self, row: dict) -> None:
         """One line in this process's own index file (no other process writes to it, so no
-        append is ever shared between NFS clients); flushed and synced before returning."""
+        append is ever shared between NFS clients), handed to the file system before
+        returning (not synced: a line lost in a crash, or not yet visible on another node,
+        is made again from its record by `rows()`)."""
         line = json.dumps(row, default=float, separators=(",", ":")) + "\n"
         with self._segment_lock:
             if self._segment is None:
@@ -266,7 +272,6 @@ class SweepStore:
                 self._segment = open(self._segment_path(), "a", encoding="utf-8")
             self._segment.write(line)
             self._segment.flush()
-            os.fsync(self._segment.fileno())
 
     def close_index(self) -> None:
         with self._segment_lock:
