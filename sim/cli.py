@@ -418,8 +418,12 @@ def cmd_sweep(args) -> int:
         out = result.get("out", Path(args.out))
         others = (f"; {result['left_to_others']} being solved by other processes"
                   if result.get("left_to_others") else "")
-        print(f"{result['ran']} cases run in {result['wall_s']:.1f} s; recorded {result['ok']} ok and "
-              f"{result['failed']} failed of {len(sw.cases)}{others}; summary in {out / 'summary.csv'}")
+        if result["ok"] is None:
+            print(f"{result['ran']} cases run in {result['wall_s']:.1f} s; {result['recorded']} of {len(sw.cases)} "
+                  f"recorded{others}; another process is rebuilding {out / 'summary.csv'} (with these cases)")
+        else:
+            print(f"{result['ran']} cases run in {result['wall_s']:.1f} s; recorded {result['ok']} ok and "
+                  f"{result['failed']} failed of {len(sw.cases)}{others}; summary in {out / 'summary.csv'}")
         if result["failed"]:
             from sim.sweep_store import SweepStore
 

@@ -519,18 +519,21 @@ class OutputDir:
         self.release()
 
     @contextlib.contextmanager
-    def locked(self, wait: bool = True):
+    def locked(self, wait: bool = True, purpose: str = ""):
         """Hold the lock for a short update (the sweep's shared files); rank 0 only. In a
-        shared directory: its lock file (sim.sharedfs.FileLock), held by one process at a
-        time on any node; OutputDirBusy if another holds it and `wait` is False."""
+        shared directory: its lock file (sim.sharedfs.FileLock, which names its `purpose`),
+        held by one process at a time on any node; OutputDirBusy (its `purpose`: what the
+        holder said it does) if another holds it and `wait` is False."""
         if self.shared:
-            lock = sharedfs.FileLock(self.path / SHARED_LOCK, stale_after_s=SHARED_LOCK_STALE_S)
+            lock = sharedfs.FileLock(self.path / SHARED_LOCK, stale_after_s=SHARED_LOCK_STALE_S, purpose=purpose)
             try:
                 with signals_deferred():
                     lock.acquire(wait=wait)
             except sharedfs.LockBusy as exc:
-                raise OutputDirBusy(f"--out {self.shown}: another ilizarov command is updating it ({exc}); "
-                                    "accepted: wait until it has finished") from None
+                busy = OutputDirBusy(f"--out {self.shown}: another ilizarov command is updating it ({exc}); "
+                                     "accepted: wait until it has finished")
+                busy.purpose = exc.purpose
+                raise busy from None
             self._shared_lock = lock
             try:
                 yield

@@ -20,9 +20,10 @@ between NFS clients: every appending file here has one writer); clocks agreeing 
 nodes (ages are measured against the file server's clock, `server_now`); negative
 lookups being fresh (a decision that matters is always an exclusive create).
 
-A process is told dead at once only on its own node (same host, boot and PID namespace,
-and the process id gone or reused); on another node, only by a heartbeat that stopped for
-longer than a timeout.
+A process is told dead at once on its own node (same host, boot and PID namespace, and
+the process id gone or reused), or when it was an earlier run of the very Slurm task that
+is now running again (requeued: same array task, lower restart count); otherwise, on
+another node, only by a heartbeat that stopped for longer than a timeout.
 """
 
 from __future__ import annotations
@@ -109,6 +110,27 @@ def process_gone(ident: dict) -> bool:
         pass  # alive, another user's
     ticks = _start_ticks(pid)
     return ticks is not None and ident.get("start_ticks") is not None and ticks != ident["start_ticks"]
+
+
+def earlier_incarnation(ident: dict) -> bool:
+    """True if `ident` (process_identity of some process) was an earlier run of this very
+    Slurm task, which Slurm has since requeued (preemption with requeue, `scontrol
+    requeue`, a node failure): the same array task (or job, outside an array) with a
+    lower SLURM_RESTART_COUNT. Slurm starts a requeued task only after its earlier run has
+    ended, so that run is gone, on whichever node it was (a node cut off from the network
+    rather than dead may still run it: its late result is then refused by the exclusive
+    creation of records, never recorded twice). False whenever it cannot be told."""
+    theirs = ident.get("slurm") if isinstance(ident, dict) else None
+    ours = process_identity().get("slurm")
+    if not isinstance(theirs, dict) or not ours:
+        return False
+    key = ("array_job", "array_task") if "array_job" in ours else ("job",)
+    if any(ours.get(k) is None or theirs.get(k) != ours.get(k) for k in key):
+        return False
+    try:
+        return int(theirs.get("restarts", 0)) < int(ours.get("restarts", 0))
+    except (TypeError, ValueError):
+        return False
 
 
 # ----------------------------------------------------------------------------- files
@@ -255,7 +277,12 @@ class Heartbeat:
 
 # ----------------------------------------------------------------------------- a lock
 class LockBusy(RuntimeError):
-    """The lock is held by another live process (and we were not to wait)."""
+    """The lock is held by another live process (and we were not to wait); `purpose`: what
+    the holder said it does."""
+
+    def __init__(self, message: str, purpose: str = ""):
+        super().__init__(message)
+        self.purpose = purpose
 
 
 class FileLock:
@@ -270,8 +297,9 @@ class FileLock:
     `stale_after_s` loses its lock without knowing it; `still_held()` lets it check just
     before it commits (this narrows the window to the time of one rename)."""
 
-    def __init__(self, path, stale_after_s: float = 120.0, heartbeat_s: float | None = None):
+    def __init__(self, path, stale_after_s: float = 120.0, heartbeat_s: float | None = None, purpose: str = ""):
         self.path = Path(path)
+        self.purpose = purpose  # what the holder does (written in the lock file, for those who find it busy)
         self.stale_after_s = float(stale_after_s)
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else max(0.5, min(10.0, self.stale_after_s / 6))
         self.token: str | None = None
@@ -310,7 +338,8 @@ class FileLock:
         nap = 0.02
         while True:
             tok = token()
-            body = json.dumps({"token": tok, "process": process_identity(), "taken": time.time()})
+            body = json.dumps({"token": tok, "process": process_identity(), "taken": time.time(),
+                               "purpose": self.purpose})
             if create_exclusive(self.path, body):
                 self.token = tok
                 self._beat = Heartbeat(self.heartbeat_s, self.path).start()
@@ -321,7 +350,8 @@ class FileLock:
                 continue
             if not wait or (timeout_s is not None and time.monotonic() - t0 > timeout_s):
                 who = held.get("process", {}) if held else {}
-                raise LockBusy(f"held by process {who.get('pid', '?')} on {who.get('host', '?')}")
+                raise LockBusy(f"held by process {who.get('pid', '?')} on {who.get('host', '?')}",
+                               (held or {}).get("purpose", ""))
             time.sleep(nap * (0.5 + secrets.randbelow(1000) / 1000))
             nap = min(0.5, nap * 1.5)
 
@@ -344,6 +374,7 @@ class FileLock:
         self.release()
 
 
-__all__ = ["CLOCK_PREFIX", "FileLock", "Heartbeat", "LockBusy", "create_exclusive", "fresh_mtime", "on_this_node",
+__all__ = ["CLOCK_PREFIX", "FileLock", "Heartbeat", "LockBusy", "create_exclusive", "earlier_incarnation", "fresh_mtime",
+           "on_this_node",
            "process_gone",
            "process_identity", "read_json", "replace_atomically", "server_now", "token", "touch"]

@@ -40,12 +40,14 @@ load balancing: a slow case never idles the others), and counts what comes back.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import csv
 import hashlib
 import itertools
 import json
 import math
+import os
 import re
 import secrets
 import threading
@@ -577,31 +579,65 @@ def run_case(sw: Sweep, index: int, comm) -> dict[str, Any]:
 
 
 
-def rebuild_summary(out: Path, store: SweepStore | None = None, since: float | None = None) -> tuple[int, int]:
-    """summary.csv (and summary.parquet when pyarrow is there) from the store's index, under
-    the store's lock (several tasks may finish together); (ok, failed). `since`: the file
-    server's time after this process's last record: if a summary read after it is already
-    there, it is kept."""
-    from sim.outdir import OutputDirError, read_manifest
+def rebuild_summary(out: Path, store: SweepStore | None = None,
+                    since: float | None = None) -> tuple[int, int] | None:
+    """summary.csv and summary.parquet from the store's index, under the store's lock
+    (several tasks may finish together); (ok, failed) of the summary written or found.
+
+    `since` (a task's end: the file server's time after this process's last record): the
+    summary need only hold what was recorded before it, and nobody waits for another's
+    rebuild. A summary read after `since` is kept as it is; if another process is
+    rebuilding it right now, this one marks that a summary is wanted (the time of
+    index/summary-wanted) and leaves (None): every rebuilder, once it has let go of the
+    lock, looks at that mark and rebuilds again if it is newer than what it read. So of
+    many tasks that finish together one rebuilds (twice at most), and the last summary
+    holds every record. Without `since` (a report, a user): wait for the lock and rebuild."""
+    from sim.outdir import OutputDirBusy, OutputDirError, read_manifest
 
     store = store or SweepStore(out)
     od = store_dir(out)
+    wanted = out / "index" / SUMMARY_WANTED
     try:
-        with od.locked(wait=True):
-            done = (read_manifest(out) or {}).get("sweep_summary")
-            if (since is not None and isinstance(done, dict) and done.get("read_at", 0.0) > since
-                    and (out / "summary.csv").is_file()):
-                return done["ok"], done["failed"]
-            read_at = sharedfs.server_now(out)
-            rows = store.rows()
-            ok = sum(r.get("status") == "ok" for r in rows)
-            failed = len(rows) - ok
-            od.add_files(lambda staging: write_summary(staging, rows), ("summary.csv", "summary.parquet"),
-                         manifest_extra={"sweep_summary": {"read_at": read_at, "ok": ok, "failed": failed,
-                                                           "rows": len(rows)}})
+        while True:
+            if since is not None:
+                _touch_new(wanted)
+            try:
+                with od.locked(wait=since is None, purpose="summary"):
+                    done = (read_manifest(out) or {}).get("sweep_summary")
+                    if (since is not None and isinstance(done, dict) and done.get("read_at", 0.0) > since
+                            and (out / "summary.csv").is_file()):
+                        read_at, ok, failed = done["read_at"], done["ok"], done["failed"]
+                    else:
+                        read_at = sharedfs.server_now(out)
+                        rows = store.rows()
+                        ok = sum(r.get("status") == "ok" for r in rows)
+                        failed = len(rows) - ok
+                        od.add_files(lambda staging: write_summary(staging, rows), ("summary.csv", "summary.parquet"),
+                                     manifest_extra={"sweep_summary": {"read_at": read_at, "ok": ok,
+                                                                       "failed": failed, "rows": len(rows)}})
+            except OutputDirBusy as exc:
+                if getattr(exc, "purpose", "") == "summary":
+                    return None  # its holder rebuilds again after it lets go (it sees our mark)
+                with od.locked(wait=True):  # a short update of another kind: wait for it, then try again
+                    pass
+                continue
+            mark = sharedfs.fresh_mtime(wanted)
+            if mark is None or mark < read_at:
+                return ok, failed
+            since = read_at  # records came in while we were at it: once more, without waiting
     except OutputDirError as exc:
         raise SweepError(str(exc)) from None
-    return ok, failed
+
+
+SUMMARY_WANTED = "summary-wanted"  # index/summary-wanted: its time says when a summary was last asked for
+
+
+def _touch_new(path: Path) -> None:
+    """Set the time of `path` to now (the file server's), making it if needed."""
+    if not sharedfs.touch(path):
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        sharedfs.touch(path)
 
 
 def summary_table(rows: list[dict]) -> tuple[list[str], dict[str, list]]:
@@ -609,17 +645,18 @@ def summary_table(rows: list[dict]) -> tuple[list[str], dict[str, list]]:
     and their values, one per recorded case."""
     params: dict[str, None] = {}
     metrics: dict[str, None] = {}
-    for r in rows:
-        for k in r.get("parameters", {}):
-            params.setdefault(k, None)
-        for k in r.get("metrics", {}):
-            metrics.setdefault(k, None)
+    pvals = [r.get("parameters") or {} for r in rows]
+    mvals = [r.get("metrics") or {} for r in rows]
+    for d in pvals:
+        params.update(dict.fromkeys(d))
+    for d in mvals:
+        metrics.update(dict.fromkeys(d))
     cols: dict[str, list] = {"id": [r["id"] for r in rows], "status": [r.get("status") for r in rows]}
     for p in params:
-        cols[f"param:{p}"] = [r.get("parameters", {}).get(p) for r in rows]
+        cols[f"param:{p}"] = [d.get(p) for d in pvals]
     for m in metrics:
         if f"param:{m}" not in cols:
-            cols[m] = [r.get("metrics", {}).get(m) for r in rows]
+            cols[m] = [d.get(m) for d in mvals]
     cols["time_s"] = [r.get("time_s") for r in rows]
     cols["attempt"] = [r.get("attempt") for r in rows]
     cols["error"] = [r.get("error") or "" for r in rows]
@@ -632,7 +669,7 @@ def write_summary(folder: Path, rows: list[dict]) -> None:
     with open(folder / "summary.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(names)
-        w.writerows(zip(*(["" if v is None else v for v in cols[c]] for c in names)))
+        w.writerows(zip(*(cols[c] for c in names)))  # the csv module writes None as an empty field
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -640,7 +677,7 @@ def write_summary(folder: Path, rows: list[dict]) -> None:
         return
     table = {}
     for c in names:
-        values = [None if v == "" and c != "error" else v for v in cols[c]]
+        values = cols[c]
         try:
             table[c] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column of mixed kinds: kept as text
@@ -819,8 +856,11 @@ def run_sweep(sw: Sweep, out: Path, ranks_per_case: int = 1, world=None, log=Non
             say(f"{left} case(s) are being solved by other processes (claims in {out / 'claims'}); not waiting for "
                 "them")
         try:
-            ok, failed = rebuild_summary(out, store, since=sharedfs.server_now(out))
-            result.update(ok=ok, failed=failed)
+            counts_now = rebuild_summary(out, store, since=sharedfs.server_now(out))
+            if counts_now is None:  # another process is rebuilding it, and will again with our records
+                result.update(ok=None, failed=None, recorded=len(store.recorded_ids()))
+            else:
+                result.update(ok=counts_now[0], failed=counts_now[1], recorded=sum(counts_now))
         except SweepError as exc:
             error = exc
     result, error = world.bcast((result, error), root=0)

@@ -19,7 +19,8 @@ find it whole. Claiming: a case is started by creating `claims/<id>.1` exclusive
 (sim.sharedfs.create_exclusive, a hard link: atomic on NFS and cluster file systems);
 whoever fails to create it leaves the case alone while that claim's owner lives. An owner
 is dead when its process on this node is gone (one that runs there is alive, whatever
-its heartbeat), when it ended (a clean exit, Ctrl-C or
+its heartbeat), when it was an earlier run of this process's own Slurm task (requeued
+after preemption or a node failure: Slurm has ended that run), when it ended (a clean exit, Ctrl-C or
 SIGTERM from a preempting scheduler mark its owner file ended), or when its owner file,
 on another node, has not been touched for `claim_timeout_s` by the file server's clock.
 A dead owner's unrecorded case is taken over by creating `claims/<id>.<k+1>`, again
@@ -70,7 +71,7 @@ def store_entry(rel: str, is_dir: bool) -> bool:
     if folder not in _PATTERNS or "/" in name:
         return False
     pattern = _PATTERNS[folder]
-    if pattern.fullmatch(name):
+    if pattern.fullmatch(name) or rel == "index/summary-wanted":
         return True
     tmp = _TEMP.fullmatch(name)
     if tmp and pattern.fullmatch(tmp.group(1)):
@@ -190,6 +191,8 @@ class SweepStore:
             return False, who + " (no owner file)"
         if body.get("ended"):
             return False, who + f" (ended: {body.get('how', 'done')})"
+        if sharedfs.earlier_incarnation(body.get("process", {})):
+            return False, who + " (an earlier run of this Slurm task, since requeued)"
         if sharedfs.on_this_node(body.get("process", {})):  # seen directly: alive however old its heartbeat
             if sharedfs.process_gone(body["process"]):
                 return False, who + " (no longer running)"
@@ -288,13 +291,19 @@ class SweepStore:
         for name in names:
             try:
                 text = (self.out / "index" / name).read_text(encoding="utf-8")
-            except OSError:
+            except (OSError, UnicodeDecodeError):
                 continue
-            for line in text.split("\n")[:-1]:
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    continue
+            whole = text[:text.rfind("\n") + 1]  # a last line without its end is being written (or was cut)
+            try:  # all lines at once: one parse of a JSON list is faster than one per line
+                lines = json.loads("[" + whole[:-1].replace("\n", ",") + "]") if whole else []
+            except ValueError:  # a line damaged by a crash: line by line, skipping it
+                lines = []
+                for line in whole.split("\n")[:-1]:
+                    try:
+                        lines.append(json.loads(line))
+                    except ValueError:
+                        continue
+            for row in lines:
                 if isinstance(row, dict) and "id" in row:
                     yield row
 

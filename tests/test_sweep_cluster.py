@@ -221,6 +221,31 @@ def test_a_claim_is_taken_over_only_when_its_owner_is_dead(tmp_path):
     other.finish()
 
 
+def test_a_claim_of_an_earlier_run_of_the_same_slurm_task_is_taken_over(tmp_path, monkeypatch):
+    """A requeued array task (preempted, or its node failed) finds the claim of its own
+    earlier run, on another node with a fresh heartbeat: Slurm has ended that run, so the
+    case is taken over at once; another task's claim, or one of the same run, is left alone."""
+    sw, out, store = _store(tmp_path, timeout=600.0)
+    cid = [sw.case_id(i) for i in range(3)]
+    far = {"host": "node-b", "boot_id": "x", "pid_ns": "pid:[1]", "pid": 4242}
+    for k, (task, restarts) in enumerate((("3", "0"), ("4", "0"), ("3", "1"))):
+        owner = _foreign_owner(out, dict(far, slurm={"job": "900", "array_job": "77", "array_task": task,
+                                                     "restarts": restarts}))
+        _foreign_claim(out, cid[k], owner)
+    for var, value in (("SLURM_JOB_ID", "903"), ("SLURM_ARRAY_JOB_ID", "77"), ("SLURM_ARRAY_TASK_ID", "3"),
+                       ("SLURM_RESTART_COUNT", "1")):
+        monkeypatch.setenv(var, value)
+    store.start()
+    alive, who = store.claim_holder(cid[0], 1)
+    assert not alive and who.endswith("(an earlier run of this Slurm task, since requeued)")
+    assert store.claim(cid[0]) == ("claimed", 2)
+    assert store.claim(cid[1]) == ("busy", 1)  # task 4 of the array: another task, alive
+    assert store.claim(cid[2]) == ("busy", 1)  # the same run of task 3 (another launcher in it)
+    monkeypatch.delenv("SLURM_RESTART_COUNT")
+    assert not sharedfs.earlier_incarnation(dict(far, slurm={"array_job": "77", "array_task": "3", "restarts": "0"}))
+    store.finish()
+
+
 def test_a_late_result_never_replaces_a_record(tmp_path):
     """A process frozen past the claim timeout finishes after its case was run again: the
     first record stays, the late one is discarded and said so in its index."""
