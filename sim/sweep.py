@@ -61,7 +61,8 @@ import numpy as np
 
 from sim import sharedfs
 from sim.scenario import ScenarioError, load_scenario, parse_scenario
-from sim.sweep_store import FOLDERS, STORE_VERSION, SweepStore, record_times, store_entry, summary_row
+from sim.sweep_store import (FOLDERS, STORE_VERSION, SweepStore, record_times, store_entry, summary_arrow,
+                              summary_row)
 from sim.units import N_PER_KGF
 
 SWEEP_VERSION = 2
@@ -609,12 +610,15 @@ def rebuild_summary(out: Path, store: SweepStore | None = None,
                         read_at, ok, failed = done["read_at"], done["ok"], done["failed"]
                     else:
                         read_at = sharedfs.server_now(out)
-                        rows = store.rows()
-                        ok = sum(r.get("status") == "ok" for r in rows)
-                        failed = len(rows) - ok
+                        table = summary_arrow(store)  # fast; None: values the columnar reader cannot type
+                        rows = store.rows() if table is None else table
+                        n = len(rows)
+                        ok = (sum(r.get("status") == "ok" for r in rows) if table is None else
+                              table.column("status").to_pylist().count("ok") if "status" in table.column_names else 0)
+                        failed = n - ok
                         od.add_files(lambda staging: write_summary(staging, rows), ("summary.csv", "summary.parquet"),
                                      manifest_extra={"sweep_summary": {"read_at": read_at, "ok": ok,
-                                                                       "failed": failed, "rows": len(rows)}})
+                                                                       "failed": failed, "rows": n}})
             except OutputDirBusy as exc:
                 if getattr(exc, "purpose", "") == "summary":
                     return None  # its holder rebuilds again after it lets go (it sees our mark)
@@ -640,9 +644,12 @@ def _touch_new(path: Path) -> None:
         sharedfs.touch(path)
 
 
-def summary_table(rows: list[dict]) -> tuple[list[str], dict[str, list]]:
+def summary_table(rows) -> tuple[list[str], dict[str, list]]:
     """The summary's columns (id, status, param:..., the metrics, time_s, attempt, error)
-    and their values, one per recorded case."""
+    and their values, one per recorded case; `rows`: summary rows, or a pyarrow table of
+    them (sim.sweep_store.summary_arrow: its columns are taken whole)."""
+    if not isinstance(rows, list):
+        return _summary_columns_arrow(rows)
     params: dict[str, None] = {}
     metrics: dict[str, None] = {}
     pvals = [r.get("parameters") or {} for r in rows]
@@ -663,26 +670,55 @@ def summary_table(rows: list[dict]) -> tuple[list[str], dict[str, list]]:
     return list(cols), cols
 
 
-def write_summary(folder: Path, rows: list[dict]) -> None:
-    """summary.csv and (with pyarrow) summary.parquet of these rows into `folder`."""
+def _summary_columns_arrow(table) -> tuple[list[str], dict[str, Any]]:
+    import pyarrow as pa
+
+    n = table.num_rows
+    cols: dict[str, Any] = {}
+
+    def column(name, kind=None):
+        if name in table.column_names:
+            return table.column(name)
+        return pa.nulls(n, type=kind or pa.string())
+
+    cols["id"] = column("id")
+    cols["status"] = column("status")
+    for struct, prefix in (("parameters", "param:"), ("metrics", "")):
+        if struct in table.column_names and pa.types.is_struct(table.column(struct).type):
+            flat = table.select([struct]).flatten()
+            for field_name, col in zip(flat.column_names, flat.columns):
+                name = prefix + field_name.split(".", 1)[1]
+                if prefix or f"param:{name}" not in cols:
+                    cols[name] = col
+    cols["time_s"] = column("time_s", pa.float64())
+    cols["attempt"] = column("attempt", pa.int64())
+    cols["error"] = column("error").fill_null("")
+    return list(cols), cols
+
+
+def write_summary(folder: Path, rows) -> None:
+    """summary.csv and summary.parquet of these rows into `folder` (pyarrow: a column of
+    mixed kinds is kept as text; empty fields are missing values)."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
     names, cols = summary_table(rows)
-    with open(folder / "summary.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(names)
-        w.writerows(zip(*(cols[c] for c in names)))  # the csv module writes None as an empty field
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        return
     table = {}
     for c in names:
         values = cols[c]
+        if not isinstance(values, list):  # a pyarrow column already
+            table[c] = values.cast(pa.string()) if pa.types.is_null(values.type) else values
+            continue
         try:
             table[c] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column of mixed kinds: kept as text
             table[c] = pa.array([None if v is None else str(v) for v in values])
-    pq.write_table(pa.table(table), folder / "summary.parquet")
+        if pa.types.is_null(table[c].type):  # nothing recorded in it: an empty text column
+            table[c] = pa.array(values, type=pa.string())
+    table = pa.table(table)
+    pa_csv.write_csv(table, folder / "summary.csv", pa_csv.WriteOptions(quoting_style="needed"))
+    pq.write_table(table, folder / "summary.parquet")
 
 
 # ----------------------------------------------------------------------------- farming

@@ -334,6 +334,68 @@ class SweepStore:
         return sorted(rows, key=lambda r: (r.get("index", 0), r["id"]))
 
 
+def summary_arrow(store: "SweepStore", add_missing: bool = True):
+    """The summary of every recorded case as a pyarrow table (id, status, index,
+    parameters, metrics, time_s, attempt, error...; nested as in the index), read by
+    pyarrow's JSON reader: the same rows as `store.rows()`, several times faster at 10^5
+    cases. None if the index does not fit one table (values of mixed kinds in a column,
+    a damaged line): the caller then uses `rows()`."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    tables = []
+    try:
+        names = sorted(e.name for e in os.scandir(store.out / "index") if SEGMENT.fullmatch(e.name))
+    except FileNotFoundError:
+        names = []
+    try:
+        for name in names:
+            try:
+                data = (store.out / "index" / name).read_bytes()
+            except OSError:
+                continue
+            data = data[:data.rfind(b"\n") + 1]  # a last line without its end is being written (or was cut)
+            if data:
+                tables.append(pa_json.read_json(io.BytesIO(data)))
+        recorded = store.recorded_ids()
+        table = pa.concat_tables(tables, promote_options="permissive") if tables else None
+        if table is not None and "id" in table.column_names:
+            ids = table.column("id").to_pylist()
+            sources = (table.column("source").to_pylist() if "source" in table.column_names
+                       else [None] * len(ids))
+            chosen: dict[str, int] = {}
+            for k, (cid, src) in enumerate(zip(ids, sources)):
+                if cid is None or src == "duplicate" or cid not in recorded:
+                    continue
+                if cid not in chosen or src == "run":
+                    chosen[cid] = k
+            table = table.take(pa.array(sorted(chosen.values()), type=pa.int64()))
+            found = set(chosen)
+        else:
+            table, found = None, set()
+        extra = []
+        for case_id in sorted(recorded - found):  # records without an index line (a launcher killed in between)
+            rec = sharedfs.read_json(store.record_path(case_id))
+            if rec is None or rec.get("id") != case_id:
+                continue
+            row = dict(summary_row(rec), source="record")
+            extra.append(row)
+            if add_missing:
+                store.append_index(row)
+        if extra:
+            more = pa.Table.from_pylist(extra)
+            table = more if table is None else pa.concat_tables([table, more], promote_options="permissive")
+        if table is None:
+            return None
+        if "index" in table.column_names:
+            table = table.sort_by([("index", "ascending"), ("id", "ascending")])
+        return table
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, KeyError):
+        return None
+
+
 def summary_row(rec: dict) -> dict:
     """The index line of a record: what the summary and the report need, not the full results."""
     keys = ("id", "index", "status", "parameters", "metrics", "time_s", "error", "attempt", "started", "finished",
@@ -347,4 +409,5 @@ def record_times(started: float, finished: float) -> dict[str, Any]:
     return {"started": started, "finished": finished, "started_at": _iso(started)}
 
 
-__all__ = ["DEFAULT_CLAIM_TIMEOUT_S", "STORE_VERSION", "StoreError", "SweepStore", "store_entry", "summary_row"]
+__all__ = ["DEFAULT_CLAIM_TIMEOUT_S", "STORE_VERSION", "StoreError", "SweepStore", "store_entry", "summary_arrow",
+           "summary_row"]

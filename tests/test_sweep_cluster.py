@@ -5,6 +5,7 @@ variance-based sensitivity checked against functions whose indices are known.
 Launchers are real `ilizarov sweep` processes; a start gate (every process imports first,
 then waits for the others) makes them reach the store in the same millisecond."""
 
+import csv
 import json
 import math
 import os
@@ -91,8 +92,9 @@ def assert_recorded_once(out: Path, sw) -> dict[str, dict]:
         claims = sorted((out / "claims").glob(f"{cid}.*"))
         assert rec["attempt"] == len(claims) >= 1, (cid, claims)
         assert json.loads(claims[-1].read_text())["owner"] == rec["owner"]
-    summary = (out / "summary.csv").read_text().splitlines()
-    assert len(summary) == len(ids) + 1 and len({row.split(",")[0] for row in summary[1:]}) == len(ids)
+    with open(out / "summary.csv", newline="", encoding="utf-8") as f:
+        summary = list(csv.DictReader(f))
+    assert sorted(row["id"] for row in summary) == sorted(ids)
     assert foreign_entries(out, read_manifest(out), store_entry) == []
     hidden = [p for d in ("cases", "claims", "owners", "index") for p in (out / d).iterdir() if p.name.startswith(".")]
     assert hidden == [] and not [p for p in out.parent.iterdir() if "ilizarov-partial" in p.name]
@@ -408,6 +410,37 @@ def test_morris_screening_of_a_linear_function(tmp_path):
     assert ind["sigma"] == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
     write_sweep_report(out, objective="y")
     assert "Morris screening" in (out / "sweep_report.html").read_text()
+
+
+def test_the_columnar_summary_equals_the_row_by_row_one(tmp_path):
+    """summary_arrow (pyarrow's JSON reader, used at scale) and rows() give the same
+    summary: failed cases without metrics, a discarded late result, a record without an
+    index line, a line cut short by a killed writer."""
+    out = _function_sweep(tmp_path, "lhs", 12, [(0.0, 1.0), (2.0, 3.0)], lambda x1, x2: x1 * x2, fail={2, 5})
+    store = SweepStore(out)
+    sw = load_sweep(tmp_path / "lhs.toml", yes=True)
+    late = SweepStore(out)
+    late.start()
+    assert not late.write_record({"id": sw.case_id(0), "index": 0, "status": "ok", "metrics": {"y": -1.0}}, {})
+    late.finish()
+    segment = next(p for p in (out / "index").glob("*.jsonl") if sw.case_id(3) in p.read_text())
+    kept = [line for line in segment.read_text().splitlines(keepends=True) if sw.case_id(3) not in line]
+    segment.write_text("".join(kept) + '{"id": "case00001-')  # case 3 without its line; a killed writer's last line
+    from sim.sweep import write_summary
+    from sim.sweep_store import summary_arrow
+
+    table = summary_arrow(store, add_missing=False)
+    assert table is not None and table.num_rows == 12
+    for name, rows in (("rows", store.rows(add_missing=False)), ("arrow", table)):
+        (tmp_path / name).mkdir()
+        write_summary(tmp_path / name, rows)
+    with open(tmp_path / "rows" / "summary.csv") as a, open(tmp_path / "arrow" / "summary.csv") as b:
+        assert list(csv.DictReader(a)) == list(csv.DictReader(b))
+    by_id = {r["id"]: r for r in csv.DictReader(open(tmp_path / "arrow" / "summary.csv"))}
+    assert by_id[sw.case_id(2)]["status"] == "failed" and by_id[sw.case_id(2)]["y"] == ""
+    assert by_id[sw.case_id(2)]["error"] == "SolverError: made to fail"
+    assert float(by_id[sw.case_id(3)]["y"]) == pytest.approx(np.prod(list(sw.cases[3].values())))
+    assert float(by_id[sw.case_id(0)]["y"]) == pytest.approx(np.prod(list(sw.cases[0].values())))  # not the late one
 
 
 def test_a_design_run_too_little_for_indices_is_said_so_in_the_report(tmp_path):
