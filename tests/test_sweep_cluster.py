@@ -478,3 +478,92 @@ def test_a_sobol_sweep_of_the_frame_reports_its_indices(tmp_path):
     html = (out / "sweep_report.html").read_text()
     flex = html.index("display:flex")
     assert flex < html.index("Sobol' indices") and html.count("data:image/png") >= 4
+
+
+# ----------------------------------------------------------------------------- a real Slurm job array
+@pytest.fixture(scope="module")
+def local_slurm(tmp_path_factory):
+    """A single-node Slurm on this machine (hpc/slurm_local.sh), stopped at the end."""
+    cluster = tmp_path_factory.mktemp("slurm")
+    r = subprocess.run(["bash", str(ROOT / "hpc" / "slurm_local.sh"), "start", str(cluster)], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, f"could not start a local Slurm: {r.stderr.strip() or r.stdout.strip()}"
+    try:
+        yield {**os.environ, "SLURM_CONF": str(cluster / "slurm.conf"), "VENV": sys.prefix}
+    finally:
+        subprocess.run(["bash", str(ROOT / "hpc" / "slurm_local.sh"), "stop", str(cluster)], timeout=60)
+
+
+def _slurm(env, *args) -> str:
+    r = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, f"{' '.join(args)}: {r.stderr}"
+    return r.stdout.strip()
+
+
+def _wait_for_job(env, job: str, timeout: float = 300.0) -> None:
+    deadline = time.time() + timeout
+    while _slurm(env, "squeue", "-h", "-j", job, "-o", "%i"):
+        assert time.time() < deadline, _slurm(env, "squeue", "-h", "-j", job, "-o", "%i %T %r")
+        time.sleep(0.3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["requeue", "kill"])
+def test_a_slurm_array_started_together_with_one_task_stopped_mid_way(tmp_path, local_slurm, how):
+    """hpc/sweep_array.sbatch as an array of two tasks that start together on a new store.
+    Task 0 is stopped mid-way: 'requeue' as a preemption does it (scontrol requeue: SIGTERM,
+    then the same task runs again with SLURM_RESTART_COUNT 1), 'kill' by SIGKILL to its
+    batch step, then resubmitted alone (SHARDS=2 sbatch --array=0). Every case is recorded
+    once; the case task 0 was solving is recorded by its second start (attempt 2)."""
+    env = local_slurm
+    sweep = gap_sweep(tmp_path, 40)
+    sw = load_sweep(sweep)
+    out = tmp_path / "o"
+
+    def submit(array: str, **extra) -> str:
+        return _slurm({**env, **extra}, "sbatch", "--parsable", f"--array={array}", f"--chdir={tmp_path}",
+                      f"--output={tmp_path}/task-%A_%a.out", str(ROOT / "hpc" / "sweep_array.sbatch"), str(sweep),
+                      str(out)).split(";")[0]
+
+    job = submit("0-1")
+    deadline = time.time() + 120
+    while True:  # mid-way: task 0 has recorded some of its 20 cases
+        mine = [r for r in (sharedfs.read_json(p) for p in out.glob("cases/*.json")) if r and r["index"] % 2 == 0]
+        if len(mine) >= 3:
+            break
+        assert time.time() < deadline, "task 0 recorded nothing within 120 s"
+        time.sleep(0.05)
+    if how == "requeue":
+        _slurm(env, "scontrol", "requeue", f"{job}_0")
+        deadline = time.time() + 60
+        while "PENDING" not in _slurm(env, "squeue", "-h", "-j", f"{job}_0", "-o", "%T"):
+            assert time.time() < deadline
+            time.sleep(0.2)
+        _slurm(env, "scontrol", "update", f"JobId={job}_0", "StartTime=now")  # Slurm delays a requeued job ~2 min
+        _wait_for_job(env, job)
+    else:
+        _slurm(env, "scancel", "--full", "--signal=KILL", f"{job}_0")
+        _wait_for_job(env, job)
+        _wait_for_job(env, submit("0", SHARDS="2"))
+    logs = "\n".join(p.read_text() for p in sorted(tmp_path.glob("task-*.out")))
+    records = assert_recorded_once(out, sw)
+
+    owners = [json.loads(p.read_text()) for p in (out / "owners").glob("*.json")]
+    first_run = [o for o in owners if o["process"]["slurm"]["array_job"] == job
+                 and o["process"]["slurm"].get("restarts", "0") == "0"]
+    starts = sorted(o["started"] for o in first_run)
+    assert len(starts) == 2 and starts[1] - starts[0] < 5.0, (starts, logs)  # the two tasks started together
+    first = [o for o in first_run if o["process"]["slurm"]["array_task"] == "0"]
+    stopped = first[0]["owner"] if len(first) == 1 else None
+    assert stopped is not None, owners
+    if how == "requeue":
+        assert owners[[o["owner"] for o in owners].index(stopped)]["how"] == "interrupted", logs
+        assert "restart 1" in logs
+    by_task = Counter((r["slurm"]["array_task"], r["index"] % 2) for r in records.values())
+    assert set(by_task) == {("0", 0), ("1", 1)} and sum(by_task.values()) == 40  # each task ran its shard only
+    interrupted = [r for r in records.values() if r["attempt"] > 1]
+    assert len(interrupted) <= 1, interrupted
+    for r in interrupted:  # the case task 0 was solving: started again by its next run, once
+        claim = json.loads((out / "claims" / f"{r['id']}.1").read_text())
+        assert claim["owner"] == stopped and r["owner"] != stopped and r["attempt"] == 2
+    assert any(r["owner"] == stopped for r in records.values())
