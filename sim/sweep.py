@@ -588,9 +588,10 @@ def rebuild_summary(out: Path, store: SweepStore | None = None,
     `since` (a task's end: the file server's time after this process's last record): the
     summary need only hold what was recorded before it, and nobody waits for another's
     rebuild. A summary read after `since` is kept as it is; if another process is
-    rebuilding it right now, this one marks that a summary is wanted (the time of
-    index/summary-wanted) and leaves (None): every rebuilder, once it has let go of the
-    lock, looks at that mark and rebuilds again if it is newer than what it read. So of
+    rebuilding it right now, this one marks that a summary is wanted (index/summary-wanted,
+    made anew with a token of its own) and leaves (None): every rebuilder, once it has let
+    go of the lock, looks at that mark and rebuilds again if another process made it after
+    what it read. So of
     many tasks that finish together one rebuilds (twice at most), and the last summary
     holds every record. Without `since` (a report, a user): wait for the lock and rebuild."""
     from sim.outdir import OutputDirBusy, OutputDirError, read_manifest
@@ -600,8 +601,10 @@ def rebuild_summary(out: Path, store: SweepStore | None = None,
     wanted = out / "index" / SUMMARY_WANTED
     try:
         while True:
-            if since is not None:
-                _touch_new(wanted)
+            mine = None
+            if since is not None:  # our mark: a new file with our token (its time: the file server's)
+                mine = sharedfs.token()
+                sharedfs.replace_atomically(wanted, mine)
             try:
                 with od.locked(wait=since is None, purpose="summary"):
                     done = (read_manifest(out) or {}).get("sweep_summary")
@@ -626,8 +629,8 @@ def rebuild_summary(out: Path, store: SweepStore | None = None,
                     pass
                 continue
             mark = sharedfs.fresh_mtime(wanted)
-            if mark is None or mark < read_at:
-                return ok, failed
+            if mark is None or mark < read_at or (mine is not None and _read_text(wanted) == mine):
+                return ok, failed  # no mark since what we read or found (ours is covered by it)
             since = read_at  # records came in while we were at it: once more, without waiting
     except OutputDirError as exc:
         raise SweepError(str(exc)) from None
@@ -636,12 +639,11 @@ def rebuild_summary(out: Path, store: SweepStore | None = None,
 SUMMARY_WANTED = "summary-wanted"  # index/summary-wanted: its time says when a summary was last asked for
 
 
-def _touch_new(path: Path) -> None:
-    """Set the time of `path` to now (the file server's), making it if needed."""
-    if not sharedfs.touch(path):
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        sharedfs.touch(path)
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def summary_table(rows) -> tuple[list[str], dict[str, list]]:

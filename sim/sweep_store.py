@@ -74,7 +74,7 @@ def store_entry(rel: str, is_dir: bool) -> bool:
     if pattern.fullmatch(name) or rel == "index/summary-wanted":
         return True
     tmp = _TEMP.fullmatch(name)
-    if tmp and pattern.fullmatch(tmp.group(1)):
+    if tmp and (pattern.fullmatch(tmp.group(1)) or f"{folder}/{tmp.group(1)}" == "index/summary-wanted"):
         return True
     return folder == "cases" and bool(_OLD_TEMP.fullmatch(name))
 

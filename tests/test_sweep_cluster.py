@@ -567,3 +567,29 @@ def test_a_slurm_array_started_together_with_one_task_stopped_mid_way(tmp_path, 
         claim = json.loads((out / "claims" / f"{r['id']}.1").read_text())
         assert claim["owner"] == stopped and r["owner"] != stopped and r["attempt"] == 2
     assert any(r["owner"] == stopped for r in records.values())
+
+
+def test_a_task_end_keeps_a_newer_summary_and_never_waits_for_a_rebuilder(tmp_path):
+    """At a task's end: a summary read after its last record is kept (not rebuilt again);
+    a summary being rebuilt by another process is left to it (no waiting), with a mark
+    that makes that process rebuild once more."""
+    sw, out, _store_ = _store(tmp_path)
+    rec = {"id": sw.case_id(0), "index": 0, "parameters": sw.cases[0], "status": "ok", "metrics": {"x": 1.0}}
+    assert sharedfs.create_exclusive(out / "cases" / f"{sw.case_id(0)}.json", json.dumps(rec))
+    since = sharedfs.server_now(out)
+    assert rebuild_summary(out, since=since) == (1, 0)
+    read_at = read_manifest(out)["sweep_summary"]["read_at"]
+    assert read_at > since
+    assert rebuild_summary(out, since=since) == (1, 0)
+    assert read_manifest(out)["sweep_summary"]["read_at"] == read_at  # kept
+    lock = sharedfs.FileLock(out / ".ilizarov-lock", purpose="summary").acquire()
+    try:
+        t0 = time.monotonic()
+        assert rebuild_summary(out, since=sharedfs.server_now(out)) is None
+        assert time.monotonic() - t0 < 5
+        mark = (out / "index" / "summary-wanted").read_text()
+    finally:
+        lock.release()
+    assert rebuild_summary(out) == (1, 0)  # the rebuilder (here: a report) sees a mark that is not its own
+    assert (out / "index" / "summary-wanted").read_text() == mark
+    assert foreign_entries(out, read_manifest(out), store_entry) == []
