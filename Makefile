@@ -23,7 +23,7 @@ PYTHON_FOUND := $(shell \
     if ok "$$c"; then echo "$$c"; exit 0; fi; \
   done)
 
-.PHONY: all demo timeline teaching teaching-docs test test-serial test-mpi bench bench-continuum venv browser clean help
+.PHONY: all demo timeline teaching teaching-docs test test-serial test-mpi bench bench-continuum bench-store venv browser clean help
 
 all: test
 
@@ -35,6 +35,7 @@ help:
 	@echo "make timeline - follow the 4 cm lengthening (scenarios/distraction-4cm.toml) into out/distraction-4cm"
 	@echo "make bench  - time the standard scenario and a 60-day treatment (benchmarks/)"
 	@echo "make bench-continuum - speed and memory of the continuum model on 1 and 2 ranks (~30 min)"
+	@echo "make bench-store - a synthetic sweep store of 1e5 records: start-up, resume, summary (~4 min, 2 GB in /tmp)"
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON_FOUND)" ]; then \
@@ -87,6 +88,9 @@ test: $(VENV)/.installed browser
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_frame.py
 	$(VENV)/bin/python benchmarks/bench_timeline.py
+
+bench-store: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_sweep_store.py
 
 bench-continuum: $(VENV)/.installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python benchmarks/bench_continuum.py

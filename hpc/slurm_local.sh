@@ -15,10 +15,17 @@ host=$(hostname -s)
 
 fail() { echo "slurm_local: cannot start a local Slurm: $*" >&2; exit 1; }
 
-if [ "$cmd" = stop ]; then
+# stop the daemons started with this DIR (by the process ids in their pid files only)
+stop_ours() {
   for p in slurmd slurmctld; do
-    [ -f "$dir/$p.pid" ] && kill "$(cat "$dir/$p.pid")" 2>/dev/null || true
+    if [ -f "$dir/$p.pid" ]; then
+      kill "$(cat "$dir/$p.pid")" 2>/dev/null || true
+      rm -f "$dir/$p.pid"
+    fi
   done
+}
+if [ "$cmd" = stop ]; then
+  stop_ours
   sleep 1
   exit 0
 fi
@@ -57,7 +64,12 @@ if ! pgrep -x munged >/dev/null; then
 fi
 munge -n </dev/null | unmunge >/dev/null 2>&1 || fail "munge does not work (munge -n | unmunge failed)"
 
-# 3. the configuration: one node, this machine, private state and ports
+# 3. the configuration: one node, this machine, private state and two free ports
+ports=$(python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))') || fail "python3 is needed to find two free ports"
+read -r ctld_port slurmd_port <<<"$ports"
 cpus=$(nproc)
 mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
 mkdir -p "$dir/state" "$dir/spool" "$dir/log"
@@ -66,8 +78,8 @@ ClusterName=ilizarov-local
 SlurmctldHost=$host
 SlurmUser=root
 SlurmdUser=root
-SlurmctldPort=16817
-SlurmdPort=16818
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
 AuthType=auth/munge
 CredType=cred/munge
 StateSaveLocation=$dir/state
@@ -90,9 +102,8 @@ PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$conf"
 
-# 4. the daemons (an earlier local cluster of ours is stopped first: same ports)
-pkill -f "slurmctld -f .*/slurm.conf" 2>/dev/null || true
-pkill -f "slurmd -f .*/slurm.conf" 2>/dev/null || true
+# 4. the daemons (an earlier start with this DIR is stopped first; nothing else is touched)
+stop_ours
 sleep 1
 /usr/sbin/slurmctld -f "$conf" || fail "slurmctld did not start (see $dir/log/slurmctld.log)"
 /usr/sbin/slurmd -f "$conf" || fail "slurmd did not start (see $dir/log/slurmd.log)"

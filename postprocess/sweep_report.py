@@ -1,11 +1,15 @@
-"""What a sweep means: ranking, effects of each parameter, sensitivity (tornado), Pareto front.
+"""What a sweep means: ranking, effects of each parameter, sensitivity (tornado, Sobol'
+indices or Morris screening), Pareto front.
 
-`write_sweep_report(DIR)` reads the case records of `ilizarov sweep` and writes, into the
-sweep directory: `ranking.csv`, `effects.png` (each stability number against each
-parameter, with the mean per level), `tornado.png` (how far each parameter moves the
-objective, from its worst to its best level, largest first), `pareto.png` / `pareto.csv`
-(the designs no other design beats in both the objective and the cost) and
-`sweep_report.html` with all of it. Nothing is solved here.
+`write_sweep_report(DIR)` reads the summary rows of `ilizarov sweep` (its index: one short
+line per case, not the full records) and writes, into the sweep directory:
+`ranking.csv`, `effects.png` (each stability number against each parameter, with the
+mean per level), `tornado.png` (how far each parameter moves the objective, from its
+worst to its best level, largest first), for a `sobol` or `morris` sweep
+`sensitivity.csv` / `sensitivity.png` (variance-based indices with confidence intervals,
+or elementary effects), `pareto.png` / `pareto.csv` (the designs no other design beats
+in both the objective and the cost) and `sweep_report.html` with all of it. Nothing is
+solved here.
 
 Sensitivity is the main effect: the objective's mean at each level of a parameter
 (continuous samples are binned into quintiles); the bar spans the worst and the best
@@ -13,6 +17,15 @@ level mean. Failed cases leave holes in the design that bias plain means per lev
 the level means are least-squares means of a main-effects model fitted to the
 successful cases (`level_means`; on a complete grid they are the plain means), and the
 failed cases are counted per level. Units are those of the metrics' names.
+
+Sobol' indices (`sobol_indices`, SALib's estimators on Saltelli's design): S1 is the
+share of the objective's variance that a parameter causes alone, ST the share it takes
+part in (alone and with others); both with bootstrap confidence intervals (95 %). Morris
+screening (`morris_indices`): mu* is the mean absolute change of the objective when a
+parameter goes over its whole range (from one level to the next, scaled to the range),
+sigma the spread of those changes (non-linearity or interaction), with a confidence
+interval for mu*. A base point (Sobol') or trajectory (Morris) with a failed or missing
+case is left out whole; how many is said.
 """
 
 from __future__ import annotations
@@ -26,6 +39,8 @@ import numpy as np
 
 from postprocess.report import ReportError
 
+CONF_LEVEL = 0.95
+
 # metric -> +1 if higher is better, -1 if lower is better
 DIRECTIONS = {
     "axial_initial_N_per_mm": 1, "axial_secant_N_per_mm": 1, "bending_ap_Nm_per_deg": 1, "bending_ml_Nm_per_deg": 1,
@@ -38,6 +53,10 @@ EFFECT_METRICS = ("axial_initial_N_per_mm", "axial_secant_N_per_mm", "bending_ap
 
 
 def load_records(sweep_dir: Path) -> tuple[dict, list[dict], list[dict]]:
+    """(sweep.json, successful rows, failed rows): each row has the case's id, index,
+    status, parameters, metrics and error (sim.sweep_store: read from the index)."""
+    from sim.sweep_store import SweepStore
+
     sweep_dir = Path(sweep_dir)
     meta_path = sweep_dir / "sweep.json"
     if not meta_path.is_file():
@@ -46,8 +65,7 @@ def load_records(sweep_dir: Path) -> tuple[dict, list[dict], list[dict]]:
     ok, failed = [], []
     try:
         meta = json.loads(meta_path.read_text())
-        for p in sorted((sweep_dir / "cases").glob("*.json")):
-            rec = json.loads(p.read_text())
+        for rec in SweepStore(sweep_dir).index_rows():
             (ok if rec["status"] == "ok" else failed).append(rec)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ReportError(f"{sweep_dir}: a damaged sweep store ({type(exc).__name__}: {exc}); run the sweep into a "
@@ -164,6 +182,84 @@ def sensitivity(records: list[dict], parameters: list[str], objective: str,
     return sorted(out, key=lambda e: -e["effect"])
 
 
+def _objective_by_case(meta: dict, records: list[dict], objective: str) -> np.ndarray:
+    """The objective of every case of the sweep in case order (NaN: failed or not yet run)."""
+    y = np.full(int(meta["n_cases"]), np.nan)
+    for r in records:
+        v = r.get("metrics", {}).get(objective)
+        if r.get("status", "ok") == "ok" and v is not None and 0 <= r.get("index", -1) < len(y):
+            y[r["index"]] = float(v)
+    return y
+
+
+def _problem(design: dict) -> dict:
+    names = [p["path"] for p in design["parameters"]]
+    return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+
+
+def sobol_indices(meta: dict, records: list[dict], objective: str, conf_level: float = CONF_LEVEL,
+                  seed: int = 0) -> dict | None:
+    """First-order (S1) and total (ST) Sobol' indices of `objective` with confidence
+    intervals (bootstrap, `conf_level`), from a sweep run in `sobol` mode (Saltelli's
+    design: blocks of D + 2 cases per base point, SALib.analyze.sobol). Base points with a
+    failed or missing case are left out whole. None if the sweep is not a sobol sweep;
+    ReportError if fewer than 2 whole base points are left."""
+    design = meta.get("design") or {}
+    if design.get("mode") != "sobol":
+        return None
+    import warnings
+
+    from SALib.analyze import sobol
+
+    problem = _problem(design)
+    d = problem["num_vars"]
+    y = _objective_by_case(meta, records, objective).reshape(-1, d + 2)
+    whole = np.all(np.isfinite(y), axis=1)
+    if whole.sum() < 2:
+        raise ReportError(f"Sobol' indices of {objective}: {int(whole.sum())} of {len(y)} base points have all their "
+                          f"{d + 2} cases solved; accepted: at least 2 (run the rest of the sweep)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a part of a Sobol' sequence: SALib warns about its balance
+        si = sobol.analyze(problem, y[whole].ravel(), calc_second_order=False, conf_level=conf_level, seed=seed)
+    return {"method": "sobol", "objective": objective, "parameters": problem["names"], "conf_level": conf_level,
+            "base_points": int(len(y)), "used": int(whole.sum()), "left_out": int(len(y) - whole.sum()),
+            "S1": [float(v) for v in si["S1"]], "S1_conf": [float(v) for v in si["S1_conf"]],
+            "ST": [float(v) for v in si["ST"]], "ST_conf": [float(v) for v in si["ST_conf"]]}
+
+
+def morris_indices(meta: dict, records: list[dict], objective: str, conf_level: float = CONF_LEVEL,
+                   seed: int = 0) -> dict | None:
+    """Morris screening of `objective` from a sweep run in `morris` mode (SALib.analyze.morris
+    on the design's unit-cube points): mu* (mean absolute elementary effect, in units of the
+    objective per whole range of the parameter) with its confidence interval, mu and sigma.
+    Trajectories with a failed or missing case are left out whole. None if the sweep is not
+    a morris sweep; ReportError if fewer than 2 whole trajectories are left."""
+    design = meta.get("design") or {}
+    if design.get("mode") != "morris":
+        return None
+    from SALib.analyze import morris
+
+    problem = _problem(design)
+    d = problem["num_vars"]
+    x = np.asarray(design["unit"], float).reshape(-1, d + 1, d)
+    y = _objective_by_case(meta, records, objective).reshape(-1, d + 1)
+    whole = np.all(np.isfinite(y), axis=1)
+    if whole.sum() < 2:
+        raise ReportError(f"Morris screening of {objective}: {int(whole.sum())} of {len(y)} trajectories have all "
+                          f"their {d + 1} cases solved; accepted: at least 2 (run the rest of the sweep)")
+    mi = morris.analyze(problem, x[whole].reshape(-1, d), y[whole].ravel(), conf_level=conf_level,
+                        num_levels=int(design.get("levels", 4)), seed=seed)
+    return {"method": "morris", "objective": objective, "parameters": problem["names"], "conf_level": conf_level,
+            "trajectories": int(len(y)), "used": int(whole.sum()), "left_out": int(len(y) - whole.sum()),
+            "mu_star": [float(v) for v in mi["mu_star"]], "mu_star_conf": [float(v) for v in mi["mu_star_conf"]],
+            "mu": [float(v) for v in mi["mu"]], "sigma": [float(v) for v in mi["sigma"]]}
+
+
+def sensitivity_indices(meta: dict, records: list[dict], objective: str) -> dict | None:
+    """Sobol' indices or Morris screening, whichever the sweep's design allows (None for others)."""
+    return sobol_indices(meta, records, objective) or morris_indices(meta, records, objective)
+
+
 def pareto_front(records: list[dict], objective: str, cost: str) -> list[dict]:
     """Designs not beaten in both objective (per its direction) and cost (lower is better)."""
     d = DIRECTIONS.get(objective, 1)
@@ -187,31 +283,58 @@ def _num(value, spec: str = ".4g") -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _value(v) -> str:
+    """A parameter's value as shown: sampled numbers to 5 significant digits."""
+    return format(v, ".5g") if isinstance(v, float) else str(v)
+
+
 def _png(path: Path) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" style="max-width:100%">'
 
 
-SWEEP_REPORT_FILES = ("ranking.csv", "effects.png", "tornado.png", "pareto.csv", "pareto.png", "sweep_report.html")
+SWEEP_REPORT_FILES = ("ranking.csv", "effects.png", "tornado.png", "sensitivity.csv", "sensitivity.png", "pareto.csv",
+                      "pareto.png", "sweep_report.html")
+DEFAULT_COST = "frame_mass_kg"
 
 
-def write_sweep_report(sweep_dir, objective: str = "axial_initial_N_per_mm", cost: str = "frame_mass_kg") -> Path:
+def write_sweep_report(sweep_dir, objective: str = "axial_initial_N_per_mm", cost: str | None = None) -> Path:
     """Write the sweep's report files into its directory (an output of `ilizarov sweep`,
-    sim.outdir): drawn in a staging folder, moved in at the end, never replacing a file of
-    the same name that ilizarov did not write. Returns sweep_report.html's path."""
+    sim.outdir, shared: sweep tasks may still be writing into it): drawn in a staging
+    folder, moved in under the store's lock, never replacing a file of the same name that
+    ilizarov did not write. `cost`: the Pareto front's cost (default frame_mass_kg, left
+    out if the cases do not record it). ReportError naming the accepted numbers for an
+    objective or cost that is not recorded. summary.csv is rebuilt first (every case
+    recorded so far). Returns sweep_report.html's path."""
     from sim.outdir import OutputDir
+    from sim.sweep_store import store_entry
 
     sweep_dir = Path(sweep_dir)
     meta, ok, failed = load_records(sweep_dir)
-    known = set(ok[0]["metrics"])
+    known = {m for r in ok for m in r["metrics"]}
+    if cost is None:
+        cost = DEFAULT_COST if DEFAULT_COST in known else None
     for name, what in ((objective, "--objective"), (cost, "--cost")):
-        if name not in known:
+        if name is not None and name not in known:
             raise ReportError(f"{what} {name!r} is not a recorded number; accepted: {', '.join(sorted(known))}")
-    with OutputDir(sweep_dir, "report").claim(existing_only=True, accept=("sweep",)) as od:
-        od.add_files(lambda staging: _draw(staging, meta, ok, failed, objective, cost), SWEEP_REPORT_FILES)
+    od = OutputDir(sweep_dir, "report", allow=store_entry, shared=True)
+    with od.claim(existing_only=True, accept=("sweep",)):
+        from sim.sweep import SweepError, rebuild_summary
+
+        try:  # summary.csv of every case recorded so far (after a job array: the final one)
+            rebuild_summary(sweep_dir)
+        except SweepError as exc:
+            raise ReportError(str(exc)) from None
+        try:  # before the lock: SALib's bootstrap takes a moment
+            sens = sensitivity_indices(meta, ok, objective)
+        except ReportError as exc:  # a design not yet run far enough: the rest of the report is still useful
+            sens = {"method": "none", "note": str(exc)}
+        with od.locked():
+            od.add_files(lambda staging: _draw(staging, meta, ok, failed, objective, cost, sens), SWEEP_REPORT_FILES)
     return sweep_dir / "sweep_report.html"
 
 
-def _draw(sweep_dir: Path, meta: dict, ok: list[dict], failed: list[dict], objective: str, cost: str) -> Path:
+def _draw(sweep_dir: Path, meta: dict, ok: list[dict], failed: list[dict], objective: str, cost: str | None,
+          sens_indices: dict | None = None) -> Path:
     """The report files, into `sweep_dir` (the staging folder)."""
     import matplotlib
 
@@ -219,15 +342,16 @@ def _draw(sweep_dir: Path, meta: dict, ok: list[dict], failed: list[dict], objec
     import matplotlib.pyplot as plt
 
     params = meta["parameters"]
-    known = set(ok[0]["metrics"])
+    known = {m for r in ok for m in r["metrics"]}
     ranked = ranking(ok, objective)
     with open(sweep_dir / "ranking.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["rank", "id", *params, objective, cost])
+        w.writerow(["rank", "id", *params, objective, *([cost] if cost else [])])
         for k, r in enumerate(ranked, 1):
-            w.writerow([k, r["id"], *(r["parameters"][p] for p in params), r["metrics"][objective], r["metrics"][cost]])
+            w.writerow([k, r["id"], *(r["parameters"][p] for p in params), r["metrics"][objective],
+                        *([r["metrics"].get(cost)] if cost else [])])
 
-    metrics = [m for m in EFFECT_METRICS if m in known]
+    metrics = [m for m in EFFECT_METRICS if m in known] or [objective]
     fig, axes = plt.subplots(len(metrics), len(params), figsize=(4.2 * len(params), 3.0 * len(metrics)),
                              squeeze=False, constrained_layout=True)
     for i, m in enumerate(metrics):
@@ -290,29 +414,39 @@ def _draw(sweep_dir: Path, meta: dict, ok: list[dict], failed: list[dict], objec
     fig.savefig(sweep_dir / "tornado.png", dpi=90)
     plt.close(fig)
 
-    front = pareto_front(ok, objective, cost)
-    with open(sweep_dir / "pareto.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["id", *params, objective, cost])
-        for r in front:
-            w.writerow([r["id"], *(r["parameters"][p] for p in params), r["metrics"][objective], r["metrics"][cost]])
-    fig, ax = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
-    both = [r for r in ok if r["metrics"].get(cost) is not None and r["metrics"].get(objective) is not None]
-    ax.plot([r["metrics"][cost] for r in both], [r["metrics"][objective] for r in both], "o", color="#9e9e9e", ms=4,
-            label="designs")
-    ax.plot([r["metrics"][cost] for r in front], [r["metrics"][objective] for r in front], "o-", color="#d62728",
-            ms=6, label="Pareto front")
-    ax.set_xlabel(f"{cost} (cost: lower is better)")
-    ax.set_ylabel(objective)
-    ax.set_title("Stability against cost")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.savefig(sweep_dir / "pareto.png", dpi=90)
-    plt.close(fig)
+    indices_html = _draw_indices(sweep_dir, sens_indices, plt)
+
+    front = pareto_front(ok, objective, cost) if cost else []
+    if cost:
+        with open(sweep_dir / "pareto.csv", "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["id", *params, objective, cost])
+            for r in front:
+                w.writerow([r["id"], *(r["parameters"][p] for p in params), r["metrics"][objective],
+                            r["metrics"][cost]])
+        fig, ax = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
+        both = [r for r in ok if r["metrics"].get(cost) is not None and r["metrics"].get(objective) is not None]
+        ax.plot([r["metrics"][cost] for r in both], [r["metrics"][objective] for r in both], "o", color="#9e9e9e",
+                ms=4, label="designs")
+        ax.plot([r["metrics"][cost] for r in front], [r["metrics"][objective] for r in front], "o-",
+                color="#d62728", ms=6, label="Pareto front")
+        ax.set_xlabel(f"{cost} (cost: lower is better)")
+        ax.set_ylabel(objective)
+        ax.set_title("Stability against cost")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        fig.savefig(sweep_dir / "pareto.png", dpi=90)
+        plt.close(fig)
+        pareto_html = (f"<h2>Pareto front: {html.escape(objective)} against {html.escape(cost)}</h2>\n"
+                       f"{_png(sweep_dir / 'pareto.png')}")
+    else:
+        pareto_html = (f"<h2>Pareto front</h2><p>Not drawn: the cases record no {DEFAULT_COST} (give a recorded "
+                       "number with --cost).</p>")
 
     top = "".join(f"<tr><td>{k}</td><td>{html.escape(r['id'])}</td>"
-                  + "".join(f"<td>{html.escape(str(r['parameters'][p]))}</td>" for p in params)
-                  + f"<td>{r['metrics'][objective]:.4g}</td><td>{_num(r['metrics'].get(cost))}</td></tr>"
+                  + "".join(f"<td>{html.escape(_value(r['parameters'][p]))}</td>" for p in params)
+                  + f"<td>{r['metrics'][objective]:.4g}</td>"
+                  + (f"<td>{_num(r['metrics'].get(cost))}</td>" if cost else "") + "</tr>"
                   for k, r in enumerate(ranked[:15], 1))
     head = "".join(f"<th>{html.escape(p)}</th>" for p in params)
     fails = "".join(f"<li>{html.escape(r['id'])} {html.escape(json.dumps(r['parameters']))}: "
@@ -327,9 +461,9 @@ def _draw(sweep_dir: Path, meta: dict, ok: list[dict], failed: list[dict], objec
 td,th{{border:1px solid #ddd;padding:2px 8px}}</style></head><body>
 <h1>Sweep {html.escape(meta['name'])}: {len(ok)} designs solved, {len(failed)} failed, of {meta['n_cases']}</h1>
 <p>Mode {html.escape(meta['mode'])}; base scenario {html.escape(meta['base'])}; objective {html.escape(objective)};
-cost {html.escape(cost)}.</p>
+cost {html.escape(cost or 'none')}.</p>
 <h2>Ranking (best 15 by {html.escape(objective)})</h2>
-<table><tr><th>rank</th><th>case</th>{head}<th>{html.escape(objective)}</th><th>{html.escape(cost)}</th></tr>{top}</table>
+<table><tr><th>rank</th><th>case</th>{head}<th>{html.escape(objective)}</th>{f"<th>{html.escape(cost)}</th>" if cost else ""}</tr>{top}</table>
 <h2>Which parameters matter</h2>
 <p>Each parameter's effect is the spread of its level means. With failed cases the design has holes, so
 the level means are least-squares means of a main-effects model fitted to the successful cases (the mean
@@ -337,9 +471,11 @@ a level would have over the complete design), not plain averages; see docs/sweep
 <table><tr><th>parameter</th><th>effect on {html.escape(objective)}</th><th>worst level</th><th>best level</th>
 <th>failed cases per level</th><th>level means</th></tr>
 {sens_rows}</table>
-{_png(sweep_dir / 'tornado.png')}
-<h2>Pareto front: {html.escape(objective)} against {html.escape(cost)}</h2>
-{_png(sweep_dir / 'pareto.png')}
+<div style="display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start">
+<div style="flex:1 1 480px">{_png(sweep_dir / 'tornado.png')}</div>
+{indices_html}
+</div>
+{pareto_html}
 <h2>Every number against every parameter</h2>
 {_png(sweep_dir / 'effects.png')}
 <h2>Failed cases</h2><ul>{fails or '<li>none</li>'}</ul>
@@ -349,4 +485,63 @@ a level would have over the complete design), not plain averages; see docs/sweep
     return out
 
 
-__all__ = ["DIRECTIONS", "pareto_front", "ranking", "sensitivity", "write_sweep_report"]
+def _draw_indices(folder: Path, ind: dict | None, plt) -> str:
+    """sensitivity.csv and sensitivity.png for Sobol' indices or Morris screening; the HTML
+    that shows them beside the tornado ('' when the sweep has neither)."""
+    if ind is None:
+        return ""
+    if ind["method"] == "none":
+        return f'<div style="flex:1 1 420px"><h3>Sensitivity indices</h3><p>Not computed: {html.escape(ind["note"])}</p></div>'
+    names = ind["parameters"]
+    pct = f"{ind['conf_level'] * 100:.0f} %"
+    y = np.arange(len(names))[::-1]
+    fig, ax = plt.subplots(figsize=(8, 1.9 + 0.75 * len(names)), constrained_layout=True)
+    with open(folder / "sensitivity.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if ind["method"] == "sobol":
+            half = f"half-width of the {pct} confidence interval"
+            w.writerow(["parameter", "S1", f"S1_conf ({half})", "ST", f"ST_conf ({half})"])
+            for k, n in enumerate(names):
+                w.writerow([n, ind["S1"][k], ind["S1_conf"][k], ind["ST"][k], ind["ST_conf"][k]])
+            ax.barh(y + 0.2, ind["S1"], height=0.38, xerr=ind["S1_conf"], color="#1f77b4", capsize=3,
+                    label="S1: alone")
+            ax.barh(y - 0.2, ind["ST"], height=0.38, xerr=ind["ST_conf"], color="#ff7f0e", capsize=3,
+                    label="ST: alone and with others")
+            ax.set_xlabel(f"share of the variance of {ind['objective']} (bars: {pct} confidence intervals)")
+            title = (f"Sobol' indices from {ind['used']} of {ind['base_points']} base points (Saltelli's design, "
+                     f"SALib)" + (f"; {ind['left_out']} left out: a failed or missing case" if ind["left_out"] else ""))
+            rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{ind['S1'][k]:.3f} ± {ind['S1_conf'][k]:.3f}</td>"
+                           f"<td>{ind['ST'][k]:.3f} ± {ind['ST_conf'][k]:.3f}</td></tr>" for k, n in enumerate(names))
+            table = f"<table><tr><th>parameter</th><th>S1 ± {pct} CI</th><th>ST ± {pct} CI</th></tr>{rows}</table>"
+            what = ("S1: the share of the variance of the objective a parameter causes alone; ST: the share it takes "
+                    "part in, alone and with the others. ST much above S1: interactions.")
+        else:
+            half = f"half-width of the {pct} confidence interval"
+            w.writerow(["parameter", "mu_star", f"mu_star_conf ({half})", "mu", "sigma"])
+            for k, n in enumerate(names):
+                w.writerow([n, ind["mu_star"][k], ind["mu_star_conf"][k], ind["mu"][k], ind["sigma"][k]])
+            ax.barh(y + 0.2, ind["mu_star"], height=0.38, xerr=ind["mu_star_conf"], color="#2ca02c", capsize=3,
+                    label="mu*: mean |elementary effect|")
+            ax.barh(y - 0.2, ind["sigma"], height=0.38, color="#9467bd", label="sigma: their spread")
+            ax.set_xlabel(f"change of {ind['objective']} over the parameter's range (bars: {pct} CI of mu*)")
+            title = (f"Morris screening from {ind['used']} of {ind['trajectories']} trajectories (SALib)"
+                     + (f"; {ind['left_out']} left out: a failed or missing case" if ind["left_out"] else ""))
+            rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{ind['mu_star'][k]:.4g} ± {ind['mu_star_conf'][k]:.3g}"
+                           f"</td><td>{ind['sigma'][k]:.4g}</td></tr>" for k, n in enumerate(names))
+            table = f"<table><tr><th>parameter</th><th>mu* ± {pct} CI</th><th>sigma</th></tr>{rows}</table>"
+            what = ("mu*: how much the objective moves, on average, when the parameter alone crosses its range; "
+                    "sigma large against mu*: the effect depends on the other parameters (or is not linear).")
+    ax.set_yticks(y, names)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8)
+    fig.suptitle(_wrap(title, 8 - 0.3, 11), fontsize=11)
+    fig.savefig(folder / "sensitivity.png", dpi=90)
+    plt.close(fig)
+    heading = "Sobol' indices" if ind["method"] == "sobol" else "Morris screening"
+    return (f'<div style="flex:1 1 420px"><h3>{heading}</h3>{_png(folder / "sensitivity.png")}'
+            f"<p>{html.escape(what)}</p>{table}</div>")
+
+
+__all__ = ["DIRECTIONS", "load_records", "morris_indices", "pareto_front", "ranking", "sensitivity",
+           "sensitivity_indices", "sobol_indices", "write_sweep_report"]

@@ -384,8 +384,6 @@ def cmd_compare(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    import json
-
     from mpi4py import MPI
 
     from sim.sweep import SweepError, load_sweep, run_sweep
@@ -403,24 +401,40 @@ def cmd_sweep(args) -> int:
             shard = (k, n)
         if args.ranks_per_case < 1:
             raise SweepError(f"--ranks-per-case {args.ranks_per_case}; accepted: >= 1")
+        if args.claim_timeout is not None and not 1.0 <= args.claim_timeout <= 7 * 86400:
+            raise SweepError(f"--claim-timeout {args.claim_timeout:g}; accepted: seconds from 1 to 604800 (a week): "
+                             "how long a claim of a silent process on another node is honoured")
         sw = load_sweep(args.sweep, yes=args.yes)
         if rank0:
             print(f"{args.sweep}: sweep {sw.name!r}, {sw.mode} over {len(sw.parameters)} parameter(s): "
                   f"{len(sw.cases)} cases", flush=True)
         _check_sweep_time(sw, args, MPI.COMM_WORLD.size)
         log = (lambda m: print(f"[sweep] {m}", flush=True)) if not args.quiet else None
-        result = run_sweep(sw, Path(args.out), args.ranks_per_case, log=log, shard=shard)
+        result = run_sweep(sw, Path(args.out), args.ranks_per_case, log=log, shard=shard,
+                           claim_timeout_s=args.claim_timeout)
     except SweepError as exc:
         return _error(str(exc))
     if rank0:
         out = result.get("out", Path(args.out))
-        print(f"{result['ran']} cases run in {result['wall_s']:.1f} s; recorded {result['ok']} ok and "
-              f"{result['failed']} failed of {len(sw.cases)}; summary in {out / 'summary.csv'}")
+        others = (f"; {result['left_to_others']} being solved by other processes"
+                  if result.get("left_to_others") else "")
+        if result["ok"] is None:
+            print(f"{result['ran']} cases run in {result['wall_s']:.1f} s; {result['recorded']} of {len(sw.cases)} "
+                  f"recorded{others}; another process is rebuilding {out / 'summary.csv'} (with these cases)")
+        else:
+            print(f"{result['ran']} cases run in {result['wall_s']:.1f} s; recorded {result['ok']} ok and "
+                  f"{result['failed']} failed of {len(sw.cases)}{others}; summary in {out / 'summary.csv'}")
         if result["failed"]:
-            for rec_path in sorted((out / "cases").glob("*.json")):
-                rec = json.loads(rec_path.read_text())
-                if rec["status"] != "ok":
-                    print(f"  failed {rec['id']} {rec['parameters']}: {rec['error']}")
+            from sim.sweep_store import SweepStore
+
+            shown = 0
+            for row in SweepStore(out).index_rows():
+                if row.get("status") != "ok":
+                    if shown == 20:
+                        print(f"  ... and {result['failed'] - shown} more failed cases (summary.csv)")
+                        break
+                    print(f"  failed {row['id']} {row['parameters']}: {row.get('error')}")
+                    shown += 1
     return 0
 
 
@@ -518,10 +532,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write report.html (numbers, pictures, plots, animation, interactive 3D view) "
                         "into a run directory")
     rp.add_argument("run_dir", help="a directory written by `ilizarov run` (report.html) or `ilizarov sweep` "
-                    "(sweep_report.html: ranking, effects, sensitivity, Pareto front)")
+                    "(summary.csv of every case recorded so far, and sweep_report.html: ranking, effects, "
+                    "sensitivity, Sobol' indices or Morris screening, Pareto front)")
     rp.add_argument("--objective", default="axial_initial_N_per_mm", help="sweeps: the number to rank by "
                     "(default axial_initial_N_per_mm)")
-    rp.add_argument("--cost", default="frame_mass_kg", help="sweeps: the cost of the Pareto front (default "
+    rp.add_argument("--cost", default=None, help="sweeps: the cost of the Pareto front (default "
                     "frame_mass_kg; n_wires, n_half_pins...)")
     rp.add_argument("--quiet", action="store_true", help="no progress lines")
     rp.set_defaults(func=cmd_report)
@@ -536,7 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--ranks-per-case", type=int, default=1, help="MPI ranks that solve one case together (default 1)")
     sw.add_argument("--yes", action="store_true", help="run even if there are more cases than max_cases, or the "
                     "estimated time is beyond the time budget (ILIZAROV_TIME_BUDGET_S, default 1 h)")
-    sw.add_argument("--shard", help="run only the cases I, I+N, I+2N... (I/N), e.g. one task of a job array")
+    sw.add_argument("--shard", help="run only the cases I, I+N, I+2N... (I/N), e.g. one task of a job array (without "
+                    "it, tasks started together share the cases one by one)")
+    sw.add_argument("--claim-timeout", type=float, default=None, metavar="SECONDS",
+                    help="a case claimed by a process on another node whose heartbeat has been silent this long is "
+                    "run again (default 600; a process on this node is checked directly)")
     sw.add_argument("--quiet", action="store_true", help="no progress lines")
     sw.set_defaults(func=cmd_sweep)
     vs = sub.add_parser("validation-suite", help="run the frame model against the published bench tests in "

@@ -24,6 +24,16 @@ and every command that adds files to one (`report`) goes through this module:
 - `add_files(fill, names)` adds files to an earlier output in place (a report beside
   its run), refusing to replace a file of the same name that the tool did not write,
   and records them in the manifest.
+
+Shared directories (`OutputDir(..., shared=True)`, the sweep store): many processes, on
+many nodes of a cluster, open and write one directory at once. No lock is held from
+`claim()` on (flock is not coherent across nodes on every cluster file system); the
+directory is made by `create(fill)`, which renames a complete staging directory into
+place only if nothing is there yet (another process's directory is never replaced: the
+caller then checks the one it found), and short updates of shared files (the manifest,
+a summary) hold `locked()`, a lock file inside the directory (sim.sharedfs.FileLock:
+exclusive creation, a holder's heartbeat, recovery from a killed holder). Staging
+directories of other processes are removed only once their process is known to be gone.
 """
 
 from __future__ import annotations
@@ -44,12 +54,17 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
+from sim import sharedfs
+
 MARKER = ".ilizarov-output.json"
 MARKER_VERSION = 1
 STAGING_MARKER = ".ilizarov-staging"
 STAGING_TAG = ".ilizarov-partial-"
 OLD_TAG = ".ilizarov-old-"
 LOCK_SUFFIX = ".ilizarov-lock"
+SHARED_LOCK = ".ilizarov-lock"  # inside a shared directory
+SHARED_LOCK_STALE_S = 120.0  # a lock file on another node untouched this long is broken
+STALE_STAGING_S = 24 * 3600.0  # a shared directory's staging folder of unknown owner this old is removed
 
 Allow = Callable[[str, bool], bool]  # (path relative to the directory, is a directory) -> the tool's own
 
@@ -160,6 +175,39 @@ def scan_written(directory: Path, manifest: dict) -> dict:
     return manifest
 
 
+def _staging_note(command: str) -> str:
+    """The staging marker's text: what is being written, and by which process."""
+    return f"ilizarov {command}: being written\n" + json.dumps(sharedfs.process_identity()) + "\n"
+
+
+def staging_owner_gone(path: Path, max_age_s: float = STALE_STAGING_S) -> bool:
+    """A staging directory whose writer is known to be gone (its process on this node has
+    ended), or that nobody has written for `max_age_s` (a writer on another node)."""
+    marker = path / STAGING_MARKER
+    try:
+        lines = marker.read_text(encoding="utf-8").splitlines()
+        ident = json.loads(lines[1]) if len(lines) > 1 else None
+    except (OSError, ValueError):
+        ident = None
+    if ident is not None and sharedfs.process_gone(ident):
+        return True
+    newest = _newest_change(path)
+    return newest is not None and time.time() - newest > max_age_s
+
+
+def _own_bookkeeping(rel: str) -> bool:
+    """Files this module (and sim.sharedfs) makes for its own work in a directory: a
+    shared directory's lock file, temporaries of the marker and the lock, clock probes."""
+    name = rel.rsplit("/", 1)[-1]
+    if name.startswith(sharedfs.CLOCK_PREFIX):
+        return True
+    if "/" in rel:
+        return False
+    return (name == SHARED_LOCK or name.startswith(f".{SHARED_LOCK}.") or
+            (name.startswith(f"{MARKER}.") and name.endswith(".tmp")) or
+            (name.startswith(f".{MARKER}.") and name.endswith(".tmp")))
+
+
 def is_stale_staging(path: Path) -> bool:
     """A staging directory left by a killed ilizarov (recognised by its name and marker)."""
     return STAGING_TAG in path.name and not path.is_symlink() and (path / STAGING_MARKER).is_file()
@@ -193,6 +241,8 @@ def foreign_entries(directory: Path, manifest: dict | None, allow: Allow | None 
                 else:
                     found.append(rel + "/")
             elif not prefix and e.name == MARKER:
+                continue
+            elif _own_bookkeeping(rel) and not e.is_dir(follow_symlinks=False):
                 continue
             elif rel in files:
                 if not e.is_file(follow_symlinks=False):
@@ -279,8 +329,9 @@ class OutputDir:
     errors on every rank), filled by `publish()` or `add_files()`, unlocked by `release()`.
     Use it as a context manager to release the lock on the way out."""
 
-    def __init__(self, path, command: str, comm=None, allow: Allow | None = None):
+    def __init__(self, path, command: str, comm=None, allow: Allow | None = None, shared: bool = False):
         self.shown = str(path)
+        self.shared = shared  # written by many processes at once (see the module's docstring)
         self.path = Path(os.path.abspath(path))
         self.command = command
         self.comm = comm
@@ -293,6 +344,7 @@ class OutputDir:
         self._lock_file: Path | None = None
         self._known_lock: Path | None = None  # rank 0's lock file, known on every rank
         self._staging: Path | None = None  # the staging directory being written, known on every rank
+        self._shared_lock: sharedfs.FileLock | None = None  # held inside locked() (shared directories)
 
     # -------------------------------------------------------------- MPI helpers
     def _comm(self):
@@ -326,6 +378,9 @@ class OutputDir:
         wait: wait for another command's lock instead of refusing."""
         def work():
             self._check_path(existing_only)
+            if self.shared:
+                self._check_shared(existing_only, set(accept or (self.command,)))
+                return self.state, self.manifest, None
             self._acquire(wait)
             try:
                 self._check_contents(existing_only, set(accept or (self.command,)))
@@ -368,6 +423,17 @@ class OutputDir:
         except OSError as exc:
             raise OutputDirError(f"--out {shown}: cannot create anything in {_shown(where)} ({exc.strerror or exc}); "
                                  "accepted: a path in a directory you can write to") from None
+
+    def _check_shared(self, existing_only: bool, accept: set[str]) -> None:
+        """_check_contents for a shared directory: other processes may be updating its
+        manifest and files right now, so a finding is checked again under `locked()`."""
+        try:
+            self._check_contents(existing_only, accept)
+        except OutputDirError:
+            if not self.path.is_dir() or read_manifest(self.path) is None:
+                raise
+            with self.locked():
+                self._check_contents(existing_only, accept)
 
     def _lock_path(self) -> Path:
         parent = self.path.parent
@@ -453,8 +519,28 @@ class OutputDir:
         self.release()
 
     @contextlib.contextmanager
-    def locked(self, wait: bool = True):
-        """Hold the lock for a short update (the sweep's shared files); rank 0 only."""
+    def locked(self, wait: bool = True, purpose: str = ""):
+        """Hold the lock for a short update (the sweep's shared files); rank 0 only. In a
+        shared directory: its lock file (sim.sharedfs.FileLock, which names its `purpose`),
+        held by one process at a time on any node; OutputDirBusy (its `purpose`: what the
+        holder said it does) if another holds it and `wait` is False."""
+        if self.shared:
+            lock = sharedfs.FileLock(self.path / SHARED_LOCK, stale_after_s=SHARED_LOCK_STALE_S, purpose=purpose)
+            try:
+                with signals_deferred():
+                    lock.acquire(wait=wait)
+            except sharedfs.LockBusy as exc:
+                busy = OutputDirBusy(f"--out {self.shown}: another ilizarov command is updating it ({exc}); "
+                                     "accepted: wait until it has finished")
+                busy.purpose = exc.purpose
+                raise busy from None
+            self._shared_lock = lock
+            try:
+                yield
+            finally:
+                self._shared_lock = None
+                lock.release()
+            return
         held = self._lock_fd is not None
         if not held:
             with signals_deferred():
@@ -466,17 +552,22 @@ class OutputDir:
                 self._release_lock()
 
     def _remove_stale_staging(self) -> None:
-        """Staging directories of killed runs into this --out (we hold its lock)."""
+        """Staging directories of killed runs into this --out (we hold its lock; in a
+        shared directory, only those whose writer is known to be gone)."""
         parent = self.path.parent
         if not parent.is_dir():
             return
+
+        def dead(path: Path) -> bool:
+            return is_stale_staging(path) and (not self.shared or staging_owner_gone(path))
+
         prefix = f".{self.path.name}{STAGING_TAG}"
         for e in os.scandir(parent):
-            if e.name.startswith(prefix) and is_stale_staging(Path(e.path)):
+            if e.name.startswith(prefix) and dead(Path(e.path)):
                 shutil.rmtree(e.path, ignore_errors=True)
         if self.path.is_dir():
             for e in os.scandir(self.path):
-                if e.name.startswith(STAGING_TAG) and is_stale_staging(Path(e.path)):
+                if e.name.startswith(STAGING_TAG) and dead(Path(e.path)):
                     shutil.rmtree(e.path, ignore_errors=True)
 
     def _check_contents(self, existing_only: bool, accept: set[str]) -> None:
@@ -534,7 +625,7 @@ class OutputDir:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             st = self.path.parent / f".{self.path.name}{STAGING_TAG}{os.getpid()}-{secrets.token_hex(4)}"
             st.mkdir()
-            (st / STAGING_MARKER).write_text(f"ilizarov {self.command}: being written\n")
+            (st / STAGING_MARKER).write_text(_staging_note(self.command))
             return st
 
         try:
@@ -566,7 +657,8 @@ class OutputDir:
                     write_manifest(staging, manifest)
                     with signals_deferred():
                         final = self._swap_in(staging)
-                        staging = None
+                        if final is not None:
+                            staging = None
                 except Exception as exc:  # noqa: BLE001
                     error = exc
             if comm.size > 1:
@@ -594,8 +686,24 @@ class OutputDir:
             return None
         return m
 
-    def _swap_in(self, staging: Path) -> Path:
+    def create(self, fill: Callable[[Path], None], manifest_extra: dict | None = None) -> bool:
+        """A shared directory: write it with `fill(staging)` and rename it into place if
+        nothing is there yet (or an empty directory). True if this call made it; False if
+        another process made it first (ours is removed; check theirs with claim())."""
+        if not self.shared:
+            raise RuntimeError("OutputDir.create is for shared directories; use publish")
+        return self.publish(fill, manifest_extra=manifest_extra) is not None
+
+    def _swap_in(self, staging: Path) -> Path | None:
         p = self.path
+        if self.shared:  # never replace what another process made: None, and the caller looks at it
+            try:
+                os.rename(staging, p)  # onto nothing, or an empty directory, in one step
+                return p
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
+                    return None
+                raise
         for _attempt in range(3):
             if not os.path.lexists(p) or (p.is_dir() and not os.path.islink(p) and not os.listdir(p)):
                 try:
@@ -676,18 +784,20 @@ class OutputDir:
                                  f"{'it' if len(bad) == 1 else 'them'}; move {'it' if len(bad) == 1 else 'them'} "
                                  "out of the directory and try again")
 
-    def add_files(self, fill: Callable[[Path], None], names: Iterable[str] = ()) -> list[Path]:
+    def add_files(self, fill: Callable[[Path], None], names: Iterable[str] = (), manifest_extra: dict | None = None
+                  ) -> list[Path]:
         """Write files with `fill(staging)` (a staging folder inside the directory), then move
         them in and record them in the manifest. Names that would replace a file the tool
         did not write are refused, before `fill` (`names`: those expected) and after it.
-        Rank 0 only; the directory must be claimed (or `locked()`)."""
+        `manifest_extra`: keys to set in the manifest with them. Rank 0 only; the directory
+        must be claimed (or `locked()`)."""
         self.manifest = read_manifest(self.path) or self.manifest
         self.check_names(names)
         staging = self.path / f"{STAGING_TAG}{os.getpid()}-{secrets.token_hex(4)}"
         try:
             with signals_deferred():
                 staging.mkdir()
-                (staging / STAGING_MARKER).write_text(f"ilizarov {self.command}: being written\n")
+                (staging / STAGING_MARKER).write_text(_staging_note(self.command))
             with signals_deferred():  # see publish
                 fill(staging)
             (staging / STAGING_MARKER).unlink()
@@ -696,6 +806,7 @@ class OutputDir:
             manifest = dict(self.manifest or new_manifest(self.command))
             manifest["files"] = {**manifest.get("files", {}), **made["files"]}
             manifest["dirs"] = sorted(set(manifest.get("dirs", [])) | set(made["dirs"]))
+            manifest.update(manifest_extra or {})
             with signals_deferred():
                 write_manifest(self.path, manifest)  # first: a file listed but absent is harmless
                 for d in made["dirs"]:

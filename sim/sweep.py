@@ -7,8 +7,9 @@ in the resolved scenario (``rings[*].inner_diameter_mm``, ``wires[0].tension_kgf
 
     name = "tension-and-rings"
     base = "standard-4ring.toml"      # relative to the sweep file
-    mode = "grid"                     # grid | zip | lhs | random
-    samples = 20                      # lhs / random
+    mode = "grid"                     # grid | zip | random | lhs | halton | sobol-sequence
+                                      # | sobol (Sobol' indices) | morris (screening)
+    samples = 20                      # sampled modes (sobol: base points, morris: trajectories)
     seed = 1
     max_cases = 2000                  # more needs --yes
 
@@ -16,19 +17,30 @@ in the resolved scenario (``rings[*].inner_diameter_mm``, ``wires[0].tension_kgf
     path = "wires[*].tension_kgf"
     values = [50, 90, 130]            # or min, max (and count for grid / zip)
 
-The store (`DIR/`): `sweep.json` (the expanded definition and its fingerprint),
-`cases/<id>.json` one record per case, written to a temporary name and renamed (a case
-is either fully recorded or not at all), and `summary.csv` / `summary.parquet` rebuilt
-from the records. Running the same command again skips recorded cases; a different sweep
-in the same directory is refused.
+Sampling plans: `lhs`, `halton` and `sobol-sequence` are scipy.stats.qmc's Latin
+hypercube, scrambled Halton and scrambled Sobol' sequences; `sobol` is Saltelli's design
+for Sobol' indices (SALib: N*(D+2) cases for N = samples and D parameters) and `morris`
+Morris' trajectories (SALib: N*(D+1) cases); the report computes the indices from them.
+Each draws points in the unit cube, mapped onto [min, max] or onto the list of values
+(equal shares of the cube for each value).
+
+The store (`DIR/`, sim.sweep_store): `sweep.json` (the expanded definition, its
+fingerprint and design), `cases/<id>.json` one record per case (created exclusively: a
+case is recorded whole, once, or not at all), `claims/` (who started which case), an
+index (one summary row per recorded case) and `summary.csv` / `summary.parquet`.
+Running the same command again, or many at once (job-array tasks, a second launcher),
+runs each case once: a case is claimed before it runs, and a claim whose process died is
+taken over. A different sweep in the same directory is refused.
 
 Under MPI the world is split into groups of `ranks_per_case` ranks; a dispatcher thread
-on world rank 0 hands out the next case to whichever group asks first (dynamic load
-balancing: a slow case never idles the others), and counts what comes back.
+on world rank 0 claims the next case and hands it to whichever group asks first (dynamic
+load balancing: a slow case never idles the others), and counts what comes back.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import copy
 import csv
 import hashlib
@@ -37,6 +49,7 @@ import json
 import math
 import os
 import re
+import secrets
 import threading
 import time
 import tomllib
@@ -46,12 +59,18 @@ from typing import Any
 
 import numpy as np
 
+from sim import sharedfs
 from sim.scenario import ScenarioError, load_scenario, parse_scenario
+from sim.sweep_store import (FOLDERS, STORE_VERSION, SweepStore, record_times, store_entry, summary_arrow,
+                              summary_row)
 from sim.units import N_PER_KGF
 
-SWEEP_VERSION = 1
+SWEEP_VERSION = 2
 DEFAULT_MAX_CASES = 2000
-MODES = ("grid", "zip", "lhs", "random")
+MODES = ("grid", "zip", "random", "lhs", "halton", "sobol-sequence", "sobol", "morris")
+SAMPLED = ("random", "lhs", "halton", "sobol-sequence", "sobol", "morris")
+ALIASES = {"saltelli": "sobol"}  # Saltelli's design is the one Sobol' indices are computed from
+SENSITIVITY_MODES = ("sobol", "morris")  # designs the report computes indices from
 
 
 class SweepError(ValueError):
@@ -79,6 +98,9 @@ class Sweep:
     samples: int = 0
     max_cases: int = DEFAULT_MAX_CASES
     model: str = "frame"  # "frame" or "continuum": which model solves every case
+    levels: int = 4  # morris: the grid levels of each parameter
+    unit: list[list[float]] | None = None  # sampled modes: each case's point in the unit cube
+    _ids: list[str] | None = field(default=None, repr=False)
 
     @property
     def fingerprint(self) -> str:
@@ -89,8 +111,22 @@ class Sweep:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def case_id(self, index: int) -> str:
-        blob = json.dumps(self.cases[index], sort_keys=True, default=str)
-        return f"case{index:05d}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+        if self._ids is None or len(self._ids) != len(self.cases):
+            self._ids = [f"case{i:05d}-{hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode()).hexdigest()[:8]}"
+                         for i, c in enumerate(self.cases)]
+        return self._ids[index]
+
+    def design(self) -> dict[str, Any]:
+        """What sweep.json keeps of the design: enough to compute sensitivity indices from
+        the records (the parameters' ranges, and each case's point in the unit cube)."""
+        out: dict[str, Any] = {"mode": self.mode, "samples": self.samples, "seed": self.seed, "parameters": [
+            {"path": p.path, **({"values": p.values} if p.values is not None else {"min": p.low, "max": p.high})}
+            for p in self.parameters]}
+        if self.mode == "morris":
+            out["levels"] = self.levels
+        if self.mode in SENSITIVITY_MODES and self.unit is not None:
+            out["unit"] = self.unit
+        return out
 
 
 # ----------------------------------------------------------------------------- paths
@@ -228,7 +264,7 @@ def load_sweep(path: str | Path, yes: bool = False) -> Sweep:
         raise SweepError(f"{path}: not a text (UTF-8) file") from None
     except OSError as exc:
         raise SweepError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    allowed = {"name", "description", "base", "mode", "samples", "seed", "max_cases", "parameters", "model"}
+    allowed = {"name", "description", "base", "mode", "samples", "seed", "max_cases", "parameters", "model", "levels"}
     for key in data:
         if key not in allowed:
             hint = " (a scenario key: a sweep file names its base scenario with base = \"file.toml\")" \
@@ -249,10 +285,16 @@ def load_sweep(path: str | Path, yes: bool = False) -> Sweep:
         raise SweepError(f"model: {model!r}; accepted: 'frame' (3D beams, seconds per case) or 'continuum' (3D "
                          "solids, minutes per case; the base scenario's [continuum] table sets the mesh)")
     mode = data.get("mode", "grid")
+    mode = ALIASES.get(mode, mode)
     if mode not in MODES:
-        raise SweepError(f"mode: {mode!r}; accepted: {', '.join(MODES)}")
+        raise SweepError(f"mode: {mode!r}; accepted: {', '.join(MODES)} (saltelli: the same as sobol)")
     seed = _whole("seed", data.get("seed"), 0, default=0, high=MAX_SEED)
     samples = _whole("samples", data.get("samples"), 0, default=0)
+    levels = _whole("levels (morris: grid levels of each parameter)", data.get("levels"), 2, default=4, high=100)
+    if "levels" in data and mode != "morris":
+        raise SweepError(f"levels: {levels}; accepted only with mode = \"morris\" (the grid levels of its trajectories)")
+    if mode == "morris" and levels % 2:
+        raise SweepError(f"levels: {levels}; accepted: an even number (Morris' design: 4 is usual)")
     max_cases = _whole("max_cases", data.get("max_cases"), 1, default=DEFAULT_MAX_CASES)
     params_raw = data.get("parameters")
     if not isinstance(params_raw, list) or not params_raw:
@@ -292,7 +334,7 @@ def load_sweep(path: str | Path, yes: bool = False) -> Sweep:
         else:
             raise SweepError(f"{where}: give values = [...] or min and max")
     sw = Sweep(data.get("name", path.stem), base_path, base, mode, params, seed=seed, samples=samples,
-               max_cases=max_cases, model=model)
+               max_cases=max_cases, model=model, levels=levels)
     n = count_cases(sw)
     if n > HARD_MAX_CASES:
         raise SweepError(f"{n} cases is more than ilizarov runs in one sweep ({HARD_MAX_CASES}); accepted: fewer "
@@ -313,6 +355,20 @@ def count_cases(sw: Sweep) -> int:
         if len(set(levels)) != 1:
             raise SweepError(f"parameters: zip mode needs lists of one length; got {levels}")
         return levels[0]
+    d = len(sw.parameters)
+    if sw.mode in ("sobol", "sobol-sequence"):
+        n = sw.samples
+        if n < 2 or n & (n - 1):
+            what = (f"base points of Saltelli's design (it runs samples x (parameters + 2) = {n} x {d + 2} cases)"
+                    if sw.mode == "sobol" else "points of the Sobol' sequence")
+            raise SweepError(f"samples: {n}; accepted: a power of 2 from 2 up (e.g. 64, 128, 256) in {sw.mode} mode: "
+                             f"the {what}; a Sobol' sequence keeps its balance only at powers of 2")
+        return n * (d + 2) if sw.mode == "sobol" else n
+    if sw.mode == "morris":
+        if sw.samples < 2:
+            raise SweepError(f"samples: {sw.samples}; accepted: a whole number >= 2 in morris mode: the trajectories "
+                             f"(it runs samples x (parameters + 1) = {sw.samples} x {d + 1} cases)")
+        return sw.samples * (d + 1)
     if sw.samples < 1:
         raise SweepError(f"samples: {sw.samples}; accepted: a whole number >= 1 in {sw.mode} mode")
     return sw.samples
@@ -335,22 +391,50 @@ def expand(sw: Sweep) -> list[dict[str, Any]]:
         if len(n) != 1:
             raise SweepError(f"parameters: zip mode needs lists of one length; got {[len(v) for v in levels]}")
         return [dict(zip((p.path for p in ps), combo)) for combo in zip(*levels)]
-    if sw.samples < 1:
-        raise SweepError(f"samples: {sw.samples}; accepted: a whole number >= 1 in {sw.mode} mode")
-    rng = np.random.default_rng(sw.seed)
-    n = sw.samples
-    cases = [{} for _ in range(n)]
-    for p in ps:
-        if sw.mode == "lhs":  # one sample in each of n equal strata, strata shuffled per parameter
-            u = (rng.permutation(n) + rng.random(n)) / n
+    count_cases(sw)  # checks samples for the mode
+    unit = unit_design(sw)
+    sw.unit = unit.tolist()
+    cases = [{} for _ in range(len(unit))]
+    for j, p in enumerate(ps):
+        u = unit[:, j]
+        if p.values is not None:  # equal shares of [0, 1] for each value
+            idx = np.minimum((u * len(p.values)).astype(int), len(p.values) - 1)
+            for k in range(len(unit)):
+                cases[k][p.path] = p.values[idx[k]]
         else:
-            u = rng.random(n)
-        for k in range(n):
-            if p.values is not None:
-                cases[k][p.path] = p.values[min(int(u[k] * len(p.values)), len(p.values) - 1)]
-            else:
-                cases[k][p.path] = float(p.low + u[k] * (p.high - p.low))
+            x = p.low + u * (p.high - p.low)
+            for k in range(len(unit)):
+                cases[k][p.path] = float(x[k])
     return cases
+
+
+def unit_design(sw: Sweep) -> np.ndarray:
+    """The sampled modes' points in the unit cube, one row per case, one column per
+    parameter: numpy's generator (random), scipy.stats.qmc (lhs, halton, sobol-sequence:
+    scrambled, seeded), SALib (sobol: Saltelli's design without second-order terms;
+    morris: trajectories on `levels` levels)."""
+    d, n = len(sw.parameters), sw.samples
+    rng = np.random.default_rng(sw.seed)
+    if sw.mode == "random":  # column by column (as in earlier versions: the same seed, the same cases)
+        return np.column_stack([rng.random(n) for _ in range(d)])
+    if sw.mode in ("lhs", "halton", "sobol-sequence"):
+        from scipy.stats import qmc
+
+        if sw.mode == "lhs":  # one sample in each of n equal strata of every parameter
+            return qmc.LatinHypercube(d=d, rng=rng).random(n)
+        if sw.mode == "halton":
+            return qmc.Halton(d=d, scramble=True, rng=rng).random(n)
+        return qmc.Sobol(d=d, scramble=True, rng=rng).random_base2(int(n).bit_length() - 1)
+    problem = {"num_vars": d, "names": [p.path for p in sw.parameters], "bounds": [[0.0, 1.0]] * d}
+    if sw.mode == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(problem, n, calc_second_order=False, seed=rng)
+    if sw.mode == "morris":
+        from SALib.sample import morris
+
+        return morris.sample(problem, n, num_levels=sw.levels, seed=sw.seed % 2 ** 32)
+    raise SweepError(f"mode: {sw.mode!r}; accepted: {', '.join(MODES)}")
 
 
 def case_scenario(sw: Sweep, index: int):
@@ -405,93 +489,60 @@ def case_metrics(results: dict, s) -> dict[str, Any]:
     return out
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary name beside `path`, then rename: the file is there whole or not
-    at all (the temporary is removed on any error or interrupt)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-_RECORD = re.compile(r"case\d{5}-[0-9a-f]{8}\.json")
-_RECORD_TMP = re.compile(r"\.case\d{5}-[0-9a-f]{8}\.json\.\d+\.tmp")
-
-
-def _store_entry(rel: str, is_dir: bool) -> bool:
-    """The case records (and their temporaries) in a sweep store are the tool's own
-    without being listed in its manifest (sim.outdir)."""
-    if is_dir:
-        return rel == "cases"
-    folder, _, name = rel.partition("/")
-    return folder == "cases" and "/" not in name and bool(_RECORD.fullmatch(name) or _RECORD_TMP.fullmatch(name))
-
-
 def store_dir(out: Path):
-    """The sweep store as a sim.outdir.OutputDir (rank-0 work only)."""
+    """The sweep store as a shared sim.outdir.OutputDir (many processes at once; rank-0 work)."""
     from mpi4py import MPI
 
     from sim.outdir import OutputDir
 
-    return OutputDir(out, "sweep", comm=MPI.COMM_SELF, allow=_store_entry)
+    return OutputDir(out, "sweep", comm=MPI.COMM_SELF, allow=store_entry, shared=True)
 
 
-def prepare_store(sw: Sweep, out: Path) -> None:
-    """Create or reopen the store; SweepError if it holds another sweep or anything that
-    ilizarov did not write (sim.outdir: nothing in it is ever replaced or deleted)."""
+def _sweep_meta(sw: Sweep) -> dict[str, Any]:
+    return {"sweep_version": SWEEP_VERSION, "store_version": STORE_VERSION, "name": sw.name,
+            "fingerprint": sw.fingerprint, "mode": sw.mode, "base": str(sw.base_path),
+            "parameters": [p.path for p in sw.parameters], "n_cases": len(sw.cases), "design": sw.design(),
+            "cases": [{"id": sw.case_id(i), **c} for i, c in enumerate(sw.cases)]}
+
+
+def prepare_store(sw: Sweep, out: Path) -> str:
+    """Create the store, or check that the one there holds this sweep: "new" or "previous".
+    Any number of processes may do this at once (job-array tasks starting together): the
+    store is written whole in a staging directory and renamed into place only if nothing
+    is there yet; a process that finds one (made meanwhile or earlier) checks it. SweepError
+    if it holds another sweep or anything that ilizarov did not write (sim.outdir: nothing
+    in it is ever replaced or deleted)."""
     from sim.outdir import OutputDirError
 
+    def fill(staging: Path) -> None:
+        for folder in FOLDERS:
+            (staging / folder).mkdir()
+        (staging / "sweep.json").write_text(json.dumps(_sweep_meta(sw), indent=1, default=str))
+
+    summary = {"name": sw.name, "fingerprint": sw.fingerprint, "n_cases": len(sw.cases)}
     try:
-        with store_dir(out).claim(wait=True) as od:
-            if od.state == "previous":
-                meta = out / "sweep.json"
-                try:
-                    old = json.loads(meta.read_text())
-                except (OSError, ValueError):
-                    old = {}
+        for _attempt in range(5):
+            with store_dir(out).claim() as od:
+                if od.state in ("new", "empty"):
+                    if od.create(fill, manifest_extra={"sweep": summary}):
+                        return "new"
+                    continue  # another task made it first: look at theirs
+                old = (od.manifest or {}).get("sweep")
+                if not isinstance(old, dict):  # a store of an earlier version: its sweep.json says
+                    try:
+                        old = json.loads((out / "sweep.json").read_text())
+                    except (OSError, ValueError):
+                        old = {}
                 if old.get("fingerprint") != sw.fingerprint:
                     raise SweepError(f"--out {out}: holds a different sweep ({old.get('name')!r}, "
                                      f"{old.get('n_cases')} cases); accepted: a new directory, or the same sweep "
                                      "file to resume it")
-                for p in (out / "cases").glob(".case*.tmp"):  # left by a killed run (we hold the lock)
-                    if _RECORD_TMP.fullmatch(p.name):
-                        p.unlink()
-                return
-
-            def fill(staging: Path) -> None:
-                (staging / "cases").mkdir()
-                (staging / "sweep.json").write_text(json.dumps({
-                    "sweep_version": SWEEP_VERSION, "name": sw.name, "fingerprint": sw.fingerprint, "mode": sw.mode,
-                    "base": str(sw.base_path), "parameters": [p.path for p in sw.parameters],
-                    "n_cases": len(sw.cases), "cases": [{"id": sw.case_id(i), **c} for i, c in enumerate(sw.cases)]},
-                    indent=1, default=str))
-
-            od.publish(fill)
+                SweepStore(out).make_folders()  # a store of version 1 gains claims/, owners/, index/
+                return "previous"
+        raise SweepError(f"--out {out}: appeared and vanished while this sweep started; accepted: a directory that "
+                         "nothing else removes")
     except OutputDirError as exc:
         raise SweepError(str(exc)) from None
-
-
-def record_path(out: Path, sw: Sweep, index: int) -> Path:
-    return out / "cases" / f"{sw.case_id(index)}.json"
-
-
-def done_cases(sw: Sweep, out: Path) -> set[int]:
-    done = set()
-    for i in range(len(sw.cases)):
-        p = record_path(out, sw, i)
-        if p.is_file():
-            try:
-                json.loads(p.read_text())
-                done.add(i)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                p.unlink()  # cannot happen with the atomic rename; a hand-damaged record is redone
-    return done
 
 
 def run_case(sw: Sweep, index: int, comm) -> dict[str, Any]:
@@ -527,63 +578,195 @@ def run_case(sw: Sweep, index: int, comm) -> dict[str, Any]:
     return rec
 
 
-def rebuild_summary(sw: Sweep, out: Path) -> tuple[int, int]:
-    """summary.csv (and summary.parquet when pyarrow is there) from the records; (ok, failed)."""
-    rows, ok, failed = [], 0, 0
-    for i in range(len(sw.cases)):
-        p = record_path(out, sw, i)
-        if not p.is_file():
-            continue
-        rec = json.loads(p.read_text())
-        row = {"id": rec["id"], "status": rec["status"], **{f"param:{k}": v for k, v in rec["parameters"].items()},
-               **rec.get("metrics", {}), "time_s": rec.get("time_s"), "error": rec.get("error", "")}
-        rows.append(row)
-        ok += rec["status"] == "ok"
-        failed += rec["status"] != "ok"
-    columns: list[str] = []
-    for r in rows:
-        columns += [k for k in r if k not in columns]
 
-    def fill(staging: Path) -> None:
-        with open(staging / "summary.csv", "w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=columns)
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: ("" if v is None else v) for k, v in r.items()})
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:
-            return
-        table = {}
-        for c in columns:
-            values = [None if r.get(c) in ("",) else r.get(c) for r in rows]
-            try:
-                table[c] = pa.array(values)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column of mixed kinds: kept as text
-                table[c] = pa.array([None if v is None else str(v) for v in values])
-        pq.write_table(pa.table(table), staging / "summary.parquet")
 
-    from sim.outdir import OutputDirError
+def rebuild_summary(out: Path, store: SweepStore | None = None,
+                    since: float | None = None) -> tuple[int, int] | None:
+    """summary.csv and summary.parquet from the store's index, under the store's lock
+    (several tasks may finish together); (ok, failed) of the summary written or found.
 
+    `since` (a task's end: the file server's time after this process's last record): the
+    summary need only hold what was recorded before it, and nobody waits for another's
+    rebuild. A summary read after `since` is kept as it is; if another process is
+    rebuilding it right now, this one marks that a summary is wanted (index/summary-wanted,
+    made anew with a token of its own) and leaves (None): every rebuilder, once it has let
+    go of the lock, looks at that mark and rebuilds again if another process made it after
+    what it read. So of
+    many tasks that finish together one rebuilds (twice at most), and the last summary
+    holds every record. Without `since` (a report, a user): wait for the lock and rebuild."""
+    from sim.outdir import OutputDirBusy, OutputDirError, read_manifest
+
+    store = store or SweepStore(out)
     od = store_dir(out)
+    wanted = out / "index" / SUMMARY_WANTED
     try:
-        with od.locked(wait=True):
-            od.add_files(fill, ("summary.csv", "summary.parquet"))
+        while True:
+            mine = None
+            if since is not None:  # our mark: a new file with our token (its time: the file server's)
+                mine = sharedfs.token()
+                sharedfs.replace_atomically(wanted, mine)
+            try:
+                with od.locked(wait=since is None, purpose="summary"):
+                    done = (read_manifest(out) or {}).get("sweep_summary")
+                    if (since is not None and isinstance(done, dict) and done.get("read_at", 0.0) > since
+                            and (out / "summary.csv").is_file()):
+                        read_at, ok, failed = done["read_at"], done["ok"], done["failed"]
+                    else:
+                        read_at = sharedfs.server_now(out)
+                        table = summary_arrow(store)  # fast; None: values the columnar reader cannot type
+                        rows = store.rows() if table is None else table
+                        n = len(rows)
+                        ok = (sum(r.get("status") == "ok" for r in rows) if table is None else
+                              table.column("status").to_pylist().count("ok") if "status" in table.column_names else 0)
+                        failed = n - ok
+                        od.add_files(lambda staging: write_summary(staging, rows), ("summary.csv", "summary.parquet"),
+                                     manifest_extra={"sweep_summary": {"read_at": read_at, "ok": ok,
+                                                                       "failed": failed, "rows": n}})
+            except OutputDirBusy as exc:
+                if getattr(exc, "purpose", "") == "summary":
+                    return None  # its holder rebuilds again after it lets go (it sees our mark)
+                with od.locked(wait=True):  # a short update of another kind: wait for it, then try again
+                    pass
+                continue
+            mark = sharedfs.fresh_mtime(wanted)
+            if mark is None or mark < read_at or (mine is not None and _read_text(wanted) == mine):
+                return ok, failed  # no mark since what we read or found (ours is covered by it)
+            since = read_at  # records came in while we were at it: once more, without waiting
     except OutputDirError as exc:
         raise SweepError(str(exc)) from None
-    return ok, failed
+
+
+SUMMARY_WANTED = "summary-wanted"  # index/summary-wanted: its time says when a summary was last asked for
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def summary_table(rows) -> tuple[list[str], dict[str, list]]:
+    """The summary's columns (id, status, param:..., the metrics, time_s, attempt, error)
+    and their values, one per recorded case; `rows`: summary rows, or a pyarrow table of
+    them (sim.sweep_store.summary_arrow: its columns are taken whole)."""
+    if not isinstance(rows, list):
+        return _summary_columns_arrow(rows)
+    params: dict[str, None] = {}
+    metrics: dict[str, None] = {}
+    pvals = [r.get("parameters") or {} for r in rows]
+    mvals = [r.get("metrics") or {} for r in rows]
+    for d in pvals:
+        params.update(dict.fromkeys(d))
+    for d in mvals:
+        metrics.update(dict.fromkeys(d))
+    cols: dict[str, list] = {"id": [r["id"] for r in rows], "status": [r.get("status") for r in rows]}
+    for p in params:
+        cols[f"param:{p}"] = [d.get(p) for d in pvals]
+    for m in metrics:
+        if f"param:{m}" not in cols:
+            cols[m] = [d.get(m) for d in mvals]
+    cols["time_s"] = [r.get("time_s") for r in rows]
+    cols["attempt"] = [r.get("attempt") for r in rows]
+    cols["error"] = [r.get("error") or "" for r in rows]
+    return list(cols), cols
+
+
+def _summary_columns_arrow(table) -> tuple[list[str], dict[str, Any]]:
+    import pyarrow as pa
+
+    n = table.num_rows
+    cols: dict[str, Any] = {}
+
+    def column(name, kind=None):
+        if name in table.column_names:
+            return table.column(name)
+        return pa.nulls(n, type=kind or pa.string())
+
+    cols["id"] = column("id")
+    cols["status"] = column("status")
+    for struct, prefix in (("parameters", "param:"), ("metrics", "")):
+        if struct in table.column_names and pa.types.is_struct(table.column(struct).type):
+            flat = table.select([struct]).flatten()
+            for field_name, col in zip(flat.column_names, flat.columns):
+                name = prefix + field_name.split(".", 1)[1]
+                if prefix or f"param:{name}" not in cols:
+                    cols[name] = col
+    cols["time_s"] = column("time_s", pa.float64())
+    cols["attempt"] = column("attempt", pa.int64())
+    cols["error"] = column("error").fill_null("")
+    return list(cols), cols
+
+
+def write_summary(folder: Path, rows) -> None:
+    """summary.csv and summary.parquet of these rows into `folder` (pyarrow: a column of
+    mixed kinds is kept as text; empty fields are missing values)."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    names, cols = summary_table(rows)
+    table = {}
+    for c in names:
+        values = cols[c]
+        if not isinstance(values, list):  # a pyarrow column already
+            table[c] = values.cast(pa.string()) if pa.types.is_null(values.type) else values
+            continue
+        try:
+            table[c] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column of mixed kinds: kept as text
+            table[c] = pa.array([None if v is None else str(v) for v in values])
+        if pa.types.is_null(table[c].type):  # nothing recorded in it: an empty text column
+            table[c] = pa.array(values, type=pa.string())
+    table = pa.table(table)
+    pa_csv.write_csv(table, folder / "summary.csv", pa_csv.WriteOptions(quoting_style="needed"))
+    pq.write_table(table, folder / "summary.parquet")
 
 
 # ----------------------------------------------------------------------------- farming
 TAG_REQUEST, TAG_CASE = 71, 72
 
 
-def _dispatcher(comm, todo: list[int], n_groups: int, progress) -> None:
-    """World rank 0's thread: hand out cases on request until none is left, then stop every group."""
+class CaseSource:
+    """World rank 0: the cases this process may run, each claimed before it is handed out
+    (sim.sweep_store). Cases another live process runs are passed over, and looked at once
+    more at the end (their process may have died meanwhile); none is waited for."""
+
+    def __init__(self, store: SweepStore, sw: Sweep, todo: list[int]):
+        self.store, self.sw = store, sw
+        start = secrets.randbelow(len(todo)) if todo else 0  # tasks started together begin apart
+        self.queue = collections.deque(todo[start:] + todo[:start])
+        self.busy: list[int] = []
+        self.rechecked = False
+        self.recorded_meanwhile = 0
+        self.taken_over = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> tuple[int, int] | None:
+        """(case index, attempt) claimed for this process, or None when nothing is left."""
+        with self._lock:
+            while True:
+                if not self.queue:
+                    if self.busy and not self.rechecked:
+                        self.queue.extend(self.busy)
+                        self.busy, self.rechecked = [], True
+                        continue
+                    return None
+                i = self.queue.popleft()
+                state, attempt = self.store.claim(self.sw.case_id(i))
+                if state == "claimed":
+                    self.taken_over += attempt > 1
+                    return i, attempt
+                if state == "busy":
+                    self.busy.append(i)
+                else:
+                    self.recorded_meanwhile += 1
+
+
+def _dispatcher(comm, source: CaseSource, n_groups: int, progress) -> None:
+    """World rank 0's thread: hand out claimed cases on request until none is left, then stop every group."""
     from mpi4py import MPI
 
-    queue = list(todo)
     stopped = 0
     status = MPI.Status()
     while stopped < n_groups:
@@ -593,94 +776,129 @@ def _dispatcher(comm, todo: list[int], n_groups: int, progress) -> None:
         report = comm.recv(source=status.Get_source(), tag=TAG_REQUEST)
         if report is not None:
             progress(report)
-        if queue:
-            comm.send(queue.pop(0), dest=status.Get_source(), tag=TAG_CASE)
-        else:
-            comm.send(None, dest=status.Get_source(), tag=TAG_CASE)
+        nxt = source.next()
+        comm.send(nxt, dest=status.Get_source(), tag=TAG_CASE)
+        if nxt is None:
             stopped += 1
 
 
-def run_sweep(sw: Sweep, out: Path, ranks_per_case: int = 1, world=None, log=None, shard: tuple[int, int] | None = None
-              ) -> dict[str, Any]:
-    """Run every case not yet recorded; returns counts and timings (on world rank 0)."""
+def run_sweep(sw: Sweep, out: Path, ranks_per_case: int = 1, world=None, log=None, shard: tuple[int, int] | None = None,
+              claim_timeout_s: float | None = None, evaluate=None) -> dict[str, Any]:
+    """Run every case not yet recorded (of `shard` = (I, N): cases I, I+N, ... only) that no
+    live process runs; returns counts and timings (on world rank 0). Any number of these
+    may run at once on one store. `claim_timeout_s`: after how long a silent claim of a
+    process on another node is taken over (sim.sweep_store). `evaluate(sw, index, comm)`
+    gives a case's record (default run_case: the frame or continuum model)."""
     from mpi4py import MPI
 
     world = MPI.COMM_WORLD if world is None else world
+    evaluate = evaluate or run_case
     say = (lambda m: log(m)) if log and world.rank == 0 else (lambda m: None)
     if world.size % ranks_per_case:
         raise SweepError(f"--ranks-per-case {ranks_per_case}: {world.size} ranks do not split into groups of "
                          f"{ranks_per_case}; accepted: a divisor of the number of ranks")
-    error = None
+    error, todo, owner, store, n_done = None, None, None, None, 0
     if world.rank == 0:
         try:
             prepare_store(sw, out)
+            store = SweepStore(out, claim_timeout_s)
+            store.remove_temporaries()
+            done = store.recorded_ids()
+            n_done = sum(sw.case_id(i) in done for i in range(len(sw.cases)))
+            todo = [i for i in range(len(sw.cases)) if sw.case_id(i) not in done]
+            if shard is not None:
+                k, n = shard
+                todo = [i for i in todo if i % n == k]
+            owner = store.start()
         except SweepError as exc:
             error = exc
     error = world.bcast(error, root=0)
     if error:
         raise error
-    todo = None
-    if world.rank == 0:
-        done = done_cases(sw, out)
-        todo = [i for i in range(len(sw.cases)) if i not in done]
-        if shard is not None:
-            k, n = shard
-            todo = [i for i in todo if i % n == k]
-    todo = world.bcast(todo, root=0)
+    todo, owner = world.bcast((todo, owner), root=0)
     n_groups = world.size // ranks_per_case
     group = world.Split(world.rank // ranks_per_case, world.rank)
     leader = group.rank == 0
-    say(f"sweep {sw.name!r}: {len(sw.cases)} cases, {len(sw.cases) - len(todo)} already recorded, {len(todo)} to "
-        f"run on {n_groups} group(s) of {ranks_per_case} rank(s)")
+    writer = store if world.rank == 0 else (SweepStore(out, owner=owner, rank=world.rank) if leader else None)
+    say(f"sweep {sw.name!r}: {len(sw.cases)} cases, {n_done} already recorded, {len(todo)} to run"
+        + (f" (shard {shard[0]}/{shard[1]})" if shard else "") + f" on {n_groups} group(s) of {ranks_per_case} "
+        "rank(s)")
     t0 = time.perf_counter()
-    counts = {"ok": 0, "failed": 0}
+    counts = {"ok": 0, "failed": 0, "discarded": 0}
     lock = threading.Lock()
 
     def progress(report):
         with lock:
+            if report.get("discarded"):
+                counts["discarded"] += 1
+                say(f"{report['id']} was recorded by another process meanwhile (its claim was taken over while this "
+                    "process was silent for longer than the claim timeout); this result is discarded")
+                return
             counts["ok" if report["status"] == "ok" else "failed"] += 1
             n = counts["ok"] + counts["failed"]
             elapsed = time.perf_counter() - t0
-            left = (len(todo) - n) * elapsed / n
+            left = max(0, len(todo) - n) * elapsed / n
             say(f"[{n}/{len(todo)}] {report['id']} {report['status']} in {report['time_s']:.2f} s; done "
                 f"{counts['ok']}, failed {counts['failed']}; about {left:.0f} s left")
 
+    source = CaseSource(store, sw, todo) if world.rank == 0 else None
     chan = world.Dup()
     thread = None
-    if world.rank == 0 and world.size > 1:
-        thread = threading.Thread(target=_dispatcher, args=(chan, todo, n_groups, progress), daemon=True)
-        thread.start()
-    local_queue = list(todo) if world.size == 1 else None
-    report = None
-    while True:
-        if world.size == 1:
-            index = local_queue.pop(0) if local_queue else None
-        else:
-            if leader:
-                chan.send(report, dest=0, tag=TAG_REQUEST)
-                index = chan.recv(source=0, tag=TAG_CASE)
-            index = group.bcast(index if leader else None, root=0)
-        if index is None:
-            break
-        rec = run_case(sw, index, group)
-        rec["world_rank"] = world.rank
-        if leader:
-            write_atomically(record_path(out, sw, index), json.dumps(rec, indent=1, default=float))
-            report = {"id": rec["id"], "status": rec["status"], "time_s": rec["time_s"]}
+    finished = "interrupted"
+    try:
+        if world.rank == 0 and world.size > 1:
+            thread = threading.Thread(target=_dispatcher, args=(chan, source, n_groups, progress), daemon=True)
+            thread.start()
+        report = None
+        while True:
             if world.size == 1:
-                progress(report)
-                report = None
-    if thread is not None:
-        thread.join()
+                nxt = source.next()
+            else:
+                if leader:
+                    chan.send(report, dest=0, tag=TAG_REQUEST)
+                    nxt = chan.recv(source=0, tag=TAG_CASE)
+                nxt = group.bcast(nxt if leader else None, root=0)
+            if nxt is None:
+                break
+            index, attempt = nxt
+            started = time.time()
+            rec = evaluate(sw, index, group)
+            if leader:
+                rec.update(attempt=attempt, owner=owner, world_rank=world.rank, host=writer.identity["host"],
+                           pid=writer.identity["pid"], **record_times(started, time.time()))
+                if "slurm" in writer.identity:
+                    rec["slurm"] = writer.identity["slurm"]
+                kept = writer.write_record(rec, summary_row(rec))
+                report = {"id": rec["id"], "status": rec["status"], "time_s": rec["time_s"], "discarded": not kept}
+                if world.size == 1:
+                    progress(report)
+                    report = None
+        if thread is not None:
+            thread.join()
+        finished = "done"
+    finally:
+        if writer is not None and writer is not store:
+            writer.close_index()
+        if store is not None:
+            store.finish(finished)
     world.Barrier()
     chan.Free()
     group.Free()
-    result = {"ran": len(todo), "wall_s": time.perf_counter() - t0, "out": out}
+    result = {"ran": counts["ok"] + counts["failed"], "discarded": counts["discarded"], "to_run": len(todo),
+              "wall_s": time.perf_counter() - t0, "out": out}
     error = None
     if world.rank == 0:
+        left = len(source.busy)
+        result.update(left_to_others=left, taken_over=source.taken_over)
+        if left:
+            say(f"{left} case(s) are being solved by other processes (claims in {out / 'claims'}); not waiting for "
+                "them")
         try:
-            ok, failed = rebuild_summary(sw, out)
-            result.update(ok=ok, failed=failed)
+            counts_now = rebuild_summary(out, store, since=sharedfs.server_now(out))
+            if counts_now is None:  # another process is rebuilding it, and will again with our records
+                result.update(ok=None, failed=None, recorded=len(store.recorded_ids()))
+            else:
+                result.update(ok=counts_now[0], failed=counts_now[1], recorded=sum(counts_now))
         except SweepError as exc:
             error = exc
     result, error = world.bcast((result, error), root=0)
