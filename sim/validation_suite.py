@@ -318,7 +318,8 @@ def markdown_table(suite: dict) -> str:
         out.write("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n")
         for r in rows:
             line = [r["test"], r["cell"], f"{r['case']}.{r['metric']}",
-                    f"{_fmt(r['published'])} ({_fmt(r['spread'], 2)} {r['spread_kind']})"]
+                    f"{_fmt(r['published'])} ({_fmt(r['spread'], 2)} {r['spread_kind']})" if r["spread"] > 0
+                    else f"{_fmt(r['published'])} (no spread given)"]
             for m in models:
                 if f"{m}_value" in r:
                     line += [_fmt(r[f"{m}_value"]), _fmt(r[f"{m}_ratio"], 2), _fmt(r[f"{m}_inside"])]
