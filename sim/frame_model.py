@@ -357,6 +357,10 @@ class FrameModel:
                     axis[cells] = part.release_axis_xyz
             elif part.kind == PartKind.STRUT:  # pinned at both ends (universal joints): axial force only
                 bp[cells, EA] = props[tag].EA_N
+                joints = s.interfaces.strut
+                if not joints.rigid:  # the strut's joints and thread in series with its tube (one cell a strut)
+                    length = self.cell_length_mm[cells]
+                    bp[cells, EA] = length / (length / props[tag].EA_N + 1.0 / joints.axial_stiffness_N_per_mm)
             else:
                 b = props[tag]
                 bp[cells, EA:EI2 + 1] = (b.EA_N, b.GA1_N, b.GA2_N, b.GJ_Nmm2, b.EI1_Nmm2, b.EI2_Nmm2)

@@ -614,6 +614,19 @@ class PinClamp:
 
 
 @dataclass(frozen=True)
+class StrutJoints:
+    """A hexapod strut's own give: its two universal joints, its thread and its quick-
+    release, in series with the strut's tube (axial, N/mm for the whole strut). rigid: the
+    strut is a steel bar pinned at both ends. The default is calibrated on the four-ring
+    Taylor Spatial Frame alone of Henderson et al. 2017 (axial 645 +- 57 N/mm;
+    validation/henderson2017-tsf-frame-only.toml, benchmarks/calibrate_interfaces.py); a
+    strut's backlash (play before it takes load) is not modelled."""
+
+    rigid: bool = True
+    axial_stiffness_N_per_mm: float = 419.0
+
+
+@dataclass(frozen=True)
 class InterfaceOverride:
     """Different interface values for one part: e.g. part = "ring1_wire1",
     wire_clamp = {slip_force_N = 1200}."""
@@ -636,6 +649,7 @@ class Interfaces:
     wire_bone: WireBone = WireBone()
     pin_bone: PinBone = PinBone()
     pin_clamp: PinClamp = PinClamp()
+    strut: StrutJoints = StrutJoints()
     override: tuple[InterfaceOverride, ...] = ()
 
     def law(self, kind: str, part: str):
@@ -1100,6 +1114,8 @@ LIMITS: dict[str, Limit] = {
     "interfaces.pin_clamp.bending_stiffness_Nmm_per_rad": Limit(1e2, 1e11, "N*mm/rad", "the pin rocking in its "
                                                                 "clamp"),
     "interfaces.pin_clamp.length_mm": Limit(1.0, 50.0, "mm", "the length of pin a clamp grips"),
+    "interfaces.strut.axial_stiffness_N_per_mm": Limit(1.0, 1e7, "N/mm", "a hexapod strut's joints and thread in "
+                                                      "series with its tube"),
     "defect.length_mm": Limit(0.0, MAX_LENGTHENING_MM, "mm", "18-20 cm is the most bone transport regenerates in one "
                               "segment", low_open=True),
     "distraction.rate_mm_per_day": Limit(0.1, MAX_RATE_MM_PER_DAY, "mm/day", "the Ilizarov rate is 1 mm/day; much "
@@ -1264,7 +1280,8 @@ def _validate_held_ring(s: Scenario) -> None:
                             "not the frame; accepted: setup = \"ring_held\" (the frame holds the bone) or a gap")
 
 
-INTERFACE_KINDS = ("rod_ring", "wire_clamp", "wire_bone", "pin_bone", "pin_clamp")
+INTERFACE_KINDS = ("rod_ring", "wire_clamp", "wire_bone", "pin_bone", "pin_clamp", "strut")
+OVERRIDE_KINDS = INTERFACE_KINDS[:5]  # per part; a hexapod's struts share one law
 
 
 def _validate_interfaces(s: Scenario) -> None:
@@ -1284,7 +1301,7 @@ def _validate_interfaces(s: Scenario) -> None:
         if o.part not in parts:
             raise ScenarioError(f"{path}.part", f"{o.part!r} is not a part of the frame; accepted: the name of a "
                                 f"wire, rod or half pin ({', '.join(sorted(parts))})")
-        for kind in INTERFACE_KINDS:
+        for kind in OVERRIDE_KINDS:
             values = getattr(o, kind)
             if not values:
                 continue

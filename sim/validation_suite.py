@@ -44,7 +44,7 @@ ROLES = ("calibration", "prediction")
 MODELS = ("bench", "idealised")
 ABSOLUTE_BAND = 0.25  # +-25 % of the published mean (or the published spread if wider)
 TREND_BAND_PP = 10.0  # +-10 percentage points
-INTERFACE_KINDS = ("rod_ring", "wire_clamp", "wire_bone", "pin_bone", "pin_clamp")
+INTERFACE_KINDS = ("rod_ring", "wire_clamp", "wire_bone", "pin_bone", "pin_clamp", "strut")
 
 
 class SuiteError(ValueError):

@@ -115,17 +115,19 @@ def test_the_band_is_25_percent_or_the_spread():
 
 @pytest.mark.slow
 def test_the_suite_command_writes_its_table_and_reproduces_its_calibration(tmp_path):
-    """The rod-ring joint's default axial stiffness was fitted to Henderson et al. 2017's
-    frame alone (1269 N/mm): the suite must give that back."""
+    """The rod-ring joint's and the hexapod strut's default axial stiffnesses were fitted to
+    Henderson et al. 2017's frames alone (Ilizarov 1269 N/mm, TSF 645 N/mm): the suite must
+    give them back."""
     out = tmp_path / "suite"
     r = subprocess.run([sys.executable, "-m", "sim.cli", "validation-suite", "--only", "henderson*", "--out",
                         str(out), "--quiet"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
-    assert "bench model inside the bands - cells calibration: 1/1" in r.stdout
+    assert "bench model inside the bands - cells calibration: 2/2" in r.stdout
     suite = json.loads((out / "suite.json").read_text())
-    axial = next(c for c in suite["cells"] if c["cell"] == "axial")
-    assert axial["bench_value"] == pytest.approx(1269.0, rel=0.01)
-    assert axial["idealised_value"] > 10 * axial["bench_value"]  # the rigid idealisation is off by a factor
+    for test, published in (("henderson2017-ilizarov-frame-only", 1269.0), ("henderson2017-tsf-frame-only", 645.0)):
+        axial = next(c for c in suite["cells"] if c["cell"] == "axial" and c["test"] == test)
+        assert axial["bench_value"] == pytest.approx(published, rel=0.01)
+        assert axial["idealised_value"] > 10 * axial["bench_value"]  # the rigid idealisation is off by a factor
     for name in ("table.csv", "table.md", "validation.png"):
         assert (out / name).stat().st_size > 0
 
@@ -261,7 +263,7 @@ def test_a_suite_cell_is_the_same_serially_and_in_parallel():
     on one process and under mpirun -n 2 (make test runs this test both ways)."""
     from sim.validation_suite import solve_cell
 
-    (henderson,) = load_suite(only="henderson*")
+    (henderson,) = load_suite(only="henderson2017-ilizarov*")
     row = solve_cell(henderson, henderson.cells[0], "bench", comm=MPI.COMM_WORLD)
     assert row["value"] == pytest.approx(1268.80, rel=1e-5)
     (khurana,) = load_suite(only="khurana2010-wires-2rings")
