@@ -106,7 +106,10 @@ class Wire:
 
     angle_deg: direction of the wire in the ring plane; offset_mm: signed perpendicular
     distance of the wire from the bone axis, positive to the left of its direction.
-    tension_N: the target pretension (positive = tension).
+    tension_N: the target pretension (positive = tension). transfixion_pin: a thicker
+    smooth pin (Steinmann pin, 2.5-6.5 mm) through both cortices and clamped to the ring at
+    both ends, usually untensioned (veterinary and some human frames); the mechanics are a
+    wire's.
     """
 
     name: str
@@ -118,6 +121,7 @@ class Wire:
     face: Face = "top"
     olive: bool = False
     material: str = "stainless_steel"
+    transfixion_pin: bool = False
 
     @property
     def tension_kgf(self) -> float:
@@ -1066,7 +1070,9 @@ LIMITS: dict[str, Limit] = {
                                   "15 mm"),
     "rings[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
     "wires[].diameter_mm": Limit(1.0, 2.5, "mm", "Kirschner wires for ring fixators are 1-2 mm, 1.5 and 1.8 mm in "
-                                 "adults; a thicker one is a pin"),
+                                 "adults; a thicker one is a pin (transfixion_pin = true, or a half pin)"),
+    "wires[].transfixion_pin_diameter_mm": Limit(2.5, 6.5, "mm", "smooth transfixion (Steinmann) pins, 1/8 to "
+                                                 "1/4 inch"),
     "rods[].diameter_mm": Limit(3.0, 16.0, "mm", "threaded rods are M4 to M8, telescopic rods up to about 16 mm"),
     "rods[].length_mm": Limit(1.0, 1000.0, "mm", "no rod is longer than a metre"),
     "half_pins[].diameter_mm": Limit(3.0, 7.0, "mm", "Schanz screws for ring fixators are 3-6.5 mm, 4-6 mm in adult "
@@ -1460,7 +1466,8 @@ def _validate_wires(s: Scenario) -> None:
         p = f"wires[{i}]"
         if w.ring not in ring_names:
             raise ScenarioError(f"{p}.ring", f"{w.ring!r} is not a ring; accepted: {', '.join(ring_names)}")
-        _limit("wires[].diameter_mm", f"{p}.diameter_mm", w.diameter_mm)
+        _limit("wires[].transfixion_pin_diameter_mm" if w.transfixion_pin else "wires[].diameter_mm",
+               f"{p}.diameter_mm", w.diameter_mm)
         _limit("angle", f"{p}.angle_deg", w.angle_deg, ANGLE)
         if w.tension_N < 0:
             raise ScenarioError(f"{p}.tension_N", f"{w.tension_N:g} N is not accepted; accepted: a tension >= 0 N "

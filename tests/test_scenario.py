@@ -180,7 +180,7 @@ def test_numbers_out_of_any_physical_range_are_refused_with_the_reason():
 
 def test_a_thick_wire_gets_the_diameter_range_not_a_negative_offset():
     msg = bad({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "diameter_mm": 30}]},
-              "wires[0].diameter_mm", "30 mm is not accepted", "1 to 2.5 mm", "a thicker one is a pin")
+              "wires[0].diameter_mm", "30 mm is not accepted", "1 to 2.5 mm", "a thicker one is a pin (transfixion_pin = true")
     assert "offset" not in msg
 
 

@@ -272,3 +272,20 @@ def test_a_suite_cell_is_the_same_serially_and_in_parallel():
 
 
 KHURANA_2RINGS_180_90 = 2.531412  # N*m/deg, the bench model's serial value
+
+
+@pytest.mark.parametrize("diameter, accepted", [(2.5, True), (3.2, True), (6.35, True), (7.0, False)])
+def test_transfixion_pins_are_thick_wires(diameter, accepted):
+    data = {"wires": [{"name": f"w{k}", "ring": ring, "angle_deg": a, "tension_N": 0.0, "diameter_mm": diameter,
+                       "transfixion_pin": True, "face": face}
+                      for k, (ring, a, face) in enumerate((("ring1", 45, "top"), ("ring1", 135, "bottom"),
+                                                           ("ring4", 45, "top"), ("ring4", 135, "bottom")))]}
+    if accepted:
+        assert parse_scenario(data).wires[0].diameter_mm == diameter
+    else:
+        with pytest.raises(ScenarioError, match=r"wires\[0\].diameter_mm: 7 mm is not accepted; accepted: 2.5 to 6.5"):
+            parse_scenario(data)
+    data["wires"][0]["transfixion_pin"] = False
+    if diameter > 2.5:
+        with pytest.raises(ScenarioError, match="transfixion_pin = true"):
+            parse_scenario(data)
