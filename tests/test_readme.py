@@ -30,6 +30,8 @@ NOT_RUN = {
         "minutes; the small continuum line below it shows the same command on a small frame",
     ".venv/bin/mpirun -n 2 .venv/bin/ilizarov run scenarios/standard-4ring.toml --out out/std-solid --model continuum":
         "minutes; the small continuum line below it shows the same command on a small frame",
+    ".venv/bin/ilizarov validation-suite --out out/validation":
+        "a minute and more; tests/test_validation_suite.py runs this very command on a subset of the files",
     ".venv/bin/ilizarov run tests/data/continuum-small.toml --out out/continuum-small --model continuum":
         "80 s; test_continuum_run.py runs this very command (its small_run fixture)",
 }
