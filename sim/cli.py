@@ -491,6 +491,13 @@ def cmd_validation_suite(args) -> int:
             print(markdown_table(suite))
         print(f"Wrote suite.json, table.csv, table.md and validation.png in {path}")
     _note(od)
+    failed = [f"{r['test']} {r['cell']} ({m}): {r[m + '_error']}" for r in suite["cells"] for m in models
+              if f"{m}_error" in r]
+    if failed:
+        if _rank0():
+            print(f"ilizarov: error: {len(failed)} cell(s) could not be solved (their rows say 'failed'):\n  "
+                  + "\n  ".join(failed), file=sys.stderr)
+        return EXIT_SOLVER_FAILED
     return 0
 
 

@@ -289,3 +289,23 @@ def test_transfixion_pins_are_thick_wires(diameter, accepted):
     if diameter > 2.5:
         with pytest.raises(ScenarioError, match="transfixion_pin = true"):
             parse_scenario(data)
+
+
+def test_a_cell_that_cannot_be_solved_is_a_failure_of_the_command(tmp_path, monkeypatch, capsys):
+    """The table says 'failed', and the command exits 3 naming the cell and why (here a
+    tension above the wire's yield)."""
+    import sim.validation_suite as vs
+    from sim.cli import main
+
+    suite_dir = tmp_path / "suite"
+    suite_dir.mkdir()
+    text = (ROOT / "validation" / "watson2003-clamped-wire-yield.toml").read_text()
+    (suite_dir / "bad.toml").write_text(text.replace('set = { "wires[0].tension_kgf" = 110 }',
+                                                     'set = { "wires[0].tension_kgf" = 400 }'))
+    monkeypatch.setattr(vs, "SUITE_DIR", suite_dir)
+    monkeypatch.setattr(vs.load_suite, "__defaults__", (suite_dir, None))
+    code = main(["validation-suite", "--out", str(tmp_path / "out"), "--quiet", "--models", "bench"])
+    assert code == 3
+    assert "1 cell(s) could not be solved" in capsys.readouterr().err
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert "| bad | 110kgf |" in table and "failed" in table
