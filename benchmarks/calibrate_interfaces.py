@@ -23,16 +23,12 @@ from mpi4py import MPI  # noqa: E402
 
 from sim.run import solve_frame  # noqa: E402
 from sim.scenario import parse_scenario  # noqa: E402
-from sim.validation_suite import cell_data, load_test, metric_value  # noqa: E402
+from sim.validation_suite import cell_data, load_test, metric_value, set_table_key  # noqa: E402
 
 
 def model_value(test, cell, path: str, value: float) -> float:
     data = cell_data(test, cell, "bench")
-    *tables, key = path.split(".")
-    where = data
-    for t in tables:  # interface tables may leave the parameter at its default: create it
-        where = where.setdefault(t, {})
-    where[key] = value
+    set_table_key(data, path, value)  # interface tables may leave the parameter at its default
     run = solve_frame(parse_scenario(data), comm=MPI.COMM_SELF)
     return metric_value(run.results, cell.case, cell.metric)
 

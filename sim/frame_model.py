@@ -478,7 +478,7 @@ class FrameModel:
         moments about its centre as the constants of the ring's response forms (exact for
         straight cells: int y^2 ds = L (y0^2 + y0 y1 + y1^2) / 3)."""
         top = self.scenario.rings_by_level()[-1]
-        tag = next(tag for tag, p in self.parts.items() if p.kind == PartKind.RING and p.source == top.name)
+        tag = self._ring_tag(top.name)
         cells = self.cells_of[tag]
         cells = cells[cells < self.num_owned_cells].astype(np.int32)
         x = self.mesh.geometry.x
@@ -493,6 +493,10 @@ class FrameModel:
         self.ring_constants.value[:] = [length, ixx, iyy, ixx + iyy, cx, cy]
         return cells
 
+    def _ring_tag(self, name: str) -> int:
+        """The part tag of ring `name`."""
+        return next(tag for tag, p in self.parts.items() if p.kind == PartKind.RING and p.source == name)
+
     def _build_bcs(self) -> None:
         if self.supports is not None:
             facets = np.concatenate([self.frame.facet_tags.find(int(m)) for m in self.supports])
@@ -500,16 +504,11 @@ class FrameModel:
         elif self.scenario.loads.setup == "ring_held" and self.scenario.loads.held_at_deg:  # bolted at its mounts
             facets = self.frame.facet_tags.find(int(Marker.RING_MOUNTS))
             dofs = fem.locate_dofs_topological(self.V, 0, facets)
-        elif self.scenario.loads.setup == "ring_held":  # the ring held on the test machine at every point
-            held = self.scenario.held_ring
-            tag = next(tag for tag, p in self.parts.items() if p.kind == PartKind.RING and p.source == held.name)
-            dofs = fem.locate_dofs_topological(self.V, 1, self.frame.cell_tags.find(tag))
-        elif self.scenario.has_bone:
+        elif self.scenario.loads.setup == "bone_bench":
             facets = self.frame.facet_tags.find(int(Marker.BONE_DISTAL_END))
             dofs = fem.locate_dofs_topological(self.V, 0, facets)
-        else:
-            bottom = self.scenario.rings_by_level()[0]
-            tag = next(tag for tag, p in self.parts.items() if p.kind == PartKind.RING and p.source == bottom.name)
+        else:  # frame_only, or ring_held without mounts: the held ring at every point (default the lowest)
+            tag = self._ring_tag(self.scenario.held_ring.name)
             dofs = fem.locate_dofs_topological(self.V, 1, self.frame.cell_tags.find(tag))
         self.bcs = [fem.dirichletbc(np.zeros(6), dofs, self.V)]
 

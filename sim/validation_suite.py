@@ -44,11 +44,22 @@ ROLES = ("calibration", "prediction")
 MODELS = ("bench", "idealised")
 ABSOLUTE_BAND = 0.25  # +-25 % of the published mean (or the published spread if wider)
 TREND_BAND_PP = 10.0  # +-10 percentage points
-INTERFACE_KINDS = ("rod_ring", "wire_clamp", "wire_bone", "pin_bone", "pin_clamp", "strut")
 
 
 class SuiteError(ValueError):
     """A validation file that cannot be used: names the file and the field."""
+
+
+def set_table_key(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the dotted key `path` (tables only, no [index]) in plain scenario data, creating
+    the tables a base leaves at their defaults; ValueError if a step is not a table."""
+    *tables, key = path.split(".")
+    where = data
+    for t in tables:
+        where = where.setdefault(t, {})
+        if not isinstance(where, dict):
+            raise ValueError(f"{path!r} is not a table's key")
+    where[key] = value
 
 
 @dataclass(frozen=True)
@@ -177,20 +188,19 @@ def cell_data(test: Test, cell: Cell, model: str) -> dict[str, Any]:
         if isinstance(w, dict) and "tension_kgf" in w and "tension_N" not in w:
             w["tension_N"] = float(w.pop("tension_kgf")) * N_PER_KGF
     for path, value in cell.set.items():
-        if "[" not in path:  # a table's key, which the base may leave at its default: create it
-            *tables, key = path.split(".")
-            where = data
-            for t in tables:
-                where = where.setdefault(t, {})
-                if not isinstance(where, dict):
-                    raise SuiteError(f"{test.file.name}: cell {cell.name!r}: set: {path!r} is not a table's key")
-            where[key] = value
+        if "[" not in path:  # a table's key, which the base may leave at its default
+            try:
+                set_table_key(data, path, value)
+            except ValueError as exc:
+                raise SuiteError(f"{test.file.name}: cell {cell.name!r}: set: {exc}") from None
             continue
         try:
             set_path(data, path, value)
         except SweepError as exc:
             raise SuiteError(f"{test.file.name}: cell {cell.name!r}: set: {exc}") from None
     if model == "idealised":
+        from sim.scenario import INTERFACE_KINDS
+
         data.pop("plasticity", None)
         data["interfaces"] = {k: {"rigid": True} for k in INTERFACE_KINDS}
     return data

@@ -99,19 +99,21 @@ def cayley_vector(R) -> np.ndarray:
     return 2.0 * np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / (1.0 + trace)
 
 
+def _rescale(v, size_map) -> np.ndarray:
+    """v (any leading shape, last 3) with its length |v| mapped to size_map(|v|) (a map
+    with slope 1 at 0: the zero vector stays)."""
+    v = np.asarray(v, float)
+    size = np.linalg.norm(v, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(size > 1e-300, size_map(size) / np.where(size > 0, size, 1.0), 1.0)
+    return v * scale
+
+
 def rotation_vector(theta) -> np.ndarray:
     """The rotation vector phi n (rad) of Cayley parameters theta (any leading shape, last 3)."""
-    theta = np.asarray(theta, float)
-    size = np.linalg.norm(theta, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(size > 1e-300, 2.0 * np.arctan(0.5 * size) / np.where(size > 0, size, 1.0), 1.0)
-    return theta * scale
+    return _rescale(theta, lambda size: 2.0 * np.arctan(0.5 * size))
 
 
 def cayley_from_rotation_vector(phi) -> np.ndarray:
     """Cayley parameters of a rotation vector phi n (rad, |phi| < pi)."""
-    phi = np.asarray(phi, float)
-    angle = np.linalg.norm(phi, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(angle > 1e-300, 2.0 * np.tan(0.5 * angle) / np.where(angle > 0, angle, 1.0), 1.0)
-    return phi * scale
+    return _rescale(phi, lambda angle: 2.0 * np.tan(0.5 * angle))
