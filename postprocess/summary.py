@@ -76,9 +76,15 @@ def stability_summary(results: dict[str, Any]) -> str:
             lines.append("    (each part against its own material's yield; lowest factor in each group: "
                          + ", ".join(f"{g} {c['part']}" for g, c in crit.items()) + ")")
         over = [g for g in sf if sf.get(g) is not None and sf[g] < 1.0]
-        if over:
-            lines.append(f"  WARNING: above yield in {', '.join(over)} (the model is elastic; expect "
+        plastic = {g for g, on in (results.get("assumptions", {}).get("plasticity") or {}).items() if on}
+        elastic = [g for g in over if g not in plastic]
+        yielded = [g for g in over if g in plastic]
+        if elastic:
+            lines.append(f"  WARNING: above yield in {', '.join(elastic)} (the model is elastic; expect "
                          "permanent deformation there)")
+        if yielded:
+            lines.append(f"  {', '.join(yielded)} yielded (plasticity on): their peak is the section's elastic "
+                         "estimate from its forces, an upper bound of the fibres' stress")
     for w in results.get("warnings", []):
         lines.append(f"  WARNING: {w}")
     tm = results.get("timings_s", {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -52,20 +53,40 @@ def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
                                            "yield_stress_MPa": mat.yield_stress_MPa,
                                            "source": mat.source, "parts": []})
         entry["parts"].append(part)
+    it, pl = scenario.interfaces, scenario.plasticity
+
+    def law(kind: str, rigid_words: str) -> str:
+        """The idealisation's words, or the compliant law's parameters (docs/interfaces.md)."""
+        lw = getattr(it, kind)
+        if lw.rigid:
+            return rigid_words
+        values = ", ".join(f"{f.name} = {getattr(lw, f.name):g}" for f in dataclasses.fields(lw) if f.name != "rigid")
+        return f"compliant ({values}; docs/interfaces.md)"
+
+    overrides = [o.part for o in it.override]
+    plastic = [g for g in ("wires", "half_pins") if getattr(pl, g)]
     return {
-        "wire_bone": ("smooth wires slide freely along their axis through the bone and let it turn about them "
-                      "(no friction), held rigidly across it; olive wires are bonded to the bone at both "
-                      "cortices" + (f"; smooth: {len(smooth)}, olive: {len(olive)}" if scenario.wires else "")),
-        "half_pin_bone": "bonded rigidly to the bone at the cortices they engage (no thread or bone compliance)",
-        "wire_clamps": "rigid: the wire's ends are fixed to the ring's centroid at the clamp (no slip)",
-        "joints": ("rods bolted rigidly to every ring they pass (no nut, washer or thread compliance); "
-                   "hexapod struts pinned at both ends (axial force only)"),
+        "wire_bone": law("wire_bone", "smooth wires slide freely along their axis through the bone and let it turn "
+                         "about them (no friction), held rigidly across it; olive wires are bonded to the bone at "
+                         "both cortices") + (f"; smooth: {len(smooth)}, olive: {len(olive)}" if scenario.wires else ""),
+        "half_pin_bone": law("pin_bone", "bonded rigidly to the bone at the cortices they engage (no thread or bone "
+                             "compliance)") + "; clamps: " + law("pin_clamp", "rigid"),
+        "wire_clamps": law("wire_clamp", "rigid: the wire's ends are fixed to the ring's centroid at the clamp (no "
+                           "slip)"),
+        "joints": ("rods to rings: " + law("rod_ring", "bolted rigidly to every ring they pass (no nut, washer or "
+                                          "thread compliance)")
+                   + "; hexapod struts pinned at both ends (axial force only), "
+                   + law("strut", "their tubes alone (no joint or thread compliance)")
+                   + (f"; per-part overrides: {', '.join(overrides)}" if overrides else "")),
         "gap_contact": (f"frictionless penalty contact of the fragment ends over the cortical section "
                         f"({N_ANGLES} x 3 points), as stiff as {CONTACT_LENGTH_MM:g} mm of bone once closed; no shear "
                         "passes" if scenario.has_bone else "no bone"),
         "tensioning": scenario.solver.tensioning,
-        "kinematics": ("geometrically exact beams and links (finite rotations, exact wire stretch), linear "
-                       "elastic materials: stresses above yield are reported, not followed"),
+        "kinematics": ("geometrically exact beams and links (finite rotations, exact wire stretch), "
+                       + (f"elastoplastic {' and '.join(plastic)} (fibre sections, kinematic hardening), the other "
+                          "members linear elastic" if plastic else
+                          "linear elastic materials: stresses above yield are reported, not followed")),
+        "plasticity": {"wires": pl.wires, "half_pins": pl.half_pins},
         "responses": "measured from the pretensioned state",
         "materials": mats,
     }

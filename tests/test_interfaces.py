@@ -181,3 +181,23 @@ def test_cycles_report_the_tension_lost():
     assert len(a["load_N"]) == 5 + (a["first_yield_at_N"] is not None)
     assert all(0.5 < loss < 20.0 for loss in cyc["wire_tension_loss_percent"].values())
     assert cyc["permanent_set"] > 0.0
+
+
+def test_the_assumptions_in_the_results_say_which_interfaces_and_plasticity_were_used():
+    """results.json names the compliant laws with their numbers, and the summary does not
+    call a model with plastic wires elastic."""
+    from postprocess.summary import stability_summary as summary_text
+
+    data = {"interfaces": {"rod_ring": {"rigid": False}, "wire_clamp": {"rigid": False, "slip_force_N": 1200.0}},
+            "plasticity": {"wires": True}, "loads": {"cases": ["bending_ap"], "bending_ap": {"moment_Nm": 8.0, "steps": 4}}}
+    r = solve_frame(parse_scenario(data)).results
+    assert r["safety_factor"]["wires"] < 1.0  # the wires yield
+    a = r["assumptions"]
+    assert a["wire_clamps"].startswith("compliant (slip_force_N = 1200")
+    assert "rods to rings: compliant (axial_stiffness_N_per_mm = 660" in a["joints"]
+    assert a["kinematics"].startswith("geometrically exact") and "elastoplastic wires" in a["kinematics"]
+    assert a["plasticity"] == {"wires": True, "half_pins": False}
+    text = summary_text(r)
+    assert "wires (the model is elastic" not in text and "wires yielded (plasticity on)" in text
+    rigid = solve_frame(parse_scenario({"loads": data["loads"]})).results["assumptions"]
+    assert rigid["wire_clamps"].startswith("rigid") and "linear elastic materials" in rigid["kinematics"]
