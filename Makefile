@@ -57,10 +57,10 @@ demo: $(VENV)/.installed
 
 # writes into out/teaching only; teaching-docs also updates the pictures shipped in docs/teaching/
 teaching: $(VENV)/.installed
-	$(VENV)/bin/python docs/teaching/pretension.py out/teaching
+	$(VENV)/bin/python examples/teaching_pretension.py
 
 teaching-docs: $(VENV)/.installed
-	$(VENV)/bin/python docs/teaching/pretension.py out/teaching --update-docs
+	ILIZAROV_UPDATE_DOCS=1 $(VENV)/bin/python examples/teaching_pretension.py
 
 timeline: $(VENV)/.installed
 	$(VENV)/bin/ilizarov timeline scenarios/distraction-4cm.toml --out out/distraction-4cm

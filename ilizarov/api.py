@@ -1,0 +1,259 @@
+"""The Python API: load a scenario, change it, run a model, read typed results.
+
+Each function does what the command of the same name does (`ilizarov run`, `timeline`,
+`hexapod`, `sweep`), in the calling process, and returns typed results instead of
+printing them; with `out=` it also writes the same run directory as the command (all or
+nothing, never over a user's own files: sim.outdir).
+
+Errors: a scenario that does not hold raises `ScenarioError` (the message names the field,
+the value and what is accepted, as `ilizarov validate` does); a solve that does not
+converge raises `SolverError`; an output directory that cannot be used raises
+`OutputDirError`. Under MPI every rank calls the same function (the results are on every
+rank; files and states on rank 0).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import PrivateAttr
+
+from ilizarov.results import HexapodSummary, RunResults, TimelineSummary
+
+import sim.fenicsx  # noqa: F401  (FEniCSx import order: before dolfinx/petsc4py)
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["load_scenario", "run", "load_results", "run_timeline", "run_hexapod", "run_sweep", "Results",
+           "TimelineResults", "HexapodResults", "SweepResults", "Scenario", "ScenarioError"]
+
+Progress = bool | Callable[[str], None]
+
+
+def _scenario(scenario: Scenario | str | Path) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def _log(progress: Progress) -> Callable[[str], None] | None:
+    if callable(progress):
+        return progress
+    return (lambda msg: print(msg, flush=True)) if progress else None
+
+
+def _grid(lines: dict, parts: dict[int, tuple[str, str]]):
+    from postprocess.paraview import state_grid
+
+    return state_grid(lines, parts)
+
+
+class Results(RunResults):
+    """The results of one run (`results.json`, typed: see ilizarov.results.RunResults) and,
+    for the frame model, its solved states as PyVista meshes (`mesh(state)`)."""
+
+    _states: dict[str, dict] | None = PrivateAttr(default=None)
+    _parts: dict[int, tuple[str, str]] = PrivateAttr(default_factory=dict)
+    _out: Path | None = PrivateAttr(default=None)
+
+    @property
+    def out(self) -> Path | None:
+        """The run directory written (None if the run was not written)."""
+        return self._out
+
+    @property
+    def state_names(self) -> list[str]:
+        """The saved states: "pretension", each load case at full load ("axial", ...) and
+        each of its load steps ("axial_step0", ...)."""
+        return list(self._states or {})
+
+    def mesh(self, state: str = "axial"):
+        """The frame's line mesh in `state` as a `pyvista.UnstructuredGrid`: points in mm
+        (undeformed), point data `displacement_mm` (3 components) and the other fields of
+        the ParaView files, cell data `part_tag`, section forces and `von_mises_MPa`;
+        `grid.warp_by_vector("displacement_mm", factor=...)` draws it deformed.
+
+        Raises KeyError naming the saved states if `state` is not one of them, and
+        ValueError for a continuum run (its fields are in the run directory's
+        fields.xdmf, for ParaView or `pyvista.read`)."""
+        if self.model != "frame" or self._states is None:
+            raise ValueError("no frame states in these results: run the frame model (ilizarov.run(..., "
+                             "model='frame')) or load a run directory that has frame.npz")
+        if state not in self._states:
+            raise KeyError(f"state {state!r}; accepted: {', '.join(self._states)}")
+        return _grid(self._states[state], self._parts)
+
+
+def _results(doc: dict[str, Any], states=None, parts=None, out=None) -> Results:
+    r = Results.model_validate(doc)
+    r._states, r._parts, r._out = states, parts or {}, None if out is None else Path(out)
+    return r
+
+
+def run(scenario: Scenario | str | Path, out: str | Path | None = None, *, model: str = "frame",
+        progress: Progress = False, pictures: bool = True) -> Results:
+    """Solve `scenario` (a Scenario, or the path of a scenario file) with the frame model
+    (3D beams, seconds) or the continuum model (3D solids, minutes) under its load cases.
+
+    out: a run directory to write as `ilizarov run --out` does (results.json, states,
+    ParaView files, pictures); None writes nothing. progress: True prints the progress
+    lines of the command line; a callable receives them. pictures: draw the PNG(s) when
+    writing. Returns `Results` (typed results.json; `.mesh(state)` for the frame model).
+    Raises ScenarioError, SolverError (sim.frame_model), OutputDirError (sim.outdir).
+    """
+    s = _scenario(scenario)
+    log = _log(progress)
+    if model == "frame":
+        from sim.run import solve_frame, write_run
+
+        fr = solve_frame(s, log=log, keep_states=True)
+        if out is not None:
+            write_run(out, s, fr, picture=pictures)
+        parts = {p.tag: (p.name, p.kind.name) for p in fr.model.frame.parts}
+        return _results(fr.results, fr.states, parts, out)
+    if model == "continuum":
+        from sim.continuum_run import continuum_writer, solve_continuum
+        from sim.continuum_run import check_petsc_options
+
+        check_petsc_options(s.continuum)
+        cr = solve_continuum(s, log=log)
+        if out is not None:
+            from sim.outdir import OutputDir
+
+            with OutputDir(out, "run").claim() as od:
+                continuum_writer(od, s, cr, picture=pictures, log=log)
+        return _results(cr.results, out=out)
+    raise ValueError(f"model {model!r}; accepted: 'frame' or 'continuum'")
+
+
+def load_results(run_dir: str | Path) -> Results:
+    """The results of a run directory written earlier (results.json, and frame.npz's
+    states if present). Raises FileNotFoundError if `run_dir` has no results.json and
+    pydantic.ValidationError if it does not hold the results contract."""
+    run_dir = Path(run_dir)
+    doc = json.loads((run_dir / "results.json").read_text())
+    states, parts = None, {}
+    npz = run_dir / doc.get("states_file", "frame.npz")
+    if doc.get("model") == "frame" and npz.is_file():
+        import numpy as np
+
+        with np.load(npz) as z:
+            parts = {int(t): (str(n), str(k)) for t, n, k in zip(z["part_tags"], z["part_names"], z["part_kinds"])}
+            base = {k: z[k] for k in ("points_mm", "cells", "part_tag")}
+            states = {}
+            for name in z["state_names"]:
+                name = str(name)
+                states[name] = {**base, **{k.split("__", 1)[1]: z[k] for k in z.files if k.startswith(f"{name}__")}}
+    return _results(doc, states, parts, run_dir)
+
+
+@dataclass
+class TimelineResults:
+    """A treatment followed day by day (`ilizarov timeline`).
+
+    summary: timeline.json, typed (ilizarov.results.TimelineSummary). days: one row per
+    day (the columns of timeline.csv: day, phase, lengthening and its deficit in mm,
+    distraction force in N, each wire's tension in N, the weight-bearing check's gap
+    strain and load shares). steps: one row per distraction step (steps.csv)."""
+
+    summary: TimelineSummary
+    days: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    out: Path | None = None
+    _snapshots: dict[int, dict] = field(default_factory=dict, repr=False)
+    _parts: dict[int, tuple[str, str]] = field(default_factory=dict, repr=False)
+
+    def column(self, name: str) -> list[Any]:
+        """One column of `days` (e.g. "distraction_force_N"); KeyError names the columns."""
+        if not self.days or name not in self.days[0]:
+            raise KeyError(f"column {name!r}; accepted: {', '.join(self.days[0]) if self.days else 'none (no days)'}")
+        return [row[name] for row in self.days]
+
+    def mesh(self, day: int):
+        """The frame on `day` (the state after that day's distraction) as a PyVista mesh, as
+        Results.mesh; KeyError names the days kept (run with snapshots, the default)."""
+        if day not in self._snapshots:
+            raise KeyError(f"day {day}; accepted: {', '.join(map(str, self._snapshots)) or 'none kept'}")
+        return _grid(self._snapshots[day], self._parts)
+
+
+def run_timeline(scenario: Scenario | str | Path, out: str | Path | None = None, *, progress: Progress = False,
+                 pictures: bool = True) -> TimelineResults:
+    """Follow the treatment of `scenario` (its [distraction] table) day by day: latency,
+    distraction, consolidation, frame removal. Writes `out` as `ilizarov timeline` does.
+    Raises ScenarioError (no [distraction] table, or a bad one), SolverError, OutputDirError."""
+    from sim.timeline import run_timeline as _run, write_timeline
+
+    s = _scenario(scenario)
+    if s.distraction is None:
+        raise ScenarioError("distraction", "the scenario has no [distraction] table, so there is no treatment to "
+                            "follow; accepted: a scenario with a [distraction] table (see "
+                            "scenarios/distraction-4cm.toml)")
+    res = _run(s, log=_log(progress), snapshots=True)
+    if out is not None:
+        write_timeline(out, s, res, pictures=pictures)
+    return TimelineResults(TimelineSummary.model_validate(res.summary), res.rows, res.step_rows,
+                           None if out is None else Path(out), res.snapshots, res.parts)
+
+
+@dataclass
+class HexapodResults:
+    """A hexapod correction planned (`ilizarov hexapod`).
+
+    summary: hexapod.json, typed (ilizarov.results.HexapodSummary). schedule: one row
+    per day with each strut's length in mm and size (the columns of schedule.csv).
+    stiffness: the frame's stiffness at the start, middle and end of the correction and the
+    classic frame's (rows of stiffness.csv; empty without mechanics)."""
+
+    summary: HexapodSummary
+    schedule: list[dict[str, Any]]
+    stiffness: list[dict[str, Any]]
+    out: Path | None = None
+
+
+def run_hexapod(scenario: Scenario | str | Path, out: str | Path | None = None, *, mechanics: bool = True,
+                progress: Progress = False, pictures: bool = True) -> HexapodResults:
+    """Plan the correction of a hexapod scenario (its [hexapod] table): the daily strut
+    lengths and swaps, and (mechanics) the frame model's stiffness along the way. Writes
+    `out` as `ilizarov hexapod` does. Raises ScenarioError (no [hexapod] table),
+    sim.hexapod.KinematicsError (a pose the struts cannot reach), SolverError, OutputDirError."""
+    from sim.correction import run_hexapod as _run, write_hexapod
+
+    s = _scenario(scenario)
+    if s.hexapod is None:
+        raise ScenarioError("hexapod", "the scenario has no [hexapod] table; accepted: a scenario with a [hexapod] "
+                            "table (see scenarios/hexapod-correction.toml)")
+    res = _run(s, log=_log(progress), mechanics=mechanics, pictures=pictures and out is not None)
+    if out is not None:
+        write_hexapod(out, s, res, pictures=pictures)
+    return HexapodResults(HexapodSummary.model_validate(res.summary), res.rows, res.stiffness_rows,
+                          None if out is None else Path(out))
+
+
+@dataclass
+class SweepResults:
+    """A design sweep (`ilizarov sweep`): `table` is summary.parquet as a pyarrow Table
+    (one row per case: its parameters, status and flat metrics with units in the column
+    names); `rows` the same as dictionaries; `out` the sweep's directory."""
+
+    table: Any
+    out: Path
+    counts: dict[str, Any]
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()
+
+
+def run_sweep(sweep: str | Path, out: str | Path, *, progress: Progress = False, yes: bool = False) -> SweepResults:
+    """Run every case of the sweep file `sweep` not yet recorded in `out` (resumable, as
+    `ilizarov sweep`), then read its summary. yes: run even if the estimate is beyond the
+    time budget. Raises sim.sweep.SweepError naming the bad field or option."""
+    import pyarrow.parquet as pq
+
+    from sim.sweep import load_sweep, run_sweep as _run
+
+    sw = load_sweep(sweep, yes=yes)
+    counts = _run(sw, Path(out), log=_log(progress))
+    folder = Path(counts.get("out", out))
+    return SweepResults(pq.read_table(folder / "summary.parquet"), folder, counts)

@@ -1,0 +1,175 @@
+"""The Python API (issue 18): typed results, the README's notebook example, the shipped
+results.json schema, the examples as jupytext scripts, the API page."""
+
+import json
+import re
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ilizarov
+from ilizarov.results import RESULTS_VERSION, RunResults
+from sim.scenario import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "schemas" / "results.schema.json"
+
+
+def readme_python_blocks() -> list[str]:
+    """The README's fenced ```python blocks, in order."""
+    return re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S | re.M)
+
+
+@pytest.fixture(scope="module")
+def frame_only():
+    return ilizarov.run(ROOT / "scenarios" / "frame-only.toml")
+
+
+def test_results_version_is_the_writers():
+    from postprocess.metrics import RESULTS_VERSION as written
+
+    assert RESULTS_VERSION == written
+
+
+def test_the_readme_notebook_example_runs(tmp_path, monkeypatch):
+    """Every ```python block of the README runs as typed, from the checkout's root."""
+    blocks = readme_python_blocks()
+    assert blocks, "README.md has no ```python block"
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block.replace("out/", f"{tmp_path}/"), "README.md", "exec"), namespace)
+    r = namespace["r"]
+    assert isinstance(r, ilizarov.Results)
+    assert r.axial.initial_stiffness_N_per_mm > 0
+
+
+def test_results_are_typed_and_equal_the_written_file(tmp_path):
+    out = tmp_path / "run"
+    r = ilizarov.run(ROOT / "scenarios" / "standard-4ring.toml", out=out, pictures=False)
+    doc = json.loads((out / "results.json").read_text())
+    assert r.axial.initial_stiffness_N_per_mm == doc["load_cases"]["axial"]["initial_stiffness_N_per_mm"]
+    assert r.torsion.stiffness_Nm_per_deg == doc["load_cases"]["torsion"]["stiffness_Nm_per_deg"]
+    assert r.critical_parts["wires"].part == doc["critical_parts"]["wires"]["part"]
+    assert r.wire_tensions_N() == {w["name"]: w["achieved_N"] for w in doc["pretension"]["wires"]}
+    assert r.out == out
+    # read back from the directory: the same numbers and the same states
+    back = ilizarov.load_results(out)
+    assert back.axial.displacement_mm == r.axial.displacement_mm
+    assert back.state_names == r.state_names
+    assert "axial" in back.state_names and "pretension" in back.state_names
+    # frozen: results are a record of a run, not a place to write
+    with pytest.raises(Exception):
+        r.axial.secant_stiffness_N_per_mm = 1.0
+
+
+def test_a_state_is_a_pyvista_mesh_with_the_solvers_displacement(frame_only):
+    import pyvista as pv
+
+    grid = frame_only.mesh("axial")
+    assert isinstance(grid, pv.UnstructuredGrid)
+    u = np.asarray(grid.point_data["displacement_mm"])
+    assert np.array_equal(u, frame_only._states["axial"]["displacement_mm"])
+    # the top ring's points move down by the construct's shortening (loaded from the top)
+    top = np.isclose(grid.points[:, 2], grid.points[:, 2].max())
+    assert np.median(-u[top, 2]) == pytest.approx(frame_only.axial.displacement_mm[-1], rel=0.02)
+    with pytest.raises(KeyError, match="accepted: pretension"):
+        frame_only.mesh("axial_step99")
+
+
+def test_bad_input_raises_with_the_field_named(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((ROOT / "scenarios" / "two-ring.toml").read_text() + "\n[mesh]\nelement_size_mm = -3\n")
+    with pytest.raises(ScenarioError, match="element_size_mm"):
+        ilizarov.run(bad)
+    with pytest.raises(ValueError, match="model 'fem'; accepted: 'frame' or 'continuum'"):
+        ilizarov.run(ROOT / "scenarios" / "two-ring.toml", model="fem")
+    with pytest.raises(ScenarioError, match=r"distraction: the scenario has no \[distraction\] table"):
+        ilizarov.run_timeline(ROOT / "scenarios" / "two-ring.toml")
+    with pytest.raises(ScenarioError, match=r"hexapod: the scenario has no \[hexapod\] table"):
+        ilizarov.run_hexapod(ROOT / "scenarios" / "two-ring.toml")
+    assert not list(tmp_path.glob("*/"))  # nothing written
+
+
+def test_hexapod_plan_is_typed():
+    h = ilizarov.run_hexapod(ROOT / "scenarios" / "hexapod-correction.toml", mechanics=False)
+    assert len(h.summary.strut_lengths_start_mm) == 6
+    assert h.summary.deformity_angle_deg > 0
+    assert len(h.schedule) >= 2
+    assert h.stiffness == []
+
+
+def test_results_schema_is_shipped_fresh_and_holds_for_the_runs(frame_only):
+    import jsonschema
+
+    from ilizarov.schema import schema_text
+
+    assert SCHEMA.read_text() == schema_text(), "schemas/results.schema.json is stale: python -m ilizarov.schema"
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    doc = json.loads(frame_only.model_dump_json())
+    jsonschema.validate(doc, schema)
+    broken = {**doc, "load_cases": {**doc["load_cases"], "axial": {**doc["load_cases"]["axial"]}}}
+    broken["load_cases"]["axial"]["secant_stiffness_N_per_mm"] = "stiff"
+    with pytest.raises(jsonschema.ValidationError, match="secant_stiffness_N_per_mm|'stiff'"):
+        jsonschema.validate(broken, schema)
+    with pytest.raises(jsonschema.ValidationError, match="'model' is a required property"):
+        jsonschema.validate({k: v for k, v in doc.items() if k != "model"}, schema)
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+def test_examples_open_as_notebooks():
+    import jupytext
+
+    assert len(EXAMPLES) >= 3
+    for path in EXAMPLES:
+        nb = jupytext.read(path)
+        kinds = [c.cell_type for c in nb.cells]
+        assert kinds.count("markdown") >= 3 and kinds.count("code") >= 3, path.name
+
+
+def run_example(name: str, tmp_path, monkeypatch) -> dict:
+    monkeypatch.setenv("ILIZAROV_EXAMPLE_OUT", str(tmp_path))
+    monkeypatch.delenv("ILIZAROV_UPDATE_DOCS", raising=False)
+    return runpy.run_path(str(ROOT / "examples" / name), run_name="__main__")
+
+
+def _docs_table(path: Path) -> dict[str, list[float]]:
+    rows = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"\| (\d+) kgf \| (.*) \|$", line)
+        if m:
+            rows[int(m.group(1))] = [float(x) for x in m.group(2).split(" | ")]
+    return rows
+
+
+@pytest.mark.slow
+def test_teaching_example_reproduces_its_page(tmp_path, monkeypatch):
+    """The teaching demo's numbers rise with tension and equal the table of its docs page."""
+    g = run_example("teaching_pretension.py", tmp_path, monkeypatch)
+    k = [g["initial_N_per_mm"][t] for t in (0, 50, 90, 130)]
+    assert all(b > 1.2 * a for a, b in zip(k, k[1:]))
+    ifm = [g["ifm_mm"][t] for t in (0, 50, 90, 130)]
+    assert all(b < 0.9 * a for a, b in zip(ifm, ifm[1:]))
+    page = _docs_table(ROOT / "docs" / "teaching" / "pretension.md")
+    assert page == _docs_table(tmp_path / "table.md"), "docs/teaching/pretension.md's table is stale: make teaching-docs"
+    assert (tmp_path / "pretension_curves.png").stat().st_size > 20_000
+    assert (tmp_path / "compare" / "comparison.png").is_file()
+
+
+def test_api_page_is_generated_from_the_docstrings(tmp_path):
+    """pdoc renders the public API; every public function and result type has a docstring
+    with units or errors."""
+    import pdoc
+
+    for name in ilizarov.__all__:
+        obj = getattr(ilizarov, name)
+        if callable(obj) and name not in ("Scenario", "ScenarioError"):
+            assert obj.__doc__ and len(obj.__doc__) > 60, name
+    pdoc.pdoc("ilizarov", "ilizarov.results", output_directory=tmp_path)
+    html = (tmp_path / "ilizarov.html").read_text()
+    assert "run_timeline" in html and "initial_stiffness_N_per_mm" in (tmp_path / "ilizarov" / "results.html").read_text()
