@@ -33,6 +33,15 @@ def small_run(tmp_path_factory):
 def test_results_json_contract(small_run):
     out, r, stdout = small_run
     assert r["model"] == "continuum"
+    import jsonschema
+
+    from ilizarov import load_results
+
+    jsonschema.validate(r, json.loads((Path(__file__).resolve().parents[1] / "schemas" / "results.schema.json")
+                                      .read_text()))
+    typed = load_results(out)  # the typed API reads a continuum run as well (no frame states)
+    assert typed.axial.secant_stiffness_N_per_mm == r["load_cases"]["axial"]["secant_stiffness_N_per_mm"]
+    assert typed.state_names == []
     assert r["mesh"]["cells"] > 10_000 and r["mesh"]["dofs"] > 10_000 and r["mesh"]["element_degree"] == 1
     assert {"mesh", "solve", "total"} <= set(r["timings_s"])
     assert set(r["load_cases"]) == {"axial", "bending_ap", "torsion"}

@@ -16,7 +16,18 @@ def run_cli(scenario, out, *extra):
                           capture_output=True, text=True)
 
 
+def check_schema(d):
+    """The document holds the shipped JSON Schema and the API's typed model."""
+    import jsonschema
+
+    from ilizarov.results import RunResults
+
+    jsonschema.validate(d, json.loads((ROOT / "schemas" / "results.schema.json").read_text()))
+    RunResults.model_validate(d)
+
+
 def check_contract(d):
+    check_schema(d)
     assert d["model"] == "frame"
     assert d["mesh"]["cells"] > 0 and d["mesh"]["dofs"] > 0
     for w in d["pretension"]["wires"]:
@@ -57,6 +68,7 @@ def test_shipped_scenario_runs(tmp_path, scenario):
     assert r.returncode == 0, r.stderr
     d = json.loads((tmp_path / "run" / "results.json").read_text())
     if d["setup"] == "frame_only":
+        check_schema(d)
         assert d["load_cases"]["axial"]["ifm_axial_mm"] is None
     else:
         check_contract(d)
