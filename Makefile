@@ -23,7 +23,7 @@ PYTHON_FOUND := $(shell \
     if ok "$$c"; then echo "$$c"; exit 0; fi; \
   done)
 
-.PHONY: all demo timeline teaching teaching-docs test test-serial test-mpi bench bench-continuum bench-store venv browser clean help
+.PHONY: all demo timeline teaching teaching-docs api-docs test test-serial test-mpi bench bench-continuum bench-store venv browser clean help
 
 all: test
 
@@ -31,6 +31,7 @@ help:
 	@echo "make demo   - run the standard 4-ring frame ($(SCENARIO)) into $(OUT)"
 	@echo "make test   - run the test-suite (serial, then MPI tests on $(NPROC) ranks)"
 	@echo "make teaching - the pretension teaching demo (docs/teaching/pretension.md) into out/teaching"
+	@echo "make api-docs - the API pages (docs/api/) from the docstrings (pdoc)"
 	@echo "make teaching-docs - the same, and copy its two pictures into docs/teaching/ (tracked files)"
 	@echo "make timeline - follow the 4 cm lengthening (scenarios/distraction-4cm.toml) into out/distraction-4cm"
 	@echo "make bench  - time the standard scenario and a 60-day treatment (benchmarks/)"
@@ -58,6 +59,10 @@ demo: $(VENV)/.installed
 # writes into out/teaching only; teaching-docs also updates the pictures shipped in docs/teaching/
 teaching: $(VENV)/.installed
 	$(VENV)/bin/python examples/teaching_pretension.py
+
+# the API pages (docs/api/, HTML) from the docstrings, with pdoc
+api-docs: $(VENV)/.installed
+	$(VENV)/bin/pdoc ilizarov ilizarov.results ilizarov.api -o docs/api --no-search --no-show-source
 
 teaching-docs: $(VENV)/.installed
 	ILIZAROV_UPDATE_DOCS=1 $(VENV)/bin/python examples/teaching_pretension.py
