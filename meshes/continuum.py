@@ -9,7 +9,10 @@ distributes the mesh with dolfinx. Lengths in mm.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+import numpy as np
 
 QUARTER_INNER, QUARTER_OUTER, QUARTER_SYM_X, QUARTER_SYM_Y, QUARTER_ENDS = 1, 2, 3, 4, 5
 WIRE_ENDS = 1
@@ -163,6 +166,52 @@ def _wire_line(s, w) -> WireLine:
                     math.sqrt(max(ro * ro - w.offset_mm ** 2, 0.0)), max(2.0 * w.diameter_mm, 4.0), w.diameter_mm)
 
 
+def rod_axis_points(s, rod) -> list[tuple[float, float, float]]:
+    """Where a rod meets each ring it joins (mm), from its lowest ring to its highest: the
+    point at `rod.angle_deg` on the ring's centroid circle, at the ring's mid-plane.
+
+    The frame model's line network puts its rod nodes on the same points
+    (meshes.frame_network: the ring's centroid circle at the rod's angle), so the two
+    models place a rod alike; between rings of different sizes or centres the points
+    differ in plan view and the rod is inclined, meeting every ring it joins.
+    """
+    a = math.radians(rod.angle_deg)
+    return [(r.centre_xy_mm[0] + r.centroid_radius_mm * math.cos(a),
+             r.centre_xy_mm[1] + r.centroid_radius_mm * math.sin(a), r.level_mm) for r in s.rod_rings(rod)]
+
+
+def _rod_solid(occ, s, rod) -> int:
+    """The rod as one OpenCASCADE volume (its tag): straight between the points of
+    `rod_axis_points`, through the whole thickness of every ring it joins, its end faces
+    flush with the outer rings' outer faces (as a vertical rod's are). A rod whose points
+    lie on one vertical line is one vertical cylinder; otherwise each span between two
+    rings is a cylinder along the line joining their points, cut to the slab from the lower
+    ring's bottom face to the upper ring's top face, and the spans are fused."""
+    rings = s.rod_rings(rod)
+    pts = [np.asarray(p, float) for p in rod_axis_points(s, rod)]
+    radius = rod.diameter_mm / 2
+    z_lo = rings[0].level_mm - rings[0].thickness_mm / 2
+    z_hi = rings[-1].level_mm + rings[-1].thickness_mm / 2
+    if all(np.hypot(*(p[:2] - pts[0][:2])) < 1e-9 for p in pts):
+        return occ.addCylinder(pts[0][0], pts[0][1], z_lo, 0, 0, z_hi - z_lo, radius)
+    spans = []
+    reach = 2.0 * max(float(np.abs(p).max()) for p in pts) + z_hi - z_lo  # the slab holds the whole rod
+    for (r0, p0), (r1, p1) in zip(zip(rings, pts), zip(rings[1:], pts[1:])):
+        axis = p1 - p0
+        za, zb = r0.level_mm - r0.thickness_mm / 2, r1.level_mm + r1.thickness_mm / 2
+        # long enough to cross the slab's faces whatever its slope, then cut flush with them
+        over = (max(r0.thickness_mm, r1.thickness_mm) + 2 * radius) / axis[2] + 0.1
+        start = p0 - over * axis
+        cyl = occ.addCylinder(*start, *((1 + 2 * over) * axis), radius)
+        slab = occ.addBox(-reach, -reach, za, 2 * reach, 2 * reach, zb - za)
+        cut, _ = occ.intersect([(3, cyl)], [(3, slab)])
+        spans += cut
+    if len(spans) == 1:
+        return spans[0][1]
+    fused, _ = occ.fuse(spans[:1], spans[1:])
+    return fused[0][1]
+
+
 def wire_element_size_mm(s, requested_mm: float | None = None) -> float:
     """The element size near wires and half pins (mm): `requested_mm`, or if that is 0 or
     None half the thinnest wire or pin diameter (two elements across)."""
@@ -269,15 +318,8 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
             start = np.array([base[0], base[1], z_p])
             end = np.array([tip * math.cos(a), tip * math.sin(a), z_p])
             pieces.append((pin.name, "half_pin", occ.addCylinder(*start, *(end - start), pin.diameter_mm / 2)))
-        for rod in s.rods:
-            rings = s.rod_rings(rod)
-            a = math.radians(rod.angle_deg)
-            r0 = rings[0]
-            rc = r0.centroid_radius_mm
-            x, y = r0.centre_xy_mm[0] + rc * math.cos(a), r0.centre_xy_mm[1] + rc * math.sin(a)
-            z0 = rings[0].level_mm - rings[0].thickness_mm / 2
-            z1 = rings[-1].level_mm + rings[-1].thickness_mm / 2
-            pieces.append((rod.name, "rod", occ.addCylinder(x, y, z0, 0, 0, z1 - z0, rod.diameter_mm / 2)))
+        for rod in s.rods:  # where the frame model puts it: rod_axis_points
+            pieces.append((rod.name, "rod", _rod_solid(occ, s, rod)))
         tags = [(3, t) for _, _, t in pieces]
         _, mapping = occ.fragment(tags, [])
         occ.synchronize()

@@ -1,0 +1,124 @@
+"""One geometry, two models, one check (issue 19, item 7): the frame model's line network
+and the continuum model's solid place every part alike, and `ilizarov validate` refuses,
+with exit 2 and the field named, what either builder cannot build, before any meshing."""
+
+import dataclasses
+import math
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from sim.scenario import parse_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ROOT / "tests" / "data" / "continuum-small.toml"
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, timeout=1200)
+
+
+def _small(**changes):
+    """The small continuum frame (two rings, a 160 mm bone), validated, with `changes`
+    made afterwards without validation (what the Python API accepts as a Scenario)."""
+    s = parse_scenario(tomllib.loads(SMALL.read_text()))
+    return dataclasses.replace(s, **changes)
+
+
+def _unequal_rings(s, proximal_inner_mm=180.0, centre=(0.0, 0.0)):
+    rings = (s.rings[0], dataclasses.replace(s.rings[1], inner_diameter_mm=proximal_inner_mm, centre_xy_mm=centre))
+    return dataclasses.replace(s, rings=rings)
+
+
+# ----------------------------------------------------------------------------- 1. rods
+def _frame_rod_points(s, rod):
+    """The frame model's nodes of a rod (meshes.frame_network.plan_network), by level."""
+    from meshes.frame_network import plan_network
+
+    plan = plan_network(s)
+    tag = plan.part(rod.name).tag
+    idx = {i for p0, p1, t, _ in plan.lines if t == tag for i in (p0, p1)}
+    levels = {r.level_mm for r in s.rings}
+    return sorted((plan.points[i] for i in idx if any(abs(plan.points[i][2] - z) < 1e-9 for z in levels)),
+                  key=lambda p: p[2])
+
+
+def _solid_rod_sections(s, rod):
+    """The centre and area of the continuum builder's rod (meshes.continuum._rod_solid)
+    cut by each ring's mid-plane, and its volume within each ring's thickness; OpenCASCADE
+    only, no meshing."""
+    from meshes.continuum import _rod_solid
+    from meshes.gmsh_session import gmsh_model
+
+    out = []
+    with gmsh_model(MPI.COMM_SELF, "rod") as gmsh:
+        occ = gmsh.model.occ
+        vol = _rod_solid(occ, s, rod)
+        for r in s.rod_rings(rod):
+            z0 = r.level_mm - r.thickness_mm / 2
+            slab = occ.addBox(-1000, -1000, z0, 2000, 2000, r.thickness_mm)
+            thin = occ.addBox(-1000, -1000, r.level_mm - 0.005, 2000, 2000, 0.01)
+            inside, _ = occ.intersect([(3, vol)], [(3, slab)], removeObject=False)
+            section, _ = occ.intersect([(3, vol)], [(3, thin)], removeObject=False)
+            occ.synchronize()
+            centre = occ.getCenterOfMass(3, section[0][1])
+            out.append((centre, occ.getMass(3, section[0][1]) / 0.01, occ.getMass(3, inside[0][1])))
+        occ.synchronize()
+        total = occ.getMass(3, vol)
+    return out, total
+
+
+@pytest.mark.parametrize("inner, centre", [(180.0, (0.0, 0.0)), (160.0, (6.0, -4.0)), (160.0, (0.0, 0.0))])
+def test_both_models_place_a_rod_on_the_same_points(inner, centre):
+    """A rod between rings of 160 and 180 mm (or off-centre rings) leans in the frame
+    model; the solid's rod runs through the very same points at each ring's mid-plane,
+    through each ring's whole thickness, and ends flush with the outer faces."""
+    from meshes.continuum import rod_axis_points
+
+    s = _unequal_rings(_small(), inner, centre)
+    for rod in s.rods:
+        frame = _frame_rod_points(s, rod)
+        expected = rod_axis_points(s, rod)
+        assert np.allclose(frame, expected, atol=1e-9), (rod.name, frame, expected)
+        sections, total = _solid_rod_sections(s, rod)
+        (x0, y0, z0), (x1, y1, z1) = expected
+        slope = math.hypot(x1 - x0, y1 - y0) / (z1 - z0)
+        area = math.pi * rod.diameter_mm ** 2 / 4
+        for (centre_xyz, section_area, volume), point, ring in zip(sections, expected, s.rod_rings(rod)):
+            assert np.allclose(centre_xyz, point, atol=1e-3), (rod.name, centre_xyz, point)
+            # an inclined cylinder's horizontal section is an ellipse of area A / cos(theta)
+            assert section_area == pytest.approx(area * math.hypot(1.0, slope), rel=1e-3)
+            assert volume == pytest.approx(section_area * ring.thickness_mm, rel=1e-3)
+        # flat ends flush with the outer rings' outer faces: the volume is the section times that height
+        r0, r1 = s.rod_rings(rod)[0], s.rod_rings(rod)[-1]
+        height = r1.level_mm + r1.thickness_mm / 2 - (r0.level_mm - r0.thickness_mm / 2)
+        assert total == pytest.approx(area * math.hypot(1.0, slope) * height, rel=1e-3)
+    if inner != 160.0 or centre != (0.0, 0.0):
+        lateral = s.rods[0]  # at 0 deg: 88 mm on the distal ring, 98 mm (or 94 mm) on the proximal one
+        (x0, _, _), (x1, _, _) = rod_axis_points(s, lateral)
+        assert x1 - x0 == pytest.approx(inner / 2 - 80.0 + centre[0])
+
+
+def test_a_rod_through_three_rings_of_different_sizes_meets_each():
+    """A rod joining three rings whose points do not lie on one line: each span is placed
+    between its two rings' points, and the fused rod passes every ring at its point."""
+    s = _small()
+    middle = dataclasses.replace(s.rings[0], name="ring_mid", level_mm=80.0, inner_diameter_mm=200.0)
+    s = dataclasses.replace(s, rings=(s.rings[0], middle, dataclasses.replace(s.rings[1], inner_diameter_mm=180.0)))
+    from meshes.continuum import rod_axis_points
+
+    rod = s.rods[0]
+    expected = rod_axis_points(s, rod)
+    assert [round(p[0], 6) for p in expected] == [88.0, 108.0, 98.0]
+    assert np.allclose(_frame_rod_points(s, rod), expected, atol=1e-9)
+    sections, _ = _solid_rod_sections(s, rod)
+    for (centre_xyz, _, volume), point in zip(sections, expected):
+        assert volume > 0.9 * math.pi * rod.diameter_mm ** 2 / 4 * 6.0
+    # the outer rings are each crossed by one span: their sections are centred on the points
+    for k in (0, 2):
+        assert np.allclose(sections[k][0], expected[k], atol=1e-3)
