@@ -122,3 +122,33 @@ def test_a_rod_through_three_rings_of_different_sizes_meets_each():
     # the outer rings are each crossed by one span: their sections are centred on the points
     for k in (0, 2):
         assert np.allclose(sections[k][0], expected[k], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_a_frame_of_160_and_180_mm_rings_solves_with_the_continuum_model():
+    """The small frame with its proximal ring 180 mm across (the rods lean from 88 to
+    98 mm off the axis): the solid meshes, the pretension and an axial load solve, and
+    every ring moves by a small, finite amount (a ring no rod met would float: a singular
+    system or a huge displacement)."""
+    import sim.fenicsx  # noqa: F401
+    from dolfinx import fem
+
+    from sim.continuum_run import solve_continuum
+
+    s = _unequal_rings(_small())
+    s = dataclasses.replace(s, loads=dataclasses.replace(s.loads, cases=("axial",), axial=dataclasses.replace(
+        s.loads.axial, steps=2)), continuum=dataclasses.replace(s.continuum, write_fields=False))
+    run = solve_continuum(s, MPI.COMM_SELF)
+    axial = run.results["load_cases"]["axial"]
+    assert 0 < axial["secant_stiffness_N_per_mm"] < 1e5
+    frame = run.frame
+    V = frame.prob.V
+    u = frame.prob.u.x.array.reshape(-1, 3)
+    for ring in s.rings:
+        kind, tag = frame.solid.parts[ring.name]
+        assert kind == "ring"
+        dofs = fem.locate_dofs_topological(V, 3, frame.solid.cell_tags.find(tag))
+        moved = np.linalg.norm(u[dofs], axis=1)
+        assert np.all(np.isfinite(moved)) and 0 < moved.max() < 2.0, (ring.name, moved.max())
+    for rod in s.rods:
+        assert frame.solid.parts[rod.name][0] == "rod"
