@@ -1253,6 +1253,7 @@ def validate(s: Scenario) -> None:
     _validate_loads_and_settings(s)
     _validate_held_ring(s)
     _validate_interfaces(s)
+    _validate_builds(s)
     if s.distraction is not None:
         _validate_distraction(s)
     if s.hexapod is not None:
@@ -1663,6 +1664,134 @@ def _validate_clearance(s: Scenario) -> None:
     for i, pin in enumerate(s.half_pins):
         check(f"half_pins[{i}].post_height_mm", "pin", s.ring(pin.ring).level_mm + pin.post_height_mm,
               0.5 * pin.diameter_mm)
+
+
+# A wire through the bone keeps at least this many of its own diameters of bone between its
+# surface and the bone's outer surface (see _validate_builds).
+WIRE_BONE_LIGAMENT_DIAMETERS = 1.0
+
+
+def _wire_chord(s: Scenario, w: Wire) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """A wire's two clamp points (x, y) in mm: where its line meets its ring's centroid
+    circle, as both builders place them; None if it does not meet it."""
+    ring = s.ring(w.ring)
+    a = math.radians(w.angle_deg)
+    dx, dy = math.cos(a), math.sin(a)
+    ox, oy = -w.offset_mm * dy - ring.centre_xy_mm[0], w.offset_mm * dx - ring.centre_xy_mm[1]
+    b = dx * ox + dy * oy
+    disc = b * b - (ox * ox + oy * oy - ring.centroid_radius_mm ** 2)
+    if disc <= 0:
+        return None
+    root = math.sqrt(disc)
+    return tuple((ox + ring.centre_xy_mm[0] + t * dx, oy + ring.centre_xy_mm[1] + t * dy)
+                 for t in (-b - root, -b + root))
+
+
+def _segment_distance_2d(p0, p1, q0, q1) -> float:
+    """The shortest distance between the segments p0-p1 and q0-q1 in the plane (mm)."""
+    def cross(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    d1, d2, d3, d4 = cross(q0, q1, p0), cross(q0, q1, p1), cross(p0, p1, q0), cross(p0, p1, q1)
+    if d1 * d2 < 0 and d3 * d4 < 0:
+        return 0.0
+
+    def to_segment(x, a, b):
+        ux, uy = b[0] - a[0], b[1] - a[1]
+        t = max(0.0, min(1.0, ((x[0] - a[0]) * ux + (x[1] - a[1]) * uy) / (ux * ux + uy * uy or 1.0)))
+        return math.hypot(x[0] - a[0] - t * ux, x[1] - a[1] - t * uy)
+
+    return min(to_segment(p0, q0, q1), to_segment(p1, q0, q1), to_segment(q0, p0, p1), to_segment(q1, p0, p1))
+
+
+def _half_pin_axis(s: Scenario, pin: HalfPin) -> tuple[tuple[float, float], tuple[float, float], float]:
+    """A half pin's axis in plan, from its post to its tip, and its level (mm), as the
+    continuum builder places it (meshes.continuum): 2 mm out of the far cortex if
+    bicortical, 1 mm into the canal otherwise."""
+    ring = s.ring(pin.ring)
+    a = math.radians(pin.angle_deg)
+    rc = ring.centroid_radius_mm
+    base = (ring.centre_xy_mm[0] + rc * math.cos(a), ring.centre_xy_mm[1] + rc * math.sin(a))
+    ro, ri = s.bone.outer_diameter_mm / 2, s.bone.inner_diameter_mm / 2
+    tip = -(ro + 2.0) if pin.bicortical else (ri - 1.0 if ri > 1.0 else 0.0)
+    return base, (tip * math.cos(a), tip * math.sin(a)), ring.level_mm + pin.post_height_mm
+
+
+def _validate_builds(s: Scenario) -> None:
+    """Parts that the two models cannot build alike (the frame model's line network,
+    meshes.frame_network, and the continuum model's solid, meshes.continuum), refused
+    before any meshing:
+
+    - a wire that grazes the cortex: its surface closer to the bone's outer surface than
+      WIRE_BONE_LIGAMENT_DIAMETERS x its diameter. A surgeon drives a wire through the
+      bone, not along its edge: a drill-tipped wire meeting the cortex at a glancing angle
+      skids off it, and a thin shell of cortex outside the wire cracks and lets the wire
+      cut out once it is tensioned and loaded across. The solid's mesher needs the same
+      room: its elements near a wire are half the wire's diameter (two across the wire,
+      by default), so one diameter of bone holds two of them, where a thinner shell would
+      be meshed with flat slivers (a wire 0.1 mm under the surface, 11.0 mm off the axis
+      of a 24 mm bone, was accepted before). The frame model links each cortex point to
+      the bone's axis and never sees the shell.
+    - two wires that cross on one face of a ring: both lie at the same height, so they
+      would run through each other; the frame model lets them pass, the solid bonds them
+      where they cross.
+    - a wire and a half pin that cross: the same (the pin runs from its post to the bone's
+      axis and beyond it if bicortical).
+    """
+    if s.has_bone:
+        ro = s.bone.outer_diameter_mm / 2
+        for i, w in enumerate(s.wires):
+            need = WIRE_BONE_LIGAMENT_DIAMETERS * w.diameter_mm
+            shell = ro - abs(w.offset_mm) - 0.5 * w.diameter_mm
+            if shell < need - 1e-9:
+                most = ro - 0.5 * w.diameter_mm - need
+                if most < 0:
+                    thickest = ro / (0.5 + WIRE_BONE_LIGAMENT_DIAMETERS)
+                    raise ScenarioError(f"wires[{i}].diameter_mm", f"{w.diameter_mm:g} mm: a wire this thick through a "
+                                        f"{s.bone.outer_diameter_mm:g} mm bone leaves less than one wire diameter of "
+                                        f"bone between it and the bone's surface at any offset; accepted: a wire of "
+                                        f"at most {thickest:.2f} mm through this bone")
+                raise ScenarioError(f"wires[{i}].offset_mm", f"{w.offset_mm:g} mm: the {w.diameter_mm:g} mm wire grazes "
+                                    f"the cortex, {max(shell, 0.0):.2f} mm under the bone's surface (outer radius "
+                                    f"{ro:g} mm); accepted: |offset| <= {most:g} mm, which leaves at least one wire "
+                                    f"diameter ({need:g} mm) of bone between the wire and the bone's surface (a "
+                                    "wire along the bone's edge skids off the cortex or cuts out of it, and the "
+                                    "solid model cannot mesh the thin shell)")
+    chords = {w.name: _wire_chord(s, w) for w in s.wires}
+    for i, w in enumerate(s.wires):
+        ends = chords[w.name]
+        for other in s.wires[:i]:
+            if other.ring != w.ring or other.face != w.face or chords[other.name] is None or ends is None:
+                continue
+            if _segment_distance_2d(*ends, *chords[other.name]) < 0.5 * (w.diameter_mm + other.diameter_mm) - 1e-9:
+                da = abs((w.angle_deg - other.angle_deg + 90.0) % 180.0 - 90.0)
+                if da < 1e-6:
+                    continue  # parallel wires: _validate_wires says whether they overlap
+                opposite = "bottom" if w.face == "top" else "top"
+                raise ScenarioError(f"wires[{i}].face", f"wire {w.name!r} crosses wire {other.name!r} on the {w.face} "
+                                    f"face of ring {w.ring!r}: both lie at z = {s.wire_level_mm(w):g} mm, so they "
+                                    f"would run through each other; accepted: crossing wires on opposite faces of "
+                                    f"the ring (face = {opposite!r} for one of them)")
+    if s.has_bone:
+        for i, pin in enumerate(s.half_pins):
+            p0, p1, z_p = _half_pin_axis(s, pin)
+            for w in s.wires:
+                ends = chords[w.name]
+                if ends is None:
+                    continue
+                dz = abs(s.wire_level_mm(w) - z_p)
+                reach = 0.5 * (w.diameter_mm + pin.diameter_mm)
+                if dz >= reach - 1e-9:
+                    continue
+                plan = _segment_distance_2d(p0, p1, *ends)
+                if math.hypot(plan, dz) < reach - 1e-9:
+                    free = s.wire_level_mm(w) + math.copysign(reach, z_p - s.wire_level_mm(w)) - s.ring(
+                        pin.ring).level_mm
+                    raise ScenarioError(f"half_pins[{i}].post_height_mm", f"half pin {pin.name!r} at z = {z_p:g} mm "
+                                        f"crosses wire {w.name!r} at z = {s.wire_level_mm(w):g} mm: they would run "
+                                        f"through each other; accepted: a post height that puts the pin at least "
+                                        f"{reach:g} mm (their radii) above or below the wire (e.g. "
+                                        f"post_height_mm = {free:g}), or another angle")
 
 
 def _validate_holds(s: Scenario) -> None:

@@ -152,3 +152,103 @@ def test_a_frame_of_160_and_180_mm_rings_solves_with_the_continuum_model():
         assert np.all(np.isfinite(moved)) and 0 < moved.max() < 2.0, (ring.name, moved.max())
     for rod in s.rods:
         assert frame.solid.parts[rod.name][0] == "rod"
+
+
+# ------------------------------------------------------------------- refused by validate
+def _wire_block(name, ring, angle, face="top", offset=0.0, diameter=1.8, extra=""):
+    return (f'\n[[wires]]\nname = "{name}"\nring = "{ring}"\nangle_deg = {angle}\ntension_kgf = 90\n'
+            f'face = "{face}"\noffset_mm = {offset}\ndiameter_mm = {diameter}\n{extra}')
+
+
+def _file(tmp_path, wires=None, pins="", rings=None):
+    """The small continuum frame with these wires (default: two crossed wires per ring)
+    and half pins, as a scenario file."""
+    wires = wires if wires is not None else [("d1", "ring_distal", 45), ("d2", "ring_distal", 135, "bottom"),
+                                             ("p1", "ring_proximal", 45), ("p2", "ring_proximal", 135, "bottom")]
+    text = SMALL.read_text()
+    if rings:
+        for old, new in rings:
+            text = text.replace(old, new)
+    text += "".join(_wire_block(*w) if isinstance(w, tuple) else w for w in wires) + pins
+    path = tmp_path / "frame.toml"
+    path.write_text(text)
+    return path
+
+
+def _refused(tmp_path, path, *words):
+    """`ilizarov validate` exits 2 naming the field and the accepted range; `ilizarov run`
+    (either model) exits 2 too and writes nothing."""
+    proc = _cli("validate", str(path))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    for w in words:
+        assert w in proc.stderr, (w, proc.stderr)
+    for model in ("frame", "continuum"):
+        out = tmp_path / f"out-{model}"
+        proc = _cli("run", str(path), "--out", str(out), "--model", model)
+        assert proc.returncode == 2 and words[0] in proc.stderr, proc.stderr
+        assert "continuum mesh" not in proc.stdout and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    return proc.stderr
+
+
+def test_a_wire_grazing_the_cortex_is_refused(tmp_path):
+    """A 1.8 mm wire 11.0 mm off the axis of a 24 mm bone passes 0.1 mm under the bone's
+    surface: accepted before (the continuum model then meshed slivers there); now refused:
+    at least one wire diameter of bone between the wire and the surface."""
+    wires = [("d1", "ring_distal", 45), ("d2", "ring_distal", 135, "bottom", 11.0),
+             ("p1", "ring_proximal", 45), ("p2", "ring_proximal", 135, "bottom")]
+    _refused(tmp_path, _file(tmp_path, wires), "wires[1].offset_mm", "11 mm: the 1.8 mm wire grazes the cortex",
+             "0.10 mm under the bone's surface", "accepted: |offset| <= 9.3 mm",
+             "at least one wire diameter (1.8 mm) of bone")
+    data = tomllib.loads(SMALL.read_text())
+    data["wires"] = [{"name": n, "ring": r, "angle_deg": a, "face": f, "offset_mm": o} for n, r, a, f, o in (
+        ("d1", "ring_distal", 45, "top", 0.0), ("d2", "ring_distal", 135, "bottom", 9.3),
+        ("p1", "ring_proximal", 45, "top", -9.3), ("p2", "ring_proximal", 135, "bottom", 0.0))]
+    parse_scenario(data)  # the limit itself is accepted
+    from sim.scenario import ScenarioError
+
+    for offset, words in ((9.31, "grazes the cortex"), (-10.0, "grazes the cortex"),
+                          (11.1, "misses the bone (outer radius 12 mm); accepted: |offset| < 11.1 mm")):
+        data["wires"][1]["offset_mm"] = offset
+        with pytest.raises(ScenarioError) as err:
+            parse_scenario(data)
+        assert err.value.field == "wires[1].offset_mm" and words in str(err.value)
+    # a transfixion pin too thick for the bone at any offset: the diameter is named
+    data["wires"][1].update(offset_mm=0.0, diameter_mm=6.0, transfixion_pin=True)
+    data["wires"][2]["offset_mm"] = 0.0
+    data["bone"] = {"length_mm": 160, "outer_diameter_mm": 16, "inner_diameter_mm": 8}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert err.value.field == "wires[1].diameter_mm"
+    assert "accepted: a wire of at most 5.33 mm through this bone" in str(err.value)
+
+
+def test_wires_crossing_on_one_face_of_a_ring_are_refused(tmp_path):
+    """Two wires crossing on the top face lie at one height and would run through each
+    other (the frame model let them pass, the solid bonded them)."""
+    wires = [("d1", "ring_distal", 45), ("d2", "ring_distal", 135),
+             ("p1", "ring_proximal", 45), ("p2", "ring_proximal", 135, "bottom")]
+    _refused(tmp_path, _file(tmp_path, wires), "wires[1].face", "wire 'd2' crosses wire 'd1' on the top face of "
+             "ring 'ring_distal'", "both lie at z = 43.9 mm", "accepted: crossing wires on opposite faces of the "
+             "ring (face = 'bottom' for one of them)")
+    # parallel wires on one face do not cross (and two clear of each other are accepted)
+    data = tomllib.loads(SMALL.read_text())
+    data["wires"] = [{"name": n, "ring": r, "angle_deg": a, "face": f, "offset_mm": o} for n, r, a, f, o in (
+        ("d1", "ring_distal", 45, "top", 0.0), ("d2", "ring_distal", 225, "top", 5.0),
+        ("d3", "ring_distal", 135, "bottom", 0.0), ("p1", "ring_proximal", 45, "top", 0.0),
+        ("p2", "ring_proximal", 135, "bottom", 0.0))]
+    parse_scenario(data)
+
+
+def test_a_half_pin_crossing_a_wire_is_refused(tmp_path):
+    """A half pin 4 mm above the distal ring runs through the wire on its top face
+    (z = 43.9 mm); 7.8 mm above it clears the wire by their radii."""
+    pin = ('\n[[half_pins]]\nname = "pin"\nring = "ring_distal"\nangle_deg = 100\npost_height_mm = {h}\n'
+           'diameter_mm = 6\n')
+    _refused(tmp_path, _file(tmp_path, pins=pin.format(h=4.0)), "half_pins[0].post_height_mm",
+             "half pin 'pin' at z = 44 mm crosses wire 'd1' at z = 43.9 mm",
+             "accepted: a post height that puts the pin at least 3.9 mm (their radii) above or below the wire",
+             "post_height_mm = 7.8")
+    data = tomllib.loads(SMALL.read_text())
+    data["half_pins"] = [{"name": "pin", "ring": "ring_distal", "angle_deg": 100, "post_height_mm": 7.8}]
+    parse_scenario(data)
