@@ -132,7 +132,7 @@ class WireLine:
     """A wire's axis in the solid: from `start_mm` along the unit `direction` over
     `length_mm` (clamp to clamp); the bone's axis is closest at `bone_centre_mm` along it,
     and the wire is inside the cortex within `bone_half_chord_mm` of that; the clamp posts
-    have radius `clamp_radius_mm`."""
+    have radius `clamp_radius_mm` (see clamp_radius_mm)."""
 
     start_mm: tuple[float, float, float]
     direction: tuple[float, float, float]
@@ -163,7 +163,17 @@ def _wire_line(s, w) -> WireLine:
     p0 = origin + (-bq - disc) * direction
     ro = s.bone.outer_diameter_mm / 2
     return WireLine((float(p0[0]), float(p0[1]), z), tuple(float(v) for v in direction), 2 * disc, bq + disc,
-                    math.sqrt(max(ro * ro - w.offset_mm ** 2, 0.0)), max(2.0 * w.diameter_mm, 4.0), w.diameter_mm)
+                    math.sqrt(max(ro * ro - w.offset_mm ** 2, 0.0)), clamp_radius_mm(w, ring), w.diameter_mm)
+
+
+def clamp_radius_mm(wire, ring) -> float:
+    """The radius of a wire's clamp posts in the solid (mm): twice the wire's diameter and
+    at least 4 mm, but no wider than the ring less RING_EDGE_MM of ring either side (a post
+    flush with the ring's edges cannot be meshed; sim.scenario refuses a ring too narrow
+    to keep RING_EDGE_MM round the wire as well)."""
+    from sim.scenario import RING_EDGE_MM
+
+    return min(max(2.0 * wire.diameter_mm, 4.0), 0.5 * ring.width_mm - RING_EDGE_MM)
 
 
 def rod_axis_points(s, rod) -> list[tuple[float, float, float]]:

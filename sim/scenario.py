@@ -1666,6 +1666,12 @@ def _validate_clearance(s: Scenario) -> None:
               0.5 * pin.diameter_mm)
 
 
+# What stands in a ring's holes (a rod, a wire clamp's bolt, a half pin's post) keeps at least
+# this much of the ring on either side. A ring is drilled with holes narrower than its width;
+# and the continuum model cannot mesh a part flush with the ring's edges (an 8 mm wire clamp
+# on an 8 mm ring stopped TetGen: "a segment and a facet intersect") and meshes slivers within
+# 0.5 mm of them (1 mm meshes as well as a wide ring).
+RING_EDGE_MM = 1.0
 # A wire through the bone keeps at least this many of its own diameters of bone between its
 # surface and the bone's outer surface (see _validate_builds).
 WIRE_BONE_LIGAMENT_DIAMETERS = 1.0
@@ -1728,10 +1734,16 @@ def _validate_builds(s: Scenario) -> None:
       skids off it, and a thin shell of cortex outside the wire cracks and lets the wire
       cut out once it is tensioned and loaded across. The solid's mesher needs the same
       room: its elements near a wire are half the wire's diameter (two across the wire,
-      by default), so one diameter of bone holds two of them, where a thinner shell would
-      be meshed with flat slivers (a wire 0.1 mm under the surface, 11.0 mm off the axis
-      of a 24 mm bone, was accepted before). The frame model links each cortex point to
-      the bone's axis and never sees the shell.
+      by default), so one diameter of bone holds two of them; a thinner shell is meshed
+      with flat slivers (measured on the small test frame at its default sizes: the worst
+      tetrahedron's quality, 0.042 with a central wire, fell to 0.018 for a 1.8 mm wire
+      11.0 mm off the axis of a 24 mm bone, 0.1 mm under the surface, which was accepted
+      before, and to 0.0001 at 0.01 mm). The frame model links each cortex point to the
+      bone's axis and never sees the shell.
+    - a ring too narrow for what stands in its holes: every rod, half pin's post and
+      wire clamp keeps RING_EDGE_MM of ring either side (a wire clamp is at least
+      RING_EDGE_MM wider than its wire all round: meshes.continuum.clamp_radius_mm).
+    - parts standing in one ring whose edges touch in plan view (_validate_footprints).
     - two wires that cross on one face of a ring: both lie at the same height, so they
       would run through each other; the frame model lets them pass, the solid bonds them
       where they cross.
@@ -1756,8 +1768,27 @@ def _validate_builds(s: Scenario) -> None:
                                     f"{ro:g} mm); accepted: |offset| <= {most:g} mm, which leaves at least one wire "
                                     f"diameter ({need:g} mm) of bone between the wire and the bone's surface (a "
                                     "wire along the bone's edge skids off the cortex or cuts out of it, and the "
-                                    "solid model cannot mesh the thin shell)")
+                                    "continuum model meshes a thin shell with flat slivers)")
+    for i, ring in enumerate(s.rings):
+        standing = [(rod.diameter_mm, f"rod {rod.name!r}", "rod") for rod in s.rods
+                    if ring.name in (r.name for r in s.rod_rings(rod))]
+        standing += [(pin.post_diameter_mm, f"the post of half pin {pin.name!r}", "post (post_diameter_mm)")
+                     for pin in s.half_pins if pin.ring == ring.name]
+        # a wire's clamp: at least RING_EDGE_MM wider than the wire all round
+        standing += [(w.diameter_mm + 2 * RING_EDGE_MM, f"the clamps of wire {w.name!r} ({w.diameter_mm:g} mm wire)",
+                      "wire") for w in s.wires if w.ring == ring.name]
+        if not standing:
+            continue
+        widest, what, thinner = max(standing, key=lambda x: x[0])
+        need = widest + 2 * RING_EDGE_MM
+        if ring.width_mm < need - 1e-9:
+            raise ScenarioError(f"rings[{i}].width_mm", f"{ring.width_mm:g} mm is too narrow for {what}, "
+                                f"{widest:g} mm across, standing in ring {ring.name!r}; accepted: at least "
+                                f"{need:g} mm ({RING_EDGE_MM:g} mm of ring either side of it: a ring's holes are "
+                                f"narrower than the ring, and the continuum model cannot mesh a part flush with "
+                                f"the ring's edges), or a thinner {thinner}")
     chords = {w.name: _wire_chord(s, w) for w in s.wires}
+    _validate_footprints(s, chords)
     for i, w in enumerate(s.wires):
         ends = chords[w.name]
         for other in s.wires[:i]:
@@ -1792,6 +1823,52 @@ def _validate_builds(s: Scenario) -> None:
                                         f"through each other; accepted: a post height that puts the pin at least "
                                         f"{reach:g} mm (their radii) above or below the wire (e.g. "
                                         f"post_height_mm = {free:g}), or another angle")
+
+
+def _validate_footprints(s: Scenario, chords: dict) -> None:
+    """No two parts standing in one ring (rods, wire clamps, half pins' posts) whose edges
+    touch in plan view: the continuum model's mesher stops where two cylinders are
+    tangent (a wire's 8 mm clamp 7 mm from a 6 mm rod's axis, or 1 mm from it, stopped
+    TetGen: "overlapping facets", "a segment and a facet intersect"), and meshes slivers
+    where they nearly are. Parts well apart, on one axis, or overlapping well inside one
+    another are built (the solid merges what overlaps)."""
+    from meshes.continuum import clamp_radius_mm
+
+    for ring in s.rings:
+        feet = []  # (x, y, radius, what, field, owner)
+        for j, rod in enumerate(s.rods):
+            for r, (x, y, _) in zip(s.rod_rings(rod), _rod_points_xyz(s, rod)):
+                if r.name == ring.name:
+                    feet.append((x, y, 0.5 * rod.diameter_mm, f"rod {rod.name!r}", f"rods[{j}].angle_deg", rod.name))
+        for j, w in enumerate(s.wires):
+            if w.ring == ring.name and chords[w.name] is not None:
+                for x, y in chords[w.name]:
+                    feet.append((x, y, clamp_radius_mm(w, ring), f"a clamp of wire {w.name!r}",
+                                 f"wires[{j}].angle_deg", w.name))
+        for j, pin in enumerate(s.half_pins):
+            if pin.ring == ring.name:
+                (x, y), _, _ = _half_pin_axis(s, pin)
+                feet.append((x, y, 0.5 * pin.post_diameter_mm, f"the post of half pin {pin.name!r}",
+                             f"half_pins[{j}].angle_deg", pin.name))
+        for k, (x1, y1, r1, what1, _, owner1) in enumerate(feet):
+            for x2, y2, r2, what2, field, owner2 in feet[k + 1:]:
+                if owner1 == owner2:
+                    continue
+                c = math.hypot(x2 - x1, y2 - y1)
+                outside = abs(c - (r1 + r2)) < RING_EDGE_MM
+                inside = c > 1e-6 and abs(c - abs(r1 - r2)) < RING_EDGE_MM
+                if outside or inside:
+                    raise ScenarioError(field, f"{what2} ({2 * r2:g} mm across) and {what1} ({2 * r1:g} mm) on ring "
+                                        f"{ring.name!r} have their axes {c:.2f} mm apart, so their edges touch; the "
+                                        "continuum model cannot mesh two parts whose edges meet; accepted: axes at "
+                                        f"least {r1 + r2 + RING_EDGE_MM:g} mm apart (their radii + "
+                                        f"{RING_EDGE_MM:g} mm): another angle_deg (or a wire's offset_mm)")
+
+
+def _rod_points_xyz(s: Scenario, rod: Rod) -> list[tuple[float, float, float]]:
+    """Where a rod meets each ring it joins: at its angle on the ring's centroid circle
+    (as meshes.continuum.rod_axis_points and the frame model place it)."""
+    return [(x, y, r.level_mm) for r, x, y in _rod_points(s, rod)]
 
 
 def _validate_holds(s: Scenario) -> None:

@@ -193,7 +193,7 @@ def _refused(tmp_path, path, *words):
 
 def test_a_wire_grazing_the_cortex_is_refused(tmp_path):
     """A 1.8 mm wire 11.0 mm off the axis of a 24 mm bone passes 0.1 mm under the bone's
-    surface: accepted before (the continuum model then meshed slivers there); now refused:
+    surface: accepted before (the continuum model meshed slivers there); now refused:
     at least one wire diameter of bone between the wire and the surface."""
     wires = [("d1", "ring_distal", 45), ("d2", "ring_distal", 135, "bottom", 11.0),
              ("p1", "ring_proximal", 45), ("p2", "ring_proximal", 135, "bottom")]
@@ -252,3 +252,73 @@ def test_a_half_pin_crossing_a_wire_is_refused(tmp_path):
     data = tomllib.loads(SMALL.read_text())
     data["half_pins"] = [{"name": "pin", "ring": "ring_distal", "angle_deg": 100, "post_height_mm": 7.8}]
     parse_scenario(data)
+
+
+# ------------------------------------------------------------------ 3. rings too small to mesh
+def test_a_ring_too_narrow_for_its_rods_and_clamps_is_refused(tmp_path):
+    """An 8 mm wire clamp on an 8 mm ring stopped the continuum model's mesher (the clamp's
+    edges flush with the ring's); a 5 mm ring, 2 mm thick, under 6 mm rods crashed the
+    mesh's distribution. Everything standing in a ring keeps 1 mm of ring either side."""
+    narrow = [(f'level_mm = {z}\n', f'level_mm = {z}\nwidth_mm = 7\n') for z in (40, 120)]
+    _refused(tmp_path, _file(tmp_path, rings=narrow), "rings[0].width_mm", "7 mm is too narrow for rod 'rod_lateral', "
+             "6 mm across, standing in ring 'ring_distal'", "accepted: at least 8 mm (1 mm of ring either side of it",
+             "or a thinner rod")
+    from sim.scenario import ScenarioError
+
+    data = tomllib.loads(SMALL.read_text())
+    for ring in data["rings"]:
+        ring["width_mm"] = 8.0
+    parse_scenario(data)  # 6 mm rods in an 8 mm ring: accepted (its clamps are narrowed to fit)
+    data["half_pins"] = [{"name": "pin", "ring": "ring_distal", "angle_deg": 100, "post_height_mm": 20}]
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert err.value.field == "rings[0].width_mm" and "the post of half pin 'pin', 12 mm across" in str(err.value)
+    assert "at least 14 mm" in str(err.value) and "a thinner post (post_diameter_mm)" in str(err.value)
+
+
+def test_parts_whose_edges_touch_on_a_ring_are_refused(tmp_path):
+    """A wire at 4.56 deg puts its 8 mm clamp 7 mm from the 6 mm lateral rod's axis (their
+    edges touch): the mesher stopped ("overlapping facets"); so it did 1 mm from it
+    (0.65 deg). A clamp on the rod's axis, or clear of it, is built."""
+    wires = [("d1", "ring_distal", 4.5588), ("d2", "ring_distal", 94.5588, "bottom"),
+             ("p1", "ring_proximal", 45), ("p2", "ring_proximal", 135, "bottom")]
+    _refused(tmp_path, _file(tmp_path, wires), "wires[0].angle_deg", "a clamp of wire 'd1' (8 mm across) and rod "
+             "'rod_lateral' (6 mm) on ring 'ring_distal' have their axes 7.00 mm apart, so their edges touch",
+             "accepted: axes at least 8 mm apart (their radii + 1 mm)")
+    from sim.scenario import ScenarioError
+
+    data = tomllib.loads(SMALL.read_text())
+    data["wires"] = [{"name": n, "ring": r, "angle_deg": a, "face": f} for n, r, a, f in (
+        ("d1", "ring_distal", 0.651, "top"), ("d2", "ring_distal", 90.651, "bottom"),
+        ("p1", "ring_proximal", 45, "top"), ("p2", "ring_proximal", 135, "bottom"))]
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert err.value.field == "wires[0].angle_deg" and "axes 1.00 mm apart" in str(err.value)
+    for angle in (0.0, 5.22):  # on the rod's axis; 8.0 mm from it
+        data["wires"][0]["angle_deg"], data["wires"][1]["angle_deg"] = angle, angle + 90.0
+        parse_scenario(data)
+
+
+@pytest.mark.slow
+def test_the_narrowest_ring_and_closest_clamp_accepted_are_meshed():
+    """An 8 mm ring under 6 mm rods (its clamps narrowed to 6 mm), one clamp 8 mm from a
+    rod's axis: the solid is built and meshed (no sliver flatter than the small frame's
+    usual worst, quality 6*sqrt(2)*V/l_max^3 > 0.005)."""
+    import sim.fenicsx  # noqa: F401
+
+    from meshes.continuum import build_frame_solid
+
+    data = tomllib.loads(SMALL.read_text())
+    for ring in data["rings"]:
+        ring["width_mm"] = 8.0
+    data["wires"] = [{"name": n, "ring": r, "angle_deg": a, "face": f} for n, r, a, f in (
+        ("d1", "ring_distal", 45, "top"), ("d2", "ring_distal", 135, "bottom"),
+        ("p1", "ring_proximal", 5.22, "top"), ("p2", "ring_proximal", 95.22, "bottom"))]
+    s = parse_scenario(data)
+    solid = build_frame_solid(s, MPI.COMM_SELF, size_mm=12.0, wire_size_mm=1.8, order=1)
+    x = solid.mesh.geometry.x[solid.mesh.geometry.dofmaps[0][:, :4]]
+    edges = [x[:, j] - x[:, i] for i, j in ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))]
+    volume = np.abs(np.einsum("ij,ij->i", edges[0], np.cross(edges[1], edges[2]))) / 6
+    longest = np.max([np.linalg.norm(e, axis=1) for e in edges], axis=0)
+    assert (6 * np.sqrt(2) * volume / longest ** 3).min() > 0.005
+    assert {f"{w}_clamp{k}" for w in ("d1", "d2") for k in (1, 2)} <= set(solid.parts)
