@@ -228,6 +228,31 @@ def wire_element_size_mm(s, requested_mm: float | None = None) -> float:
     return requested_mm or 0.5 * min([w.diameter_mm for w in s.wires] + [p.diameter_mm for p in s.half_pins])
 
 
+def continuum_refusal(s) -> GeometryError | None:
+    """Why the continuum builder does not build scenario `s` (a GeometryError naming the
+    field, raised by build_frame_solid before any meshing), or None if it does. These are
+    the model's limits, not bad input: the frame model runs such scenarios."""
+    if s.loads.setup != "bone_bench":
+        return GeometryError(f"loads.setup: the continuum model runs the bone bench (the bone held at its distal end); "
+                             f"{s.loads.setup!r} is not built; accepted: setup = \"bone_bench\" (use --model frame "
+                             "for the other set-ups)")
+    hollow = [p.name for p in (*s.rods, *s.half_pins) if p.inner_diameter_mm > 0]
+    if hollow:
+        return GeometryError(f"rods/half_pins: the continuum builder makes solid rods and pins; {', '.join(hollow)} "
+                             "is hollow (inner_diameter_mm > 0); accepted: solid parts (use --model frame for tube "
+                             "connectors and cannulated pins)")
+    if s.loads.axial.offset_mm != (0.0, 0.0):
+        return GeometryError("loads.axial.offset_mm: the continuum model loads the bone's end centred; accepted: "
+                             "offset_mm = [0, 0] (use --model frame for eccentric compression)")
+    if s.hexapod is not None:
+        return GeometryError("hexapod: the continuum builder does not build hexapod struts; accepted: a frame of "
+                             "rings, wires, rods and half pins (use --model frame for hexapods)")
+    if s.defect is not None:
+        return GeometryError("defect: the continuum builder does not build a bone defect; accepted: a bone with "
+                             "one gap (use --model frame for bone transport)")
+    return None
+
+
 def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float | None = None,
                       order: int = 1) -> SolidMesh:
     """A conforming tetrahedral mesh of a scenario's bone and frame: rings with their
@@ -245,24 +270,9 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
 
     import numpy as np
 
-    if s.loads.setup != "bone_bench":
-        raise GeometryError(f"loads.setup: the continuum model runs the bone bench (the bone held at its distal end); "
-                            f"{s.loads.setup!r} is not built; accepted: setup = \"bone_bench\" (use --model frame "
-                            "for the other set-ups)")
-    hollow = [p.name for p in (*s.rods, *s.half_pins) if p.inner_diameter_mm > 0]
-    if hollow:
-        raise GeometryError(f"rods/half_pins: the continuum builder makes solid rods and pins; {', '.join(hollow)} "
-                            "is hollow (inner_diameter_mm > 0); accepted: solid parts (use --model frame for tube "
-                            "connectors and cannulated pins)")
-    if s.loads.axial.offset_mm != (0.0, 0.0):
-        raise GeometryError("loads.axial.offset_mm: the continuum model loads the bone's end centred; accepted: "
-                            "offset_mm = [0, 0] (use --model frame for eccentric compression)")
-    if s.hexapod is not None:
-        raise GeometryError("hexapod: the continuum builder does not build hexapod struts; accepted: a frame of "
-                            "rings, wires, rods and half pins (use --model frame for hexapods)")
-    if s.defect is not None:
-        raise GeometryError("defect: the continuum builder does not build a bone defect; accepted: a bone with "
-                            "one gap (use --model frame for bone transport)")
+    refusal = continuum_refusal(s)
+    if refusal is not None:
+        raise refusal
     d_min = min([w.diameter_mm for w in s.wires] + [p.diameter_mm for p in s.half_pins])
     hw = wire_element_size_mm(s, wire_size_mm)
     parts: dict[str, tuple[str, int]] = {}

@@ -157,9 +157,21 @@ def cmd_validate(args) -> int:
         print(f"  {note}")
     if s.has_bone:
         print("  every piece of bone is held in all six directions by its wires and pins")
+    print(f"  models: {_models(s)}")
     for line in _estimates(s):
         print(f"  estimate of {line}")
     return 0
+
+
+def _models(s) -> str:
+    """Which models run a valid scenario: the frame model always; the continuum model unless
+    its builder does not build the scenario (meshes.continuum.continuum_refusal)."""
+    from meshes.continuum import continuum_refusal
+
+    refusal = continuum_refusal(s)
+    if refusal is None:
+        return "the frame model (run) and the continuum model (run --model continuum) can run it"
+    return f"the frame model (run) can run it; the continuum model cannot ({str(refusal).split('; accepted')[0]})"
 
 
 def _validate_sweep(path: str) -> int:

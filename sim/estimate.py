@@ -252,11 +252,12 @@ def estimate_hexapod(s, ranks: int = 1, mechanics: bool = True) -> SizeEstimate:
 
 
 def continuum_buildable(s) -> bool:
-    """Whether the continuum builder takes this scenario (the bone bench, no hexapod, no defect);
-    the others are refused by the builder with its own message, before any estimate."""
-    return (s.loads.setup == "bone_bench" and s.hexapod is None and s.defect is None
-            and s.loads.axial.offset_mm == (0.0, 0.0)
-            and not any(p.inner_diameter_mm > 0 for p in (*s.rods, *s.half_pins)))
+    """Whether the continuum builder takes this scenario (meshes.continuum.continuum_refusal:
+    the bone bench, no hexapod, no defect...); the others are refused by the builder with its
+    own message, before any estimate."""
+    from meshes.continuum import continuum_refusal
+
+    return continuum_refusal(s) is None
 
 
 def estimate_command(s, command: str, ranks: int = 1, model: str = "frame", pictures: bool = True,

@@ -322,3 +322,12 @@ def test_the_narrowest_ring_and_closest_clamp_accepted_are_meshed():
     longest = np.max([np.linalg.norm(e, axis=1) for e in edges], axis=0)
     assert (6 * np.sqrt(2) * volume / longest ** 3).min() > 0.005
     assert {f"{w}_clamp{k}" for w in ("d1", "d2") for k in (1, 2)} <= set(solid.parts)
+
+
+def test_validate_says_which_models_can_run_the_scenario():
+    r = _cli("validate", str(SMALL))
+    assert r.returncode == 0 and "models: the frame model (run) and the continuum model (run --model continuum) " \
+                                 "can run it" in r.stdout
+    r = _cli("validate", str(ROOT / "scenarios" / "frame-only.toml"))
+    assert r.returncode == 0 and "models: the frame model (run) can run it; the continuum model cannot " \
+                                 "(loads.setup: the continuum model runs the bone bench" in r.stdout
