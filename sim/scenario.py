@@ -1226,8 +1226,10 @@ def validate(s: Scenario) -> None:
     Every number is checked against its physical range (`LIMITS`) before it is used in
     geometry; then the parts are checked against each other (wires through the bone and
     clear of the gap, rods parallel to the bone, no duplicate parts), every piece of
-    bone is checked to be held in all six directions (`sim.mechanism`), and a hexapod's
-    correction is planned (the same kinematics as `ilizarov hexapod`).
+    bone is checked to be held in all six directions (`sim.mechanism`), what the frame
+    and continuum models cannot build alike is refused (`_validate_builds`: wires grazing
+    the cortex, rings too narrow or crowded to mesh, parts running through each other),
+    and a hexapod's correction is planned (the same kinematics as `ilizarov hexapod`).
     """
     _validate_materials(s)
     _validate_bone_and_gap(s)
@@ -1799,8 +1801,10 @@ def _validate_builds(s: Scenario) -> None:
                 if da < 1e-6:
                     continue  # parallel wires: _validate_wires says whether they overlap
                 opposite = "bottom" if w.face == "top" else "top"
+                z1, z2 = s.wire_level_mm(w), s.wire_level_mm(other)
+                levels = f"both lie at z = {z1:g} mm" if abs(z1 - z2) < 1e-9 else f"they lie at z = {z1:g} and {z2:g} mm"
                 raise ScenarioError(f"wires[{i}].face", f"wire {w.name!r} crosses wire {other.name!r} on the {w.face} "
-                                    f"face of ring {w.ring!r}: both lie at z = {s.wire_level_mm(w):g} mm, so they "
+                                    f"face of ring {w.ring!r}: {levels}, so they "
                                     f"would run through each other; accepted: crossing wires on opposite faces of "
                                     f"the ring (face = {opposite!r} for one of them)")
     if s.has_bone:
