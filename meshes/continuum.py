@@ -256,8 +256,11 @@ def continuum_refusal(s) -> GeometryError | None:
 def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float | None = None,
                       order: int = 1) -> SolidMesh:
     """A conforming tetrahedral mesh of a scenario's bone and frame: rings with their
-    section, wires through the bone held by clamp posts on the rings, rods, half pins on
-    their posts, and in the gap the regenerate or (an empty gap) a contact layer.
+    section, wires through the bone held by clamp posts on the rings, rods (through the
+    frame model's points, `rod_axis_points`: inclined between rings of different sizes or
+    centres), half pins on their posts, and in the gap the regenerate or (an empty gap) a
+    contact layer. Refuses (GeometryError, before any meshing) what the continuum model
+    does not build: `continuum_refusal`.
 
     Every part is one physical volume group (`solid.parts`: name -> (kind, tag)); facet
     tags: the bone's distal and proximal end faces (1, 2) and the gap's distal and
