@@ -83,8 +83,8 @@ def stability_summary(results: dict[str, Any]) -> str:
             lines.append(f"  WARNING: above yield in {', '.join(elastic)} (the model is elastic; expect "
                          "permanent deformation there)")
         if yielded:
-            lines.append(f"  {', '.join(yielded)} yielded (plasticity on): their peak is the section's elastic "
-                         "estimate from its forces, an upper bound of the fibres' stress")
+            lines.append(f"  {', '.join(yielded)} yielded (plasticity on): their peak is the largest fibre stress "
+                         "(axial stress with the twist's shear, as the hardening law allows past yield)")
     for w in results.get("warnings", []):
         lines.append(f"  WARNING: {w}")
     tm = results.get("timings_s", {})
