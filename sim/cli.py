@@ -467,13 +467,11 @@ def _check_sweep_time(sw, args, world_size: int) -> None:
 
 def cmd_validation_suite(args) -> int:
     """Run the validation suite (validation/*.toml) and write its table and plot."""
-    from sim.validation_suite import MODELS, SuiteError, load_suite, markdown_table, run_suite, summary_text, write_suite
+    from sim.validation_suite import (SuiteError, load_suite, markdown_table, parse_models, run_suite, summary_text,
+                                      write_suite)
 
-    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
-        bad = [m for m in models if m not in MODELS]
-        if bad or not models:
-            raise SuiteError(f"--models {args.models!r}; accepted: a comma-separated list of {', '.join(MODELS)}")
+        models = parse_models(args.models)
         tests = load_suite(only=args.only)
     except SuiteError as exc:
         return _error(str(exc))
