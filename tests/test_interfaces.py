@@ -226,13 +226,25 @@ def test_cycles_report_the_tension_lost():
     data = {"interfaces": {"wire_clamp": {"rigid": False, "slip_force_N": 1000.0}}, "plasticity": {"wires": True},
             "gap": {"width_mm": 20.0},
             "loads": {"cases": ["axial"], "axial": {"force_N": 400.0, "steps": 4, "cycles": 2}}}
-    a = solve_frame(parse_scenario(data)).results["load_cases"]["axial"]
+    r = solve_frame(parse_scenario(data)).results
+    a = r["load_cases"]["axial"]
     cyc = a["cyclic"]
     # the metrics are the first loading branch's: 0, 100, ..., 400 N and the first yield, a step of its own
     assert len(cyc["cycles"]) == 2 and a["load_N"] == sorted(a["load_N"]) and a["load_N"][-1] == 400.0
     assert len(a["load_N"]) == 5 + (a["first_yield_at_N"] is not None)
     assert all(0.5 < loss < 20.0 for loss in cyc["wire_tension_loss_percent"].values())
     assert cyc["permanent_set"] > 0.0
+    # the summary says what the cycles cost: the tension lost after each cycle and the permanent set
+    from postprocess.summary import stability_summary
+
+    pre = {w["name"]: w["achieved_N"] for w in r["pretension"]["wires"]}
+    mean = [sum(100 * (pre[n] - c["wire_tension_unloaded_N"][n]) / pre[n] for n in pre) / len(pre)
+            for c in cyc["cycles"]]
+    most = max(cyc["wire_tension_loss_percent"], key=cyc["wire_tension_loss_percent"].get)
+    line = (f"    2 load-unload cycles: wire tension lost since pretension after cycle 1: {mean[0]:.1f} %, 2: "
+            f"{mean[1]:.1f} % (mean of {len(pre)} wires; most {most}: {cyc['wire_tension_loss_percent'][most]:.1f} %, "
+            f"{cyc['wire_tension_loss_N'][most]:.0f} N); permanent set {cyc['permanent_set']:.3f} mm")
+    assert line in stability_summary(r).splitlines()
 
 
 def test_the_assumptions_in_the_results_say_which_interfaces_and_plasticity_were_used():
