@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from postprocess.prescription import PLOT_COLOURS, STRUT_COLOURS
+from postprocess.prescription import PLOT_COLOURS, STRUT_COLOURS, deformity_words
 
 # the residual deformity's signed curves: + varus, procurvatum, internal, lateral, anterior, long
 SIGNED_NAMES = {"ap_angulation": "varus", "lateral_angulation": "procurvatum", "axial_rotation": "internal",
@@ -149,16 +149,12 @@ def render_stages(pictures: dict[str, dict], parts: dict[str, dict], path: Path,
 
 def hexapod_summary_text(summary: dict[str, Any]) -> str:
     """A few lines for the terminal."""
-    d = summary["deformity"]
     what = "Residual (new films)" if summary.get("plan") == "residual" else "Deformity"
+    words = ", ".join(f"{film} {text}" for film, text in deformity_words(summary["deformity"], " / ")) or "none"
     lines = [f"Hexapod correction of '{summary['scenario']}': {summary['side']} limb, reference ring "
              f"{summary['reference_ring']} ({summary['reference_fragment']} fragment), moving ring "
              f"{summary['moving_ring']}",
-             f"  {what}: AP film {d['ap_angulation_deg']:.1f} deg {d['ap_angulation']} / {d['ap_translation_mm']:.1f} mm "
-             f"{d['ap_translation']}, lateral film {d['lateral_angulation_deg']:.1f} deg {d['lateral_angulation']} / "
-             f"{d['lateral_translation_mm']:.1f} mm {d['lateral_translation']}, axial rotation "
-             f"{d['axial_rotation_deg']:.1f} deg {d['axial_rotation']}, {d['length_mm']:.1f} mm {d['length']} "
-             f"({summary['deformity_angle_deg']:.1f} deg in all)",
+             f"  {what}: {words} ({summary['deformity_angle_deg']:.1f} deg in all)",
              f"  Schedule: {summary['days']} days, the structure at risk moving at most "
              f"{summary['largest_daily_motion_at_risk_mm']:.3f} mm a day (limit {summary['max_rate_mm_per_day']:g})",
              "  Struts (mm), start -> end: " + ", ".join(
