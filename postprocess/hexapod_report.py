@@ -139,11 +139,18 @@ def plot_stiffness(stiffness_rows: list[dict[str, Any]], path: Path) -> Path:
 
 def render_stages(pictures: dict[str, dict], parts: dict[str, dict], path: Path, name: str) -> Path:
     """The frame at each stage (oblique view, true scale), side by side in one PNG with one
-    wire-tension colour scale for all stages."""
+    wire-tension colour scale for all stages; each strut in its prescription colour
+    (strut k: PLOT_COLOURS, struts 7-12 and 13-18 of further levels repeat them)."""
     from postprocess.render import Scene, render_scenes
 
-    scenes = [Scene(lines, parts[label], caption=label, magnification=1.0) for label, lines in pictures.items()]
-    header = f"{name}: the hexapod at each stage of the correction (true scale; one colour scale for all stages)"
+    def strut_colours(stage_parts):
+        return {name: PLOT_COLOURS[(int(name[len("strut"):]) - 1) % 6] for name, kind in stage_parts.values()
+                if kind == "STRUT" and name.startswith("strut") and name[len("strut"):].isdigit()}
+
+    scenes = [Scene(lines, parts[label], caption=label, magnification=1.0, part_colours=strut_colours(parts[label]))
+              for label, lines in pictures.items()]
+    header = (f"{name}: the hexapod at each stage of the correction (true scale; struts in their prescription "
+              "colours; one colour scale for all stages)")
     return render_scenes(scenes, path, header=header, window_size=(700 * len(scenes), 900), views=("oblique",))
 
 
