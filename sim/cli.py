@@ -64,9 +64,18 @@ def _load(path: str, notes: list[str] | None = None):
         if _looks_like_sweep(path):
             raise _BadInput(_error(f"{path}: a sweep file (it has base and [[parameters]]), not a scenario; run it "
                                    f"with `ilizarov sweep {path} --out DIR`")) from None
-        raise _BadInput(_error(f"{path}: {exc}")) from None
+        raise _BadInput(_error(_at_path(path, exc))) from None
     except OSError as exc:
         raise _BadInput(_error(f"{path}: cannot be read ({exc.strerror or exc})")) from None
+
+
+def _at_path(path, exc) -> str:
+    """'PATH: message' of a refused file, the path once (the file-level refusals of
+    load_scenario, no such file or not valid TOML, name it already)."""
+    from pathlib import Path
+
+    text = str(exc)
+    return text if text.startswith(f"{Path(path)}: ") else f"{path}: {text}"
 
 
 def _looks_like_sweep(path) -> bool:
