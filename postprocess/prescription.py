@@ -284,5 +284,5 @@ def write_prescription_pdf(summary: dict[str, Any], rows: list[dict[str, Any]], 
     return Path(path)
 
 
-__all__ = ["DISCLAIMER", "PLOT_COLOURS", "STRUT_COLOURS", "amount_words", "deformity_words", "prescription_html", "prescription_rows", "strut_colour",
-           "write_prescription_csv", "write_prescription_pdf"]
+__all__ = ["DISCLAIMER", "PLOT_COLOURS", "STRUT_COLOURS", "amount_words", "deformity_words", "prescription_html",
+           "prescription_rows", "strut_colour", "write_prescription_csv", "write_prescription_pdf"]

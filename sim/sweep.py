@@ -280,7 +280,8 @@ def load_sweep(path: str | Path, yes: bool = False) -> Sweep:
         base = load_scenario(base_path).to_dict()
     except ScenarioError as exc:  # file-level refusals (no such file, not valid TOML) name the path already
         text = str(exc)
-        raise SweepError(f"base: {text}" if text.startswith(f"{base_path}: ") else f"base: {base_path}: {text}") from None
+        said = text if text.startswith(f"{base_path}: ") else f"{base_path}: {text}"
+        raise SweepError(f"base: {said}") from None
     model = data.get("model", "frame")
     if model not in ("frame", "continuum"):
         raise SweepError(f"model: {model!r}; accepted: 'frame' (3D beams, seconds per case) or 'continuum' (3D "

@@ -149,7 +149,8 @@ def test_the_run_estimate_counts_every_cycle():
     from sim.run import solve_frame
 
     def scenario(cycles):
-        return parse_scenario({"loads": {"cases": ["axial"], "axial": {"force_N": 100.0, "steps": 2, "cycles": cycles}}})
+        axial = {"force_N": 100.0, "steps": 2, "cycles": cycles}
+        return parse_scenario({"loads": {"cases": ["axial"], "axial": axial}})
 
     once, thrice = estimate_frame_run(scenario(1)), estimate_frame_run(scenario(3))
     assert thrice.solves - once.solves == 2 * 2 * 3 - 2

@@ -726,13 +726,14 @@ def test_zero_values_have_no_direction_and_zero_terms_are_not_listed():
     from postprocess.hexapod_report import hexapod_summary_text
     from postprocess.prescription import amount_words, prescription_html, prescription_rows
 
-    defo = {"ap_angulation_deg": 12.0, "ap_angulation": "varus", "axial_rotation_deg": 5.0, "axial_rotation": "internal"}
+    defo = {"ap_angulation_deg": 12.0, "ap_angulation": "varus",
+            "axial_rotation_deg": 5.0, "axial_rotation": "internal"}
     mounting = {"ap_offset_mm": 6.0, "ap_offset": "lateral", "axial_offset_mm": 80.0, "axial_offset": "proximal"}
     s = parse_scenario(hexapod_data(deformity=defo, mounting=mounting))
     result = run_hexapod(s, mechanics=False)
     page = prescription_html(result.summary, prescription_rows(result.rows), s)
-    assert "<th>mounting</th><td>reference ring 6 mm lateral, 0 mm, 80 mm proximal of the origin; rotary offset 0 deg</td>" \
-        in page
+    assert ("<th>mounting</th><td>reference ring 6 mm lateral, 0 mm, 80 mm proximal of the origin; "
+            "rotary offset 0 deg</td>") in page
     assert "<th>deformity, AP film</th><td>12.0 deg varus</td>" in page
     assert "<th>deformity, axial</th><td>5.0 deg internal rotation</td>" in page
     assert "lateral film" not in page and "0.0 mm" not in page and "0.0 deg" not in page
