@@ -64,9 +64,18 @@ def _load(path: str, notes: list[str] | None = None):
         if _looks_like_sweep(path):
             raise _BadInput(_error(f"{path}: a sweep file (it has base and [[parameters]]), not a scenario; run it "
                                    f"with `ilizarov sweep {path} --out DIR`")) from None
-        raise _BadInput(_error(f"{path}: {exc}")) from None
+        raise _BadInput(_error(_at_path(path, exc))) from None
     except OSError as exc:
         raise _BadInput(_error(f"{path}: cannot be read ({exc.strerror or exc})")) from None
+
+
+def _at_path(path, exc) -> str:
+    """'PATH: message' of a refused file, the path once (the file-level refusals of
+    load_scenario, no such file or not valid TOML, name it already)."""
+    from pathlib import Path
+
+    text = str(exc)
+    return text if text.startswith(f"{Path(path)}: ") else f"{path}: {text}"
 
 
 def _looks_like_sweep(path) -> bool:
@@ -467,13 +476,11 @@ def _check_sweep_time(sw, args, world_size: int) -> None:
 
 def cmd_validation_suite(args) -> int:
     """Run the validation suite (validation/*.toml) and write its table and plot."""
-    from sim.validation_suite import MODELS, SuiteError, load_suite, markdown_table, run_suite, summary_text, write_suite
+    from sim.validation_suite import (SuiteError, load_suite, markdown_table, parse_models, run_suite, summary_text,
+                                      write_suite)
 
-    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
-        bad = [m for m in models if m not in MODELS]
-        if bad or not models:
-            raise SuiteError(f"--models {args.models!r}; accepted: a comma-separated list of {', '.join(MODELS)}")
+        models = parse_models(args.models)
         tests = load_suite(only=args.only)
     except SuiteError as exc:
         return _error(str(exc))

@@ -50,6 +50,20 @@ class SuiteError(ValueError):
     """A validation file that cannot be used: names the file and the field."""
 
 
+def parse_models(text: str) -> tuple[str, ...]:
+    """The models of `--models`: a comma-separated list of MODELS, each at most once.
+    SuiteError names the option, the value and what is accepted."""
+    models = tuple(m.strip() for m in text.split(",") if m.strip())
+    bad = [m for m in models if m not in MODELS]
+    if bad or not models:
+        raise SuiteError(f"--models {text!r}; accepted: a comma-separated list of {', '.join(MODELS)}")
+    twice = sorted({m for m in models if models.count(m) > 1})
+    if twice:
+        raise SuiteError(f"--models {text!r} names {', '.join(twice)} more than once (each model would be solved "
+                         f"again for nothing); accepted: each of {', '.join(MODELS)} at most once")
+    return models
+
+
 def set_table_key(data: dict[str, Any], path: str, value: Any) -> None:
     """Set the dotted key `path` (tables only, no [index]) in plain scenario data, creating
     the tables a base leaves at their defaults; ValueError if a step is not a table."""
