@@ -1,19 +1,24 @@
 """The tool installs as a normal wheel and runs outside the checkout (issue 18, item 5).
 
 A copy of the sources (only what pyproject.toml packages, so a file the wheel forgets is
-missed here too) is built into a wheel with pip, the wheel is installed with
-`pip install --no-deps --target SITE`, and the commands run from a directory outside the
-checkout with PYTHONPATH=SITE and this project's .venv python (which supplies dolfinx,
-gmsh and the other dependencies). Everything the installed tool reads at run time must
-come from SITE: the packages, the shipped scenarios and validation files, the version.
+missed here too) is built into a wheel with pip, and the wheel is installed with pip into
+a bare virtual environment (no pip, no editable install of this checkout) whose only
+other entries are a .pth naming this project's .venv site-packages, for dolfinx, gmsh and
+the other dependencies, and links to the .venv's lib/ (the mpich wheel's libmpi). The commands run from a directory outside the checkout. The
+project's .venv python itself is not used to run them: its editable finder would supply
+any module the wheel forgot (a missing subpackage) from the checkout, unnoticed.
+Everything the installed tool reads at run time must come from the installed package:
+its modules, the shipped scenarios and validation files, the version.
 """
 
 import importlib.util
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -28,15 +33,14 @@ SOURCES = ("pyproject.toml", "README.md", "sim", "meshes", "postprocess", "scena
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-def _env(site: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "ILIZAROV"))}
-    env["PYTHONPATH"] = str(site)
-    return env
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "ILIZAROV", "VIRTUAL_ENV"))}
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """(site, cwd): the wheel installed into `site`, and an empty directory to run in."""
+    """(wheel, env, cwd): the wheel, the virtual environment it is installed in, and an
+    empty directory outside the checkout to run in."""
     base = tmp_path_factory.mktemp("wheel")
     src = base / "src"
     src.mkdir()
@@ -52,18 +56,27 @@ def installed(tmp_path_factory):
                         str(src)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     (wheel,) = dist.glob("ilizarov-*.whl")
-    site = base / "site"
-    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(site),
+    env = base / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
+    python = env / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    deps = [sysconfig.get_path("purelib"), sysconfig.get_path("platlib"), *site.getsitepackages()]
+    (Path(purelib) / "ilizarov-test-deps.pth").write_text("\n".join(dict.fromkeys(deps)) + "\n")
+    for lib in (Path(sys.prefix) / "lib").iterdir():  # the mpich wheel's libmpi, found by mpi4py under sys.prefix
+        if not lib.name.startswith("python") and not (env / "lib" / lib.name).exists():
+            (env / "lib" / lib.name).symlink_to(lib)
+    r = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
                         str(wheel)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     cwd = base / "elsewhere"
     cwd.mkdir()
-    return wheel, site, cwd
+    return wheel, env, cwd
 
 
 def _run(installed, *args, timeout=300):
-    _, site, cwd = installed
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=_env(site), capture_output=True, text=True,
+    _, env, cwd = installed
+    return subprocess.run([str(env / "bin" / "python"), *args], cwd=cwd, env=_env(), capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -94,6 +107,27 @@ def test_the_shipped_globs_match_pyproject():
     assert describe(shipped_dir("scenarios") / "standard-4ring.toml").startswith("Four-ring Ilizarov frame")
 
 
+def test_every_subpackage_and_data_file_is_packaged():
+    """pyproject.toml lists its packages one by one: a new subpackage or data file left out
+    of it would be missing from the wheel (and only from the wheel)."""
+    import fnmatch
+
+    setup = PROJECT["tool"]["setuptools"]
+    for top in ("sim", "meshes", "postprocess"):
+        for d in (ROOT / top, *sorted((ROOT / top).rglob("*"))):
+            if not d.is_dir() or d.name == "__pycache__" or d.name.startswith("."):
+                continue
+            name = ".".join(d.relative_to(ROOT).parts)
+            files = [f.name for f in d.iterdir() if f.is_file() and not f.name.endswith((".pyc", "~"))]
+            if not files:
+                continue
+            assert name in setup["packages"], f"{name} is not in pyproject.toml's packages"
+            data = [f for f in files if not f.endswith(".py")]
+            patterns = setup["package-data"].get(name, [])
+            missed = [f for f in data if not any(fnmatch.fnmatch(f, p) for p in patterns)]
+            assert not missed, f"{name}: {missed} are not in pyproject.toml's package-data"
+
+
 def test_unknown_or_missing_shipped_files_are_named(monkeypatch, tmp_path):
     import sim.shipped as shipped
 
@@ -103,6 +137,40 @@ def test_unknown_or_missing_shipped_files_are_named(monkeypatch, tmp_path):
     with pytest.raises(ShippedFilesMissing, match=r"the shipped validation are missing: neither .*_shipped/validation "
                                                   r"\(an installed wheel\) nor .*validation \(a source checkout\)"):
         shipped_dir("validation")
+
+
+def test_version_option_prints_one_line_and_exits_0(capsys):
+    from sim.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"ilizarov {PROJECT['project']['version']} (dolfinx ") and out.count("\n") == 1, out
+
+
+def test_examples_lists_and_copies_the_shipped_files(capsys, tmp_path):
+    from sim.cli import main
+
+    assert main(["examples"]) == 0
+    out = capsys.readouterr().out
+    assert f"scenarios/ ({len(shipped_files('scenarios'))} files, in {shipped_dir('scenarios')})" in out
+    assert "  standard-4ring.toml" in out and "Four-ring Ilizarov frame" in out
+    assert "  sweeps/tension-rings.toml" in out and "  sweep_array.sbatch" in out
+    assert "Henderson et al. 2017: the Ilizarov frame alone, four rings" in out
+
+    dest = tmp_path / "mine"
+    assert main(["examples", "--out", str(dest)]) == 0
+    assert f"Wrote {sum(len(shipped_files(k)) for k in KINDS)} files into {dest}" in capsys.readouterr().out
+    for kind in KINDS:
+        for rel in shipped_files(kind):
+            assert (dest / kind / rel).read_bytes() == (shipped_dir(kind) / rel).read_bytes()
+    # a scenario the user has edited is never replaced: exit 2, naming it
+    (dest / "scenarios" / "two-ring.toml").write_text("# mine\n")
+    assert main(["examples", "--out", str(dest)]) == 2
+    err = capsys.readouterr().err
+    assert "scenarios/two-ring.toml (changed since ilizarov wrote it)" in err, err
+    assert (dest / "scenarios" / "two-ring.toml").read_text() == "# mine\n"
 
 
 @pytest.mark.slow
@@ -120,27 +188,36 @@ def test_wheel_carries_the_shipped_files(installed):
 
 @pytest.mark.slow
 def test_installed_wheel_runs_outside_the_checkout(installed):
-    _, site, cwd = installed
-    r = _run(installed, "-c", "import sim, meshes, postprocess, sim.shipped as s; "
-             "print(sim.__file__); print(meshes.__file__); print(postprocess.__file__); "
-             "print(s.shipped_dir('scenarios')); print(s.shipped_dir('validation'))")
+    _, env, cwd = installed
+    # every module of the three packages imports, from the installed package only
+    r = _run(installed, "-c", "import sim.fenicsx, importlib, pkgutil, sys\n"
+             "for top in ('sim', 'meshes', 'postprocess'):\n"
+             "    pkg = importlib.import_module(top)\n"
+             "    for m in pkgutil.walk_packages(pkg.__path__, top + '.'):\n"
+             "        importlib.import_module(m.name)\n"
+             "import sim.shipped as s\n"
+             "mods = [m.__file__ for n, m in sys.modules.items() if n.split('.')[0] in ('sim', 'meshes', 'postprocess')]\n"
+             "print('\\n'.join(mods + [str(s.shipped_dir(k)) for k in s.KINDS]))")
     assert r.returncode == 0, r.stderr
-    for line in r.stdout.splitlines():
-        assert Path(line).resolve().is_relative_to(site.resolve()), line
+    lines = r.stdout.splitlines()
+    assert len(lines) > 40 and any(line.endswith("sim/elements/__init__.py") for line in lines), lines
+    for line in lines:
+        assert Path(line).resolve().is_relative_to(env.resolve()), line
         assert not Path(line).resolve().is_relative_to(ROOT), line
 
     r = _run(installed, "-m", "sim.cli", "--version")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"ilizarov {PROJECT['project']['version']} (dolfinx "), r.stdout
     assert len(r.stdout.strip().splitlines()) == 1
-    script = site / "bin" / "ilizarov"  # the console script pip wrote for this python
-    r = subprocess.run([str(script), "--version"], cwd=cwd, env=_env(site), capture_output=True, text=True, timeout=60)
+    script = env / "bin" / "ilizarov"  # the console script pip wrote for this environment
+    r = subprocess.run([str(script), "--version"], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.startswith(f"ilizarov {PROJECT['project']['version']} ("), r.stderr
 
     # the shipped scenarios, listed and copied from the installed package
     r = _run(installed, "-m", "sim.cli", "examples")
     assert r.returncode == 0, r.stderr
-    assert "scenarios/ (" in r.stdout and str(site / "sim" / "_shipped" / "scenarios") in r.stdout
+    shipped = Path(sysconfig.get_path("purelib", vars={"base": str(env)})) / "sim" / "_shipped"
+    assert "scenarios/ (" in r.stdout and str(shipped / "scenarios") in r.stdout
     assert "standard-4ring.toml" in r.stdout and "watson2003-clamped-wire-yield.toml" in r.stdout
     r = _run(installed, "-m", "sim.cli", "examples", "--out", "examples")
     assert r.returncode == 0, r.stderr
@@ -148,7 +225,7 @@ def test_installed_wheel_runs_outside_the_checkout(installed):
     assert (copied / "scenarios" / "sweeps" / "tension-rings.toml").is_file()
     assert os.access(copied / "hpc" / "sweep_array.sbatch", os.X_OK)
 
-    standard = site / "sim" / "_shipped" / "scenarios" / "standard-4ring.toml"
+    standard = shipped / "scenarios" / "standard-4ring.toml"
     r = _run(installed, "-m", "sim.cli", "validate", str(standard))
     assert r.returncode == 0, r.stderr
     assert "standard-4ring" in r.stdout
