@@ -67,9 +67,27 @@ def _load(path: str, notes: list[str] | None = None):
         if _looks_like_sweep(path):
             raise _BadInput(_error(f"{path}: a sweep file (it has base and [[parameters]]), not a scenario; run it "
                                    f"with `ilizarov sweep {path} --out DIR`")) from None
-        raise _BadInput(_error(f"{path}: {exc}")) from None
+        raise _BadInput(_error(f"{path}: {exc}{_shipped_hint(path)}")) from None
     except OSError as exc:
-        raise _BadInput(_error(f"{path}: cannot be read ({exc.strerror or exc})")) from None
+        raise _BadInput(_error(f"{path}: cannot be read ({exc.strerror or exc}){_shipped_hint(path)}")) from None
+
+
+def _shipped_hint(path) -> str:
+    """For a scenario file that does not exist but has the name of a shipped one (a README
+    command typed outside a checkout): where the installed copy is."""
+    from sim.shipped import ShippedFilesMissing, shipped_dir, shipped_files
+
+    if Path(path).exists():
+        return ""
+    try:
+        root = shipped_dir("scenarios")
+        same = [root / f for f in shipped_files("scenarios") if f.name == Path(path).name]
+    except ShippedFilesMissing:
+        return ""
+    if not same:
+        return ""
+    return (f"; a shipped scenario of that name is {same[0]} (`ilizarov examples --out DIR` copies the shipped "
+            "scenarios into DIR/scenarios)")
 
 
 def _looks_like_sweep(path) -> bool:

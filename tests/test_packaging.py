@@ -173,6 +173,19 @@ def test_examples_lists_and_copies_the_shipped_files(capsys, tmp_path):
     assert (dest / "scenarios" / "two-ring.toml").read_text() == "# mine\n"
 
 
+def test_a_missing_scenario_with_a_shipped_name_says_where_the_shipped_one_is(capsys, tmp_path):
+    """A README command typed outside a checkout (scenarios/standard-4ring.toml is not
+    there): exit 2, and the message names the installed copy."""
+    from sim.cli import main
+
+    assert main(["validate", str(tmp_path / "scenarios" / "standard-4ring.toml")]) == 2
+    err = capsys.readouterr().err
+    assert (f"standard-4ring.toml: no such scenario file; a shipped scenario of that name is "
+            f"{shipped_dir('scenarios') / 'standard-4ring.toml'} (`ilizarov examples --out DIR` copies") in err, err
+    assert main(["validate", str(tmp_path / "mine.toml")]) == 2
+    assert "shipped" not in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_wheel_carries_the_shipped_files(installed):
     wheel, _, _ = installed
