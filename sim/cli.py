@@ -560,8 +560,9 @@ def cmd_examples(args) -> int:
     with od:
         path = od.publish(fill)
     n = sum(len(files) for _, files in found.values())
-    print(f"Wrote {n} files into {path}: {', '.join(f'{k}/' for k in KINDS)} (try: ilizarov validate "
-          f"{path / 'scenarios' / 'standard-4ring.toml'})")
+    if _rank0():
+        print(f"Wrote {n} files into {path}: {', '.join(f'{k}/' for k in KINDS)} (try: ilizarov validate "
+              f"{path / 'scenarios' / 'standard-4ring.toml'})")
     _note(od)
     return 0
 
