@@ -10,7 +10,9 @@ current directory is.
     shipped_files("scenarios")  -> every shipped scenario, as paths relative to that folder
 
 Lookup order: the package's own copy (an installed wheel), then the checkout's folder
-beside the package (an editable install, or PYTHONPATH pointing at a checkout). Neither
+beside the package (an editable install, or PYTHONPATH pointing at a checkout; only if a
+pyproject.toml is there too, so that a folder `validation/` of another distribution in
+site-packages is never taken for ours). Neither
 there: ShippedFilesMissing, naming both places. An installation from a zip file (a
 zipped egg, zipimport) is not supported: the files must be on the file system.
 """
@@ -40,11 +42,13 @@ def shipped_dir(kind: str) -> Path:
     package's copy, else the source checkout's top-level folder. ValueError for another
     kind; ShippedFilesMissing if neither exists (a wheel built without its data)."""
     packaged, checkout = _places(kind)
-    for place in (packaged, checkout):
-        if place.is_dir():
-            return place
+    if packaged.is_dir():
+        return packaged
+    # a checkout only: beside an installed package, a folder of that name is someone else's
+    if checkout.is_dir() and (checkout.parent / "pyproject.toml").is_file():
+        return checkout
     raise ShippedFilesMissing(f"the shipped {kind} are missing: neither {packaged} (an installed wheel) nor {checkout} "
-                              "(a source checkout) exists; reinstall ilizarov (pip install ilizarov or a wheel built "
+                              "(a source checkout, beside its pyproject.toml) exists; reinstall ilizarov (pip install ilizarov or a wheel built "
                               "with `pip wheel .` from a checkout)")
 
 

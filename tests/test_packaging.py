@@ -134,9 +134,15 @@ def test_unknown_or_missing_shipped_files_are_named(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="shipped file kind 'meshes'; accepted: scenarios, validation, hpc"):
         shipped_dir("meshes")
     monkeypatch.setattr(shipped, "PACKAGE_DIR", tmp_path / "sim")
+    (tmp_path / "validation").mkdir()  # site-packages/validation of another distribution: not ours
     with pytest.raises(ShippedFilesMissing, match=r"the shipped validation are missing: neither .*_shipped/validation "
-                                                  r"\(an installed wheel\) nor .*validation \(a source checkout\)"):
+                                                  r"\(an installed wheel\) nor .*validation \(a source checkout, "
+                                                  r"beside its pyproject.toml\)"):
         shipped_dir("validation")
+    (tmp_path / "pyproject.toml").write_text("")
+    assert shipped_dir("validation") == tmp_path / "validation"
+    (tmp_path / "sim" / "_shipped" / "validation").mkdir(parents=True)
+    assert shipped_dir("validation") == tmp_path / "sim" / "_shipped" / "validation"
 
 
 def test_version_option_prints_one_line_and_exits_0(capsys):
