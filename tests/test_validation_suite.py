@@ -311,7 +311,6 @@ def test_a_cell_that_cannot_be_solved_is_a_failure_of_the_command(tmp_path, monk
     text = (ROOT / "validation" / "watson2003-clamped-wire-yield.toml").read_text()
     (suite_dir / "bad.toml").write_text(text.replace('set = { "wires[0].tension_kgf" = 110 }',
                                                      'set = { "wires[0].tension_kgf" = 400 }'))
-    monkeypatch.setattr(vs, "SUITE_DIR", suite_dir)
     monkeypatch.setattr(vs.load_suite, "__defaults__", (suite_dir, None))
     code = main(["validation-suite", "--out", str(tmp_path / "out"), "--quiet", "--models", "bench"])
     assert code == 3
