@@ -664,9 +664,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "interface rigid, elastic members (default: both)")
     vs.add_argument("--quiet", action="store_true", help="no progress lines and no table on the screen")
     vs.set_defaults(func=cmd_validation_suite)
-    ex = sub.add_parser("examples", help="list the scenarios, sweeps, validation files and Slurm scripts shipped "
-                        "with the tool, or copy them into a folder to start from")
-    ex.add_argument("--out", default=None, help="copy them into this directory (scenarios/, validation/, hpc/); "
+    ex = sub.add_parser("examples", help="list the scenarios, sweeps, validation files, Slurm scripts, Python "
+                        "examples (jupytext notebooks) and JSON Schemas shipped with the tool, or copy them into a "
+                        "folder to start from")
+    ex.add_argument("--out", default=None, help="copy them into this directory (scenarios/, validation/, hpc/, "
+                    "examples/, schemas/); "
                     "without it, list them and where they are installed")
     ex.set_defaults(func=cmd_examples)
     return p

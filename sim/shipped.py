@@ -65,6 +65,14 @@ def describe(path: Path) -> str:
     """One line saying what a shipped file is: a scenario's or sweep's `description`, a
     validation file's `[source] title`, an example's (jupytext) title, else its first comment
     or heading line; '' if none."""
+    if path.suffix == ".json":  # a JSON Schema: its title
+        import json
+
+        try:
+            title = json.loads(path.read_text(encoding="utf-8")).get("title", "")
+        except (OSError, ValueError, AttributeError):
+            title = ""
+        return title if isinstance(title, str) else ""
     if path.suffix == ".py":  # a jupytext example: its first markdown heading "# # Title"
         try:
             title = next((ln[4:].strip() for ln in path.read_text(encoding="utf-8").splitlines()

@@ -29,7 +29,8 @@ from sim.about import tool_version, version_text
 from sim.shipped import KINDS, PATTERNS, ShippedFilesMissing, describe, shipped_dir, shipped_files
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "README.md", "sim", "meshes", "postprocess", "scenarios", "validation", "hpc")
+SOURCES = ("pyproject.toml", "README.md", "ilizarov", "sim", "meshes", "postprocess", "scenarios", "validation", "hpc",
+           "examples", "schemas")
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
@@ -210,12 +211,12 @@ def test_installed_wheel_runs_outside_the_checkout(installed):
     _, env, cwd = installed
     # every module of the three packages imports, from the installed package only
     r = _run(installed, "-c", "import sim.fenicsx, importlib, pkgutil, sys\n"
-             "for top in ('sim', 'meshes', 'postprocess'):\n"
+             "for top in ('ilizarov', 'sim', 'meshes', 'postprocess'):\n"
              "    pkg = importlib.import_module(top)\n"
              "    for m in pkgutil.walk_packages(pkg.__path__, top + '.'):\n"
              "        importlib.import_module(m.name)\n"
              "import sim.shipped as s\n"
-             "mods = [m.__file__ for n, m in sys.modules.items() if n.split('.')[0] in ('sim', 'meshes', 'postprocess')]\n"
+             "mods = [m.__file__ for n, m in sys.modules.items() if n.split('.')[0] in ('ilizarov', 'sim', 'meshes', 'postprocess')]\n"
              "print('\\n'.join(mods + [str(s.shipped_dir(k)) for k in s.KINDS]))")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -257,6 +258,17 @@ def test_installed_wheel_runs_outside_the_checkout(installed):
     assert results["model"] == "frame" and results["load_cases"]["axial"]["secant_stiffness_N_per_mm"] > 0
     marker = json.loads((cwd / "two-ring" / ".ilizarov-output.json").read_text())
     assert marker["ilizarov_version"] == PROJECT["project"]["version"]
+    # the Python API reads the same run back, typed, and the hexapod example runs as shipped
+    r = _run(installed, "-c", "import ilizarov\n"
+             "r = ilizarov.load_results('two-ring')\n"
+             "print(ilizarov.__version__, r.axial.secant_stiffness_N_per_mm, len(r.state_names))")
+    assert r.returncode == 0, r.stderr
+    version, secant, n_states = r.stdout.split()
+    assert version == PROJECT["project"]["version"] and int(n_states) > 3
+    assert float(secant) == results["load_cases"]["axial"]["secant_stiffness_N_per_mm"]
+    r = _run(installed, "examples/examples/hexapod_correction.py")
+    assert r.returncode == 0, r.stderr
+    assert "residual at the end: 0 deg, 0 mm" in r.stdout
 
     # the validation suite reads its files from the installed package
     r = _run(installed, "-m", "sim.cli", "validation-suite", "--out", "suite", "--only", "watson2003*",
