@@ -50,7 +50,7 @@ def _grid(lines: dict, parts: dict[int, tuple[str, str]]):
 
 class Results(RunResults):
     """The results of one run (`results.json`, typed: see ilizarov.results.RunResults) and,
-    for the frame model, its solved states as PyVista meshes (`mesh(state)`)."""
+    for the frame model, its solved states as PyVista meshes (`state_mesh(state)`)."""
 
     _states: dict[str, dict] | None = PrivateAttr(default=None)
     _parts: dict[int, tuple[str, str]] = PrivateAttr(default_factory=dict)
@@ -67,7 +67,7 @@ class Results(RunResults):
         each of its load steps ("axial_step0", ...)."""
         return list(self._states or {})
 
-    def mesh(self, state: str = "axial"):
+    def state_mesh(self, state: str = "axial"):
         """The frame's line mesh in `state` as a `pyvista.UnstructuredGrid`: points in mm
         (undeformed), point data `displacement_mm` (3 components) and the other fields of
         the ParaView files, cell data `part_tag`, section forces and `von_mises_MPa`;
@@ -98,7 +98,7 @@ def run(scenario: Scenario | str | Path, out: str | Path | None = None, *, model
     out: a run directory to write as `ilizarov run --out` does (results.json, states,
     ParaView files, pictures); None writes nothing. progress: True prints the progress
     lines of the command line; a callable receives them. pictures: draw the PNG(s) when
-    writing. Returns `Results` (typed results.json; `.mesh(state)` for the frame model).
+    writing. Returns `Results` (typed results.json; `.state_mesh(state)` for the frame model).
     Raises ScenarioError, SolverError (sim.frame_model), OutputDirError (sim.outdir).
     """
     s = _scenario(scenario)
@@ -169,9 +169,9 @@ class TimelineResults:
             raise KeyError(f"column {name!r}; accepted: {', '.join(self.days[0]) if self.days else 'none (no days)'}")
         return [row[name] for row in self.days]
 
-    def mesh(self, day: int):
+    def state_mesh(self, day: int):
         """The frame on `day` (the state after that day's distraction) as a PyVista mesh, as
-        Results.mesh; KeyError names the days kept (run with snapshots, the default)."""
+        Results.state_mesh; KeyError names the days kept (run with snapshots, the default)."""
         if day not in self._snapshots:
             raise KeyError(f"day {day}; accepted: {', '.join(map(str, self._snapshots)) or 'none kept'}")
         return _grid(self._snapshots[day], self._parts)

@@ -55,6 +55,7 @@ def test_results_are_typed_and_equal_the_written_file(tmp_path):
     assert r.critical_parts["wires"].part == doc["critical_parts"]["wires"]["part"]
     assert r.wire_tensions_N() == {w["name"]: w["achieved_N"] for w in doc["pretension"]["wires"]}
     assert r.out == out
+    assert r.mesh.cells == doc["mesh"]["cells"] and r.mesh.dofs == doc["mesh"]["dofs"]
     # read back from the directory: the same numbers and the same states
     back = ilizarov.load_results(out)
     assert back.axial.displacement_mm == r.axial.displacement_mm
@@ -68,7 +69,7 @@ def test_results_are_typed_and_equal_the_written_file(tmp_path):
 def test_a_state_is_a_pyvista_mesh_with_the_solvers_displacement(frame_only):
     import pyvista as pv
 
-    grid = frame_only.mesh("axial")
+    grid = frame_only.state_mesh("axial")
     assert isinstance(grid, pv.UnstructuredGrid)
     u = np.asarray(grid.point_data["displacement_mm"])
     assert np.array_equal(u, frame_only._states["axial"]["displacement_mm"])
@@ -76,7 +77,7 @@ def test_a_state_is_a_pyvista_mesh_with_the_solvers_displacement(frame_only):
     top = np.isclose(grid.points[:, 2], grid.points[:, 2].max())
     assert np.median(-u[top, 2]) == pytest.approx(frame_only.axial.displacement_mm[-1], rel=0.02)
     with pytest.raises(KeyError, match="accepted: pretension"):
-        frame_only.mesh("axial_step99")
+        frame_only.state_mesh("axial_step99")
 
 
 def test_bad_input_raises_with_the_field_named(tmp_path):
