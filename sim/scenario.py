@@ -12,11 +12,13 @@ the value, and what would be accepted.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import functools
 import json
 import math
+import re
 import tomllib
 import types
 import typing
@@ -681,6 +683,14 @@ class Plasticity:
 
 @dataclass(frozen=True)
 class Scenario:
+    """A scenario file: the bone and its gap, the frame's parts, the loads, and the settings
+    of the models and the treatment. Lengths in mm, forces in N, moments in N*m, angles in
+    degrees (docs/scenarios.md).
+
+    Build one with `load_scenario` / `parse_scenario`, change one with `Scenario.replace`
+    (both validate); `dataclasses.replace` does not validate.
+    """
+
     name: str = "scenario"
     description: str = ""
     bone: Bone = Bone()
@@ -790,6 +800,19 @@ class Scenario:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (TOML/JSON-able) of the resolved scenario, tension in N."""
         return _to_plain(self)
+
+    def replace(self, changes: dict[str, Any] | None = None, /, **fields: Any) -> Scenario:
+        """A new scenario with these values, validated as a file with them would be.
+
+        `changes` maps paths to values, the paths as in the error messages:
+        ``{"wires[0].tension_N": 900, "bone.length_mm": 300, "hexapod.strut_lengths_mm[2]": 150}``;
+        a whole table or list may be given (``{"gap": {"width_mm": 3}}``), and an alias
+        key such as ``wires[0].tension_kgf`` replaces the value it stands for. Keyword
+        arguments set top-level keys (``s.replace(name="b")``). The parts stay the
+        scenario's own (no default is added). Raises ScenarioError, with the message a
+        file with the same values gets.
+        """
+        return replace_scenario(self, {**(changes or {}), **fields})
 
 
 def _to_plain(obj: Any) -> Any:
@@ -1025,6 +1048,56 @@ def _typed_scenario(data: dict[str, Any]) -> Scenario:
         return scenario_adapter().validate_json(_as_json(data))
     except ValidationError as exc:
         raise _scenario_error(exc) from None
+
+
+_PATH_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
+
+
+def _path_loc(path: str) -> tuple[str | int, ...]:
+    """``wires[0].tension_N`` -> ("wires", 0, "tension_N")."""
+    loc: list[str | int] = []
+    for part in path.split("."):
+        m = _PATH_PART.fullmatch(part)
+        if m is None:
+            raise ScenarioError(path, f"{part!r} is not a key or key[index]; accepted: a path such as "
+                                "wires[0].tension_N or bone.length_mm")
+        loc += [m.group(1), *(int(i) for i in re.findall(r"\d+", m.group(2)))]
+    return tuple(loc)
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set `path` (``wires[0].tension_N``, ``bone.length_mm``) in plain scenario data.
+    Missing tables on the way are created (an unknown key is then the schema's to refuse);
+    an alias (tension_kgf) replaces the field it stands for (tension_N), and the reverse."""
+    loc = _path_loc(path)
+    target: Any = data
+    for k, step in enumerate(loc):
+        where = _locate(loc[:k], Scenario, "")[0] or "the scenario"
+        if isinstance(step, int):
+            if not isinstance(target, list):
+                raise ScenarioError(path, f"{where} is not a list, so [{step}] does not apply")
+            if step >= len(target):
+                raise ScenarioError(path, f"{where} has {len(target)} entries; index {step} is out of range")
+        elif not isinstance(target, dict):
+            raise ScenarioError(path, f"{where} is not a table, so {step!r} does not apply")
+        if k < len(loc) - 1:
+            target = target.setdefault(step, {}) if isinstance(step, str) else target[step]
+    aliases = KEY_ALIASES.get(_optional_inner(_locate(loc, Scenario, "")[2]), {})
+    for alias, field_name in aliases.items():
+        if loc[-1] in (alias, field_name):  # one value, given once
+            target.pop(field_name if loc[-1] == alias else alias, None)
+    target[loc[-1]] = value
+
+
+def replace_scenario(s: Scenario, changes: dict[str, Any]) -> Scenario:
+    """`s` with `changes` (paths to values, see `Scenario.replace`), validated as a file."""
+    data = copy.deepcopy(s.to_dict())
+    for m in data.get("materials", []):
+        if m.get("ultimate_stress_MPa") == math.inf:  # the default: never let yield (not a number a file gives)
+            del m["ultimate_stress_MPa"]
+    for path, value in changes.items():
+        _set_path(data, path, value)
+    return parse_scenario(data, default_name=s.name)
 
 
 DEFAULT_PARTS = {
