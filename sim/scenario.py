@@ -1000,7 +1000,8 @@ def _scenario_error(exc: ValidationError, root: Any = None, prefix: str = "") ->
         return ScenarioError(path, f"is required ({_type_name(tp)})")
     inner = _optional_inner(tp)
     if get_origin(inner) in (typing.Union, types.UnionType):  # a value of a free table (petsc_options, ...)
-        if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, str) and str not in get_args(inner)):
+        non_finite = isinstance(value, float) and not math.isfinite(value)
+        if non_finite or (isinstance(value, str) and str not in get_args(inner)):
             return ScenarioError(path, f"{value!r} is not a finite number")
         return ScenarioError(path, f"{value!r} is not accepted; accepted: {_type_name(inner)}")
     if kind in _NOT_A:

@@ -161,3 +161,44 @@ def test_replace_names_a_path_that_does_not_exist(path, phrase):
     with pytest.raises(ScenarioError) as info:
         load_scenario(WIRES_15).replace({path: 1})
     assert phrase in str(info.value)
+
+
+# ----------------------------------------------------------------------------- pydantic's errors, in our words
+@pytest.mark.parametrize("data, message", [
+    ({"bone": {"lenght_mm": 300}}, "bone.lenght_mm: unknown key (did you mean 'length_mm'?); accepted keys: "
+     "length_mm, outer_diameter_mm, inner_diameter_mm, material, limb_diameter_mm, min_skin_clearance_mm, intact"),
+    ({"bonee": {}}, "bonee: unknown key (did you mean 'bone'?)"),
+    ({"gap": {"width_mm": "two"}}, "gap.width_mm: 'two' is not a number"),
+    ({"gap": {"width_mm": True}}, "gap.width_mm: True is not a number"),
+    ({"gap": {"width_mm": float("nan")}}, "gap.width_mm: nan is not a finite number"),
+    ({"bone": {"length_mm": 10 ** 400}}, "bone.length_mm: 1000000"),
+    ({"loads": {"axial": {"steps": 2.5}}}, "loads.axial.steps: 2.5 is not a whole number"),
+    ({"bone": {"intact": "yes"}}, "bone.intact: 'yes' is not true or false"),
+    ({"name": 3}, "name: 3 is not a string"),
+    ({"loads": {"setup": "cadaver"}}, "loads.setup: 'cadaver' is not accepted; accepted: one of 'bone_bench', "
+     "'frame_only', 'ring_held'"),
+    ({"loads": {"cases": "axial"}}, "loads.cases: 'axial' is not a list"),
+    ({"loads": {"cases": ["axial", 3]}}, "loads.cases[1]: 3 is not a string"),
+    ({"gap": {"regenerate": 3}}, "gap.regenerate: 3 is not a table"),
+    ({"rings": [{"name": "a", "level_mm": 50, "centre_xy_mm": [1.0]}]},
+     "rings[0].centre_xy_mm: [1.0] must have 2 entries"),
+    ({"rings": [{"name": "a", "level_mm": 50, "centre_xy_mm": [[1, 2]]}]},
+     "rings[0].centre_xy_mm: [[1, 2]] must have 2 entries"),
+    ({"rings": [{"name": "a"}]}, "rings[0].level_mm: is required (a number)"),
+    ({"hexapod": {"side": "left"}}, "hexapod.reference_ring: is required (a string)"),
+    ({"rings": 3}, "rings: must be an array of tables ([[rings]] entries), got 3"),
+    ({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "tension_kgf": "x"}]},
+     "wires[0].tension_kgf: 'x' is not a number"),
+    ({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "tension_kgf": 90, "tension_N": 900}]},
+     "wires[0].tension_kgf: give the tension once, as tension_N or tension_kgf, not both"),
+    ({"continuum": {"petsc_options": {"ksp_rtol": [1]}}},
+     "continuum.petsc_options.ksp_rtol: [1] is not accepted; accepted: a string, number or boolean"),
+    ({"interfaces": {"override": [{"part": "ring1_wire1", "wire_clamp": {"slip_force_N": "abc"}}]}},
+     "interfaces.override[0].wire_clamp.slip_force_N: 'abc' is not a finite number"),
+    ({"interfaces": {"override": [{"part": "ring1_wire1", "wire_clamp": {"rigid": 1}}]}},
+     "interfaces.override[0].wire_clamp.rigid: 1 is not true or false"),
+])
+def test_type_errors_name_the_field_the_value_and_what_is_accepted(data, message):
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data)
+    assert str(info.value).startswith(message), str(info.value)
