@@ -151,6 +151,12 @@ def test_replace_makes_a_validated_copy():
         s.replace({"bone.length_mm": -1})
 
 
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_replace_with_no_change_gives_the_same_scenario(path):
+    s = load_scenario(path)
+    assert s.replace({}) == s
+
+
 @pytest.mark.parametrize("path, phrase", [
     ("wires[9].tension_N", "wires[9].tension_N: wires has 8 entries; index 9 is out of range"),
     ("bone[0]", "bone[0]: bone is not a list, so [0] does not apply"),
