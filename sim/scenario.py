@@ -685,7 +685,7 @@ class Plasticity:
 class Scenario:
     """A scenario file: the bone and its gap, the frame's parts, the loads, and the settings
     of the models and the treatment. Lengths in mm, forces in N, moments in N*m, angles in
-    degrees (docs/scenarios.md).
+    degrees (README, "Scenario files"; docs/validation.md for what is accepted).
 
     Build one with `load_scenario` / `parse_scenario`, change one with `Scenario.replace`
     (both validate); `dataclasses.replace` does not validate.
@@ -856,7 +856,8 @@ def standard_rods() -> tuple[Rod, ...]:
 # that length, a table has only the dataclass's keys, and every number is finite. Its
 # errors become ScenarioError with the field's path, the value and what is accepted
 # (`_scenario_error`). The ranges (LIMITS) and the checks of parts against each other are
-# `validate`'s.
+# `validate`'s. JSON mode because pydantic's strict Python mode takes a dataclass only as an
+# instance and a tuple only as a tuple, where a file gives tables and arrays.
 SCHEMA_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 # Keys a file may give besides a dataclass's fields: alias -> the field it sets.
 KEY_ALIASES: dict[type, dict[str, str]] = {Wire: {"tension_kgf": "tension_N"}}
