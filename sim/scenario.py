@@ -806,6 +806,7 @@ class Scenario:
 
         `changes` maps paths to values, the paths as in the error messages:
         ``{"wires[0].tension_N": 900, "bone.length_mm": 300, "hexapod.strut_lengths_mm[2]": 150}``;
+        ``[*]`` stands for every entry of a list (``{"wires[*].tension_kgf": 130}``), as in sweep files;
         a whole table or list may be given (``{"gap": {"width_mm": 3}}``), and an alias
         key such as ``wires[0].tension_kgf`` replaces the value it stands for. Keyword
         arguments set top-level keys (``s.replace(name="b")``). The parts stay the
@@ -1091,14 +1092,34 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
     target[loc[-1]] = value
 
 
+def _expand_path(data: dict[str, Any], path: str) -> list[str]:
+    """`path` with each ``[*]`` replaced by every index of its list in `data`
+    (``wires[*].tension_kgf`` -> ``wires[0].tension_kgf``, ...), as sweep paths are."""
+    head, star, tail = path.partition("[*]")
+    if not star:
+        return [path]
+    target: Any = data
+    for step in _path_loc(head) if head else []:
+        if isinstance(step, int):
+            target = target[step] if isinstance(target, list) and step < len(target) else None
+        else:
+            target = target.get(step) if isinstance(target, dict) else None
+    if not isinstance(target, list):
+        raise ScenarioError(path, f"{head or 'the scenario'} is not a list of the scenario, so [*] does not apply; "
+                            "accepted: [*] after a list such as wires, rings, rods or half_pins")
+    return [p for j in range(len(target)) for p in _expand_path(data, f"{head}[{j}]{tail}")]
+
+
 def replace_scenario(s: Scenario, changes: dict[str, Any]) -> Scenario:
-    """`s` with `changes` (paths to values, see `Scenario.replace`), validated as a file."""
+    """`s` with `changes` (paths to values, see `Scenario.replace`; ``[*]`` stands for every
+    entry of a list, as in sweep files), validated as a file."""
     data = copy.deepcopy(s.to_dict())
     for m in data.get("materials", []):
         if m.get("ultimate_stress_MPa") == math.inf:  # the default: never let yield (not a number a file gives)
             del m["ultimate_stress_MPa"]
     for path, value in changes.items():
-        _set_path(data, path, value)
+        for one in _expand_path(data, path):
+            _set_path(data, one, value)
     return parse_scenario(data, default_name=s.name)
 
 
@@ -1124,7 +1145,9 @@ def parse_scenario(data: dict[str, Any], default_name: str = "scenario", notes: 
     for group in PART_GROUPS:
         if group in data:
             _table_list(data, group)
+    given_kgf = None
     if "wires" in data:
+        given_kgf = {i for i, e in enumerate(data["wires"]) if isinstance(e, dict) and "tension_kgf" in e}
         data["wires"] = [_wire_entry(e, f"wires[{i}]") for i, e in enumerate(data["wires"])]
     data.setdefault("name", default_name)
     scenario = _typed_scenario(data)
@@ -1166,6 +1189,9 @@ def parse_scenario(data: dict[str, Any], default_name: str = "scenario", notes: 
     try:
         validate(scenario)
     except ScenarioError as exc:
+        m = re.fullmatch(r"wires\[(\d+)\]\.tension_N", exc.field)
+        if m and given_kgf is not None and int(m.group(1)) in given_kgf:  # name the key the file used
+            raise ScenarioError(exc.field.replace("tension_N", "tension_kgf"), exc.message) from None
         group = exc.field.split("[")[0].split(".")[0]
         if group in defaulted:
             which = f"the {group} are" if exc.field == group else f"{exc.field.split('.')[0]} is one of"
@@ -1468,14 +1494,17 @@ def _validate_interfaces(s: Scenario) -> None:
         for f in dataclasses.fields(law):
             if f.name != "rigid":
                 _limit(f"interfaces.{kind}.{f.name}", f"interfaces.{kind}.{f.name}", getattr(law, f.name))
-    parts = {p.name: group for group in ("rings", "wires", "rods", "half_pins") for p in getattr(s, group)}
+    parts = {p.name: group for group in ("wires", "rods", "half_pins") for p in getattr(s, group)}
+    rings = {r.name for r in s.rings}
     applies = {"rod_ring": "rods", "wire_clamp": "wires", "wire_bone": "wires", "pin_bone": "half_pins",
                "pin_clamp": "half_pins"}
     for i, o in enumerate(it.override):
         path = f"interfaces.override[{i}]"
         if o.part not in parts:
-            raise ScenarioError(f"{path}.part", f"{o.part!r} is not a part of the frame; accepted: the name of a "
-                                f"wire, rod or half pin ({', '.join(sorted(parts))})")
+            what = ("a ring, which has no interface of its own (a rod's joints with the rings are set on the rod: "
+                    "rod_ring)" if o.part in rings else "not a wire, rod or half pin of the frame")
+            raise ScenarioError(f"{path}.part", f"{o.part!r} is {what}; accepted: the name of a wire, rod or half "
+                                f"pin ({', '.join(sorted(parts))})")
         for kind in OVERRIDE_KINDS:
             values = getattr(o, kind)
             if not values:
@@ -1498,10 +1527,14 @@ def _validate_interfaces(s: Scenario) -> None:
     for i, w in enumerate(s.wires):
         clamp = it.law("wire_clamp", w.name)
         if not clamp.rigid and clamp.slip_force_N > 0 and w.tension_N >= clamp.slip_force_N:
-            raise ScenarioError(f"wires[{i}].tension_N", f"{w.tension_N:.0f} N is at or above the slip force of its "
-                                f"clamps ({clamp.slip_force_N:.0f} N): the wire would slip as it is clamped; accepted: "
-                                f"a tension below {clamp.slip_force_N:.0f} N, or clamps that hold more "
-                                "(interfaces.wire_clamp.slip_force_N: a tighter bolt)")
+            F = clamp.slip_force_N
+            source = next((f"interfaces.override[{j}].wire_clamp.slip_force_N" for j in reversed(range(len(it.override)))
+                           if it.override[j].part == w.name and "slip_force_N" in it.override[j].wire_clamp),
+                          "interfaces.wire_clamp.slip_force_N")
+            raise ScenarioError(f"wires[{i}].tension_N", f"{w.tension_N:.0f} N ({w.tension_kgf:.0f} kgf) is at or "
+                                f"above the slip force of its clamps ({F:.0f} N, {F / N_PER_KGF:.0f} kgf; {source}): "
+                                f"the wire would slip as it is clamped; accepted: a tension below {F:.0f} N "
+                                f"({F / N_PER_KGF:.1f} kgf), or clamps that hold more ({source}: a tighter bolt)")
     for key, group, use in (("wires", "wires", "wire"), ("half_pins", "half_pins", "half_pin")):
         if getattr(s.plasticity, key):
             for i, part in enumerate(getattr(s, group)):
