@@ -289,7 +289,7 @@ def cmd_timeline(args) -> int:
     log = _progress_log(args)
     with od:
         try:
-            result = run_timeline(s, log=log, snapshots=not args.no_pictures)
+            result = run_timeline(s, log=log, snapshots=True)  # the animation and the ParaView series
         except SolverError as exc:
             return _error(str(exc), EXIT_SOLVER_FAILED)
         if _rank0() and log:
