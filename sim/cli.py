@@ -239,6 +239,8 @@ def _run_frame(s, od, args) -> int:
     if _rank0():
         print(stability_summary(run.results))
         print(f"Wrote {path}" + (f" and {path.parent / 'frame.png'}" if not args.no_picture else ""))
+        if run.results.get("paraview"):
+            print(f"ParaView: {', '.join(str(path.parent / f) for f in run.results['paraview'].values())}")
     _note(od)
     return 0
 

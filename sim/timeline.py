@@ -502,6 +502,7 @@ def write_timeline(out, scenario: Scenario, result: TimelineResult, pictures: bo
                       for day, lines in sorted(result.snapshots.items())]
             pvd = write_series(staging / PARAVIEW_DIR, "days", series, result.parts)
             result.summary["paraview"] = {"days": f"{PARAVIEW_DIR}/{pvd.name}"}
+            files.append(result.summary["paraview"]["days"])
         result.summary["files"] = files
         (staging / "timeline.json").write_text(json.dumps(result.summary, indent=2))
 
