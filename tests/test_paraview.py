@@ -252,3 +252,29 @@ def test_parallel_writes_the_files_once_and_as_serial(tmp_path):
             for key in ca:
                 scale = max(np.abs(cb[key]).max(), 1.0)
                 np.testing.assert_allclose(ca[key], cb[key], rtol=1e-7, atol=1e-7 * scale, err_msg=f"{va}: {key}")
+
+
+def test_load_unload_cycles_get_a_time_of_their_own(tmp_path):
+    """With cycles the load factor goes up and down; the series' time goes on growing along the
+    load path, one state per recorded step, and the table keeps the load factor itself."""
+    from postprocess.paraview import write_load_cases
+    from sim.run import solve_frame
+    from sim.scenario import parse_scenario
+
+    one = {"moment_Nm": 2.0, "steps": 1}
+    s = parse_scenario({"loads": {"axial": {"force_N": 300.0, "steps": 2, "cycles": 2}, "bending_ap": one,
+                                  "bending_ml": one, "torsion": one}})
+    run = solve_frame(s, keep_states=True)
+    parts = {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts}
+    series = write_load_cases(tmp_path / "paraview", run.states, run.cases, parts)
+    assert series["axial"] == "paraview/axial.pvd"
+    steps = run.cases["axial"].steps
+    assert len(steps) > run.cases["axial"].loading_steps + 1  # the cycles' steps are there too
+    times = [t for t, _ in read_series(tmp_path / series["axial"])]
+    assert times == pytest.approx(load_path_times([st.load_factor for st in steps]), abs=0)
+    assert times[-1] == pytest.approx(4.0)  # up, down, up, down
+    with open(tmp_path / "paraview" / "axial.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["load_factor"]) for r in rows] == pytest.approx([st.load_factor for st in steps], abs=0)
+    last = meshio.read(tmp_path / "paraview" / rows[-1]["file"])
+    np.testing.assert_array_equal(last.point_data["displacement_mm"], run.states["axial"]["displacement_mm"])
