@@ -100,22 +100,24 @@ def lines_mesh(lines: dict, parts: Mapping[int, tuple[str, str]] | None = None):
                        point_data=point_data, cell_data=cell_data)
 
 
-def state_grid(states, name: str):
+def state_grid(states, name: str, parts: Mapping[int, tuple[str, str]] | None = None):
     """The state `name` of a run as a pyvista.UnstructuredGrid (line cells in the reference
     position, mm, with the point and cell data of the module docstring), e.g.
     ``state_grid(SavedStates(run / "frame.npz"), "axial_step3").warp_by_vector("displacement_mm")``.
 
-    states: a postprocess.states.SavedStates, or a mapping of state names to gathered
-    lines (sim.run.FrameRun.states). Raises KeyError naming the saved states when `name`
+    states: a postprocess.states.SavedStates (its part table gives part_kind), or a
+    mapping of state names to gathered lines (sim.run.FrameRun.states; pass `parts`, tag ->
+    (name, kind name), for part_kind). Raises KeyError naming the saved states when `name`
     is not one of them."""
     import pyvista as pv
 
     if hasattr(states, "lines"):
-        lines, parts = states.lines(name), getattr(states, "parts", None)
+        lines = states.lines(name)
+        parts = getattr(states, "parts", None) if parts is None else parts
     else:
         if name not in states:
             raise KeyError(f"state {name!r} is not saved; saved: {', '.join(states)}")
-        lines, parts = states[name], None
+        lines = states[name]
     return pv.from_meshio(lines_mesh(lines, parts))
 
 

@@ -241,17 +241,24 @@ def test_parallel_writes_the_files_once_and_as_serial(tmp_path):
     assert (par / "parts.csv").read_text() == (ser / "parts.csv").read_text()
     for pvd in pvds:
         a, b = read_series(par / pvd), read_series(ser / pvd)
-        # an event step (a contact closing, first yield) is located to the solver's tolerance
-        assert [t for t, _ in a] == pytest.approx([t for t, _ in b], abs=1e-6)
         assert len({p for _, p in a}) == len(a) == len(list((par / pvd[:-4]).iterdir()))
-        for (_, va), (_, vb) in zip(a, b):
+        with open(ser / pvd.replace(".pvd", ".csv")) as f:
+            events = [r["event"] for r in csv.DictReader(f)]
+        assert len(a) == len(b) == len(events)
+        for (ta, va), (tb, vb), event in zip(a, b, events):
             (pa, ca), (pb, cb) = _canonical(meshio.read(va)), _canonical(meshio.read(vb))
             assert pa.keys() == pb.keys() and ca.keys() == cb.keys()
+            # a state where a contact closes or a part first yields is found to the solver's event
+            # tolerances (sim.frame_model: EVENT_TOLERANCE 1e-7 of a step, YIELD_EVENT_TOLERANCE 1e-4
+            # of the yield stress), which partitions meet at slightly different loads
+            rtol = 1e-3 if event.startswith("first yield") else 1e-5 if event else 1e-7
+            assert ta == pytest.approx(tb, abs=rtol), va
             for key in pa:
-                np.testing.assert_allclose(pa[key], pb[key], rtol=1e-7, atol=1e-9, err_msg=f"{va}: {key}")
+                np.testing.assert_allclose(pa[key], pb[key], rtol=rtol, atol=1e-9 if key == "points" else rtol * 1e-2,
+                                           err_msg=f"{va}: {key}")
             for key in ca:
                 scale = max(np.abs(cb[key]).max(), 1.0)
-                np.testing.assert_allclose(ca[key], cb[key], rtol=1e-7, atol=1e-7 * scale, err_msg=f"{va}: {key}")
+                np.testing.assert_allclose(ca[key], cb[key], rtol=rtol, atol=rtol * scale, err_msg=f"{va}: {key}")
 
 
 def test_load_unload_cycles_get_a_time_of_their_own(tmp_path):
@@ -278,3 +285,8 @@ def test_load_unload_cycles_get_a_time_of_their_own(tmp_path):
     assert [float(r["load_factor"]) for r in rows] == pytest.approx([st.load_factor for st in steps], abs=0)
     last = meshio.read(tmp_path / "paraview" / rows[-1]["file"])
     np.testing.assert_array_equal(last.point_data["displacement_mm"], run.states["axial"]["displacement_mm"])
+    grid = state_grid(run.states, "axial", parts)  # straight from the solve, without frame.npz
+    np.testing.assert_array_equal(grid.point_data["displacement_mm"], run.states["axial"]["displacement_mm"])
+    assert set(grid.cell_data["part_kind"]) >= {PartKind.BONE, PartKind.WIRE}
+    with pytest.raises(KeyError, match="state 'axial_step99' is not saved; saved: pretension, axial_step0"):
+        state_grid(run.states, "axial_step99")
