@@ -5,8 +5,8 @@ part table (tag, name, kind) and, for every saved state (``pretension``, each lo
 at the end of its steps, and ``<case>_step0`` ... at every recorded step of every load
 case), the nodal displacement (mm), the nodal rotation vector (rad, ``rotation_rad``),
 the section forces per cell ([N, V1, V2 (N), T, M1, M2 (N*mm)]) and the peak von Mises
-stress per cell (MPa). The same states are written for ParaView (postprocess.paraview). Reports, comparisons and animations are drawn from it without
-solving again.
+stress per cell (MPa). Reports, comparisons and animations are drawn from it without
+solving again; the same states are written for ParaView (postprocess.paraview).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ class FrameRun:
     cases: dict[str, Any]
     picture_case: str | None = None
     picture_state: Any = None  # local solution array at the end of picture_case
-    states: dict[str, Any] | None = None  # rank 0: gather_lines() after pretension, at the end of each case, and at every step of every case
+    # rank 0: gather_lines() after pretension, at the end of each case, and at every step of every case
+    states: dict[str, Any] | None = None
 
 
 def yield_by_group(scenario: Scenario) -> dict[str, float]:

@@ -161,7 +161,8 @@ def test_state_grid_shows_any_saved_state(run_dir):
 
 def test_series_times_must_increase(tmp_path, run_dir):
     lines = SavedStates(run_dir / "frame.npz").lines("pretension")
-    with pytest.raises(ValueError, match=r"series 'x': times must be strictly increasing and not empty; got \[0.0, 0.0\]"):
+    with pytest.raises(ValueError,
+                       match=r"series 'x': times must be strictly increasing and not empty; got \[0.0, 0.0\]"):
         write_series(tmp_path, "x", [SeriesState(0.0, lines), SeriesState(0.0, lines)])
     assert load_path_times([0.0, 0.5, 1.0, 0.5, 0.0]) == [0.0, 0.5, 1.0, 1.5, 2.0]  # a load-unload cycle
     assert load_path_times([0.0, 0.3, 0.3]) == pytest.approx([0.0, 0.3, 0.3 + 1e-9], abs=1e-15)
@@ -223,8 +224,9 @@ def test_parallel_writes_the_files_once_and_as_serial(tmp_path):
 
     comm = MPI.COMM_WORLD
     base = Path(comm.bcast(str(tmp_path) if comm.rank == 0 else None, root=0))
-    s = parse_scenario({"loads": {"axial": {"force_N": 1000.0, "steps": 3}, "bending_ap": {"moment_Nm": 5.0, "steps": 1},
-                                  "bending_ml": {"moment_Nm": 5.0, "steps": 1}, "torsion": {"moment_Nm": 5.0, "steps": 2}}})
+    moment = {"moment_Nm": 5.0, "steps": 1}
+    s = parse_scenario({"loads": {"axial": {"force_N": 1000.0, "steps": 3}, "bending_ap": moment, "bending_ml": moment,
+                                  "torsion": {"moment_Nm": 5.0, "steps": 2}}})
     run = solve_frame(s, comm=comm, keep_states=True)
     write_run(base / "parallel", s, run, picture=False, comm=comm)
     if comm.rank == 0:
