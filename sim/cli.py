@@ -269,6 +269,8 @@ def _run_frame(s, od, args) -> int:
     if _rank0():
         print(stability_summary(run.results))
         print(f"Wrote {path}" + (f" and {path.parent / 'frame.png'}" if not args.no_picture else ""))
+        if run.results.get("paraview"):
+            print(f"ParaView: {', '.join(str(path.parent / f) for f in run.results['paraview'].values())}")
     _note(od)
     return 0
 
@@ -319,7 +321,7 @@ def cmd_timeline(args) -> int:
     log = _progress_log(args)
     with od:
         try:
-            result = run_timeline(s, log=log, snapshots=not args.no_pictures)
+            result = run_timeline(s, log=log, snapshots=True)  # the animation and the ParaView series
         except SolverError as exc:
             return _error(str(exc), EXIT_SOLVER_FAILED)
         if _rank0() and log:

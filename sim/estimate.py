@@ -40,7 +40,7 @@ FRAME_BASE_GB = 0.25  # the Python, dolfinx and PETSc process itself
 FRAME_BYTES_PER_UNKNOWN = 2000.0
 FRAME_S_PER_UNKNOWN_STEP = 1.2e-5
 FRAME_SETUP_S = 2.0
-STATE_BYTES_PER_CELL = 200.0  # one gathered state of the frame (pictures, animations)
+STATE_BYTES_PER_CELL = 200.0  # one gathered state of the frame (pictures, animations, ParaView)
 CONTINUUM_CELLS_PER_H3 = 6.2  # bulk parts: cells = 6.2 V / h^3
 CONTINUUM_WIRE_CELLS_PER_H3 = 5.2  # inside wires and pins
 CONTINUUM_ZONE = 48.0  # the refined zone where a wire or pin passes through bone and clamps
@@ -136,11 +136,11 @@ FRAME_HINT = ("a coarser mesh (mesh.element_size_mm, mesh.wire_element_size_mm),
 
 
 def estimate_frame_run(s, ranks: int = 1, keep_states: bool = True) -> SizeEstimate:
-    """`ilizarov run` with the frame model (keep_states: the states kept for the pictures)."""
+    """`ilizarov run` with the frame model (keep_states: the states kept for the pictures and
+    the ParaView series: pretension, every step of every load case and each case's end)."""
     cells, unknowns = frame_counts(s)
     solves = _load_steps(s) + _pretension_steps(s)
-    axial_steps = _case_steps(s.loads.axial) if "axial" in s.loads.cases else 0  # a state kept at each
-    states = (1 + len(s.loads.cases) + axial_steps) if keep_states else 0
+    states = (1 + 2 * len(s.loads.cases) + _load_steps(s)) if keep_states else 0
     return SizeEstimate("frame model run", cells, unknowns, solves, _frame_memory_GB(unknowns, cells, states),
                         _frame_seconds(unknowns, solves, ranks), hint=FRAME_HINT)
 
@@ -234,7 +234,7 @@ def estimate_timeline(s, ranks: int = 1, pictures: bool = True) -> SizeEstimate:
     latency, distraction, consolidation = treatment_days(s)
     days = latency + distraction + consolidation
     solves = _pretension_steps(s) + 2 + 2 * latency + (2 * d.steps_per_day + 1) * distraction + 2 * consolidation
-    states = days + 1 if pictures else 0
+    states = days + 1  # a state per day, for the animation and the ParaView series
     return SizeEstimate("treatment timeline", cells, unknowns, solves, _frame_memory_GB(unknowns, cells, states),
                         _frame_seconds(unknowns, solves, ranks), days=days,
                         hint="a faster rate (distraction.rate_mm_per_day), fewer steps a day, a shorter "
