@@ -23,7 +23,7 @@ PYTHON_FOUND := $(shell \
     if ok "$$c"; then echo "$$c"; exit 0; fi; \
   done)
 
-.PHONY: all demo timeline teaching teaching-docs api-docs test test-serial test-mpi bench bench-continuum bench-store venv browser clean help
+.PHONY: all demo timeline teaching teaching-docs api-docs test test-serial test-mpi bench bench-continuum bench-store venv wheel browser clean help
 
 all: test
 
@@ -34,6 +34,7 @@ help:
 	@echo "make api-docs - the API pages (docs/api/) from the docstrings (pdoc)"
 	@echo "make teaching-docs - the same, and copy its two pictures into docs/teaching/ (tracked files)"
 	@echo "make timeline - follow the 4 cm lengthening (scenarios/distraction-4cm.toml) into out/distraction-4cm"
+	@echo "make wheel  - build the installable wheel into dist/ (README: Install as a package)"
 	@echo "make bench  - time the standard scenario and a 60-day treatment (benchmarks/)"
 	@echo "make bench-continuum - speed and memory of the continuum model on 1 and 2 ranks (~30 min)"
 	@echo "make bench-store - a synthetic sweep store of 1e5 records: start-up, resume, summary (~4 min, 2 GB in /tmp)"
@@ -51,6 +52,14 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 venv: $(VENV)/.installed
+
+# A normal (non-editable) wheel with the shipped scenarios, validation files and Slurm
+# scripts inside (pyproject.toml); build/ is removed first so that no file deleted from
+# the sources survives in the wheel.
+wheel: $(VENV)/.installed
+	rm -rf build
+	$(VENV)/bin/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/ilizarov-*.whl
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/ilizarov run $(SCENARIO) --out $(OUT)
@@ -101,4 +110,4 @@ bench-continuum: $(VENV)/.installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python benchmarks/bench_continuum.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache build dist

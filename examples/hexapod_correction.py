@@ -36,9 +36,10 @@ if "ipykernel" not in sys.modules:
 import matplotlib.pyplot as plt
 
 import ilizarov
+from sim.shipped import shipped_dir
 
-ROOT = Path(ilizarov.__file__).resolve().parents[1]
-OUT = Path(os.environ.get("ILIZAROV_EXAMPLE_OUT", ROOT / "out" / "examples" / "hexapod-correction"))
+SCENARIOS = shipped_dir("scenarios")  # the checkout's scenarios/, or an installed copy
+OUT = Path(os.environ.get("ILIZAROV_EXAMPLE_OUT", Path("out") / "examples" / "hexapod-correction"))
 
 # %% [markdown]
 # ## 1. Load the scenario and plan the correction
@@ -48,7 +49,7 @@ OUT = Path(os.environ.get("ILIZAROV_EXAMPLE_OUT", ROOT / "out" / "examples" / "h
 # correction and a classic four-rod frame on the same rings.
 
 # %%
-s = ilizarov.load_scenario(ROOT / "scenarios" / "hexapod-correction.toml")
+s = ilizarov.load_scenario(SCENARIOS / "hexapod-correction.toml")
 plan = ilizarov.run_hexapod(s, out=OUT)
 print(f"deformity: a single rotation of {plan.summary.deformity_angle_deg:.1f} deg; "
       f"{len(plan.schedule) - 1} days of correction; largest daily motion at the structure at risk "

@@ -22,7 +22,7 @@
 #
 # Run it as a script (`python examples/teaching_pretension.py`, or `make teaching`) or open
 # it as a notebook (`jupytext --to notebook examples/teaching_pretension.py`). It writes into
-# `out/teaching` (or `$ILIZAROV_EXAMPLE_OUT`); with `ILIZAROV_UPDATE_DOCS=1` it also copies
+# `out/teaching` of the current directory (or `$ILIZAROV_EXAMPLE_OUT`); with `ILIZAROV_UPDATE_DOCS=1` it also copies
 # its two pictures into docs/teaching/.
 
 # %%
@@ -38,12 +38,13 @@ if "ipykernel" not in sys.modules:
 import matplotlib.pyplot as plt
 
 import ilizarov
+from sim.shipped import shipped_dir
 from postprocess.compare import write_comparison
 from sim.units import N_PER_KGF
 from sim.verification import tensioned_wire_stiffness_N_per_mm
 
-ROOT = Path(ilizarov.__file__).resolve().parents[1]
-OUT = Path(os.environ.get("ILIZAROV_EXAMPLE_OUT", ROOT / "out" / "teaching"))
+SCENARIOS = shipped_dir("scenarios")  # the checkout's scenarios/, or an installed copy
+OUT = Path(os.environ.get("ILIZAROV_EXAMPLE_OUT", Path("out") / "teaching"))
 OUT.mkdir(parents=True, exist_ok=True)
 TENSIONS_KGF = (0, 50, 90, 130)
 
@@ -55,7 +56,7 @@ TENSIONS_KGF = (0, 50, 90, 130)
 # %%
 runs = {}
 for kgf in TENSIONS_KGF:
-    runs[kgf] = ilizarov.run(ROOT / "scenarios" / "teaching" / f"pretension-{kgf}kgf.toml",
+    runs[kgf] = ilizarov.run(SCENARIOS / "teaching" / f"pretension-{kgf}kgf.toml",
                              out=OUT / f"pretension-{kgf}kgf")
     print(f"{kgf:3d} kgf: initial axial stiffness {runs[kgf].axial.initial_stiffness_N_per_mm:6.1f} N/mm")
 
@@ -119,7 +120,7 @@ ifm_mm = {kgf: r.axial.ifm_axial_mm for kgf, r in runs.items()}
 print("initial stiffness N/mm:", {k: round(v, 1) for k, v in initial_N_per_mm.items()})
 print("IFM at 400 N, mm:", {k: round(v, 2) for k, v in ifm_mm.items()})
 if os.environ.get("ILIZAROV_UPDATE_DOCS") == "1":
-    docs = ROOT / "docs" / "teaching"
+    docs = Path(__file__).resolve().parents[1] / "docs" / "teaching"  # in a checkout
     shutil.copy(OUT / "pretension_curves.png", docs / "pretension_curves.png")
     shutil.copy(OUT / "compare" / "comparison.png", docs / "pretension_compare.png")
     print(f"copied the pictures into {docs}")

@@ -42,17 +42,17 @@ def _log(progress: Progress) -> Callable[[str], None] | None:
     return (lambda msg: print(msg, flush=True)) if progress else None
 
 
-def _grid(lines: dict, parts: dict[int, tuple[str, str]]):
+def _grid(states, name: str, parts: dict[int, tuple[str, str]] | None):
     from postprocess.paraview import state_grid
 
-    return state_grid(lines, parts)
+    return state_grid(states, name, parts)
 
 
 class Results(RunResults):
     """The results of one run (`results.json`, typed: see ilizarov.results.RunResults) and,
-    for the frame model, its solved states as PyVista meshes (`mesh(state)`)."""
+    for the frame model, its solved states as PyVista meshes (`state_mesh(state)`)."""
 
-    _states: dict[str, dict] | None = PrivateAttr(default=None)
+    _states: Any = PrivateAttr(default=None)  # FrameRun.states or postprocess.states.SavedStates
     _parts: dict[int, tuple[str, str]] = PrivateAttr(default_factory=dict)
     _out: Path | None = PrivateAttr(default=None)
 
@@ -65,9 +65,11 @@ class Results(RunResults):
     def state_names(self) -> list[str]:
         """The saved states: "pretension", each load case at full load ("axial", ...) and
         each of its load steps ("axial_step0", ...)."""
-        return list(self._states or {})
+        if self._states is None:
+            return []
+        return list(self._states.names if hasattr(self._states, "names") else self._states)
 
-    def mesh(self, state: str = "axial"):
+    def state_mesh(self, state: str = "axial"):
         """The frame's line mesh in `state` as a `pyvista.UnstructuredGrid`: points in mm
         (undeformed), point data `displacement_mm` (3 components) and the other fields of
         the ParaView files, cell data `part_tag`, section forces and `von_mises_MPa`;
@@ -79,9 +81,9 @@ class Results(RunResults):
         if self.model != "frame" or self._states is None:
             raise ValueError("no frame states in these results: run the frame model (ilizarov.run(..., "
                              "model='frame')) or load a run directory that has frame.npz")
-        if state not in self._states:
-            raise KeyError(f"state {state!r}; accepted: {', '.join(self._states)}")
-        return _grid(self._states[state], self._parts)
+        if state not in self.state_names:
+            raise KeyError(f"state {state!r}; accepted: {', '.join(self.state_names)}")
+        return _grid(self._states, state, self._parts)
 
 
 def _results(doc: dict[str, Any], states=None, parts=None, out=None) -> Results:
@@ -98,7 +100,7 @@ def run(scenario: Scenario | str | Path, out: str | Path | None = None, *, model
     out: a run directory to write as `ilizarov run --out` does (results.json, states,
     ParaView files, pictures); None writes nothing. progress: True prints the progress
     lines of the command line; a callable receives them. pictures: draw the PNG(s) when
-    writing. Returns `Results` (typed results.json; `.mesh(state)` for the frame model).
+    writing. Returns `Results` (typed results.json; `.state_mesh(state)` for the frame model).
     Raises ScenarioError, SolverError (sim.frame_model), OutputDirError (sim.outdir).
     """
     s = _scenario(scenario)
@@ -135,15 +137,10 @@ def load_results(run_dir: str | Path) -> Results:
     states, parts = None, {}
     npz = run_dir / doc.get("states_file", "frame.npz")
     if doc.get("model") == "frame" and npz.is_file():
-        import numpy as np
+        from postprocess.states import SavedStates
 
-        with np.load(npz) as z:
-            parts = {int(t): (str(n), str(k)) for t, n, k in zip(z["part_tags"], z["part_names"], z["part_kinds"])}
-            base = {k: z[k] for k in ("points_mm", "cells", "part_tag")}
-            states = {}
-            for name in z["state_names"]:
-                name = str(name)
-                states[name] = {**base, **{k.split("__", 1)[1]: z[k] for k in z.files if k.startswith(f"{name}__")}}
+        states = SavedStates(npz)
+        parts = states.parts
     return _results(doc, states, parts, run_dir)
 
 
@@ -169,12 +166,12 @@ class TimelineResults:
             raise KeyError(f"column {name!r}; accepted: {', '.join(self.days[0]) if self.days else 'none (no days)'}")
         return [row[name] for row in self.days]
 
-    def mesh(self, day: int):
+    def state_mesh(self, day: int):
         """The frame on `day` (the state after that day's distraction) as a PyVista mesh, as
-        Results.mesh; KeyError names the days kept (run with snapshots, the default)."""
+        Results.state_mesh; KeyError names the days kept (run with snapshots, the default)."""
         if day not in self._snapshots:
             raise KeyError(f"day {day}; accepted: {', '.join(map(str, self._snapshots)) or 'none kept'}")
-        return _grid(self._snapshots[day], self._parts)
+        return _grid({day: self._snapshots[day]}, day, self._parts)
 
 
 def run_timeline(scenario: Scenario | str | Path, out: str | Path | None = None, *, progress: Progress = False,

@@ -219,5 +219,6 @@ def results_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of results.json, from `RunResults`."""
     schema = RunResults.model_json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "results.json of ilizarov run (frame or continuum model)"
     schema["description"] = (__doc__ or "").strip()
     return schema

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from postprocess.prescription import PLOT_COLOURS, STRUT_COLOURS
+from postprocess.prescription import PLOT_COLOURS, STRUT_COLOURS, deformity_words
 
 # the residual deformity's signed curves: + varus, procurvatum, internal, lateral, anterior, long
 SIGNED_NAMES = {"ap_angulation": "varus", "lateral_angulation": "procurvatum", "axial_rotation": "internal",
@@ -139,26 +139,29 @@ def plot_stiffness(stiffness_rows: list[dict[str, Any]], path: Path) -> Path:
 
 def render_stages(pictures: dict[str, dict], parts: dict[str, dict], path: Path, name: str) -> Path:
     """The frame at each stage (oblique view, true scale), side by side in one PNG with one
-    wire-tension colour scale for all stages."""
+    wire-tension colour scale for all stages; each strut in its prescription colour
+    (strut k: PLOT_COLOURS, struts 7-12 and 13-18 of further levels repeat them)."""
     from postprocess.render import Scene, render_scenes
 
-    scenes = [Scene(lines, parts[label], caption=label, magnification=1.0) for label, lines in pictures.items()]
-    header = f"{name}: the hexapod at each stage of the correction (true scale; one colour scale for all stages)"
+    def strut_colours(stage_parts):
+        return {name: PLOT_COLOURS[(int(name[len("strut"):]) - 1) % 6] for name, kind in stage_parts.values()
+                if kind == "STRUT" and name.startswith("strut") and name[len("strut"):].isdigit()}
+
+    scenes = [Scene(lines, parts[label], caption=label, magnification=1.0, part_colours=strut_colours(parts[label]))
+              for label, lines in pictures.items()]
+    header = (f"{name}: the hexapod at each stage of the correction (true scale; struts in their prescription "
+              "colours; one colour scale for all stages)")
     return render_scenes(scenes, path, header=header, window_size=(700 * len(scenes), 900), views=("oblique",))
 
 
 def hexapod_summary_text(summary: dict[str, Any]) -> str:
     """A few lines for the terminal."""
-    d = summary["deformity"]
     what = "Residual (new films)" if summary.get("plan") == "residual" else "Deformity"
+    words = ", ".join(f"{film} {text}" for film, text in deformity_words(summary["deformity"], " / ")) or "none"
     lines = [f"Hexapod correction of '{summary['scenario']}': {summary['side']} limb, reference ring "
              f"{summary['reference_ring']} ({summary['reference_fragment']} fragment), moving ring "
              f"{summary['moving_ring']}",
-             f"  {what}: AP film {d['ap_angulation_deg']:.1f} deg {d['ap_angulation']} / {d['ap_translation_mm']:.1f} mm "
-             f"{d['ap_translation']}, lateral film {d['lateral_angulation_deg']:.1f} deg {d['lateral_angulation']} / "
-             f"{d['lateral_translation_mm']:.1f} mm {d['lateral_translation']}, axial rotation "
-             f"{d['axial_rotation_deg']:.1f} deg {d['axial_rotation']}, {d['length_mm']:.1f} mm {d['length']} "
-             f"({summary['deformity_angle_deg']:.1f} deg in all)",
+             f"  {what}: {words} ({summary['deformity_angle_deg']:.1f} deg in all)",
              f"  Schedule: {summary['days']} days, the structure at risk moving at most "
              f"{summary['largest_daily_motion_at_risk_mm']:.3f} mm a day (limit {summary['max_rate_mm_per_day']:g})",
              "  Struts (mm), start -> end: " + ", ".join(

@@ -77,14 +77,33 @@ def _fmt(v: float, decimals: int = DECIMALS, sign: bool = False) -> str:
     return "0.0" if sign and float(text) == 0 else text
 
 
-def _deformity_words(d: dict[str, Any]) -> list[tuple[str, str]]:
-    """(film, words) of a deformity given as magnitude and name columns."""
-    return [("AP film", f"{d['ap_angulation_deg']:.1f} deg {d['ap_angulation']}, "
-                        f"{d['ap_translation_mm']:.1f} mm {d['ap_translation']}"),
-            ("lateral film", f"{d['lateral_angulation_deg']:.1f} deg {d['lateral_angulation']}, "
-                             f"{d['lateral_translation_mm']:.1f} mm {d['lateral_translation']}"),
-            ("axial", f"{d['axial_rotation_deg']:.1f} deg {d['axial_rotation']} rotation, "
-                      f"{d['length_mm']:.1f} mm {d['length']}")]
+def amount_words(value: float, unit: str, direction: str | None, spec: str = ".1f", after: str = "") -> str:
+    """'12.0 deg varus': a magnitude with its unit and direction word; a value that prints as
+    zero has no direction ('0 deg', never '0 deg internal'). `after` follows the direction
+    word ('rotation')."""
+    text = f"{abs(value):{spec}}"
+    if float(text) == 0.0:
+        return f"0 {unit}"
+    return " ".join(filter(None, (text, unit, direction or "", after)))
+
+
+# the films and their terms: (film, [(key, unit, word after the direction)])
+FILMS = (("AP film", (("ap_angulation", "deg", ""), ("ap_translation", "mm", ""))),
+         ("lateral film", (("lateral_angulation", "deg", ""), ("lateral_translation", "mm", ""))),
+         ("axial", (("axial_rotation", "deg", "rotation"), ("length", "mm", ""))))
+
+
+def deformity_words(d: dict[str, Any], separator: str = ", ") -> list[tuple[str, str]]:
+    """(film, words) of a deformity or residual given as magnitude and name columns, its
+    terms that print as zero left out (a film with none left is left out: [] when there
+    is nothing to correct)."""
+    out = []
+    for film, terms in FILMS:
+        words = [amount_words(d[f"{key}_{unit}"], unit, d[key], after=after) for key, unit, after in terms]
+        words = [w for w in words if w not in ("0 deg", "0 mm")]
+        if words:
+            out.append((film, separator.join(words)))
+    return out
 
 
 def _header_facts(summary: dict[str, Any], scenario) -> list[tuple[str, str]]:
@@ -97,7 +116,8 @@ def _header_facts(summary: dict[str, Any], scenario) -> list[tuple[str, str]]:
              ("plan", f"{plan}: {summary['days']} days, at most {summary['max_rate_mm_per_day']:g} mm a day at the "
                       "structure at risk")]
     label = "residual (new films)" if summary["plan"] == "residual" else "deformity"
-    facts += [(f"{label}, {film}", words) for film, words in _deformity_words(summary["deformity"])]
+    words = deformity_words(summary["deformity"])
+    facts += [(f"{label}, {film}", text) for film, text in words] or [(label, "none")]
     ref, mov = rings[h.reference_ring], rings[h.moving_ring]
     facts.append(("frame", f"reference ring {ref.name} ({ref.inner_diameter_mm:g} mm), moving ring {mov.name} "
                            f"({mov.inner_diameter_mm:g} mm); struts 1-6 numbered counter-clockwise seen from "
@@ -105,10 +125,9 @@ def _header_facts(summary: dict[str, Any], scenario) -> list[tuple[str, str]]:
     m = summary["mounting"]
     if m.get("offsets"):
         o = m["offsets"]
-        facts.append(("mounting", f"reference ring {o['ap_offset_mm']:g} mm {o['ap_offset'] or 'lateral'}, "
-                                  f"{o['lateral_offset_mm']:g} mm {o['lateral_offset'] or 'anterior'}, "
-                                  f"{o['axial_offset_mm']:g} mm {o['axial_offset'] or 'proximal'} of the origin; "
-                                  f"rotary offset {o['rotary_offset_deg']:g} deg {o['rotary_offset'] or 'internal'}"))
+        offset = [amount_words(o[f"{k}_mm"], "mm", o[k], "g") for k in ("ap_offset", "lateral_offset", "axial_offset")]
+        facts.append(("mounting", f"reference ring {', '.join(offset)} of the origin; rotary offset "
+                                  f"{amount_words(o['rotary_offset_deg'], 'deg', o['rotary_offset'], 'g')}"))
     facts.append(("sizes on day 0", ", ".join(f"strut {k + 1}: {z}" for k, z in enumerate(summary["strut_sizes_start"]))))
     return facts
 
@@ -265,5 +284,5 @@ def write_prescription_pdf(summary: dict[str, Any], rows: list[dict[str, Any]], 
     return Path(path)
 
 
-__all__ = ["DISCLAIMER", "PLOT_COLOURS", "STRUT_COLOURS", "prescription_html", "prescription_rows", "strut_colour",
-           "write_prescription_csv", "write_prescription_pdf"]
+__all__ = ["DISCLAIMER", "PLOT_COLOURS", "STRUT_COLOURS", "amount_words", "deformity_words", "prescription_html",
+           "prescription_rows", "strut_colour", "write_prescription_csv", "write_prescription_pdf"]

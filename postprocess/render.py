@@ -181,6 +181,8 @@ class Scene:
     hide_kinds: part kinds not drawn (e.g. rods in front of a close-up of the gap).
     yields_MPa: yield (or strength) per part tag; with it, stress is coloured as
     von Mises / yield in %, without it in MPa.
+    part_colours: fixed colours by part name, overriding the kind's colour and the
+    tension and stress colouring (e.g. hexapod struts in their prescription colours).
     """
 
     lines: dict
@@ -193,6 +195,7 @@ class Scene:
     focus: tuple | None = None
     hide_kinds: tuple = ()
     yields_MPa: dict | None = None
+    part_colours: dict | None = None
 
 
 @dataclass
@@ -205,6 +208,7 @@ class _Prepared:
     groups: dict
     magnification: float
     u_max: float
+    part_colour: np.ndarray | None = None  # per cell: its part's fixed colour, "" for none
 
 
 def _prepare(scene: Scene, colour_by_stress: bool, utilisation: bool) -> _Prepared:
@@ -234,7 +238,12 @@ def _prepare(scene: Scene, colour_by_stress: bool, utilisation: bool) -> _Prepar
             stress[sel] = 100.0 * vm[sel] / yields
         else:
             stress[sel] = vm[sel]
-    return _Prepared(points, points + magnification * disp, cells, axial, stress, groups, magnification, u_max)
+    part_colour = None
+    if scene.part_colours:
+        colour_of_tag = {int(t): scene.part_colours.get(name, "") for t, (name, _kind) in scene.parts.items()}
+        part_colour = np.array([colour_of_tag.get(int(t), "") for t in tags], dtype=object)
+    return _Prepared(points, points + magnification * disp, cells, axial, stress, groups, magnification, u_max,
+                     part_colour)
 
 
 def scene_scales(scenes: list[Scene], colour_by_stress: bool = False,
@@ -287,6 +296,16 @@ def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_
                          max(8, style.n_sides // 2), join=True)
             if und is not None:
                 undeformed_meshes.append(und)
+        if prep.part_colour is not None:  # parts of a fixed colour of their own
+            own = prep.part_colour[idx]
+            for colour in sorted(set(own) - {""}):
+                tube = _tubes(prep.deformed, prep.cells[idx[own == colour]], style.radius_mm, style.n_sides, join=True)
+                if tube is not None:
+                    deformed_meshes.append((tube, dict(color=colour, ambient=0.25, diffuse=0.75, specular=0.3,
+                                                       specular_power=20)))
+            idx = idx[own == ""]
+            if len(idx) == 0:
+                continue
         finite = np.isfinite(prep.stress[idx]) if stress_scale is not None else np.zeros(len(idx), bool)
         if g == "WIRE" and wire_scale is not None:
             tube = _tubes(prep.deformed, prep.cells[idx], style.radius_mm, style.n_sides,

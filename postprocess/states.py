@@ -2,10 +2,11 @@
 
 One file holds the line network (points in mm, 2-node cells, part tag per cell), the
 part table (tag, name, kind) and, for every saved state (``pretension``, each load case
-at full load, ``axial_step0`` ... per axial load step), the nodal displacement (mm), the
-section forces per cell ([N, V1, V2 (N), T, M1, M2 (N*mm)]) and the peak von Mises
+at the end of its steps, and ``<case>_step0`` ... at every recorded step of every load
+case), the nodal displacement (mm), the nodal rotation vector (rad, ``rotation_rad``),
+the section forces per cell ([N, V1, V2 (N), T, M1, M2 (N*mm)]) and the peak von Mises
 stress per cell (MPa). Reports, comparisons and animations are drawn from it without
-solving again.
+solving again; the same states are written for ParaView (postprocess.paraview).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def save_states(path: Path, states: dict[str, dict], parts: dict[int, tuple[str,
         data[f"{name}__displacement_mm"] = s["displacement_mm"]
         data[f"{name}__section_forces"] = s["section_forces"]
         data[f"{name}__von_mises_MPa"] = s["von_mises_MPa"]
+        if "rotation_rad" in s:
+            data[f"{name}__rotation_rad"] = s["rotation_rad"]
     np.savez_compressed(path, **data)
     return path
 
@@ -53,10 +56,18 @@ class SavedStates:
         if name not in self.names:
             raise KeyError(f"state {name!r} is not saved; saved: {', '.join(self.names)}")
         d = self.data
-        return {"points_mm": d["points_mm"], "cells": d["cells"], "part_tag": d["part_tag"],
-                "displacement_mm": d[f"{name}__displacement_mm"], "section_forces": d[f"{name}__section_forces"],
-                "von_mises_MPa": d[f"{name}__von_mises_MPa"]}
+        lines = {"points_mm": d["points_mm"], "cells": d["cells"], "part_tag": d["part_tag"],
+                 "displacement_mm": d[f"{name}__displacement_mm"], "section_forces": d[f"{name}__section_forces"],
+                 "von_mises_MPa": d[f"{name}__von_mises_MPa"]}
+        if f"{name}__rotation_rad" in d:  # files written before the rotations were kept lack it
+            lines["rotation_rad"] = d[f"{name}__rotation_rad"]
+        return lines
 
     def axial_steps(self) -> list[str]:
-        steps = [n for n in self.names if n.startswith("axial_step")]
-        return sorted(steps, key=lambda n: int(n[len("axial_step"):]))
+        return self.steps("axial")
+
+    def steps(self, case: str) -> list[str]:
+        """The saved step states of load case `case` (``<case>_step<k>``), in load order."""
+        prefix = f"{case}_step"
+        steps = [n for n in self.names if n.startswith(prefix) and n[len(prefix):].isdigit()]
+        return sorted(steps, key=lambda n: int(n[len(prefix):]))

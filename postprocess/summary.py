@@ -11,6 +11,33 @@ def _fmt(value, spec: str = ".1f", unit: str = "") -> str:
     return f"{value:{spec}}{(' ' + unit) if unit else ''}"
 
 
+def _cycle_lines(case: dict[str, Any], pretension_N: dict[str, float], unit: str) -> list[str]:
+    """The lines of a load case loaded and unloaded more than once (its `cyclic` metrics):
+    the wires' tension lost since pretension after each cycle (mean over the tensioned
+    wires, %; the first three and the last two of a long series), the wire that lost the
+    most, and the permanent set (the response left unloaded, in `unit`)."""
+    cyc = case.get("cyclic")
+    if not cyc:
+        return []
+    cycles = cyc["cycles"]
+    head = f"    {len(cycles)} load-unload cycles: "
+    tensioned = {n: t for n, t in pretension_N.items() if t > 0}
+    if tensioned:
+        def loss(c):
+            after = c["wire_tension_unloaded_N"]
+            return sum(100.0 * (t - after[n]) / t for n, t in tensioned.items()) / len(tensioned)
+
+        shown = [(c["cycle"], loss(c)) for c in cycles]
+        parts = [f"{k}: {v:.1f} %" for k, v in shown]
+        if len(parts) > 5:
+            parts = parts[:3] + ["..."] + parts[-2:]
+        lost = cyc["wire_tension_loss_percent"]
+        most = max(lost, key=lost.get)
+        head += (f"wire tension lost since pretension after cycle {', '.join(parts)} (mean of {len(tensioned)} "
+                 f"wires; most {most}: {lost[most]:.1f} %, {cyc['wire_tension_loss_N'][most]:.0f} N); ")
+    return [head + f"permanent set {cyc['permanent_set']:.3f} {unit}"]
+
+
 def stability_summary(results: dict[str, Any]) -> str:
     lines = [f"{results.get('model', 'frame').capitalize()} model of '{results['scenario']}' ({results['setup']}): "
              f"{results['mesh']['cells']} cells, {results['mesh']['dofs']} dofs"]
@@ -26,6 +53,7 @@ def stability_summary(results: dict[str, Any]) -> str:
             loss = 100 * (1 - sum(unc) / sum(w["target_N"] for w in wires))
             lines.append(f"    (ring compliance would cost {loss:.0f} % of the tension without re-tensioning)")
     cases = results["load_cases"]
+    pretension_N = {w["name"]: w["achieved_N"] for w in wires}
     if "axial" in cases:
         a = cases["axial"]
         lines.append(f"  Axial {a['load_N'][-1]:.0f} N: shortening {a['displacement_mm'][-1]:.3f} mm from the "
@@ -56,6 +84,7 @@ def stability_summary(results: dict[str, Any]) -> str:
             lines.append(f"    wire tension {min(t.values()):.0f}-{max(t.values()):.0f} N (highest: {name})")
         if a.get("first_yield_at_N") is not None:
             lines.append(f"    first yield at {a['first_yield_at_N']:.1f} N ({a['first_yield_part']})")
+        lines += _cycle_lines(a, pretension_N, "mm")
     for key, label in (("bending_ap", "Bending AP"), ("bending_ml", "Bending ML"), ("torsion", "Torsion")):
         if key in cases:
             c = cases[key]
@@ -66,6 +95,7 @@ def stability_summary(results: dict[str, Any]) -> str:
                 lines.append(f"    the rim of the gap closes at {c['gap_rim_closed_at_Nm']:.2f} N*m")
             if c.get("first_yield_at_Nm") is not None:
                 lines.append(f"    first yield at {c['first_yield_at_Nm']:.2f} N*m ({c['first_yield_part']})")
+            lines += _cycle_lines(c, pretension_N, "deg")
     vm = results.get("max_von_mises_MPa", {})
     sf = results.get("safety_factor", {})
     crit = results.get("critical_parts", {})
@@ -83,8 +113,8 @@ def stability_summary(results: dict[str, Any]) -> str:
             lines.append(f"  WARNING: above yield in {', '.join(elastic)} (the model is elastic; expect "
                          "permanent deformation there)")
         if yielded:
-            lines.append(f"  {', '.join(yielded)} yielded (plasticity on): their peak is the section's elastic "
-                         "estimate from its forces, an upper bound of the fibres' stress")
+            lines.append(f"  {', '.join(yielded)} yielded (plasticity on): their peak is the largest fibre stress "
+                         "(axial stress with the twist's shear, as the hardening law allows past yield)")
     for w in results.get("warnings", []):
         lines.append(f"  WARNING: {w}")
     tm = results.get("timings_s", {})

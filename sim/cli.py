@@ -7,6 +7,9 @@
     ilizarov report RUN_DIR | SWEEP_DIR
     ilizarov sweep SWEEP.toml --out DIR [--ranks-per-case K] [--yes] [--shard I/N]
     ilizarov compare RUN_DIR RUN_DIR ... --out DIR
+    ilizarov validation-suite --out DIR [--only PATTERN] [--models bench,idealised]
+    ilizarov examples [--out DIR]
+    ilizarov --version
 
 Bad input (a malformed or invalid scenario, an --out that cannot be used) prints one
 clear line and exits with status 2, writing nothing; the --out is checked before any
@@ -64,9 +67,36 @@ def _load(path: str, notes: list[str] | None = None):
         if _looks_like_sweep(path):
             raise _BadInput(_error(f"{path}: a sweep file (it has base and [[parameters]]), not a scenario; run it "
                                    f"with `ilizarov sweep {path} --out DIR`")) from None
-        raise _BadInput(_error(f"{path}: {exc}")) from None
+        raise _BadInput(_error(_at_path(path, exc) + _shipped_hint(path))) from None
     except OSError as exc:
-        raise _BadInput(_error(f"{path}: cannot be read ({exc.strerror or exc})")) from None
+        raise _BadInput(_error(f"{path}: cannot be read ({exc.strerror or exc}){_shipped_hint(path)}")) from None
+
+
+def _shipped_hint(path) -> str:
+    """For a scenario file that does not exist but has the name of a shipped one (a README
+    command typed outside a checkout): where the installed copy is."""
+    from sim.shipped import ShippedFilesMissing, shipped_dir, shipped_files
+
+    if Path(path).exists():
+        return ""
+    try:
+        root = shipped_dir("scenarios")
+        same = [root / f for f in shipped_files("scenarios") if f.name == Path(path).name]
+    except ShippedFilesMissing:
+        return ""
+    if not same:
+        return ""
+    return (f"; a shipped scenario of that name is {same[0]} (`ilizarov examples --out DIR` copies the shipped "
+            "scenarios into DIR/scenarios)")
+
+
+def _at_path(path, exc) -> str:
+    """'PATH: message' of a refused file, the path once (the file-level refusals of
+    load_scenario, no such file or not valid TOML, name it already)."""
+    from pathlib import Path
+
+    text = str(exc)
+    return text if text.startswith(f"{Path(path)}: ") else f"{path}: {text}"
 
 
 def _looks_like_sweep(path) -> bool:
@@ -251,6 +281,8 @@ def _run_frame(s, od, args) -> int:
     if _rank0():
         print(stability_summary(run.results))
         print(f"Wrote {path}" + (f" and {path.parent / 'frame.png'}" if not args.no_picture else ""))
+        if run.results.get("paraview"):
+            print(f"ParaView: {', '.join(str(path.parent / f) for f in run.results['paraview'].values())}")
     _note(od)
     return 0
 
@@ -301,7 +333,7 @@ def cmd_timeline(args) -> int:
     log = _progress_log(args)
     with od:
         try:
-            result = run_timeline(s, log=log, snapshots=not args.no_pictures)
+            result = run_timeline(s, log=log, snapshots=True)  # the animation and the ParaView series
         except SolverError as exc:
             return _error(str(exc), EXIT_SOLVER_FAILED)
         if _rank0() and log:
@@ -479,15 +511,14 @@ def _check_sweep_time(sw, args, world_size: int) -> None:
 
 def cmd_validation_suite(args) -> int:
     """Run the validation suite (validation/*.toml) and write its table and plot."""
-    from sim.validation_suite import MODELS, SuiteError, load_suite, markdown_table, run_suite, summary_text, write_suite
+    from sim.shipped import ShippedFilesMissing
+    from sim.validation_suite import (SuiteError, load_suite, markdown_table, parse_models, run_suite, summary_text,
+                                      write_suite)
 
-    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
-        bad = [m for m in models if m not in MODELS]
-        if bad or not models:
-            raise SuiteError(f"--models {args.models!r}; accepted: a comma-separated list of {', '.join(MODELS)}")
+        models = parse_models(args.models)
         tests = load_suite(only=args.only)
-    except SuiteError as exc:
+    except (SuiteError, ShippedFilesMissing) as exc:
         return _error(str(exc))
     try:
         od = _claim_out(args, "validation-suite")
@@ -513,9 +544,69 @@ def cmd_validation_suite(args) -> int:
     return 0
 
 
+def cmd_examples(args) -> int:
+    """List the shipped scenarios, sweeps, validation files and Slurm scripts, or copy them
+    into --out (scenarios/, validation/, hpc/ as in a source checkout)."""
+    import shutil
+
+    from sim.about import tool_version
+    from sim.shipped import KINDS, ShippedFilesMissing, describe, shipped_dir, shipped_files
+
+    try:
+        found = {kind: (shipped_dir(kind), shipped_files(kind)) for kind in KINDS}
+    except ShippedFilesMissing as exc:
+        return _error(str(exc))
+    if args.out is None:
+        print(f"Shipped with ilizarov {tool_version()}:")
+        for kind, (root, files) in found.items():
+            print(f"{kind}/ ({len(files)} files, in {root})")
+            width = max(len(str(f)) for f in files)
+            for f in files:
+                print(f"  {str(f):<{width}}  {describe(root / f)}".rstrip())
+        print("Copy them into a folder of your own with: ilizarov examples --out DIR")
+        return 0
+    try:
+        od = _claim_out(args, "examples")
+    except _BadInput as bad:
+        return bad.code
+
+    def fill(staging: Path) -> None:
+        for kind, (root, files) in found.items():
+            for f in files:
+                (staging / kind / f).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(root / f, staging / kind / f)
+                if f.suffix in (".sh", ".sbatch"):  # a wheel does not keep the executable bit
+                    (staging / kind / f).chmod(0o755)
+
+    with od:
+        path = od.publish(fill)
+    n = sum(len(files) for _, files in found.values())
+    if _rank0():
+        print(f"Wrote {n} files into {path}: {', '.join(f'{k}/' for k in KINDS)} (try: ilizarov validate "
+              f"{path / 'scenarios' / 'standard-4ring.toml'})")
+    _note(od)
+    return 0
+
+
+class _VersionAction(argparse.Action):
+    """--version: the versions of ilizarov, dolfinx, PETSc, gmsh and Python (sim.about),
+    found only when asked (importing dolfinx takes a moment); exits 0."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from sim.about import version_text
+
+        print(version_text(), flush=True)
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ilizarov", description="Finite-element simulation of circular external "
                                 "fixators (Ilizarov frames) on bone.")
+    p.add_argument("--version", action=_VersionAction,
+                   help="print the versions of ilizarov, dolfinx, PETSc, gmsh and Python, and exit")
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check a scenario file and print what it describes")
     v.add_argument("scenario", help="scenario file (TOML)")
@@ -577,8 +668,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "run again (default 600; a process on this node is checked directly)")
     sw.add_argument("--quiet", action="store_true", help="no progress lines")
     sw.set_defaults(func=cmd_sweep)
-    vs = sub.add_parser("validation-suite", help="run the frame model against the published bench tests in "
-                        "validation/ and write a table (calibrated and predicted apart) and a plot")
+    vs = sub.add_parser("validation-suite", help="run the frame model against the published bench tests shipped "
+                        "with the tool (validation/ of a checkout, listed by `ilizarov examples`) and write a table "
+                        "(calibrated and predicted apart) and a plot")
     vs.add_argument("--out", required=True, help="output directory (suite.json, table.csv, table.md, validation.png)")
     vs.add_argument("--only", help="only the tests whose file name matches this pattern (e.g. 'khurana*')")
     vs.add_argument("--models", default="bench,idealised",
@@ -586,6 +678,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "interface rigid, elastic members (default: both)")
     vs.add_argument("--quiet", action="store_true", help="no progress lines and no table on the screen")
     vs.set_defaults(func=cmd_validation_suite)
+    ex = sub.add_parser("examples", help="list the scenarios, sweeps, validation files, Slurm scripts, Python "
+                        "examples (jupytext notebooks) and JSON Schemas shipped with the tool, or copy them into a "
+                        "folder to start from")
+    ex.add_argument("--out", default=None, help="copy them into this directory (scenarios/, validation/, hpc/, "
+                    "examples/, schemas/); "
+                    "without it, list them and where they are installed")
+    ex.set_defaults(func=cmd_examples)
     return p
 
 
@@ -647,7 +746,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage message on bad arguments
-    if args.command not in ("validate", "report"):
+    if args.command not in ("validate", "report", "examples"):
         import sim.fenicsx  # noqa: F401  (PETSc installs its own SIGTERM handler when it starts: ours goes after)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None

@@ -8,7 +8,8 @@ than the time budget (`check_fits`). The numbers come from:
   its elements without meshing), 6 unknowns per node; time per load step measured on
   this kind of machine (about 1.2e-5 s per unknown, a few Newton iterations each) and
   memory as a base of the Python/PETSc process plus about 2 kB per unknown (MUMPS on a
-  line network hardly fills in) plus the states kept for pictures;
+  line network hardly fills in) plus the states kept for pictures; a case with
+  `cycles` = n > 1 is n loadings and n unloadings, 2 n times its steps;
 - the continuum model: tetrahedra counted part by part as about 6 V/h^3 for a part of
   volume V meshed at size h (h: the element size, the wire size near wires and pins,
   at most an eighth of a cylinder's circumference, at most a ring's thickness), fitted to
@@ -39,7 +40,7 @@ FRAME_BASE_GB = 0.25  # the Python, dolfinx and PETSc process itself
 FRAME_BYTES_PER_UNKNOWN = 2000.0
 FRAME_S_PER_UNKNOWN_STEP = 1.2e-5
 FRAME_SETUP_S = 2.0
-STATE_BYTES_PER_CELL = 200.0  # one gathered state of the frame (pictures, animations)
+STATE_BYTES_PER_CELL = 200.0  # one gathered state of the frame (pictures, animations, ParaView)
 CONTINUUM_CELLS_PER_H3 = 6.2  # bulk parts: cells = 6.2 V / h^3
 CONTINUUM_WIRE_CELLS_PER_H3 = 5.2  # inside wires and pins
 CONTINUUM_ZONE = 48.0  # the refined zone where a wire or pin passes through bone and clamps
@@ -105,8 +106,17 @@ def frame_counts(s, pose=None) -> tuple[int, int]:
     return cells, 6 * (len(used) + interior)
 
 
-def _load_steps(s) -> int:
-    return sum(getattr(s.loads, case).steps for case in s.loads.cases)
+def _case_steps(spec) -> int:
+    """The load steps solved for one load case: its steps, or with `cycles` = n > 1 the
+    steps of n loadings and n unloadings (sim.frame_model.FrameModel._cycle)."""
+    return spec.steps * (2 * spec.cycles if spec.cycles > 1 else 1)
+
+
+def _load_steps(s, cycles: bool = True) -> int:
+    """The load steps of every load case; `cycles` False: the first loading only (the
+    continuum model does not cycle)."""
+    return sum(_case_steps(getattr(s.loads, case)) if cycles else getattr(s.loads, case).steps
+               for case in s.loads.cases)
 
 
 def _pretension_steps(s) -> int:
@@ -122,15 +132,15 @@ def _frame_seconds(unknowns: int, solves: int, ranks: int) -> float:
 
 
 FRAME_HINT = ("a coarser mesh (mesh.element_size_mm, mesh.wire_element_size_mm), fewer load steps "
-              "(loads.*.steps) or a smaller frame")
+              "(loads.*.steps) or cycles (loads.*.cycles), or a smaller frame")
 
 
 def estimate_frame_run(s, ranks: int = 1, keep_states: bool = True) -> SizeEstimate:
-    """`ilizarov run` with the frame model (keep_states: the states kept for the pictures)."""
+    """`ilizarov run` with the frame model (keep_states: the states kept for the pictures and
+    the ParaView series: pretension, every step of every load case and each case's end)."""
     cells, unknowns = frame_counts(s)
     solves = _load_steps(s) + _pretension_steps(s)
-    axial_steps = s.loads.axial.steps if "axial" in s.loads.cases else 0
-    states = (1 + len(s.loads.cases) + axial_steps) if keep_states else 0
+    states = (1 + 2 * len(s.loads.cases) + _load_steps(s)) if keep_states else 0
     return SizeEstimate("frame model run", cells, unknowns, solves, _frame_memory_GB(unknowns, cells, states),
                         _frame_seconds(unknowns, solves, ranks), hint=FRAME_HINT)
 
@@ -187,7 +197,7 @@ def estimate_continuum_run(s, ranks: int = 1) -> SizeEstimate:
     c = s.continuum
     nodes = (1.95 if c.element_degree == 2 else 0.34) * cells
     unknowns = int(3 * nodes)
-    iterations = int(CONTINUUM_ITERATIONS_PER_STEP * (_load_steps(s) + 3))
+    iterations = int(CONTINUUM_ITERATIONS_PER_STEP * (_load_steps(s, cycles=False) + 3))
     solver = c.linear_solver
     if solver == "auto":
         solver = "lu" if unknowns < AUTO_LU_MAX_UNKNOWNS else "gamg"
@@ -224,7 +234,7 @@ def estimate_timeline(s, ranks: int = 1, pictures: bool = True) -> SizeEstimate:
     latency, distraction, consolidation = treatment_days(s)
     days = latency + distraction + consolidation
     solves = _pretension_steps(s) + 2 + 2 * latency + (2 * d.steps_per_day + 1) * distraction + 2 * consolidation
-    states = days + 1 if pictures else 0
+    states = days + 1  # a state per day, for the animation and the ParaView series
     return SizeEstimate("treatment timeline", cells, unknowns, solves, _frame_memory_GB(unknowns, cells, states),
                         _frame_seconds(unknowns, solves, ranks), days=days,
                         hint="a faster rate (distraction.rate_mm_per_day), fewer steps a day, a shorter "

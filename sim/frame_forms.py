@@ -32,6 +32,7 @@ from sim.elements.kinematics import member_strains
 
 BEAM, LINK, CONTACT, ALL, LOADED, JOINT, PLASTIC = 1, 2, 3, 4, 5, 6, 7
 RESPONSE_KINDS = ("bone_end", "load_point_end", "load_point_interior", "ring")
+ON_FIRST_USE = ("fibre_stresses",)  # compiled only for frames that need them (and the energy_* forms)
 
 
 @dataclass
@@ -166,11 +167,14 @@ def _build(comm, kind: str, coordinate_element) -> CompiledFrameForms:
         "joint_force": joint.axial_force(jp, ja, gamma, kappa, slip, length) * q1 * dx(JOINT),
         "plastic_update": ufl.inner(plastic_beam.updated_plastic_strains(pb, pl, ep, eps, gamma, kappa, t, n1, n2),
                                     qp) * dx(PLASTIC),
+        # the yielding members' fibre stresses (their peak von Mises stress), compiled on first use
+        "fibre_stresses": ufl.inner(plastic_beam.fibre_stresses(pb, pl, ep, eps, gamma, kappa, t, n1, n2),
+                                    qp) * dx(PLASTIC),
         **{f"energy_{name}": density * dx(sid) for name, (density, sid) in densities.items()},
     }
     compiled = {name: ([dolfinx_forms.compile_form(comm, f) for f in form] if isinstance(form, list)
                        else dolfinx_forms.compile_form(comm, form))
-                for name, form in symbolic.items() if not name.startswith("energy_")}
+                for name, form in symbolic.items() if not name.startswith("energy_") and name not in ON_FIRST_USE}
     return CompiledFrameForms(kind, c, k, compiled, symbolic)
 
 

@@ -466,6 +466,8 @@ class FrameModel:
         self.slip_update_form = self._bind(forms.forms["slip_update"], [Q1]) if self.slips else None
         self.joint_force_form = self._bind(forms.forms["joint_force"], [Q1]) if self.joint_laws else None
         self.plastic_update_form = self._bind(forms.forms["plastic_update"], [Qp]) if self.plastic_tags else None
+        self.fibre_stress_form = (self._bind(forms.compiled("fibre_stresses", self.comm), [Qp])
+                                  if self.plastic_tags else None)
         self._energy_forms = None
 
     def _bind(self, compiled, spaces, coefficient_map=None):
@@ -771,18 +773,39 @@ class FrameModel:
         return mean, peak
 
     def cell_von_mises_MPa(self, forces: np.ndarray) -> np.ndarray:
-        """Peak von Mises stress of every owned beam cell (MPa): the larger of its two ends,
-        where the bending moment is recovered from the shear force (sim.elements.beam)."""
+        """Peak von Mises stress of every owned beam cell (MPa). An elastic member's: the
+        section's estimate from its forces (sim.sections.von_mises_MPa) at the larger of its
+        two ends, where the bending moment is recovered from the shear force
+        (sim.elements.beam). A member that may yield: its fibres' own stresses, the largest
+        over the section of the return-mapped axial stress with the shear of the twisting
+        moment (sim.elements.plastic_beam.fibre_von_mises_MPa), which the hardening law
+        bounds (the elastic estimate of a yielded section can exceed the tensile strength).
+        Collective when the frame has members that may yield."""
         vm = np.zeros(self.num_owned_cells)
         lam = self.props.x.array.reshape(-1, beam.N_COLUMNS)[: self.num_owned_cells, LAMBDA0]
         half = 0.5 * self.cell_length_mm[: self.num_owned_cells] * lam
+        sigma = self._fibre_stresses_MPa()
         for tag, section in self.sections.items():
             c = self.cells_of[tag]
             c = c[c < self.num_owned_cells]
-            if c.size:
+            if not c.size:
+                continue
+            if tag in self.plastic_tags:
+                vm[c] = plastic_beam.fibre_von_mises_MPa(sigma[c], forces[c, 3], *self._section_radii(self.parts[tag]),
+                                                         section.torsion_constant_mm4)
+            else:
                 ends = beam.end_moments(forces[c], half[c])
                 vm[c] = np.max([von_mises_MPa(section, *f.T) for f in ends], axis=0)
         return vm
+
+    def _fibre_stresses_MPa(self) -> np.ndarray | None:
+        """The axial stress of every fibre of the owned cells of yielding members at the
+        current state, (cells, N_FIBRES) in MPa (zero elsewhere); None without such members."""
+        if self.fibre_stress_form is None:
+            return None
+        n, nf = self.num_owned_cells, plastic_beam.N_FIBRES
+        vals = fem.assemble_vector(self.fibre_stress_form).array[: nf * n].reshape(-1, nf)
+        return vals / self.cell_length_mm[:n, None]
 
     def von_mises_by_part_MPa(self, forces: np.ndarray) -> dict[str, float]:
         """Peak von Mises stress of every beam part, by part name (MPa). Collective."""

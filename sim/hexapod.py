@@ -210,7 +210,7 @@ class HexapodGeometry:
 
     base_mm: np.ndarray
     platform_mm: np.ndarray
-    base_angles_deg: tuple[float, ...]
+    base_angles_deg: tuple[float, ...]  # around each ring, in [0, 360) from +x towards +y (`ring_angle_deg`)
     platform_angles_deg: tuple[float, ...]
     moving_side: float  # -1 if the moving ring is below (distal to) the gap, +1 above
 
@@ -253,6 +253,12 @@ class HexapodGeometry:
                               "accepted: lengths the frame can assemble")
 
 
+def ring_angle_deg(angle_deg: float) -> float:
+    """An angle around a ring (deg, from +x towards +y) in [0, 360): 375 is 15, -10 is 350."""
+    a = float(angle_deg) % 360.0
+    return 0.0 if a >= 360.0 else a  # -1e-15 % 360 rounds to 360.0
+
+
 def pairs_layout(first_pair_deg: float, pair_separation_deg: float) -> tuple[list[float], list[float]]:
     """Mount angles (deg) of the standard alternating pattern: reference pairs centred at
     first_pair_deg + 0/120/240, pair_separation_deg apart; moving pairs turned by 60 deg."""
@@ -277,19 +283,20 @@ def level_geometry(s: Scenario, reference: str, moving: str, base_angles, platfo
                          for a in angles])
 
     side = -1.0 if mov.level_mm < ref.level_mm else 1.0
-    return HexapodGeometry(points(ref, base_angles), points(mov, platform_angles), tuple(float(a) for a in base_angles),
-                           tuple(float(a) for a in platform_angles), side)
+    base_angles = tuple(ring_angle_deg(a) for a in base_angles)
+    platform_angles = tuple(ring_angle_deg(a) for a in platform_angles)
+    return HexapodGeometry(points(ref, base_angles), points(mov, platform_angles), base_angles, platform_angles, side)
 
 
 def master_tab_deg(s: Scenario) -> float:
     """Direction (deg, from +x towards +y) of the reference ring's master tab, the middle of
     the mounts of struts 1 and 2: first_pair_deg, else anterior (90) turned by the
-    mounting's rotary offset (internal: towards medial)."""
+    mounting's rotary offset (internal: towards medial); in [0, 360)."""
     h = s.hexapod
     if h.first_pair_deg is not None:
-        return h.first_pair_deg
+        return ring_angle_deg(h.first_pair_deg)
     rotary = h.mounting.signed()["rotary_offset_deg"] if h.mounting is not None else 0.0
-    return 90.0 + h.side_sign * rotary
+    return ring_angle_deg(90.0 + h.side_sign * rotary)
 
 
 def hexapod_geometry(s: Scenario) -> HexapodGeometry:
@@ -575,4 +582,4 @@ __all__ = ["KinematicsError", "Pose", "HexapodGeometry", "Schedule", "assign_siz
            "check_reachable", "check_struts_clear", "clinical_parameters", "correction_path", "deformity_pose",
            "fixed_level_geometries", "frame_offset", "hexapod_geometry", "initial_frame_pose", "initial_pose",
            "master_tab_deg", "origin_of", "pairs_layout", "plan_correction", "plan_schedule", "projected_angles_deg",
-           "risk_point_of", "state_field", "tilt_rotation"]
+           "ring_angle_deg", "risk_point_of", "state_field", "tilt_rotation"]

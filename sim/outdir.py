@@ -145,12 +145,9 @@ def write_manifest(directory: Path, manifest: dict) -> None:
 
 
 def _tool_version() -> str:
-    try:
-        from importlib.metadata import version
+    from sim.about import tool_version
 
-        return version("ilizarov")
-    except Exception:  # noqa: BLE001 - not installed as a distribution
-        return "unknown"
+    return tool_version()
 
 
 def new_manifest(command: str) -> dict:

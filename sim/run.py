@@ -22,7 +22,8 @@ class FrameRun:
     cases: dict[str, Any]
     picture_case: str | None = None
     picture_state: Any = None  # local solution array at the end of picture_case
-    states: dict[str, Any] | None = None  # rank 0: gather_lines() at the end of each case, and per axial step
+    # rank 0: gather_lines() after pretension, at the end of each case, and at every step of every case
+    states: dict[str, Any] | None = None
 
 
 def yield_by_group(scenario: Scenario) -> dict[str, float]:
@@ -96,8 +97,9 @@ def solve_frame(scenario: Scenario, comm=None, log=None, pose=None, keep_states:
     """Build, pretension and load the frame model; return results.json data.
 
     pose: for a hexapod, the moving side's pose (sim.hexapod.Pose; default the initial one).
-    keep_states: gather the line states (rank 0) after pretension, each case, and each
-    axial step, for the run directory's frame.npz (pictures, reports, animations).
+    keep_states: gather the line states (rank 0) after pretension, at the end of each case
+    (``<case>``) and at every recorded step of every case (``<case>_step<k>``), for the
+    run directory's frame.npz (pictures, reports, animations) and its ParaView series.
     """
     from meshes.frame_network import build_frame
     from postprocess.metrics import build_results
@@ -120,13 +122,15 @@ def solve_frame(scenario: Scenario, comm=None, log=None, pose=None, keep_states:
     if keep_states:
         states["pretension"] = model.gather_lines()
 
-    def keep_step(k, _record, name="axial"):
-        lines = model.gather_lines()
-        if lines is not None:
-            states[f"{name}_step{k}"] = lines
+    def keeper(name):
+        def keep_step(k, _record):
+            lines = model.gather_lines()
+            if lines is not None:
+                states[f"{name}_step{k}"] = lines
+        return keep_step
 
     for name in scenario.loads.cases:
-        cases[name] = model.solve_load_case(name, on_step=keep_step if keep_states and name == "axial" else None)
+        cases[name] = model.solve_load_case(name, on_step=keeper(name) if keep_states else None)
         if keep_states:
             states[name] = model.gather_lines()
         say(f"load case {name}: {len(cases[name].steps) - 1} steps in {cases[name].solve_time_s:.2f} s")
@@ -185,8 +189,14 @@ def write_run(out, scenario: Scenario, run: FrameRun, picture: bool = True, comm
         if run.states:
             from postprocess.states import STATES_FILE, save_states
 
-            save_states(staging / STATES_FILE, run.states, {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts})
+            parts = {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts}
+            save_states(staging / STATES_FILE, run.states, parts)
             run.results["states_file"] = STATES_FILE
+            from postprocess.paraview import PARAVIEW_DIR, write_load_cases
+
+            series = write_load_cases(staging / PARAVIEW_DIR, run.states, run.cases, parts)
+            if series:
+                run.results["paraview"] = series
         (staging / "results.json").write_text(json.dumps(run.results, indent=2))
 
     return publish_atomically(out, fill, comm) / "results.json"

@@ -12,15 +12,21 @@ the value, and what would be accepted.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
+import json
 import math
+import re
 import tomllib
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from sim.materials import ALIASES, MATERIALS, TISSUE_MODULI_MPa, Material, material
 from sim.units import N_PER_KGF
@@ -636,11 +642,11 @@ class InterfaceOverride:
     wire_clamp = {slip_force_N = 1200}."""
 
     part: str
-    rod_ring: dict[str, float | bool] = dataclasses.field(default_factory=dict)
-    wire_clamp: dict[str, float | bool] = dataclasses.field(default_factory=dict)
-    wire_bone: dict[str, float | bool] = dataclasses.field(default_factory=dict)
-    pin_bone: dict[str, float | bool] = dataclasses.field(default_factory=dict)
-    pin_clamp: dict[str, float | bool] = dataclasses.field(default_factory=dict)
+    rod_ring: dict[str, float | int | bool] = dataclasses.field(default_factory=dict)
+    wire_clamp: dict[str, float | int | bool] = dataclasses.field(default_factory=dict)
+    wire_bone: dict[str, float | int | bool] = dataclasses.field(default_factory=dict)
+    pin_bone: dict[str, float | int | bool] = dataclasses.field(default_factory=dict)
+    pin_clamp: dict[str, float | int | bool] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -677,6 +683,14 @@ class Plasticity:
 
 @dataclass(frozen=True)
 class Scenario:
+    """A scenario file: the bone and its gap, the frame's parts, the loads, and the settings
+    of the models and the treatment. Lengths in mm, forces in N, moments in N*m, angles in
+    degrees (README, "Scenario files"; docs/validation.md for what is accepted).
+
+    Build one with `load_scenario` / `parse_scenario`, change one with `Scenario.replace`
+    (both validate); `dataclasses.replace` does not validate.
+    """
+
     name: str = "scenario"
     description: str = ""
     bone: Bone = Bone()
@@ -787,6 +801,20 @@ class Scenario:
         """Plain data (TOML/JSON-able) of the resolved scenario, tension in N."""
         return _to_plain(self)
 
+    def replace(self, changes: dict[str, Any] | None = None, /, **fields: Any) -> Scenario:
+        """A new scenario with these values, validated as a file with them would be.
+
+        `changes` maps paths to values, the paths as in the error messages:
+        ``{"wires[0].tension_N": 900, "bone.length_mm": 300, "hexapod.strut_lengths_mm[2]": 150}``;
+        ``[*]`` stands for every entry of a list (``{"wires[*].tension_kgf": 130}``), as in sweep files;
+        a whole table or list may be given (``{"gap": {"width_mm": 3}}``), and an alias
+        key such as ``wires[0].tension_kgf`` replaces the value it stands for. Keyword
+        arguments set top-level keys (``s.replace(name="b")``). The parts stay the
+        scenario's own (no default is added). Raises ScenarioError, with the message a
+        file with the same values gets.
+        """
+        return replace_scenario(self, {**(changes or {}), **fields})
+
 
 def _to_plain(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj):
@@ -823,7 +851,70 @@ def standard_rods() -> tuple[Rod, ...]:
 
 
 # --------------------------------------------------------------------- parsing
+# The types of a scenario file are checked by pydantic (https://docs.pydantic.dev) on the
+# dataclasses above, as JSON values in strict mode: a number is an integer or a decimal
+# (never a string or true/false), a whole number is an integer, a list of fixed length has
+# that length, a table has only the dataclass's keys, and every number is finite. Its
+# errors become ScenarioError with the field's path, the value and what is accepted
+# (`_scenario_error`). The ranges (LIMITS) and the checks of parts against each other are
+# `validate`'s. JSON mode because pydantic's strict Python mode takes a dataclass only as an
+# instance and a tuple only as a tuple, where a file gives tables and arrays.
+SCHEMA_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+# Keys a file may give besides a dataclass's fields: alias -> the field it sets.
+KEY_ALIASES: dict[type, dict[str, str]] = {Wire: {"tension_kgf": "tension_N"}}
+PART_GROUPS = ("rings", "wires", "rods", "half_pins")
+
+
+def _optional_inner(tp: Any) -> Any:
+    """X for `X | None`; any other annotation unchanged."""
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def schema_classes(tp: Any = None, found: dict[type, None] | None = None) -> list[type]:
+    """Every dataclass of the scenario file's schema (Scenario's fields, recursively)."""
+    tp = Scenario if tp is None else tp
+    found = {} if found is None else found
+    if get_origin(tp) is not None:
+        for arg in get_args(tp):
+            schema_classes(arg, found)
+    elif dataclasses.is_dataclass(tp) and tp not in found:
+        found[tp] = None
+        for hint in _hints(tp).values():
+            schema_classes(hint, found)
+    return list(found)
+
+
+for _cls in schema_classes():
+    _cls.__pydantic_config__ = SCHEMA_CONFIG  # pydantic's config of a stdlib dataclass
+
+
+@functools.cache
+def scenario_adapter() -> TypeAdapter:
+    """pydantic's validator of a Scenario (and its JSON Schema: sim.schema); built on first use."""
+    return TypeAdapter(Scenario)
+
+
+@functools.cache
+def _scalar_adapter(tp: Any) -> TypeAdapter:
+    return TypeAdapter(tp, config=SCHEMA_CONFIG)
+
+
+def _as_json(value: Any) -> str:
+    """TOML data as JSON text (TOML's dates and times as their ISO strings)."""
+    return json.dumps(value, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else repr(v))
+
+
 def _type_name(tp: Any) -> str:
+    tp = _optional_inner(tp)
     if tp is float:
         return "a number"
     if tp is int:
@@ -834,83 +925,100 @@ def _type_name(tp: Any) -> str:
         return "a string"
     if get_origin(tp) is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    if get_origin(tp) in (typing.Union, types.UnionType):  # the values of a free table: "a string, number or boolean"
+        words = {str: "string", float: "number", int: "number", bool: "boolean"}
+        names = list(dict.fromkeys(words.get(a, str(a)) for a in get_args(tp)))
+        return "a " + (", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0])
+    if get_origin(tp) is tuple:
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return "a list"
+        each = {float: "numbers", int: "whole numbers", str: "strings", bool: "true or false values"}
+        return f"a list of {len(args)} {each.get(args[0], 'values')}"
+    if get_origin(tp) is dict or dataclasses.is_dataclass(tp):
+        return "a table"
     return str(tp)
 
 
-def _convert(value: Any, tp: Any, path: str) -> Any:
-    """Check and convert one TOML value to the annotated type."""
-    origin = get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        return _convert(value, args[0], path)
-    if origin is Literal:
-        if value not in get_args(tp):
-            raise ScenarioError(path, f"{value!r} is not accepted; accepted: {_type_name(tp)}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ScenarioError(path, f"{value!r} is not a number")
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
-        if not math.isfinite(number):
-            raise ScenarioError(path, f"{value!r} is not a finite number")
-        return number
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ScenarioError(path, f"{value!r} is not a whole number")
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ScenarioError(path, f"{value!r} is not true or false")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ScenarioError(path, f"{value!r} is not a string")
-        return value
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ScenarioError(path, f"{value!r} is not a table")
-        for k, v in value.items():
-            if isinstance(v, (dict, list)):
-                raise ScenarioError(f"{path}.{k}", f"{v!r} is not accepted; accepted: a string, number or boolean")
-        return dict(value)
-    if origin is tuple:
-        args = get_args(tp)
-        if not isinstance(value, list):
-            raise ScenarioError(path, f"{value!r} is not a list")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ScenarioError(path, f"{value!r} must have {len(args)} entries")
-        return tuple(_convert(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ScenarioError(path, f"{value!r} is not a table")
-        return _build(tp, value, path)
-    raise TypeError(f"unsupported annotation {tp!r} at {path}")
+def _locate(loc: tuple, root: Any, prefix: str) -> tuple[str, Any, Any]:
+    """The path (as in a file), the annotation and the enclosing type of a pydantic error
+    location. The annotation is None for an unknown key."""
+    path, tp, parent = prefix, root, None
+    for key in loc:
+        tp = _optional_inner(tp)
+        if get_origin(tp) in (typing.Union, types.UnionType) and isinstance(key, str):
+            continue  # pydantic names the member of a union it tried
+        parent = tp
+        if isinstance(key, int):
+            path += f"[{key}]"
+            args = get_args(tp)
+            tp = args[0] if len(args) == 2 and args[1] is Ellipsis else (args[key] if key < len(args) else None)
+        else:
+            path = f"{path}.{key}" if path else str(key)
+            if dataclasses.is_dataclass(tp):
+                tp = _hints(tp).get(key)
+            elif get_origin(tp) is dict:
+                tp = get_args(tp)[1]
+            else:
+                tp = None
+    return path, tp, parent
 
 
-def _build(cls: type, data: dict[str, Any], path: str, aliases: dict[str, Any] | None = None) -> Any:
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    accepted = names + list(aliases or {})
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        sub = f"{path}.{key}" if path else key
-        if key in (aliases or {}):
-            continue
-        if key not in names:
-            close = difflib.get_close_matches(key, accepted, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ScenarioError(sub, f"unknown key{hint}; accepted keys: {', '.join(accepted)}")
-        kwargs[key] = _convert(value, hints[key], sub)
-    for f in dataclasses.fields(cls):
-        if f.name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            sub = f"{path}.{f.name}" if path else f.name
-            raise ScenarioError(sub, f"is required ({_type_name(hints[f.name])})")
-    return cls(**kwargs)
+_NOT_A = {"float_type": "is not a number", "float_parsing": "is not a number",
+          "finite_number": "is not a finite number", "int_type": "is not a whole number",
+          "int_from_float": "is not a whole number", "int_parsing": "is not a whole number",
+          "bool_type": "is not true or false", "bool_parsing": "is not true or false",
+          "string_type": "is not a string", "dataclass_type": "is not a table", "dict_type": "is not a table",
+          "tuple_type": "is not a list", "list_type": "is not a list"}
+
+
+def _scenario_error(exc: ValidationError, root: Any = None, prefix: str = "") -> ScenarioError:
+    """The ScenarioError of pydantic's first error: an unknown key, then a list of the wrong
+    length, then a wrong value, a missing key last (a misspelt key is reported as such, not
+    as the key it misses)."""
+    root = Scenario if root is None else root
+
+    def rank(e: dict) -> int:
+        if e["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+            return 0
+        if e["type"] in ("too_short", "too_long") or (e["type"] == "missing" and isinstance(e["loc"][-1], int)):
+            return 1
+        return 3 if e["type"] == "missing" else 2
+
+    err = min(exc.errors(include_url=False), key=rank)
+    kind, loc, value = err["type"], tuple(err["loc"]), err["input"]
+    path, tp, parent = _locate(loc, root, prefix)
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        accepted = [f.name for f in dataclasses.fields(parent)] + list(KEY_ALIASES.get(parent, {}))
+        close = difflib.get_close_matches(str(loc[-1]), accepted, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return ScenarioError(path, f"unknown key{hint}; accepted keys: {', '.join(accepted)}")
+    if get_origin(parent) is tuple and isinstance(loc[-1], int) and kind == "missing":
+        path, tp, _ = _locate(loc[:-1], root, prefix)  # a list of fixed length given too few entries
+        kind = "too_short"
+    if kind in ("too_short", "too_long") and get_origin(_optional_inner(tp)) is tuple:
+        return ScenarioError(path, f"{value!r} must have {len(get_args(_optional_inner(tp)))} entries")
+    if kind == "missing":
+        return ScenarioError(path, f"is required ({_type_name(tp)})")
+    inner = _optional_inner(tp)
+    if get_origin(inner) in (typing.Union, types.UnionType):  # a value of a free table (petsc_options, ...)
+        non_finite = isinstance(value, float) and not math.isfinite(value)
+        if non_finite or (isinstance(value, str) and str not in get_args(inner)):
+            return ScenarioError(path, f"{value!r} is not a finite number")
+        return ScenarioError(path, f"{value!r} is not accepted; accepted: {_type_name(inner)}")
+    if kind in _NOT_A:
+        return ScenarioError(path, f"{value!r} {_NOT_A[kind]}")
+    if kind == "literal_error":
+        return ScenarioError(path, f"{value!r} is not accepted; accepted: {_type_name(inner)}")
+    return ScenarioError(path, f"{value!r} is not accepted: {err['msg']}; accepted: {_type_name(inner)}")
+
+
+def _check_value(tp: Any, value: Any, path: str) -> Any:
+    """One value checked as a field of type `tp` is (ScenarioError at `path`)."""
+    try:
+        return _scalar_adapter(tp).validate_json(_as_json(value))
+    except ValidationError as exc:
+        raise _scenario_error(exc, tp, path) from None
 
 
 def _table_list(data: dict, key: str) -> list[dict]:
@@ -920,20 +1028,99 @@ def _table_list(data: dict, key: str) -> list[dict]:
     return value
 
 
-def _parse_wire(entry: dict, path: str) -> Wire:
+def _wire_entry(entry: dict, path: str) -> dict:
+    """A [[wires]] entry with its tension in N: tension_kgf converted, 90 kgf if none."""
     entry = dict(entry)
     has_N, has_kgf = "tension_N" in entry, "tension_kgf" in entry
     if has_N and has_kgf:
         raise ScenarioError(path + ".tension_kgf", "give the tension once, as tension_N or tension_kgf, not both")
     if has_kgf:
-        kgf = _convert(entry.pop("tension_kgf"), float, path + ".tension_kgf")
+        kgf = _check_value(float, entry.pop("tension_kgf"), path + ".tension_kgf")
         if kgf < 0:
             raise ScenarioError(path + ".tension_kgf", f"{kgf:g} kgf is not accepted; accepted: a tension >= 0 kgf "
                                 "(0: an untensioned wire)")
         entry["tension_N"] = kgf * N_PER_KGF
     elif not has_N:
         entry["tension_N"] = 90.0 * N_PER_KGF
-    return _build(Wire, entry, path, aliases={"tension_kgf": None})
+    return entry
+
+
+def _typed_scenario(data: dict[str, Any]) -> Scenario:
+    """The Scenario of plain data, its types checked (pydantic), not yet validated."""
+    try:
+        return scenario_adapter().validate_json(_as_json(data))
+    except ValidationError as exc:
+        raise _scenario_error(exc) from None
+
+
+_PATH_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
+
+
+def _path_loc(path: str) -> tuple[str | int, ...]:
+    """``wires[0].tension_N`` -> ("wires", 0, "tension_N")."""
+    loc: list[str | int] = []
+    for part in path.split("."):
+        m = _PATH_PART.fullmatch(part)
+        if m is None:
+            raise ScenarioError(path, f"{part!r} is not a key or key[index]; accepted: a path such as "
+                                "wires[0].tension_N or bone.length_mm")
+        loc += [m.group(1), *(int(i) for i in re.findall(r"\d+", m.group(2)))]
+    return tuple(loc)
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set `path` (``wires[0].tension_N``, ``bone.length_mm``) in plain scenario data.
+    Missing tables on the way are created (an unknown key is then the schema's to refuse);
+    an alias (tension_kgf) replaces the field it stands for (tension_N), and the reverse."""
+    loc = _path_loc(path)
+    target: Any = data
+    for k, step in enumerate(loc):
+        where = _locate(loc[:k], Scenario, "")[0] or "the scenario"
+        if isinstance(step, int):
+            if not isinstance(target, list):
+                raise ScenarioError(path, f"{where} is not a list, so [{step}] does not apply")
+            if step >= len(target):
+                raise ScenarioError(path, f"{where} has {len(target)} entries; index {step} is out of range")
+        elif not isinstance(target, dict):
+            raise ScenarioError(path, f"{where} is not a table, so {step!r} does not apply")
+        if k < len(loc) - 1:
+            target = target.setdefault(step, {}) if isinstance(step, str) else target[step]
+    aliases = KEY_ALIASES.get(_optional_inner(_locate(loc, Scenario, "")[2]), {})
+    for alias, field_name in aliases.items():
+        if loc[-1] in (alias, field_name):  # one value, given once
+            target.pop(field_name if loc[-1] == alias else alias, None)
+    target[loc[-1]] = value
+
+
+def _expand_path(data: dict[str, Any], path: str) -> list[str]:
+    """`path` with each ``[*]`` replaced by every index of its list in `data`
+    (``wires[*].tension_kgf`` -> ``wires[0].tension_kgf``, ...), as sweep paths are."""
+    head, star, tail = path.partition("[*]")
+    if not star:
+        return [path]
+    target: Any = data
+    for step in _path_loc(head) if head else []:
+        if isinstance(step, int):
+            target = target[step] if isinstance(target, list) and step < len(target) else None
+        else:
+            target = target.get(step) if isinstance(target, dict) else None
+    if not isinstance(target, list):
+        raise ScenarioError(path, f"{head or 'the scenario'} is not a list of the scenario, so [*] does not apply; "
+                            "accepted: [*] after a list such as wires, rings, rods or half_pins")
+    return [p for j in range(len(target)) for p in _expand_path(data, f"{head}[{j}]{tail}")]
+
+
+def replace_scenario(s: Scenario, changes: dict[str, Any]) -> Scenario:
+    """`s` with `changes` (paths to values, see `Scenario.replace`; ``[*]`` stands for every
+    entry of a list, as in sweep files), validated as a file."""
+    data = copy.deepcopy(s.to_dict())
+    for m in data.get("materials", []):
+        if m.get("ultimate_stress_MPa") == math.inf:  # the default: never let yield (not a number a file gives)
+            del m["ultimate_stress_MPa"]
+    for path, value in changes.items():
+        for one in _expand_path(data, path):
+            _set_path(data, one, value)
+    return parse_scenario(data, default_name=s.name)
 
 
 DEFAULT_PARTS = {
@@ -955,21 +1142,26 @@ def parse_scenario(data: dict[str, Any], default_name: str = "scenario", notes: 
     if not isinstance(data, dict):
         raise ScenarioError("", f"a scenario is a table of keys, not {type(data).__name__}")
     data = dict(data)
-    parts_keys = {"rings": Ring, "wires": Wire, "rods": Rod, "half_pins": HalfPin}
-    top: dict[str, Any] = {k: v for k, v in data.items() if k not in parts_keys}
-    top.setdefault("name", default_name)
-    scenario = _build(Scenario, top, "")
+    for group in PART_GROUPS:
+        if group in data:
+            _table_list(data, group)
+    given_kgf = None
+    if "wires" in data:
+        given_kgf = {i for i, e in enumerate(data["wires"]) if isinstance(e, dict) and "tension_kgf" in e}
+        data["wires"] = [_wire_entry(e, f"wires[{i}]") for i, e in enumerate(data["wires"])]
+    data.setdefault("name", default_name)
+    scenario = _typed_scenario(data)
     said: list[str] = []
     defaulted: set[str] = set()
     if "rings" in data:
-        rings = tuple(_build(Ring, e, f"rings[{i}]") for i, e in enumerate(_table_list(data, "rings")))
+        rings = scenario.rings
         said.append(f"rings: {len(rings)} from the file")
     else:
         rings = standard_rings()
         defaulted.add("rings")
         said.append(f"rings: the file has no [[rings]]: {DEFAULT_PARTS['rings']}")
     if "wires" in data:
-        wires = tuple(_parse_wire(e, f"wires[{i}]") for i, e in enumerate(_table_list(data, "wires")))
+        wires = scenario.wires
         bare = [r.name for r in rings if not any(w.ring == r.name for w in wires)]
         said.append(f"wires: {len(wires)} from the file; they replace the default wires (none is added)"
                     + (f"; rings with no wire: {', '.join(bare)}" if bare else ""))
@@ -978,7 +1170,7 @@ def parse_scenario(data: dict[str, Any], default_name: str = "scenario", notes: 
         defaulted.add("wires")
         said.append(f"wires: the file has no [[wires]]: {DEFAULT_PARTS['wires']} ({len(wires)} wires)")
     if "rods" in data:
-        rods = tuple(_build(Rod, e, f"rods[{i}]") for i, e in enumerate(_table_list(data, "rods")))
+        rods = scenario.rods
         said.append(f"rods: {len(rods)} from the file")
     elif "hexapod" in data:
         rods = ()
@@ -990,13 +1182,16 @@ def parse_scenario(data: dict[str, Any], default_name: str = "scenario", notes: 
         rods = standard_rods()
         defaulted.add("rods")
         said.append(f"rods: the file has no [[rods]]: {DEFAULT_PARTS['rods']}")
-    pins = tuple(_build(HalfPin, e, f"half_pins[{i}]") for i, e in enumerate(_table_list(data, "half_pins")))
+    pins = scenario.half_pins
     if pins:
         said.append(f"half pins: {len(pins)} from the file")
     scenario = dataclasses.replace(scenario, rings=rings, wires=wires, rods=rods, half_pins=pins)
     try:
         validate(scenario)
     except ScenarioError as exc:
+        m = re.fullmatch(r"wires\[(\d+)\]\.tension_N", exc.field)
+        if m and given_kgf is not None and int(m.group(1)) in given_kgf:  # name the key the file used
+            raise ScenarioError(exc.field.replace("tension_N", "tension_kgf"), exc.message) from None
         group = exc.field.split("[")[0].split(".")[0]
         if group in defaulted:
             which = f"the {group} are" if exc.field == group else f"{exc.field.split('.')[0]} is one of"
@@ -1302,14 +1497,17 @@ def _validate_interfaces(s: Scenario) -> None:
         for f in dataclasses.fields(law):
             if f.name != "rigid":
                 _limit(f"interfaces.{kind}.{f.name}", f"interfaces.{kind}.{f.name}", getattr(law, f.name))
-    parts = {p.name: group for group in ("rings", "wires", "rods", "half_pins") for p in getattr(s, group)}
+    parts = {p.name: group for group in ("wires", "rods", "half_pins") for p in getattr(s, group)}
+    rings = {r.name for r in s.rings}
     applies = {"rod_ring": "rods", "wire_clamp": "wires", "wire_bone": "wires", "pin_bone": "half_pins",
                "pin_clamp": "half_pins"}
     for i, o in enumerate(it.override):
         path = f"interfaces.override[{i}]"
         if o.part not in parts:
-            raise ScenarioError(f"{path}.part", f"{o.part!r} is not a part of the frame; accepted: the name of a "
-                                f"wire, rod or half pin ({', '.join(sorted(parts))})")
+            what = ("a ring, which has no interface of its own (a rod's joints with the rings are set on the rod: "
+                    "rod_ring)" if o.part in rings else "not a wire, rod or half pin of the frame")
+            raise ScenarioError(f"{path}.part", f"{o.part!r} is {what}; accepted: the name of a wire, rod or half "
+                                f"pin ({', '.join(sorted(parts))})")
         for kind in OVERRIDE_KINDS:
             values = getattr(o, kind)
             if not values:
@@ -1332,10 +1530,14 @@ def _validate_interfaces(s: Scenario) -> None:
     for i, w in enumerate(s.wires):
         clamp = it.law("wire_clamp", w.name)
         if not clamp.rigid and clamp.slip_force_N > 0 and w.tension_N >= clamp.slip_force_N:
-            raise ScenarioError(f"wires[{i}].tension_N", f"{w.tension_N:.0f} N is at or above the slip force of its "
-                                f"clamps ({clamp.slip_force_N:.0f} N): the wire would slip as it is clamped; accepted: "
-                                f"a tension below {clamp.slip_force_N:.0f} N, or clamps that hold more "
-                                "(interfaces.wire_clamp.slip_force_N: a tighter bolt)")
+            F = clamp.slip_force_N
+            source = next((f"interfaces.override[{j}].wire_clamp.slip_force_N" for j in reversed(range(len(it.override)))
+                           if it.override[j].part == w.name and "slip_force_N" in it.override[j].wire_clamp),
+                          "interfaces.wire_clamp.slip_force_N")
+            raise ScenarioError(f"wires[{i}].tension_N", f"{w.tension_N:.0f} N ({w.tension_kgf:.0f} kgf) is at or "
+                                f"above the slip force of its clamps ({F:.0f} N, {F / N_PER_KGF:.0f} kgf; {source}): "
+                                f"the wire would slip as it is clamped; accepted: a tension below {F:.0f} N "
+                                f"({F / N_PER_KGF:.1f} kgf), or clamps that hold more ({source}: a tighter bolt)")
     for key, group, use in (("wires", "wires", "wire"), ("half_pins", "half_pins", "half_pin")):
         if getattr(s.plasticity, key):
             for i, part in enumerate(getattr(s, group)):

@@ -278,8 +278,10 @@ def load_sweep(path: str | Path, yes: bool = False) -> Sweep:
     base_path = (path.parent / data["base"]).resolve()
     try:
         base = load_scenario(base_path).to_dict()
-    except ScenarioError as exc:
-        raise SweepError(f"base: {base_path}: {exc}") from None
+    except ScenarioError as exc:  # file-level refusals (no such file, not valid TOML) name the path already
+        text = str(exc)
+        said = text if text.startswith(f"{base_path}: ") else f"{base_path}: {text}"
+        raise SweepError(f"base: {said}") from None
     model = data.get("model", "frame")
     if model not in ("frame", "continuum"):
         raise SweepError(f"model: {model!r}; accepted: 'frame' (3D beams, seconds per case) or 'continuum' (3D "

@@ -65,7 +65,7 @@ class TimelineResult:
     rows: list[dict[str, Any]] = field(default_factory=list)  # one per day
     step_rows: list[dict[str, Any]] = field(default_factory=list)  # one per distraction step
     summary: dict[str, Any] = field(default_factory=dict)
-    snapshots: dict[int, dict] = field(default_factory=dict)  # day -> gather_lines() (rank 0)
+    snapshots: dict[int, dict] = field(default_factory=dict)  # day -> gather_lines() at the day's end (rank 0)
     parts: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
@@ -472,8 +472,10 @@ def run_timeline(scenario: Scenario, comm=None, log: Callable[[str], None] | Non
 
 
 def write_timeline(out, scenario: Scenario, result: TimelineResult, pictures: bool = True, comm=None):
-    """Write timeline.csv, steps.csv, timeline.json, the resolved scenario and (with
-    pictures) timeline.png and timeline.gif into `out`; all or nothing."""
+    """Write timeline.csv, steps.csv, timeline.json, the resolved scenario, (with
+    pictures) timeline.png and timeline.gif, and (with snapshots) the frame at the end of
+    each day for ParaView (paraview/days.pvd, postprocess.paraview) into `out`; all or
+    nothing."""
     import json
     from pathlib import Path
 
@@ -492,6 +494,15 @@ def write_timeline(out, scenario: Scenario, result: TimelineResult, pictures: bo
             if result.snapshots:
                 animate_timeline(result.snapshots, result.rows, result.parts, staging / "timeline.gif")
                 files.append("timeline.gif")
+        if result.snapshots:
+            from postprocess.paraview import PARAVIEW_DIR, SeriesState, write_series
+
+            phase = {r["day"]: r["phase"] for r in result.rows}
+            series = [SeriesState(float(day), lines, {"day": day, "phase": phase.get(day, "")})
+                      for day, lines in sorted(result.snapshots.items())]
+            pvd = write_series(staging / PARAVIEW_DIR, "days", series, result.parts)
+            result.summary["paraview"] = {"days": f"{PARAVIEW_DIR}/{pvd.name}"}
+            files.append(result.summary["paraview"]["days"])
         result.summary["files"] = files
         (staging / "timeline.json").write_text(json.dumps(result.summary, indent=2))
 

@@ -1,6 +1,6 @@
 """The validation suite: the frame model against published bench tests (issue 15).
 
-Each file in `validation/` describes one published test series: its `[source]` (citation,
+Each file in `validation/` (shipped inside the package by a wheel: sim.shipped) describes one published test series: its `[source]` (citation,
 DOI, where in the paper the numbers are, and `assumed`: what the paper does not say),
 a base scenario (`[scenario]`, a scenario file's content), and its cells: one published
 number each (`[[cells]]`: load case, metric of results.json, published mean and spread,
@@ -38,8 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-ROOT = Path(__file__).resolve().parents[1]
-SUITE_DIR = ROOT / "validation"
 ROLES = ("calibration", "prediction")
 MODELS = ("bench", "idealised")
 ABSOLUTE_BAND = 0.25  # +-25 % of the published mean (or the published spread if wider)
@@ -48,6 +46,20 @@ TREND_BAND_PP = 10.0  # +-10 percentage points
 
 class SuiteError(ValueError):
     """A validation file that cannot be used: names the file and the field."""
+
+
+def parse_models(text: str) -> tuple[str, ...]:
+    """The models of `--models`: a comma-separated list of MODELS, each at most once.
+    SuiteError names the option, the value and what is accepted."""
+    models = tuple(m.strip() for m in text.split(",") if m.strip())
+    bad = [m for m in models if m not in MODELS]
+    if bad or not models:
+        raise SuiteError(f"--models {text!r}; accepted: a comma-separated list of {', '.join(MODELS)}")
+    twice = sorted({m for m in models if models.count(m) > 1})
+    if twice:
+        raise SuiteError(f"--models {text!r} names {', '.join(twice)} more than once (each model would be solved "
+                         f"again for nothing); accepted: each of {', '.join(MODELS)} at most once")
+    return models
 
 
 def set_table_key(data: dict[str, Any], path: str, value: Any) -> None:
@@ -164,9 +176,14 @@ def load_test(path: Path) -> Test:
                 tuple(trends))
 
 
-def load_suite(directory: Path = SUITE_DIR, only: str | None = None) -> list[Test]:
-    """Every validation file in `directory` (sorted), or those whose name matches `only`
-    (a glob on the file's stem, e.g. "khurana*")."""
+def load_suite(directory: Path | None = None, only: str | None = None) -> list[Test]:
+    """Every validation file in `directory` (default: the shipped ones, sim.shipped; sorted),
+    or those whose name matches `only` (a glob on the file's stem, e.g. "khurana*").
+    SuiteError if none; sim.shipped.ShippedFilesMissing if the shipped files are missing."""
+    if directory is None:
+        from sim.shipped import shipped_dir
+
+        directory = shipped_dir("validation")
     files = sorted(directory.glob("*.toml"))
     if only:
         files = [f for f in files if fnmatch.fnmatch(f.stem, only)]

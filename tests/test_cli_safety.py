@@ -564,3 +564,25 @@ def test_an_unexpected_error_is_one_line_and_exit_1(monkeypatch, capsys):
     err = capsys.readouterr().err
     _assert_one_line_no_traceback(err)
     assert "internal error: RuntimeError: something the checks did not foresee (a bug in ilizarov" in err
+
+
+def test_a_file_that_cannot_be_read_is_named_once(tmp_path, capsys):
+    """'PATH: not valid TOML', not 'PATH: PATH: not valid TOML' (and the same for a missing
+    file, and a sweep's base scenario)."""
+    from sim.cli import main
+
+    f = tmp_path / "broken.toml"
+    f.write_text("[bone\nlength_mm = 3")
+    missing = tmp_path / "missing.toml"
+    for args, said in ((["validate", str(f)], f"{f}: not valid TOML: "),
+                       (["run", str(f), "--out", str(tmp_path / "o")], f"{f}: not valid TOML: "),
+                       (["validate", str(missing)], f"{missing}: no such scenario file")):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"ilizarov: error: {said}") and err.count(str(tmp_path)) == 1, err
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('base = "broken.toml"\n[[parameters]]\npath = "bone.length_mm"\nvalues = [300, 320]\n')
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert f"base: {f}: not valid TOML: " in err and err.count(str(tmp_path)) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.toml", "sweep.toml"]

@@ -141,3 +141,19 @@ def test_a_sweep_beyond_the_time_budget_asks_for_yes(tmp_path):
              env={"ILIZAROV_TIME_BUDGET_S": "1"})
     assert r.returncode == 2 and "longer than the time budget" in r.stderr and "--yes" in r.stderr, r.stderr
     assert not (tmp_path / "sw").exists()
+
+
+def test_the_run_estimate_counts_every_cycle():
+    """loads.<case>.cycles = n loads and unloads a case n times: 2 n times its steps, as the
+    frame model solves them (the estimate said `steps` whatever the cycles)."""
+    from sim.run import solve_frame
+
+    def scenario(cycles):
+        axial = {"force_N": 100.0, "steps": 2, "cycles": cycles}
+        return parse_scenario({"loads": {"cases": ["axial"], "axial": axial}})
+
+    once, thrice = estimate_frame_run(scenario(1)), estimate_frame_run(scenario(3))
+    assert thrice.solves - once.solves == 2 * 2 * 3 - 2
+    case = solve_frame(scenario(3)).cases["axial"]
+    events = len(case.contact_events) + (case.first_yield is not None and case.first_yield["step"] > 0)
+    assert len(case.steps) - 1 - events == 2 * 2 * 3

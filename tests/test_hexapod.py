@@ -549,6 +549,27 @@ def test_mounting_offsets_place_the_origin_and_turn_the_master_tab():
     assert 0.5 * sum(hexapod_geometry(s).base_angles_deg[:2]) == pytest.approx(80.0)
 
 
+def test_mount_angles_are_written_in_0_to_360_degrees():
+    """hexapod.json's mounting angles: in [0, 360) however the layout reaches them (the
+    moving pair of a master tab at 100 deg is at 100 + 240 + 45 = 385 deg, i.e. 25 deg;
+    a first pair at -30 deg is at 330 deg), and the mounting points are where they were."""
+    from sim.hexapod import ring_angle_deg
+
+    mounting = {"rotary_offset_deg": 10.0, "rotary_offset": "internal"}
+    for data, tab in ((hexapod_data(mounting=mounting), 100.0), (hexapod_data(first_pair_deg=-30.0), 330.0)):
+        s = parse_scenario(data)
+        m = run_hexapod(s, mechanics=False).summary["mounting"]
+        assert m["master_tab_deg"] == pytest.approx(tab)
+        for key in ("reference_angles_deg", "moving_angles_deg"):
+            assert all(0.0 <= a < 360.0 for a in m[key]), (key, m[key])
+        c, r = np.array([0.0, 0.0]), parse_scenario(data).ring("distal").centroid_radius_mm
+        xy = [[r * math.cos(math.radians(a)), r * math.sin(math.radians(a))] for a in m["moving_angles_deg"]]
+        np.testing.assert_allclose(np.array(m["moving_points_mm"])[:, :2], c + np.array(xy), atol=1e-9)
+    assert 25.0 in run_hexapod(parse_scenario(hexapod_data(mounting=mounting)), mechanics=False
+                               ).summary["mounting"]["moving_angles_deg"]
+    assert [ring_angle_deg(a) for a in (375.0, -10.0, 360.0, -1e-15, 0.0)] == [15.0, 350.0, 0.0, 0.0, 0.0]
+
+
 def test_explicit_strut_mounts():
     base = [75.0, 105.0, 195.0, 225.0, 315.0, 345.0]
     top = [45.0, 135.0, 165.0, 255.0, 285.0, 15.0]
@@ -696,6 +717,29 @@ def test_prescription_files(tmp_path):
     assert pdf.startswith(b"%PDF") and len(pdf) > 3000
     summary = json.loads((out / "hexapod.json").read_text())
     assert {"prescription.csv", "prescription.html", "prescription.pdf"} <= set(summary["files"])
+
+
+def test_zero_values_have_no_direction_and_zero_terms_are_not_listed():
+    """A zero rotary offset prints '0 deg' (it was '0 deg internal', a direction nobody gave),
+    and the deformity's terms that are zero are left out of the prescription and the
+    terminal summary (they said '0.0 mm anterior')."""
+    from postprocess.hexapod_report import hexapod_summary_text
+    from postprocess.prescription import amount_words, prescription_html, prescription_rows
+
+    defo = {"ap_angulation_deg": 12.0, "ap_angulation": "varus",
+            "axial_rotation_deg": 5.0, "axial_rotation": "internal"}
+    mounting = {"ap_offset_mm": 6.0, "ap_offset": "lateral", "axial_offset_mm": 80.0, "axial_offset": "proximal"}
+    s = parse_scenario(hexapod_data(deformity=defo, mounting=mounting))
+    result = run_hexapod(s, mechanics=False)
+    page = prescription_html(result.summary, prescription_rows(result.rows), s)
+    assert ("<th>mounting</th><td>reference ring 6 mm lateral, 0 mm, 80 mm proximal of the origin; "
+            "rotary offset 0 deg</td>") in page
+    assert "<th>deformity, AP film</th><td>12.0 deg varus</td>" in page
+    assert "<th>deformity, axial</th><td>5.0 deg internal rotation</td>" in page
+    assert "lateral film" not in page and "0.0 mm" not in page and "0.0 deg" not in page
+    text = hexapod_summary_text(result.summary)
+    assert "  Deformity: AP film 12.0 deg varus, axial 5.0 deg internal rotation (" in text
+    assert amount_words(0.04, "mm", "medial") == "0 mm" and amount_words(0.05, "mm", "medial") == "0.1 mm medial"
 
 
 # ----------------------------------------------------------------------------- several levels

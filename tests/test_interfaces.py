@@ -79,6 +79,58 @@ def test_a_yielding_section_bends_up_to_its_plastic_moment():
     assert root < SY * Z * 1.05
 
 
+def _cantilever(length, d, plastic):
+    plan = NetworkPlan()
+    a, b = plan.add_point((0.0, 0.0, 0.0)), plan.add_point((0.0, 0.0, length))
+    tag = plan.add_part("wire", PartKind.WIRE, "wire")
+    plan.add_line(a, b, tag, length / 40)
+    plan.markers.update({Marker.SUPPORT_A: a, Marker.LOAD_POINT: b})
+    s = v._bench_scenario(wires=(Wire("wire", "none", 0.0, 0.0, diameter_mm=d),), plasticity=Plasticity(wires=plastic))
+    m = FrameModel(s, mesh_plan(plan, None, "cantilever"), supports=(Marker.SUPPORT_A,),
+                   load_point=(Marker.LOAD_POINT, True))
+    m.solve_pretension()
+    return m
+
+
+def test_a_yielded_wire_reports_its_fibres_stress_not_the_elastic_estimate():
+    """Past yield, a plastic wire's peak von Mises stress is its fibres' (axial stress and
+    the twist's shear): at most sigma_y + H |e_p| (linear kinematic hardening), so below
+    the tensile strength here, where the section's elastic estimate M / W of the same
+    cantilever's root is 1.35 sigma_y = 931 MPa, above the 860 MPa tensile strength."""
+    length, d = 60.0, 1.8
+    I = math.pi * d ** 4 / 64
+    Py = SY * (I / (d / 2)) / length
+    m = _cantilever(length, d, plastic=True)
+    load = np.array([1.35 * Py, 0, 0, 0, 0, 0])
+    m.solve_load(load, steps=6)
+    forces = m.update_section_forces()
+    peak = m.von_mises_by_part_MPa(forces)["wire"]
+    ep = float(np.abs(m.plastic_strain.x.array).max())
+    assert ep > 1e-4
+    assert SY < peak <= SY + H * ep + 1e-6 * SY
+    assert peak < MATERIALS["stainless_steel_cold_worked"].ultimate_stress_MPa
+    assert m.peak_von_mises_MPa(forces)["wires"] == peak
+    # a twisted plastic wire adds the twist's shear at the rim: sqrt(sigma^2 + 3 (T r / J)^2)
+    from sim.elements import plastic_beam
+
+    J = 2 * I
+    sigma = np.zeros((1, plastic_beam.N_FIBRES))
+    assert plastic_beam.fibre_von_mises_MPa(sigma, np.array([100.0]), 0.0, d / 2, J)[0] == pytest.approx(
+        math.sqrt(3) * 100.0 * (d / 2) / J)
+
+
+def test_an_elastic_wire_reports_the_sections_estimate():
+    """Plasticity off: the peak is the section's elastic estimate at the cell's ends, as
+    before (the root of a cantilever: P L / W, with the transverse shear 4/3 P / A)."""
+    length, d = 60.0, 1.8
+    I, A = math.pi * d ** 4 / 64, math.pi * d ** 2 / 4
+    P = 0.9 * SY * (I / (d / 2)) / length
+    m = _cantilever(length, d, plastic=False)
+    m.solve_load(np.array([P, 0, 0, 0, 0, 0]), steps=2)
+    peak = m.von_mises_by_part_MPa(m.update_section_forces())["wire"]
+    assert peak == pytest.approx(math.sqrt((P * length / (I / (d / 2))) ** 2 + 3 * (4 / 3 * P / A) ** 2), rel=1e-2)
+
+
 def test_a_clamp_that_slips_caps_the_tension_and_loses_it_for_good():
     """A wire between two clamps that slip at F_s, loaded across its middle: its tension
     never exceeds F_s; unloaded, it has lost exactly the slip times the stiffness of the
@@ -174,13 +226,25 @@ def test_cycles_report_the_tension_lost():
     data = {"interfaces": {"wire_clamp": {"rigid": False, "slip_force_N": 1000.0}}, "plasticity": {"wires": True},
             "gap": {"width_mm": 20.0},
             "loads": {"cases": ["axial"], "axial": {"force_N": 400.0, "steps": 4, "cycles": 2}}}
-    a = solve_frame(parse_scenario(data)).results["load_cases"]["axial"]
+    r = solve_frame(parse_scenario(data)).results
+    a = r["load_cases"]["axial"]
     cyc = a["cyclic"]
     # the metrics are the first loading branch's: 0, 100, ..., 400 N and the first yield, a step of its own
     assert len(cyc["cycles"]) == 2 and a["load_N"] == sorted(a["load_N"]) and a["load_N"][-1] == 400.0
     assert len(a["load_N"]) == 5 + (a["first_yield_at_N"] is not None)
     assert all(0.5 < loss < 20.0 for loss in cyc["wire_tension_loss_percent"].values())
     assert cyc["permanent_set"] > 0.0
+    # the summary says what the cycles cost: the tension lost after each cycle and the permanent set
+    from postprocess.summary import stability_summary
+
+    pre = {w["name"]: w["achieved_N"] for w in r["pretension"]["wires"]}
+    mean = [sum(100 * (pre[n] - c["wire_tension_unloaded_N"][n]) / pre[n] for n in pre) / len(pre)
+            for c in cyc["cycles"]]
+    most = max(cyc["wire_tension_loss_percent"], key=cyc["wire_tension_loss_percent"].get)
+    line = (f"    2 load-unload cycles: wire tension lost since pretension after cycle 1: {mean[0]:.1f} %, 2: "
+            f"{mean[1]:.1f} % (mean of {len(pre)} wires; most {most}: {cyc['wire_tension_loss_percent'][most]:.1f} %, "
+            f"{cyc['wire_tension_loss_N'][most]:.0f} N); permanent set {cyc['permanent_set']:.3f} mm")
+    assert line in stability_summary(r).splitlines()
 
 
 def test_the_assumptions_in_the_results_say_which_interfaces_and_plasticity_were_used():
@@ -199,5 +263,13 @@ def test_the_assumptions_in_the_results_say_which_interfaces_and_plasticity_were
     assert a["plasticity"] == {"wires": True, "half_pins": False}
     text = summary_text(r)
     assert "wires (the model is elastic" not in text and "wires yielded (plasticity on)" in text
+    # the peak of a yielded wire is its fibres' stress, which the hardening law keeps below the tensile strength
+    assert ("wires yielded (plasticity on): their peak is the largest fibre stress (axial stress with the twist's "
+            "shear, as the hardening law allows past yield)") in text
+    strength = MATERIALS["stainless_steel_cold_worked"].ultimate_stress_MPa
+    assert 690.0 < r["max_von_mises_MPa"]["wires"] < strength
+    worst = r["critical_parts"]["wires"]
+    assert worst["von_mises_MPa"] == r["max_von_mises_by_part_MPa"][worst["part"]] == r["max_von_mises_MPa"]["wires"]
+    assert worst["safety_factor"] == pytest.approx(690.0 / worst["von_mises_MPa"])
     rigid = solve_frame(parse_scenario({"loads": data["loads"]})).results["assumptions"]
     assert rigid["wire_clamps"].startswith("rigid") and "linear elastic materials" in rigid["kinematics"]

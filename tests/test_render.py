@@ -152,3 +152,23 @@ def test_render_close_up_labels_and_arrows(frame, tmp_path):
         return int(np.count_nonzero((rgb[..., 0] > 140) & (rgb[..., 1] < 90) & (rgb[..., 2] < 90)))
 
     assert reddish(arrow) > 30 and reddish(wide) < 5  # the red load arrow
+
+
+def test_hexapod_struts_are_drawn_in_their_prescription_colours(frame, tmp_path):
+    """frames.png (postprocess.hexapod_report.render_stages): strut k in PLOT_COLOURS[k - 1],
+    red for strut 1 and blue for strut 5 here, not the struts' golden kind colour."""
+    from postprocess.hexapod_report import render_stages
+    from postprocess.prescription import PLOT_COLOURS
+
+    points = np.vstack([frame["points_mm"], [[60.0, -60.0, 100.0], [60.0, 60.0, 250.0],
+                                             [-60.0, 60.0, 100.0], [-60.0, -60.0, 250.0]]])
+    n = len(frame["points_mm"])
+    data = {**frame, "points_mm": points, "displacement_mm": np.zeros_like(points),
+            "cells": np.vstack([frame["cells"], [[n, n + 1], [n + 2, n + 3]]]),
+            "part_tag": np.concatenate([frame["part_tag"], [7, 8]]),
+            "section_forces": np.vstack([frame["section_forces"], np.zeros((2, 6))])}
+    parts = {**PARTS, 7: ("strut1", "STRUT"), 8: ("strut5", "STRUT")}
+    rgb = _rgb(render_stages({"day 0": data}, {"day 0": parts}, tmp_path / "frames.png", "hexapod"))
+    for k in (1, 5):
+        colour = np.array([int(PLOT_COLOURS[k - 1][i:i + 2], 16) for i in (1, 3, 5)])
+        assert _pixels_near(rgb, colour, tol=30) > 50, k  # none before (golden struts)

@@ -93,7 +93,7 @@ def test_tension_above_wire_yield():
     # 1.5 mm wire at 130 kgf is at yield (physics.md): rejected, with the limit given
     msg = bad({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "diameter_mm": 1.5, "tension_kgf": 130},
                          {"name": "v", "ring": "ring4", "angle_deg": 0}]},
-              "wires[0].tension_N", "above the yield stress", "690 MPa", "accepted: at most")
+              "wires[0].tension_kgf", "above the yield stress", "690 MPa", "accepted: at most")  # the key the file used
     assert "kgf" in msg
     # 1.8 mm at 130 kgf carries 501 MPa: accepted
     parse_scenario({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "tension_kgf": 130, "olive": True},
@@ -266,3 +266,27 @@ def test_the_ranges_are_documented():
     doc = (ROOT / "docs" / "validation.md").read_text()
     for key, limit in LIMITS.items():
         assert f"| `{key}` | {limit.words().split(' (')[0]} |" in doc, key
+
+
+def test_clamp_slip_refusal_names_the_key_and_the_slip_force_the_file_used():
+    """A tension given in kgf is refused under that key; a slip force from a per-part
+    override is named as that override (fresh-user trial)."""
+    wires = [{"name": "w", "ring": "ring1", "angle_deg": 0, "tension_kgf": 90, "olive": True},
+             {"name": "v", "ring": "ring4", "angle_deg": 0, "tension_N": 500, "olive": True}]
+    msg = bad({"wires": wires, "interfaces": {"wire_clamp": {"rigid": False},
+                                              "override": [{"part": "w", "wire_clamp": {"slip_force_N": 800}}]}},
+              "wires[0].tension_kgf", "883 N (90 kgf) is at or above the slip force of its clamps (800 N, 82 kgf; "
+              "interfaces.override[0].wire_clamp.slip_force_N)", "accepted: a tension below 800 N (81.6 kgf)")
+    assert "interfaces.wire_clamp.slip_force_N" not in msg
+    bad({"wires": wires, "interfaces": {"wire_clamp": {"rigid": False, "slip_force_N": 450}}},
+        "wires[0].tension_kgf", "(450 N, 46 kgf; interfaces.wire_clamp.slip_force_N)")
+
+
+def test_an_interface_override_on_a_ring_says_rings_have_none():
+    msg = bad({"interfaces": {"override": [{"part": "ring1", "wire_clamp": {"slip_force_N": 1500}}]}},
+              "interfaces.override[0].part", "'ring1' is a ring, which has no interface of its own",
+              "accepted: the name of a wire, rod or half pin")
+    listed = msg.rsplit("(", 1)[1].rstrip(")").split(", ")
+    assert "ring_lateral" not in listed and "rod_lateral" in listed and not {"ring1", "ring2"} & set(listed)
+    bad({"interfaces": {"override": [{"part": "ring9_wire1"}]}}, "interfaces.override[0].part",
+        "'ring9_wire1' is not a wire, rod or half pin of the frame")

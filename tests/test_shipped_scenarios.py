@@ -44,6 +44,13 @@ def check_contract(d):
     assert {"mesh", "solve", "total"} <= d["timings_s"].keys()
 
 
+def check_paraview(d, run_dir):
+    """One ParaView series per load case, as results.json lists them (docs/paraview.md)."""
+    assert d["paraview"].keys() == d["load_cases"].keys()
+    for pvd in d["paraview"].values():
+        assert (run_dir / pvd).is_file() and (run_dir / pvd).with_suffix("").is_dir()
+
+
 def test_standard_scenario_end_to_end(tmp_path):
     out = tmp_path / "run"
     r = run_cli(ROOT / "scenarios" / "standard-4ring.toml", out)
@@ -56,6 +63,7 @@ def test_standard_scenario_end_to_end(tmp_path):
         assert w["achieved_N"] == pytest.approx(w["target_N"], rel=1e-4)  # simultaneous tensioning
     assert (out / "frame.png").stat().st_size > 10_000
     assert (out / "scenario.resolved.json").exists()
+    check_paraview(d, out)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging directory or lock left
     # a second run into the same directory replaces it
     r = run_cli(ROOT / "scenarios" / "standard-4ring.toml", out, "--no-picture", "--quiet")
@@ -67,6 +75,7 @@ def test_shipped_scenario_runs(tmp_path, scenario):
     r = run_cli(scenario, tmp_path / "run", "--no-picture", "--quiet")
     assert r.returncode == 0, r.stderr
     d = json.loads((tmp_path / "run" / "results.json").read_text())
+    check_paraview(d, tmp_path / "run")
     if d["setup"] == "frame_only":
         check_schema(d)
         assert d["load_cases"]["axial"]["ifm_axial_mm"] is None

@@ -140,6 +140,15 @@ def test_the_suite_command_refuses_an_unknown_model(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_the_suite_command_refuses_a_model_named_twice(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "validation-suite", "--models", "idealised,idealised",
+                        "--out", str(tmp_path / "o")], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2
+    assert ("--models 'idealised,idealised' names idealised more than once (each model would be solved again for "
+            "nothing); accepted: each of bench, idealised at most once") in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("scenario", ["frame-only.toml", "standard-4ring.toml"])
 def test_eccentric_compression_adds_the_bending_compliance_times_the_offset_squared(scenario):
     """A force F at offset e along x is F at the axis plus a moment F e about y: on a
@@ -302,7 +311,6 @@ def test_a_cell_that_cannot_be_solved_is_a_failure_of_the_command(tmp_path, monk
     text = (ROOT / "validation" / "watson2003-clamped-wire-yield.toml").read_text()
     (suite_dir / "bad.toml").write_text(text.replace('set = { "wires[0].tension_kgf" = 110 }',
                                                      'set = { "wires[0].tension_kgf" = 400 }'))
-    monkeypatch.setattr(vs, "SUITE_DIR", suite_dir)
     monkeypatch.setattr(vs.load_suite, "__defaults__", (suite_dir, None))
     code = main(["validation-suite", "--out", str(tmp_path / "out"), "--quiet", "--models", "bench"])
     assert code == 3

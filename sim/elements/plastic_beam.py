@@ -65,14 +65,46 @@ def energy_density(p, q, plastic_n, eps, gamma, kappa, t, n1, n2):
     return p[LAMBDA0] * W
 
 
+def _stress(q, e, ep_n):
+    """The fibre's return-mapped axial stress (MPa): the derivative of W_f by e."""
+    E, H, xi, over = _fibre(q, e, ep_n)
+    return E * (e - ep_n) - E * over / (E + H) * ufl.sign(xi)
+
+
+def fibre_stresses(p, q, plastic_n, eps, gamma, kappa, t, n1, n2):
+    """The axial stress of every fibre (MPa, tension positive; UFL vector of N_FIBRES, in
+    the order of sim.elements.fibres.layout): on the yield surface of a yielding fibre,
+    |sigma - H e_p| = sigma_y, so |sigma| <= sigma_y + H |e_p|."""
+    return ufl.as_vector([_stress(q, e, plastic_n[j])
+                          for j, (e, _, _, _) in enumerate(_terms(q, p, eps, kappa, t, n1, n2))])
+
+
+def fibre_radii(r_in: float, r_out: float) -> list[float]:
+    """The radius of every fibre (mm), in the order of `fibre_stresses`."""
+    return [r_in + xi * (r_out - r_in) for _, _, xi, _ in fibres.layout(N_ANGLES)]
+
+
+def fibre_von_mises_MPa(sigma, torque_Nmm, r_in: float, r_out: float, torsion_constant_mm4: float):
+    """Peak von Mises stress of yielding sections (numpy): the largest over the fibres of
+    sqrt(sigma^2 + 3 tau^2), sigma the fibres' axial stresses (n, N_FIBRES; MPa) and tau
+    the shear stress of the (elastic) twisting moment at the fibre's radius, T r / J
+    (torque_Nmm: (n,); J in mm^4). The transverse shear is left out, as the fibres
+    leave it out: a wire's is small beside its axial and bending stresses."""
+    import numpy as np
+
+    sigma = np.asarray(sigma, float)
+    tau = np.abs(np.asarray(torque_Nmm, float))[:, None] * np.asarray(fibre_radii(r_in, r_out))[None, :] \
+        / torsion_constant_mm4
+    return np.sqrt(sigma ** 2 + 3.0 * tau ** 2).max(axis=1) if sigma.size else np.zeros(len(sigma))
+
+
 def section_forces(p, q, plastic_n, eps, gamma, kappa, t, n1, n2):
     """[N, 0, 0, 0, M1, M2] (N, N*mm; UFL vector) from the fibres: the shear forces and the
     twisting moment are the elastic beam's (sim.elements.beam.section_forces of the same
     cell, whose EA and EI are zero on a yielding member)."""
     N, M1, M2 = 0, 0, 0
     for j, (e, area, lever1, lever2) in enumerate(_terms(q, p, eps, kappa, t, n1, n2)):
-        E, H, xi, over = _fibre(q, e, plastic_n[j])
-        sigma = E * (e - plastic_n[j]) - E * over / (E + H) * ufl.sign(xi)
+        sigma = _stress(q, e, plastic_n[j])
         N += sigma * area
         M1 += sigma * area * lever1
         M2 += sigma * area * lever2
