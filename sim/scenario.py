@@ -1727,6 +1727,10 @@ def _validate_wires(s: Scenario) -> None:
         seen.setdefault((w.ring, w.face), []).append((i, w))
 
 
+ROD_LEAN_MAX_DEG = 10.0  # assumed: a pair of conical and spherical washers seats a rod this far off
+# its hole's axis (no published limit reachable; docs/validation.md)
+
+
 def _rod_points(s: Scenario, rod: Rod) -> list[tuple[Ring, float, float]]:
     a = math.radians(rod.angle_deg)
     return [(r, r.centre_xy_mm[0] + r.centroid_radius_mm * math.cos(a),
@@ -1759,20 +1763,33 @@ def _validate_rods(s: Scenario) -> None:
                 raise ScenarioError(f"{p}.length_mm", f"{rod.length_mm:g} mm is shorter than the spacing of rings "
                                     f"{rings[0].name!r} and {rings[-1].name!r} ({span:g} mm); accepted: at least "
                                     f"{span:g} mm")
-        # a rod is parallel to the bone: its holes on every ring it joins line up
+        # a rod runs straight from its first ring to its last: between rings of different sizes
+        # or centres it leans, seated on conical washers, up to ROD_LEAN_MAX_DEG; a ring in
+        # between must lie on that straight line (a threaded rod does not bend round it)
         pts = _rod_points(s, rod)
-        r0, x0, y0 = pts[0]
-        for r1, x1, y1 in pts[1:]:
-            off = math.hypot(x1 - x0, y1 - y0)
+        (r0, x0, y0), (rn, xn, yn) = pts[0], pts[-1]
+        dz = rn.level_mm - r0.level_mm
+        lean = math.degrees(math.atan2(math.hypot(xn - x0, yn - y0), dz)) if dz > 0 else 0.0
+        if lean > ROD_LEAN_MAX_DEG:
+            raise ScenarioError(p, f"rod {rod.name!r} at {rod.angle_deg:g} deg joins ring {r0.name!r} (inner "
+                                f"diameter {r0.inner_diameter_mm:g} mm, width {r0.width_mm:g} mm, centre "
+                                f"{r0.centre_xy_mm}) and ring {rn.name!r} ({rn.inner_diameter_mm:g} mm, "
+                                f"{rn.width_mm:g} mm, {rn.centre_xy_mm}) {dz:g} mm apart: it would lean {lean:.1f} "
+                                f"deg from the bone's axis; accepted: at most {ROD_LEAN_MAX_DEG:g} deg (what conical "
+                                "washers seat), e.g. rings further apart or of closer sizes (from_ring and to_ring "
+                                "choose the rings a rod joins)")
+        for r1, x1, y1 in pts[1:-1]:
+            t = (r1.level_mm - r0.level_mm) / dz
+            off = math.hypot(x1 - (x0 + t * (xn - x0)), y1 - (y0 + t * (yn - y0)))
             if off > 0.5:
                 raise ScenarioError(p, f"rod {rod.name!r} at {rod.angle_deg:g} deg joins ring {r0.name!r} (inner "
                                     f"diameter {r0.inner_diameter_mm:g} mm, width {r0.width_mm:g} mm, centre "
-                                    f"{r0.centre_xy_mm}) and ring {r1.name!r} ({r1.inner_diameter_mm:g} mm, "
-                                    f"{r1.width_mm:g} mm, {r1.centre_xy_mm}): its holes are {off:.1f} mm apart in "
-                                    "plan view, so the rod would lean instead of running parallel to the bone; rods "
-                                    "between rings of different sizes or centres are not supported yet; accepted: "
-                                    "rings of one inner diameter, width and centre along each rod (from_ring and "
-                                    "to_ring choose the rings a rod joins)")
+                                    f"{r0.centre_xy_mm}) and ring {rn.name!r} ({rn.inner_diameter_mm:g} mm, "
+                                    f"{rn.width_mm:g} mm, {rn.centre_xy_mm}) through ring {r1.name!r} "
+                                    f"({r1.inner_diameter_mm:g} mm, {r1.centre_xy_mm}), whose hole is {off:.1f} mm "
+                                    "off the straight line between them in plan view: the rod would have to bend; "
+                                    "accepted: rings in between on the rod's line (of sizes and centres that line "
+                                    "up), or separate rods (from_ring and to_ring choose the rings a rod joins)")
         # two rods through one hole
         for j, other in enumerate(s.rods[:i]):
             da = abs((rod.angle_deg - other.angle_deg + 180.0) % 360.0 - 180.0)
