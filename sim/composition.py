@@ -83,7 +83,7 @@ class WirePair:
     and R_wire2 at about_deg + crossing_deg/2 on the bottom face, in place of its wires.
     """
 
-    crossing_deg: float  # the angle between the two wires, more than 0 and less than 180 deg
+    crossing_deg: float  # the angle between the two wires
     rings: tuple[str, ...] | None = None  # the rings that carry a pair (default: every ring)
     about_deg: float = 90.0  # the direction that halves the crossing angle (90: antero-posterior)
     diameter_mm: float | None = None  # each wire's (default: a wire's, 1.8 mm)
