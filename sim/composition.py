@@ -290,8 +290,9 @@ def _rods_evenly(value: Any, source: str, origins: Origins) -> list[dict]:
         name = f"rod{k + 1}"
         rods.append({"name": name, "angle_deg": angle, **keys})
         origins.parts[("rods", name)] = f"rods_evenly of {source}"
-    origins.notes.append(f"rods_evenly: {pattern.count} rods rod1 ... rod{pattern.count}, every "
-                         f"{360.0 / pattern.count:g} deg from {pattern.start_deg:g} deg (in place of any rods)")
+    which = f"{pattern.count} rods rod1 ... rod{pattern.count}, every {360.0 / pattern.count:g} deg from" \
+        if pattern.count > 1 else "1 rod, rod1, at"
+    origins.notes.append(f"rods_evenly: {which} {pattern.start_deg:g} deg (in place of any rods)")
     return rods
 
 
