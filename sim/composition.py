@@ -151,6 +151,8 @@ class Origins:
             if not isinstance(entries, list) or k >= len(entries) or not isinstance(entries[k], dict):
                 return ""
             name = entries[k].get("name")
+            if not isinstance(name, str):  # an entry without a name is a new part (the error says what is amiss)
+                return ""
             made = self.parts.get((group, name), self.default)
             key_from = self.keys.get((group, name, key)) if key else None
             if made is None and key_from is None:
@@ -317,13 +319,16 @@ def compose(own: dict[str, Any], source: str, base: dict[str, Any] | None = None
         if not isinstance(removed, list) or not all(isinstance(n, str) for n in removed):
             raise ScenarioError("remove", f"{removed!r} is not accepted; accepted: a list of part names "
                                 '(remove = ["ring2_wire1"])')
+        if base is None:
+            raise ScenarioError("remove", "leaves out parts of the scenario this file extends, and it extends none; "
+                                'accepted: remove with extends = "base.toml" (a file without extends lists the parts '
+                                "it has)")
         for i, name in enumerate(removed):
             groups = [g for g in NAMED_LISTS if any(p.get("name") == name for p in data.get(g, []))]
             if not groups:
                 known = [p.get("name") for g in NAMED_LISTS for p in data.get(g, [])]
-                what = f"of the base scenario {base_name}" if base is not None else "made by this file's patterns"
-                raise ScenarioError(f"remove[{i}]", f"{name!r} is no part {what}; accepted: one of "
-                                    f"{', '.join(map(str, known)) or 'none'}")
+                raise ScenarioError(f"remove[{i}]", f"{name!r} is no part of the base scenario {base_name}; accepted: "
+                                    f"one of {', '.join(map(str, known)) or 'none'}")
             for g in groups:
                 data[g] = [p for p in data[g] if p.get("name") != name]
     pattern_wires, pattern_rods = own.pop("wire_pairs", None), own.pop("rods_evenly", None)

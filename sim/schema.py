@@ -190,8 +190,8 @@ def _composition(root: dict[str, Any], tables: dict[str, Any]) -> None:
     props = root["properties"]
     props["extends"] = {"type": "string", "description": "The scenario file this one starts from, its path relative "
                         "to this file; its tables merge key by key, its parts by name (docs/validation.md, section 9)."}
-    props["remove"] = {"type": "array", "items": {"type": "string"}, "description": "Parts of the base scenario (or "
-                       "made by a pattern) left out, by name."}
+    props["remove"] = {"type": "array", "items": {"type": "string"}, "description": "Parts of the base scenario "
+                       "(extends) left out, by name."}
     props["wire_pairs"] = {"type": "array", "items": {"$ref": "#/$defs/WirePair"}, "description": "Two wires "
                            "crossing at the bone axis on each ring named (R_wire1 and R_wire2), in place of its wires."}
     props["rods_evenly"] = {"$ref": "#/$defs/RodsEvenly", "description": "The frame's rods, rod1 ... rodN, evenly "

@@ -145,6 +145,11 @@ def test_remove_names_a_part_there_is(tmp_path):
                                 "accepted: one of ring1, ring2, ring3, ring4, ring1_wire1,")
     g = _files(tmp_path, g='extends = "standard-4ring.toml"\nremove = "ring1_wire1"\n')
     assert _error(g).startswith("remove: 'ring1_wire1' is not accepted; accepted: a list of part names")
+    with pytest.raises(ScenarioError, match="^remove: leaves out parts of the scenario this file extends, and it "
+                       "extends none"):
+        parse_scenario({"remove": ["ring1_wire1"]})
+    h = _files(tmp_path, h='extends = "standard-4ring.toml"\n[[wires]]\nring = "ring1"\nangle_deg = 10\n')
+    assert _error(h) == "wires[8].name: is required (a string)"  # a new part: no name, no file to guess
 
 
 def test_only_a_file_can_extend_another():
