@@ -1116,7 +1116,13 @@ def replace_scenario(s: Scenario, changes: dict[str, Any]) -> Scenario:
     for m in data.get("materials", []):
         if m.get("ultimate_stress_MPa") == math.inf:  # the default: never let yield (not a number a file gives)
             del m["ultimate_stress_MPa"]
+    from sim.composition import COMPOSE_KEYS
+
     for path, value in changes.items():
+        if (top := _PATH_PART.match(path)) and top.group(1) in COMPOSE_KEYS:
+            raise ScenarioError(path, "a key of a scenario file (it extends or expands into parts when the file is "
+                                "read), not of a scenario; accepted: the paths of the scenario's parts, such as "
+                                "wires[*].tension_kgf or rods[2].angle_deg")
         for one in _expand_path(data, path):
             _set_path(data, one, value)
     return parse_scenario(data, default_name=s.name)

@@ -155,6 +155,9 @@ def test_remove_names_a_part_there_is(tmp_path):
 def test_only_a_file_can_extend_another():
     with pytest.raises(ScenarioError, match="^extends: only a scenario file can extend another"):
         parse_scenario({"extends": "standard-4ring.toml"})
+    for key in ("extends", "remove", "wire_pairs", "rods_evenly.count"):
+        with pytest.raises(ScenarioError, match=rf"^{key}: a key of a scenario file .*; accepted: the paths of the "):
+            load_scenario(STANDARD).replace({key: 4})
 
 
 # ----------------------------------------------------------------------------- patterns
