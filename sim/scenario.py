@@ -19,7 +19,6 @@ import functools
 import json
 import math
 import re
-import tomllib
 import types
 import typing
 from dataclasses import dataclass
@@ -1117,7 +1116,13 @@ def replace_scenario(s: Scenario, changes: dict[str, Any]) -> Scenario:
     for m in data.get("materials", []):
         if m.get("ultimate_stress_MPa") == math.inf:  # the default: never let yield (not a number a file gives)
             del m["ultimate_stress_MPa"]
+    from sim.composition import COMPOSE_KEYS
+
     for path, value in changes.items():
+        if (top := _PATH_PART.match(path)) and top.group(1) in COMPOSE_KEYS:
+            raise ScenarioError(path, "a key of a scenario file (it extends or expands into parts when the file is "
+                                "read), not of a scenario; accepted: the paths of the scenario's parts, such as "
+                                "wires[*].tension_kgf or rods[2].angle_deg")
         for one in _expand_path(data, path):
             _set_path(data, one, value)
     return parse_scenario(data, default_name=s.name)
@@ -1136,11 +1141,43 @@ def parse_scenario(data: dict[str, Any], default_name: str = "scenario", notes: 
     Parts the file does not list are the defaults (`DEFAULT_PARTS`): the standard rings,
     the standard wires on every ring, four rods (none with one ring or a hexapod). A
     file that lists any [[wires]] (or [[rods]]) gets only those: no default is added.
+    The patterns ([[wire_pairs]], [rods_evenly], `remove`) are expanded first
+    (sim.composition); `extends` needs a file (`load_scenario`).
     `notes`, if given, receives one line per group saying what was built and from what.
     Raises ScenarioError (an error about a default part says that it is one).
     """
     if not isinstance(data, dict):
         raise ScenarioError("", f"a scenario is a table of keys, not {type(data).__name__}")
+    if "extends" in data:
+        raise ScenarioError("extends", "only a scenario file can extend another (its path is relative to the file): "
+                            "load it with load_scenario; accepted here: the keys of a scenario without extends")
+    from sim.composition import COMPOSE_KEYS, compose
+
+    if any(k in data for k in COMPOSE_KEYS):
+        data, origins = compose(data, "the scenario")
+        return parse_checked(data, origins, default_name, notes)
+    return _parse_plain(data, default_name, notes)
+
+
+def parse_checked(data: dict[str, Any], origins: Any, default_name: str = "scenario",
+                  notes: list[str] | None = None) -> Scenario:
+    """`_parse_plain` of composed data (sim.composition): an error says which part and file
+    it concerns (`origins`, None: as it is), `notes` first get what the composition did."""
+    said: list[str] = []
+    try:
+        s = _parse_plain(data, default_name, said)
+    except ScenarioError as exc:
+        raise (origins.explain(exc, data) if origins is not None else exc) from None
+    if notes is not None:
+        if origins is not None and origins.default is not None:  # the parts are the file's and its bases'
+            said = [re.sub(r" from the file(; they replace the default wires \(none is added\))?",
+                           " from the file and its bases", line) for line in said]
+        notes.extend([*(origins.notes if origins is not None else []), *said])
+    return s
+
+
+def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | None) -> Scenario:
+    """`parse_scenario` of data with neither extends nor patterns."""
     data = dict(data)
     for group in PART_GROUPS:
         if group in data:
@@ -1204,19 +1241,16 @@ def parse_scenario(data: dict[str, Any], default_name: str = "scenario", notes: 
 
 
 def load_scenario(path: str | Path, notes: list[str] | None = None) -> Scenario:
-    """Read, parse and validate a scenario file (`notes`: see `parse_scenario`)."""
+    """Read, parse and validate a scenario file (`notes`: see `parse_scenario`). A file may
+    extend another (`extends = "base.toml"`, relative to the file) and use the patterns
+    of parts (sim.composition, which merges and expands them)."""
+    from sim.composition import load_composed
+
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError("", f"{path}: no such scenario file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError("", f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError("", f"{path}: not a text (UTF-8) file") from None
-    except OSError as exc:
-        raise ScenarioError("", f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return parse_scenario(data, default_name=path.stem, notes=notes)
+    data, origins = load_composed(path)
+    if origins is None:
+        return parse_scenario(data, default_name=path.stem, notes=notes)
+    return parse_checked(data, origins, default_name=path.stem, notes=notes)
 
 
 # --------------------------------------------------------------------- validation

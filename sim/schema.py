@@ -178,13 +178,50 @@ def _describe(cls: type, name: str, prop: dict[str, Any], limit: sc.Limit | None
         prop["description"] = " ".join(words)
 
 
+# Arrays of tables that a file extending another merges by name (sim.composition).
+NAMED_TABLES = {"rings": "Ring", "wires": "Wire", "rods": "Rod", "half_pins": "HalfPin", "materials": "Material"}
+
+
+def _composition(root: dict[str, Any], tables: dict[str, Any]) -> None:
+    """The keys of sim.composition: `extends`, `remove` and the patterns. In a file that
+    extends another or uses a pattern, an entry of [[rings]], [[wires]], ... may change a
+    part by its name alone (<Part>Change: only `name` required); in any other file it is a
+    whole part (the `else` below)."""
+    props = root["properties"]
+    props["extends"] = {"type": "string", "description": "The scenario file this one starts from, its path relative "
+                        "to this file; its tables merge key by key, its parts by name (docs/validation.md, section 9)."}
+    props["remove"] = {"type": "array", "items": {"type": "string"}, "description": "Parts of the base scenario "
+                       "(extends) left out, by name."}
+    props["wire_pairs"] = {"type": "array", "items": {"$ref": "#/$defs/WirePair"}, "description": "Two wires "
+                           "crossing at the bone axis on each ring named (R_wire1 and R_wire2), in place of its wires."}
+    props["rods_evenly"] = {"$ref": "#/$defs/RodsEvenly", "description": "The frame's rods, rod1 ... rodN, evenly "
+                            "spaced around the rings, in place of any rods."}
+    strict = {}
+    for group, title in NAMED_TABLES.items():
+        change = copy.deepcopy(tables[title])
+        change["required"] = ["name"]
+        change["description"] = (f"A {title} in a file that extends another or uses a pattern: with the name of a "
+                                 "part there, the keys given change it; with a new name, a whole new part.")
+        tables[f"{title}Change"] = change
+        props[group]["items"] = {"$ref": f"#/$defs/{title}Change"}
+        strict[group] = {"items": {"$ref": f"#/$defs/{title}"}}
+    root["if"] = {"anyOf": [{"required": [key]} for key in ("extends", "wire_pairs", "rods_evenly")]}
+    root["else"] = {"properties": strict}
+
+
 def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft-07) of a scenario file."""
+    from sim import composition as comp
+
     schema = copy.deepcopy(sc.scenario_adapter().json_schema())
     limits = _limit_fields()
-    classes = {cls.__name__: cls for cls in sc.schema_classes()}
+    limits[(comp.WirePair, "about_deg")] = limits[(comp.RodsEvenly, "start_deg")] = sc.ANGLE
+    limits[(comp.RodsEvenly, "count")] = sc.Limit(1, sc.MAX_RODS, "", "rods evenly spaced around the rings")
+    classes = {cls.__name__: cls for cls in (*sc.schema_classes(), comp.WirePair, comp.RodsEvenly)}
     tables = dict(schema.pop("$defs"))
     tables["Scenario"] = schema
+    for cls in (comp.WirePair, comp.RodsEvenly):
+        tables[cls.__name__] = copy.deepcopy(comp.pattern_adapter(cls).json_schema())
     for title, table in tables.items():
         cls = classes[title]
         comments = _field_comments(cls)
@@ -205,6 +242,10 @@ def scenario_json_schema() -> dict[str, Any]:
     wire["required"] = [k for k in wire["required"] if k != "tension_N"]
     wire["not"] = {"required": ["tension_N", "tension_kgf"]}
     root = tables.pop("Scenario")
+    _composition(root, tables)
+    crossing = tables["WirePair"]["properties"]["crossing_deg"]  # open at both ends: Limit has no such range
+    crossing.update(exclusiveMinimum=0.0, exclusiveMaximum=180.0)
+    crossing["description"] = "The angle between the two wires. Unit: deg. Accepted: more than 0 and less than 180 deg."
     out = {"$schema": DRAFT, "$id": f"https://ilizarov.invalid/schemas/{SCENARIO_SCHEMA}",
            "title": "ilizarov scenario file", **{k: v for k, v in root.items() if k != "title"},
            "$defs": dict(sorted(tables.items()))}
@@ -223,6 +264,8 @@ def validation_file_schema() -> dict[str, Any]:
     defs = scen.pop("$defs")
     for key in ("$schema", "$id"):
         scen.pop(key)
+    del scen["properties"]["extends"]  # a test's scenario is a table of the test's file, it extends none
+    scen["if"] = {"anyOf": [c for c in scen["if"]["anyOf"] if c != {"required": ["extends"]}]}
     text = {"type": "string"}
     number = {"type": "number"}
     return {

@@ -249,6 +249,10 @@ def test_installed_wheel_runs_outside_the_checkout(installed):
     r = _run(installed, "-m", "sim.cli", "validate", str(standard))
     assert r.returncode == 0, r.stderr
     assert "standard-4ring" in r.stdout
+    for variant in (shipped / "scenarios" / "crossing-60.toml", copied / "scenarios" / "crossing-60.toml"):
+        r = _run(installed, "-m", "sim.cli", "validate", str(variant))  # extends = "standard-4ring.toml" beside it
+        assert r.returncode == 0, r.stderr
+        assert "extends standard-4ring.toml" in r.stdout
 
     # the quickest shipped frame, solved into the temporary directory
     r = _run(installed, "-m", "sim.cli", "run", "examples/scenarios/two-ring.toml", "--out", "two-ring",
