@@ -1729,16 +1729,16 @@ def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
         disc = b * b - (o[0] ** 2 + o[1] ** 2 - ring.centroid_radius_mm ** 2)
         if disc <= 0:
             continue  # a wire that misses the ring is _validate_wires' to refuse
-        for k, t in enumerate((-b - math.sqrt(disc), -b + math.sqrt(disc))):
+        for t in (-b - math.sqrt(disc), -b + math.sqrt(disc)):
             x, y = o[0] + t * d[0], o[1] + t * d[1]
-            out.append((f"wires[{i}].angle_deg", f"wire {w.name!r}'s {('first', 'second')[k]} clamp", ring.name,
+            out.append((f"wires[{i}].angle_deg", f"a clamp of wire {w.name!r}", ring.name,
                         math.degrees(math.atan2(y, x))))
     for i, rod in enumerate(s.rods):
         for ring in s.rod_rings(rod):
             out.append((f"rods[{i}].angle_deg", f"rod {rod.name!r}", ring.name, rod.angle_deg))
     for i, pin in enumerate(s.half_pins):
         if pin.ring in by_name:
-            out.append((f"half_pins[{i}].angle_deg", f"half pin {pin.name!r}'s post", pin.ring, pin.angle_deg))
+            out.append((f"half_pins[{i}].angle_deg", f"the post of half pin {pin.name!r}", pin.ring, pin.angle_deg))
     if s.hexapod is not None:
         from sim.hexapod import fixed_level_geometries, hexapod_geometry
 
