@@ -1299,11 +1299,13 @@ LIMITS: dict[str, Limit] = {
                           "[defect]"),
     "gap.regenerate.modulus_MPa": Limit(0.01, 30000.0, "MPa", "from granulation tissue, 0.2 MPa, to cortical bone, "
                                         "17 000 MPa"),
-    "rings[].inner_diameter_mm": Limit(50.0, 300.0, "mm", "the ring sizes of real ring systems, from small-animal "
-                                       "rings to the largest femoral rings"),
+    # Ring sizes and where they come from: docs/validation.md, "Ring sizes". 240-300 mm has no catalogue behind it.
+    "rings[].inner_diameter_mm": Limit(50.0, 300.0, "mm", "the ring sizes of real ring systems: veterinary rings from "
+                                       "50 mm, Ilizarov rings 80-240 mm, 150-160 mm for an adult's tibia"),
     "rings[].width_mm": Limit(5.0, 40.0, "mm", "the radial width of real rings is 10-25 mm"),
     "rings[].thickness_mm": Limit(2.0, 25.0, "mm", "steel rings are 5-6 mm thick, carbon-fibre rings up to about "
                                   "15 mm"),
+    "rings[].opening_deg": Limit(-360.0, 360.0, "deg", "a direction in the ring's plane; angles repeat every 360 deg"),
     "rings[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
     "wires[].diameter_mm": Limit(1.0, 2.5, "mm", "Kirschner wires for ring fixators are 1-2 mm, 1.5 and 1.8 mm in "
                                  "adults; a thicker one is a pin (transfixion_pin = true, or a half pin)"),
@@ -1709,7 +1711,7 @@ def _validate_ring_kinds(s: Scenario) -> None:
                                 "remove opening_deg, or an open kind (" +
                                 ", ".join(repr(k) for k in RING_ARC_DEG if k != "full") + ")")
         if r.opening_deg is not None:
-            _limit("angle", f"{p}.opening_deg", r.opening_deg, ANGLE)
+            _limit("rings[].opening_deg", f"{p}.opening_deg", r.opening_deg)
 
 
 def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
