@@ -246,3 +246,28 @@ def test_a_pin_or_rod_in_the_opening_is_refused(extra, field, what):
         parse_scenario(data)
     assert err.value.field == field
     assert what in err.value.message and "accepted: an attachment on the arc" in err.value.message
+
+
+def test_a_hexapod_strut_in_the_opening_is_refused():
+    import tomllib
+
+    data = tomllib.loads((ROOT / "scenarios" / "hexapod-correction.toml").read_text())
+    data["rings"][1].update(kind="five_eighths", opening_deg=205)
+    data["wires"] = [{"name": "dw1", "ring": "distal", "angle_deg": 45},
+                     {"name": "dw2", "ring": "distal", "angle_deg": 135, "face": "bottom"}]
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert err.value.field == "hexapod.first_pair_deg"
+    assert err.value.message.startswith("strut 3 would attach to ring 'proximal' at 190.0 deg, in its opening")
+
+
+def test_a_test_machine_mount_in_the_opening_is_refused():
+    data = {"bone": {"length_mm": 250, "intact": True, "limb_diameter_mm": 100},
+            "rings": [{"name": "ring", "level_mm": 80, "kind": "half", "opening_deg": 270}],
+            "wires": [{"name": "w1", "ring": "ring", "angle_deg": 0, "offset_mm": 10}],
+            "half_pins": [{"name": "p1", "ring": "ring", "angle_deg": 90, "post_height_mm": -20}],
+            "loads": {"setup": "ring_held", "held_at_deg": [60, 270], "cases": ["axial"]}}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert err.value.field == "loads.held_at_deg"
+    assert "a test-machine mount would attach to ring 'ring' at 270.0 deg" in err.value.message
