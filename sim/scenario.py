@@ -89,9 +89,9 @@ class Gap:
     regenerate: Regenerate | None = None
 
 
-RingKind = Literal["full", "five_eighths", "two_thirds", "half"]
+RingKind = Literal["full", "five_eighths", "two_thirds", "half", "femoral_arch"]
 # The arc each kind of ring covers (deg): an open ring is an arc of a full ring's centroid
-# circle, the rest of the circle is its opening.
+# circle, the rest of the circle is its opening. A femoral arch gives its own (arch_deg).
 RING_ARC_DEG: dict[str, float] = {"full": 360.0, "five_eighths": 225.0, "two_thirds": 240.0, "half": 180.0}
 
 
@@ -100,12 +100,14 @@ class Ring:
     """A ring in the plane z = level_mm; width is radial, thickness axial.
 
     kind: "full" (the default), or an open ring: "five_eighths" (an arc of 225 deg),
-    "two_thirds" (240 deg) or "half" (180 deg) of the same centroid circle, with the same
-    section. opening_deg: the direction the opening faces (the middle of the missing
-    arc, angles as everywhere from +x towards +y; e.g. 270, posterior, for a proximal
-    tibial 5/8 ring that lets the knee flex); required for an open ring, not accepted on a
-    full one. Wires, rods, half-pin posts, hexapod struts and test-machine mounts attach
-    only on the arc (validate refuses one in the opening).
+    "two_thirds" (240 deg), "half" (180 deg) or "femoral_arch" (arch_deg) of the same
+    centroid circle, with the same section. opening_deg: the direction the opening faces
+    (the middle of the missing arc, angles as everywhere from +x towards +y; e.g. 270,
+    posterior, for a proximal tibial 5/8 ring that lets the knee flex; 180 for an arch
+    centred laterally); required for an open ring, not accepted on a full one. arch_deg:
+    the arc a femoral arch covers; required for kind "femoral_arch" only. Wires, rods,
+    half-pin posts, hexapod struts and test-machine mounts attach only on the arc
+    (validate refuses one in the opening).
     """
 
     name: str
@@ -117,6 +119,7 @@ class Ring:
     centre_xy_mm: tuple[float, float] = (0.0, 0.0)
     kind: RingKind = "full"
     opening_deg: float | None = None
+    arch_deg: float | None = None
 
     @property
     def centroid_radius_mm(self) -> float:
@@ -125,6 +128,8 @@ class Ring:
     @property
     def arc_deg(self) -> float:
         """The arc the ring covers (deg): 360 for a full ring."""
+        if self.kind == "femoral_arch":
+            return float(self.arch_deg or 0.0)
         return RING_ARC_DEG[self.kind]
 
     @property
@@ -1306,6 +1311,8 @@ LIMITS: dict[str, Limit] = {
     "rings[].thickness_mm": Limit(2.0, 25.0, "mm", "steel rings are 5-6 mm thick, carbon-fibre rings up to about "
                                   "15 mm"),
     "rings[].opening_deg": Limit(-360.0, 360.0, "deg", "a direction in the ring's plane; angles repeat every 360 deg"),
+    "rings[].arch_deg": Limit(30.0, 180.0, "deg", "a femoral arch is at most a half ring (a longer arc is a 5/8 or 2/3 "
+                              "ring); no maker's catalogue of arch angles was found"),
     "rings[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
     "wires[].diameter_mm": Limit(1.0, 2.5, "mm", "Kirschner wires for ring fixators are 1-2 mm, 1.5 and 1.8 mm in "
                                  "adults; a thicker one is a pin (transfixion_pin = true, or a half pin)"),
@@ -1700,16 +1707,25 @@ def _validate_rings(s: Scenario) -> None:
 
 def _validate_ring_kinds(s: Scenario) -> None:
     """An open ring names where its opening faces; a full ring has none."""
+    open_kinds = ", ".join(repr(k) for k in get_args(RingKind) if k != "full")
     for i, r in enumerate(s.rings):
         p = f"rings[{i}]"
+        if r.kind == "femoral_arch":
+            if r.arch_deg is None:
+                raise ScenarioError(f"{p}.arch_deg", f"ring {r.name!r} is kind = 'femoral_arch' and needs the arc it "
+                                    f"covers; accepted: {LIMITS['rings[].arch_deg'].words()}")
+            _limit("rings[].arch_deg", f"{p}.arch_deg", r.arch_deg)
+        elif r.arch_deg is not None:
+            raise ScenarioError(f"{p}.arch_deg", f"applies to kind = 'femoral_arch' only (ring {r.name!r} is kind = "
+                                f"{r.kind!r}, an arc of {r.arc_deg:g} deg); accepted: remove it, or kind = "
+                                "'femoral_arch'")
         if r.is_open and r.opening_deg is None:
             raise ScenarioError(f"{p}.opening_deg", f"ring {r.name!r} is kind = {r.kind!r} (an arc of {r.arc_deg:g} "
                                 "deg) and needs the direction its opening faces; accepted: an angle in degrees from "
                                 "+x towards +y, e.g. opening_deg = 270 (posterior) for a proximal tibial ring")
         if not r.is_open and r.opening_deg is not None:
             raise ScenarioError(f"{p}.opening_deg", f"ring {r.name!r} is a full ring: it has no opening; accepted: "
-                                "remove opening_deg, or an open kind (" +
-                                ", ".join(repr(k) for k in RING_ARC_DEG if k != "full") + ")")
+                                f"remove opening_deg, or an open kind ({open_kinds})")
         if r.opening_deg is not None:
             _limit("rings[].opening_deg", f"{p}.opening_deg", r.opening_deg)
 

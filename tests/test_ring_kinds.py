@@ -189,13 +189,13 @@ def _toml_of_four_ring(top: str, extra: str = "") -> str:
 BAD = [
     ("kind = \"five_eigths\"\nopening_deg = 270",
      "rings[3].kind: 'five_eigths' is not accepted (did you mean 'five_eighths'?); accepted: one of 'full', "
-     "'five_eighths', 'two_thirds', 'half'"),
+     "'five_eighths', 'two_thirds', 'half', 'femoral_arch'"),
     ("kind = \"five_eighths\"",
      "rings[3].opening_deg: ring 'ring4' is kind = 'five_eighths' (an arc of 225 deg) and needs the direction its "
      "opening faces; accepted: an angle in degrees"),
     ("opening_deg = 270",
      "rings[3].opening_deg: ring 'ring4' is a full ring: it has no opening; accepted: remove opening_deg, or an "
-     "open kind ('five_eighths', 'two_thirds', 'half')"),
+     "open kind ('five_eighths', 'two_thirds', 'half', 'femoral_arch')"),
     ("kind = \"five_eighths\"\nopening_deg = 400",
      "rings[3].opening_deg: 400 deg is not accepted; accepted: -360 to 360 deg"),
 ]
@@ -271,3 +271,65 @@ def test_a_test_machine_mount_in_the_opening_is_refused():
         parse_scenario(data)
     assert err.value.field == "loads.held_at_deg"
     assert "a test-machine mount would attach to ring 'ring' at 270.0 deg" in err.value.message
+
+
+# ----------------------------------------------------------------------------- femoral arches
+def femoral_arch_frame(**arch) -> dict:
+    """Two full rings per fragment below, and on the proximal fragment an arch centred
+    laterally (0 deg) carrying two half pins; rods at +-45 deg reach the arch."""
+    top = {"name": "arch", "level_mm": 310, "kind": "femoral_arch", "arch_deg": 120, "opening_deg": 180, **arch}
+    rings = [{"name": n, "level_mm": z} for n, z in (("ring1", 50), ("ring2", 140), ("ring3", 220))] + [top]
+    wires = [{"name": f"{r}_w{k}", "ring": r, "angle_deg": a, "face": f}
+             for r in ("ring1", "ring2", "ring3") for k, a, f in ((1, 45, "top"), (2, 135, "bottom"))]
+    pins = [{"name": "arch_pin1", "ring": "arch", "angle_deg": -20, "post_height_mm": -15},
+            {"name": "arch_pin2", "ring": "arch", "angle_deg": 20, "post_height_mm": -30}]
+    rods = [{"name": "rod_al", "angle_deg": 45}, {"name": "rod_pl", "angle_deg": -45},
+            {"name": "rod_am", "angle_deg": 135, "to_ring": "ring3"},
+            {"name": "rod_pm", "angle_deg": 225, "to_ring": "ring3"}]
+    return {"rings": rings, "wires": wires, "half_pins": pins, "rods": rods}
+
+
+def test_a_femoral_arch_is_its_arc_and_its_frame_solves():
+    from meshes.frame_network import plan_network
+    from sim.run import solve_frame
+
+    data = femoral_arch_frame()
+    data["loads"] = {"cases": ["axial"], "axial": {"force_N": 400.0, "steps": 4}}
+    s = parse_scenario(data)
+    arch = s.ring("arch")
+    assert arch.arc_deg == 120.0 and arch.arc_start_deg == 300.0
+    arcs = _arc_angles(plan_network(s), "arch")
+    assert sum((a1 - a0) % 360.0 for a0, a1 in arcs) == pytest.approx(120.0, abs=1e-6)
+    assert all(arch.arc_position_deg(a) <= 120.0 + 1e-6 or arch.arc_position_deg(a) > 360 - 1e-6
+               for pair in arcs for a in pair)
+    axial = solve_frame(s).results["load_cases"]["axial"]["secant_stiffness_N_per_mm"]
+    assert axial > 0
+
+
+def test_the_continuum_arch_is_its_arc():
+    from meshes.continuum import ring_solid_volume_mm3
+
+    r = Ring("r", 0.0, kind="femoral_arch", arch_deg=100.0, opening_deg=180.0)
+    volume, centre = ring_solid_volume_mm3(r)
+    assert volume == pytest.approx(math.pi * (96.0 ** 2 - 80.0 ** 2) * 6.0 * 100.0 / 360.0, rel=1e-9)
+    assert math.degrees(math.atan2(centre[1], centre[0])) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("arch, field, message", [
+    ({"arch_deg": None}, "rings[3].arch_deg", "ring 'arch' is kind = 'femoral_arch' and needs the arc it covers; "
+                                              "accepted: 30 to 180 deg"),
+    ({"arch_deg": 240}, "rings[3].arch_deg", "240 deg is not accepted; accepted: 30 to 180 deg (a femoral arch is "
+                                             "at most a half ring"),
+    ({"kind": "half"}, "rings[3].arch_deg", "applies to kind = 'femoral_arch' only (ring 'arch' is kind = 'half', "
+                                            "an arc of 180 deg); accepted: remove it, or kind = 'femoral_arch'"),
+    ({"opening_deg": 0}, "rods[0].angle_deg", "rod 'rod_al' would attach to ring 'arch' at 45.0 deg, in its "
+                                              "opening"),
+])
+def test_a_femoral_arch_without_what_it_needs_is_refused(arch, field, message):
+    data = femoral_arch_frame(**arch)
+    if arch.get("arch_deg", 0) is None:
+        del data["rings"][3]["arch_deg"]
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert err.value.field == field
+    assert message in err.value.message
