@@ -74,7 +74,8 @@ MATERIALS: dict[str, Material] = {
         "carbon_fibre", 52_000.0, 0.31, 445.0, 1600.0,
         "quasi-isotropic [0/45/-45/90]s laminate of standard-modulus carbon/epoxy: classical lamination theory on "
         "the unidirectional ply of Performance Composites Ltd's table of typical values (E1 135 GPa, E2 10 GPa, G12 "
-        "5 GPa, nu12 0.30, Vf 60 %, density 1.6 g/cm3; a supplier's table, not a standard) gives E 52 GPa, nu 0.31; "
+        "5 GPa, nu12 0.30, Vf 60 %; a supplier's table, not a standard) gives E 52 GPa, nu 0.31 (density 1.6 g/cm3 "
+        "at Vf 60 %: Hull, An Introduction to Composite Materials, 1992); "
         "strength: the 0-deg plies fail at their compressive strain 0.85 %, 445 MPa (in tension the 90-deg plies "
         "crack at 0.5 %, 260 MPa, the laminate breaks at 1.05 %, 550 MPa). No ring maker publishes its laminate; "
         "constructs with such rings are 16-55 % as stiff as aluminium ones (physics.md section 4)"),
