@@ -1778,6 +1778,8 @@ def _validate_ring_openings(s: Scenario) -> None:
     """Nothing attaches in an open ring's opening: every hole is on the arc, at least half
     the ring's width (measured along its centroid circle) from either end."""
     by_name = {r.name: r for r in s.rings}
+    if not any(r.is_open for r in s.rings):
+        return
     for path, what, name, angle in ring_attachments(s):
         ring = by_name[name]
         if not ring.is_open:
