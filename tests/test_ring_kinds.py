@@ -350,3 +350,41 @@ def test_the_shipped_five_eighths_frame_shows_what_docs_say():
     assert all(0.05 < kept[n] < 0.10 for n in ("ring4_wire1", "ring4_wire2")), kept
     assert all(0.85 < f < 0.88 for n, f in kept.items() if not n.startswith("ring4")), kept
     assert results["load_cases"]["axial"]["max_von_mises_MPa"]["rings"] == pytest.approx(586.0, rel=0.05)
+
+
+@pytest.mark.parametrize("direction", ["chord", "across"])
+def test_a_half_ring_cantilever_matches_castigliano(direction):
+    """The open-ring network (meshes.frame_network._plan_open_ring) solved by the frame
+    model: a half ring clamped at one end, a small in-plane load at the other. Castigliano
+    with bending, axial and shear energy: along the chord delta = P R (pi/2)(R^2/EI + 1/EA
+    + 1/kGA); across it delta = P R (3 pi/2 R^2/EI + pi/2 (1/EA + 1/kGA))."""
+    import numpy as np
+
+    from meshes.frame_network import NetworkPlan, _plan_open_ring, _RingPoints, mesh_plan
+    from meshes.tags import Marker, PartKind
+    from sim import verification as v
+    from sim.frame_model import FrameModel
+
+    ring = Ring("ring", 0.0, inner_diameter_mm=160.0, width_mm=16.0, thickness_mm=6.0, kind="half",
+                opening_deg=270.0)
+    R = ring.centroid_radius_mm
+    plan = NetworkPlan()
+    rp = _RingPoints(plan, ring.centre_xy_mm, R, 0.0)
+    tag = plan.add_part("ring", PartKind.RING, "ring")
+    plan.section_normals[tag] = (0.0, 0.0, 1.0)
+    _plan_open_ring(plan, ring, rp, tag, 2.0)
+    plan.markers.update({Marker.SUPPORT_A: rp.at(0.0), Marker.LOAD_POINT: rp.at(math.pi)})
+    s = v._bench_scenario(rings=(ring,))
+    model = FrameModel(s, mesh_plan(plan, None, "half-ring-bench"), supports=(Marker.SUPPORT_A,),
+                       load_point=(Marker.LOAD_POINT, True))  # the free end: the end of a line
+    model.solve_pretension()
+    P = 1.0
+    load = np.array([P, 0, 0, 0, 0, 0]) if direction == "chord" else np.array([0, P, 0, 0, 0, 0])
+    r = model.solve_load(load)[-1]
+    E, G = 200_000.0, 200_000.0 / 2.6
+    EI, EA, kGA = E * 6.0 * 16.0 ** 3 / 12, E * 96.0, G * 5 / 6 * 96.0
+    if direction == "chord":
+        expected, got = P * R * math.pi / 2 * (R ** 2 / EI + 1 / EA + 1 / kGA), r[0]
+    else:
+        expected, got = P * R * (1.5 * math.pi * R ** 2 / EI + math.pi / 2 * (1 / EA + 1 / kGA)), r[1]
+    assert got == pytest.approx(expected, rel=0.002)  # 0.01 % and 0.002 % when written
