@@ -388,3 +388,10 @@ def test_a_half_ring_cantilever_matches_castigliano(direction):
     else:
         expected, got = P * R * (1.5 * math.pi * R ** 2 / EI + math.pi / 2 * (1 / EA + 1 / kGA)), r[1]
     assert got == pytest.approx(expected, rel=0.002)  # 0.01 % and 0.002 % when written
+
+
+def test_validate_says_which_rings_are_open():
+    r = _cli("validate", ROOT / "scenarios" / "five-eighths-proximal.toml")
+    assert r.returncode == 0, r.stderr
+    assert "  ring 'ring4' is open (kind = 'five_eighths'): an arc of 225 deg, counter-clockwise from 337.5 to " \
+           "202.5 deg; its opening faces 270 deg" in r.stdout
