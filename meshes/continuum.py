@@ -222,6 +222,43 @@ def _rod_solid(occ, s, rod) -> int:
     return fused[0][1]
 
 
+def _ring_solid(occ, r) -> int:
+    """A ring's solid (OpenCASCADE volume tag): the annulus of its rectangular section; an
+    open ring (r.is_open) is the sector of it from r.arc_start_deg over r.arc_deg."""
+    import math
+
+    rin = r.inner_diameter_mm / 2
+    cx, cy = r.centre_xy_mm
+    z0 = r.level_mm - r.thickness_mm / 2
+    if not r.is_open:
+        outer = occ.addCylinder(cx, cy, z0, 0, 0, r.thickness_mm, rin + r.width_mm)
+        inner = occ.addCylinder(cx, cy, z0, 0, 0, r.thickness_mm, rin)
+    else:  # cylinder sectors open from the local x axis; turned to the arc's start
+        arc = math.radians(r.arc_deg)
+        outer = occ.addCylinder(cx, cy, z0, 0, 0, r.thickness_mm, rin + r.width_mm, angle=arc)
+        inner = occ.addCylinder(cx, cy, z0, 0, 0, r.thickness_mm, rin, angle=arc)
+    out, _ = occ.cut([(3, outer)], [(3, inner)])
+    tag = out[0][1]
+    if r.is_open:
+        occ.rotate([(3, tag)], cx, cy, z0, 0, 0, 1, math.radians(r.arc_start_deg))
+    return tag
+
+
+def ring_solid_volume_mm3(r, comm=None) -> tuple[float, tuple[float, float, float]]:
+    """The volume (mm^3) and centre of mass (mm) of ring r's solid as the continuum builder
+    makes it (OpenCASCADE's, no mesh): a check of its geometry without meshing or solving."""
+    from mpi4py import MPI
+
+    from meshes.gmsh_session import gmsh_model
+
+    comm = MPI.COMM_SELF if comm is None else comm
+    with gmsh_model(comm, f"ring-{r.name}") as gmsh:
+        occ = gmsh.model.occ
+        tag = _ring_solid(occ, r)
+        occ.synchronize()
+        return occ.getMass(3, tag), tuple(occ.getCenterOfMass(3, tag))
+
+
 def wire_element_size_mm(s, requested_mm: float | None = None) -> float:
     """The element size near wires and half pins (mm): `requested_mm`, or if that is 0 or
     None half the thinnest wire or pin diameter (two elements across)."""
@@ -304,13 +341,7 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
         else:
             pieces.append(("gap_contact", "gap", tube(lo, hi)))
         for r in s.rings:
-            rin = r.inner_diameter_mm / 2
-            cx, cy = r.centre_xy_mm
-            z0 = r.level_mm - r.thickness_mm / 2
-            outer = occ.addCylinder(cx, cy, z0, 0, 0, r.thickness_mm, rin + r.width_mm)
-            inner = occ.addCylinder(cx, cy, z0, 0, 0, r.thickness_mm, rin)
-            out, _ = occ.cut([(3, outer)], [(3, inner)])
-            pieces.append((r.name, "ring", out[0][1]))
+            pieces.append((r.name, "ring", _ring_solid(occ, r)))
         for w in s.wires:
             ring = s.ring(w.ring)
             line = wires[w.name]

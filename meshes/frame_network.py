@@ -265,6 +265,9 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
         rp = ring_pts[ring.name]
         tag = plan.add_part(ring.name, PartKind.RING, ring.name)
         plan.section_normals[tag] = (0.0, 0.0, 1.0)
+        if ring.is_open:
+            _plan_open_ring(plan, ring, rp, tag, h)
+            continue
         if not rp.by_angle:
             rp.at(0.0)
         angles = sorted(rp.by_angle)
@@ -321,6 +324,26 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
     if s.hexapod is not None:
         _place_moving_side(plan, s, pose)
     return plan
+
+
+def _plan_open_ring(plan: NetworkPlan, ring, rp: _RingPoints, tag: int, h: float) -> None:
+    """An open ring's arcs: from its start counter-clockwise over ring.arc_deg, through its
+    attachment points, with no element across the opening (validate keeps every
+    attachment on the arc)."""
+    start, span = math.radians(ring.arc_start_deg), math.radians(ring.arc_deg)
+    rp.at(start)
+    rp.at(start + span)
+    along = sorted(min((a - start) % (2 * math.pi), span) for a in rp.by_angle)
+    filled = []
+    for a0, a1 in zip(along, along[1:]):
+        n_sub = max(1, math.ceil((a1 - a0) / (math.pi / 2) - 1e-9))
+        filled += [a0 + k * (a1 - a0) / n_sub for k in range(n_sub)]
+    filled.append(along[-1])
+    pts = [rp.at(start + a) for a in filled]
+    centre = plan.add_point((*ring.centre_xy_mm, ring.level_mm))
+    for (a0, p0), (a1, p1) in zip(zip(filled, pts), zip(filled[1:], pts[1:])):
+        n = max(1, math.ceil(ring.centroid_radius_mm * (a1 - a0) / h - 1e-9))
+        plan.arcs.append((p0, centre, p1, tag, n))
 
 
 def _place_moving_side(plan: NetworkPlan, s: Scenario, pose) -> None:

@@ -185,6 +185,11 @@ def cmd_validate(args) -> int:
           f"{len(s.rods)} rods, {len(s.half_pins)} half pins; load cases: {', '.join(s.loads.cases)}")
     for note in notes:
         print(f"  {note}")
+    for r in s.rings:
+        if r.is_open:
+            print(f"  ring {r.name!r} is open (kind = {r.kind!r}): an arc of {r.arc_deg:g} deg, counter-clockwise from "
+                  f"{r.arc_start_deg:g} to {(r.arc_start_deg + r.arc_deg) % 360.0:g} deg; its opening faces "
+                  f"{r.opening_deg:g} deg")
     if s.has_bone:
         print("  every piece of bone is held in all six directions by its wires and pins")
     print(f"  models: {_models(s)}")

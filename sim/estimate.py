@@ -176,7 +176,7 @@ def continuum_cells(s) -> int:
     bulk += math.pi * (ro * ro - ri * ri) * s.bone.length_mm / h_bone ** 3
     for ring in s.rings:
         r_in = 0.5 * ring.inner_diameter_mm
-        volume = math.pi * ((r_in + ring.width_mm) ** 2 - r_in ** 2) * ring.thickness_mm
+        volume = math.pi * ((r_in + ring.width_mm) ** 2 - r_in ** 2) * ring.thickness_mm * ring.arc_deg / 360.0
         bulk += volume / min(size, ring.thickness_mm) ** 3
     for rod in s.rods:
         rings = s.rod_rings(rod)

@@ -69,12 +69,16 @@ MATERIALS: dict[str, Material] = {
         "6061-T6 aluminium alloy: 0.2 % proof stress 276 MPa, tensile strength 310 MPa, elongation 12 % (ASM "
         "Handbook vol. 2, typical values): hardening (310 - 276) / 0.12 = 280 MPa; E 70 GPa (physics.md section 4)",
         ultimate_stress_MPa=310.0, hardening_modulus_MPa=280.0),
-    # carbon-fibre composite rings: an effective in-plane modulus
+    # carbon-fibre composite rings: a quasi-isotropic laminate's in-plane properties
     "carbon_fibre": Material(
-        "carbon_fibre", 40_000.0, 0.30, 600.0, 1600.0,
-        "effective in-plane modulus of a quasi-isotropic carbon-fibre/epoxy laminate; constructs with these rings "
-        "are 16-55 % as stiff as aluminium ones (physics.md section 4). Strength: typical compressive strength of "
-        "quasi-isotropic laminates, no source specific to fixator rings"),
+        "carbon_fibre", 52_000.0, 0.31, 445.0, 1600.0,
+        "quasi-isotropic [0/45/-45/90]s laminate of standard-modulus carbon/epoxy: classical lamination theory on "
+        "the unidirectional ply of Performance Composites Ltd's table of typical values (E1 135 GPa, E2 10 GPa, G12 "
+        "5 GPa, nu12 0.30, Vf 60 %; a supplier's table, not a standard) gives E 52 GPa, nu 0.31 (density 1.6 g/cm3 "
+        "at Vf 60 %: Hull, An Introduction to Composite Materials, 1992); "
+        "strength: the 0-deg plies fail at their compressive strain 0.85 %, 445 MPa (in tension the 90-deg plies "
+        "crack at 0.5 %, 260 MPa, the laminate breaks at 1.05 %, 550 MPa). No ring maker publishes its laminate; "
+        "constructs with such rings are 16-55 % as stiff as aluminium ones (physics.md section 4)"),
     # bone surrogates and the plastics of bench tests (elastic; strength = tensile strength)
     "composite_cortical_bone": Material(
         "composite_cortical_bone", 16_000.0, 0.30, 106.0, 1640.0,

@@ -88,9 +88,26 @@ class Gap:
     regenerate: Regenerate | None = None
 
 
+RingKind = Literal["full", "five_eighths", "two_thirds", "half", "femoral_arch"]
+# The arc each kind of ring covers (deg): an open ring is an arc of a full ring's centroid
+# circle, the rest of the circle is its opening. A femoral arch gives its own (arch_deg).
+RING_ARC_DEG: dict[str, float] = {"full": 360.0, "five_eighths": 225.0, "two_thirds": 240.0, "half": 180.0}
+
+
 @dataclass(frozen=True)
 class Ring:
-    """A full ring in the plane z = level_mm; width is radial, thickness axial."""
+    """A ring in the plane z = level_mm; width is radial, thickness axial.
+
+    kind: "full" (the default), or an open ring: "five_eighths" (an arc of 225 deg),
+    "two_thirds" (240 deg), "half" (180 deg) or "femoral_arch" (arch_deg) of the same
+    centroid circle, with the same section. opening_deg: the direction the opening faces
+    (the middle of the missing arc, angles as everywhere from +x towards +y; e.g. 270,
+    posterior, for a proximal tibial 5/8 ring that lets the knee flex; 180 for an arch
+    centred laterally); required for an open ring, not accepted on a full one. arch_deg:
+    the arc a femoral arch covers; required for kind "femoral_arch" only. Wires, rods,
+    half-pin posts, hexapod struts and test-machine mounts attach only on the arc
+    (validate refuses one in the opening).
+    """
 
     name: str
     level_mm: float
@@ -99,10 +116,37 @@ class Ring:
     thickness_mm: float = 6.0
     material: str = "stainless_steel"
     centre_xy_mm: tuple[float, float] = (0.0, 0.0)
+    kind: RingKind = "full"
+    opening_deg: float | None = None
+    arch_deg: float | None = None
 
     @property
     def centroid_radius_mm(self) -> float:
         return 0.5 * self.inner_diameter_mm + 0.5 * self.width_mm
+
+    @property
+    def arc_deg(self) -> float:
+        """The arc the ring covers (deg): 360 for a full ring."""
+        if self.kind == "femoral_arch":
+            return float(self.arch_deg or 0.0)
+        return RING_ARC_DEG[self.kind]
+
+    @property
+    def is_open(self) -> bool:
+        return self.arc_deg < 360.0
+
+    @property
+    def arc_start_deg(self) -> float:
+        """Where the arc begins, in [0, 360) deg; it runs counter-clockwise (seen from
+        proximal) over arc_deg. 0 for a full ring."""
+        if not self.is_open:
+            return 0.0
+        return (float(self.opening_deg or 0.0) + 0.5 * (360.0 - self.arc_deg)) % 360.0
+
+    def arc_position_deg(self, angle_deg: float) -> float:
+        """How far along the arc (deg, from its start, counter-clockwise) the direction
+        angle_deg lies, in [0, 360); above arc_deg: in the opening."""
+        return (angle_deg - self.arc_start_deg) % 360.0
 
 
 @dataclass(frozen=True)
@@ -1008,7 +1052,9 @@ def _scenario_error(exc: ValidationError, root: Any = None, prefix: str = "") ->
     if kind in _NOT_A:
         return ScenarioError(path, f"{value!r} {_NOT_A[kind]}")
     if kind == "literal_error":
-        return ScenarioError(path, f"{value!r} is not accepted; accepted: {_type_name(inner)}")
+        close = difflib.get_close_matches(str(value), [str(a) for a in get_args(inner)], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return ScenarioError(path, f"{value!r} is not accepted{hint}; accepted: {_type_name(inner)}")
     return ScenarioError(path, f"{value!r} is not accepted: {err['msg']}; accepted: {_type_name(inner)}")
 
 
@@ -1292,11 +1338,15 @@ LIMITS: dict[str, Limit] = {
                           "[defect]"),
     "gap.regenerate.modulus_MPa": Limit(0.01, 30000.0, "MPa", "from granulation tissue, 0.2 MPa, to cortical bone, "
                                         "17 000 MPa"),
-    "rings[].inner_diameter_mm": Limit(50.0, 300.0, "mm", "the ring sizes of real ring systems, from small-animal "
-                                       "rings to the largest femoral rings"),
+    # Ring sizes and where they come from: docs/validation.md, "Ring sizes". 240-300 mm has no catalogue behind it.
+    "rings[].inner_diameter_mm": Limit(50.0, 300.0, "mm", "the ring sizes of real ring systems: veterinary rings from "
+                                       "50 mm, Ilizarov rings 80-240 mm, 150-160 mm for an adult's tibia"),
     "rings[].width_mm": Limit(5.0, 40.0, "mm", "the radial width of real rings is 10-25 mm"),
     "rings[].thickness_mm": Limit(2.0, 25.0, "mm", "steel rings are 5-6 mm thick, carbon-fibre rings up to about "
                                   "15 mm"),
+    "rings[].opening_deg": Limit(-360.0, 360.0, "deg", "a direction in the ring's plane; angles repeat every 360 deg"),
+    "rings[].arch_deg": Limit(30.0, 180.0, "deg", "a femoral arch is at most a half ring (a longer arc is a 5/8 or 2/3 "
+                              "ring); no maker's catalogue of arch angles was found"),
     "rings[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
     "wires[].diameter_mm": Limit(1.0, 2.5, "mm", "Kirschner wires for ring fixators are 1-2 mm, 1.5 and 1.8 mm in "
                                  "adults; a thicker one is a pin (transfixion_pin = true, or a half pin)"),
@@ -1464,11 +1514,13 @@ def validate(s: Scenario) -> None:
     _validate_bone_and_gap(s)
     _validate_names(s)
     _validate_rings(s)
+    _validate_ring_kinds(s)
     if s.hexapod is not None:
         _validate_hexapod(s)
     _validate_wires(s)
     _validate_rods(s)
     _validate_pins(s)
+    _validate_ring_openings(s)
     if s.has_bone:
         _validate_defect(s)
         _validate_clearance(s)
@@ -1688,6 +1740,97 @@ def _validate_rings(s: Scenario) -> None:
         if z1 - z0 < 0.5 * (t0 + t1) + 5.0:
             raise ScenarioError(f"rings[{ring_names[n1]}].level_mm", f"ring {n1!r} at {z1:g} mm clashes with ring "
                                 f"{n0!r} at {z0:g} mm; accepted: rings at least their half thicknesses + 5 mm apart")
+
+
+def _validate_ring_kinds(s: Scenario) -> None:
+    """An open ring names where its opening faces; a full ring has none."""
+    open_kinds = ", ".join(repr(k) for k in get_args(RingKind) if k != "full")
+    for i, r in enumerate(s.rings):
+        p = f"rings[{i}]"
+        if r.kind == "femoral_arch":
+            if r.arch_deg is None:
+                raise ScenarioError(f"{p}.arch_deg", f"ring {r.name!r} is kind = 'femoral_arch' and needs the arc it "
+                                    f"covers; accepted: {LIMITS['rings[].arch_deg'].words()}")
+            _limit("rings[].arch_deg", f"{p}.arch_deg", r.arch_deg)
+        elif r.arch_deg is not None:
+            raise ScenarioError(f"{p}.arch_deg", f"applies to kind = 'femoral_arch' only (ring {r.name!r} is kind = "
+                                f"{r.kind!r}, an arc of {r.arc_deg:g} deg); accepted: remove it, or kind = "
+                                "'femoral_arch'")
+        if r.is_open and r.opening_deg is None:
+            raise ScenarioError(f"{p}.opening_deg", f"ring {r.name!r} is kind = {r.kind!r} (an arc of {r.arc_deg:g} "
+                                "deg) and needs the direction its opening faces; accepted: an angle in degrees from "
+                                "+x towards +y, e.g. opening_deg = 270 (posterior) for a proximal tibial ring")
+        if not r.is_open and r.opening_deg is not None:
+            raise ScenarioError(f"{p}.opening_deg", f"ring {r.name!r} is a full ring: it has no opening; accepted: "
+                                f"remove opening_deg, or an open kind ({open_kinds})")
+        if r.opening_deg is not None:
+            _limit("rings[].opening_deg", f"{p}.opening_deg", r.opening_deg)
+
+
+def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
+    """Every point where a part attaches to a ring: (field path, what, ring name, angle
+    in deg about the ring's centre). Wires at both ends, rods on every ring they pass,
+    half-pin posts, hexapod struts, and the test machine's mounts of a held ring."""
+    out: list[tuple[str, str, str, float]] = []
+    by_name = {r.name: r for r in s.rings}
+    for i, w in enumerate(s.wires):
+        ring = by_name.get(w.ring)
+        if ring is None:
+            continue
+        a = math.radians(w.angle_deg)
+        d = (math.cos(a), math.sin(a))
+        o = (-w.offset_mm * math.sin(a) - ring.centre_xy_mm[0], w.offset_mm * math.cos(a) - ring.centre_xy_mm[1])
+        b = d[0] * o[0] + d[1] * o[1]
+        disc = b * b - (o[0] ** 2 + o[1] ** 2 - ring.centroid_radius_mm ** 2)
+        if disc <= 0:
+            continue  # a wire that misses the ring is _validate_wires' to refuse
+        for t in (-b - math.sqrt(disc), -b + math.sqrt(disc)):
+            x, y = o[0] + t * d[0], o[1] + t * d[1]
+            out.append((f"wires[{i}].angle_deg", f"a clamp of wire {w.name!r}", ring.name,
+                        math.degrees(math.atan2(y, x))))
+    for i, rod in enumerate(s.rods):
+        for ring in s.rod_rings(rod):
+            out.append((f"rods[{i}].angle_deg", f"rod {rod.name!r}", ring.name, rod.angle_deg))
+    for i, pin in enumerate(s.half_pins):
+        if pin.ring in by_name:
+            out.append((f"half_pins[{i}].angle_deg", f"the post of half pin {pin.name!r}", pin.ring, pin.angle_deg))
+    if s.hexapod is not None:
+        from sim.hexapod import fixed_level_geometries, hexapod_geometry
+
+        hx = s.hexapod
+        levels = [("hexapod", hx.reference_ring, hx.moving_ring, hexapod_geometry(s))]
+        levels += [(f"hexapod.fixed_levels[{k}]", lv.rings[0], lv.rings[1], g)
+                   for k, (lv, g) in enumerate(zip(hx.fixed_levels, fixed_level_geometries(s)))]
+        for path, lower, upper, geom in levels:
+            for k in range(6):
+                out.append((f"{path}.first_pair_deg", f"strut {k + 1}", lower, geom.base_angles_deg[k]))
+                out.append((f"{path}.first_pair_deg", f"strut {k + 1}", upper, geom.platform_angles_deg[k]))
+    if s.loads.setup == "ring_held" and s.loads.held_at_deg:
+        for a in s.loads.held_at_deg:
+            out.append(("loads.held_at_deg", "a test-machine mount", s.held_ring.name, a))
+    return out
+
+
+def _validate_ring_openings(s: Scenario) -> None:
+    """Nothing attaches in an open ring's opening: every hole is on the arc, at least half
+    the ring's width (measured along its centroid circle) from either end."""
+    by_name = {r.name: r for r in s.rings}
+    if not any(r.is_open for r in s.rings):
+        return
+    for path, what, name, angle in ring_attachments(s):
+        ring = by_name[name]
+        if not ring.is_open:
+            continue
+        margin = math.degrees(0.5 * ring.width_mm / ring.centroid_radius_mm)
+        if margin <= ring.arc_position_deg(angle) <= ring.arc_deg - margin:
+            continue
+        start, end = ring.arc_start_deg, (ring.arc_start_deg + ring.arc_deg) % 360.0
+        raise ScenarioError(path, f"{what} would attach to ring {name!r} at {angle % 360.0:.1f} deg, in its opening "
+                            f"or at its very end (kind = {ring.kind!r}: the ring runs counter-clockwise from "
+                            f"{start:.1f} to {end:.1f} deg, its opening faces {ring.opening_deg:g} deg); accepted: an "
+                            f"attachment on the arc, from {(start + margin) % 360:.1f} to {(end - margin) % 360:.1f} "
+                            f"deg counter-clockwise (half the ring's width, {margin:.1f} deg, clear of its ends), or "
+                            "another opening_deg or kind")
 
 
 def _line_key(w: Wire) -> tuple[float, float]:

@@ -456,7 +456,7 @@ def frame_mass_kg(s) -> float:
     mm3 = 1e-9  # m^3 per mm^3
     total = 0.0
     for r in s.rings:
-        total += 2 * math.pi * r.centroid_radius_mm * r.width_mm * r.thickness_mm * mm3 * s.material(r.material).density_kg_per_m3
+        total += math.radians(r.arc_deg) * r.centroid_radius_mm * r.width_mm * r.thickness_mm * mm3 * s.material(r.material).density_kg_per_m3
     for w in s.wires:
         ring = s.ring(w.ring)
         length = 2 * (ring.centroid_radius_mm - 0.5 * ring.width_mm)

@@ -65,7 +65,24 @@ def _bases() -> dict[str, dict]:
         "ring_held": _ring_held_base(),
         "hexapod_residual": _resolved("hexapod-residual.toml"),
         "hexapod_four_ring": _resolved("hexapod-four-ring.toml"),
+        "five_eighths": _resolved("five-eighths-proximal.toml"),
+        "femoral_arch": _femoral_arch_base(),
     }
+
+
+def _femoral_arch_base() -> dict:
+    """The standard frame's three lower rings and a 120 deg arch with two half pins on top."""
+    from sim.scenario import parse_scenario
+
+    data = _resolved("standard-4ring.toml")
+    data["rings"][3].update(kind="femoral_arch", arch_deg=120.0, opening_deg=180.0)
+    data["wires"] = [w for w in data["wires"] if w["ring"] != "ring4"]
+    data["half_pins"] = [{"name": "arch_pin1", "ring": "ring4", "angle_deg": -20.0, "post_height_mm": -15.0},
+                         {"name": "arch_pin2", "ring": "ring4", "angle_deg": 20.0, "post_height_mm": -30.0}]
+    data["rods"] = [{"name": "rod_al", "angle_deg": 45.0}, {"name": "rod_pl", "angle_deg": -45.0},
+                    {"name": "rod_am", "angle_deg": 135.0, "to_ring": "ring3"},
+                    {"name": "rod_pm", "angle_deg": 225.0, "to_ring": "ring3"}]
+    return parse_scenario(data).to_dict()
 
 
 def _ring_held_base() -> dict:
