@@ -61,7 +61,7 @@ def test_an_open_rings_network_has_no_element_across_its_opening(kind):
     data = four_ring(top)
     if kind == "half":
         data["wires"] = [w for w in data["wires"] if w["ring"] != "ring4"]
-        data["wires"].append({"name": "ring4_wire1", "ring": "ring4", "angle_deg": 0, "offset_mm": 10})
+        data["wires"].append({"name": "ring4_wire1", "ring": "ring4", "angle_deg": 0, "offset_mm": 9})
         data["half_pins"] = [{"name": "ring4_pin", "ring": "ring4", "angle_deg": 90, "post_height_mm": -20}]
         data["rods"][0]["to_ring"] = "ring3"
         data["rods"][2]["to_ring"] = "ring3"
@@ -114,7 +114,7 @@ def _single_ring(kind: str, holds: str) -> float:
         parts = {"wires": [{"name": "w1", "ring": "ring", "angle_deg": 15},
                            {"name": "w2", "ring": "ring", "angle_deg": 165, "face": "bottom"}]}
     else:  # a wire off the axis and a half pin, all on the anterior half
-        parts = {"wires": [{"name": "w1", "ring": "ring", "angle_deg": 0, "offset_mm": 10}],
+        parts = {"wires": [{"name": "w1", "ring": "ring", "angle_deg": 0, "offset_mm": 9}],
                  "half_pins": [{"name": "p1", "ring": "ring", "angle_deg": 90, "post_height_mm": -20}]}
     data = {"bone": {"length_mm": 250, "intact": True, "limb_diameter_mm": 100}, "rings": [ring], **parts,
             "loads": {"setup": "ring_held", "held_at_deg": [60, 120], "cases": ["axial"],
@@ -264,7 +264,7 @@ def test_a_hexapod_strut_in_the_opening_is_refused():
 def test_a_test_machine_mount_in_the_opening_is_refused():
     data = {"bone": {"length_mm": 250, "intact": True, "limb_diameter_mm": 100},
             "rings": [{"name": "ring", "level_mm": 80, "kind": "half", "opening_deg": 270}],
-            "wires": [{"name": "w1", "ring": "ring", "angle_deg": 0, "offset_mm": 10}],
+            "wires": [{"name": "w1", "ring": "ring", "angle_deg": 0, "offset_mm": 9}],
             "half_pins": [{"name": "p1", "ring": "ring", "angle_deg": 90, "post_height_mm": -20}],
             "loads": {"setup": "ring_held", "held_at_deg": [60, 270], "cases": ["axial"]}}
     with pytest.raises(ScenarioError) as err:
