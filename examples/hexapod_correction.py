@@ -22,7 +22,8 @@
 #
 # Run as a script (`python examples/hexapod_correction.py`) or open as a notebook
 # (`jupytext --to notebook examples/hexapod_correction.py`). Writes the same run directory
-# as `ilizarov hexapod` into `out/examples/hexapod-correction` (or `$ILIZAROV_EXAMPLE_OUT`).
+# as `ilizarov hexapod` into `out/examples/hexapod-correction/hexapod` and its own plot beside
+# it (or into `$ILIZAROV_EXAMPLE_OUT`).
 
 # %%
 import os
@@ -50,7 +51,7 @@ OUT = Path(os.environ.get("ILIZAROV_EXAMPLE_OUT", Path("out") / "examples" / "he
 
 # %%
 s = ilizarov.load_scenario(SCENARIOS / "hexapod-correction.toml")
-plan = ilizarov.run_hexapod(s, out=OUT)
+plan = ilizarov.run_hexapod(s, out=OUT / "hexapod")  # what `ilizarov hexapod --out` writes
 print(f"deformity: a single rotation of {plan.summary.deformity_angle_deg:.1f} deg; "
       f"{len(plan.schedule) - 1} days of correction; largest daily motion at the structure at risk "
       f"{plan.summary.largest_daily_motion_at_risk_mm:.2f} mm")

@@ -14,8 +14,9 @@ the same name do. See docs/api.md and the examples/ folder.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ilizarov.api import (HexapodResults, Results, Scenario, ScenarioError, SweepResults, TimelineResults,
-                          load_results, load_scenario, run, run_hexapod, run_sweep, run_timeline)
+from ilizarov.api import (HexapodResults, KinematicsError, OutputDirError, Results, Scenario, ScenarioError,
+                          SolverError, SweepError, SweepResults, TimelineResults, load_results, load_scenario, run,
+                          run_hexapod, run_sweep, run_timeline)
 
 try:
     __version__ = version("ilizarov")
@@ -23,4 +24,5 @@ except PackageNotFoundError:  # a source tree that is not installed
     __version__ = "unknown"
 
 __all__ = ["load_scenario", "run", "load_results", "run_timeline", "run_hexapod", "run_sweep", "Results",
-           "TimelineResults", "HexapodResults", "SweepResults", "Scenario", "ScenarioError", "__version__"]
+           "TimelineResults", "HexapodResults", "SweepResults", "Scenario", "ScenarioError", "SolverError",
+           "OutputDirError", "KinematicsError", "SweepError", "__version__"]

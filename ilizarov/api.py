@@ -24,10 +24,15 @@ from pydantic import PrivateAttr
 from ilizarov.results import HexapodSummary, RunResults, TimelineSummary
 
 import sim.fenicsx  # noqa: F401  (FEniCSx import order: before dolfinx/petsc4py)
+from sim.frame_model import SolverError
+from sim.hexapod import KinematicsError
+from sim.outdir import OutputDirError
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.sweep import SweepError
 
 __all__ = ["load_scenario", "run", "load_results", "run_timeline", "run_hexapod", "run_sweep", "Results",
-           "TimelineResults", "HexapodResults", "SweepResults", "Scenario", "ScenarioError"]
+           "TimelineResults", "HexapodResults", "SweepResults", "Scenario", "ScenarioError", "SolverError",
+           "OutputDirError", "KinematicsError", "SweepError"]
 
 Progress = bool | Callable[[str], None]
 
@@ -78,9 +83,16 @@ class Results(RunResults):
         Raises KeyError naming the saved states if `state` is not one of them, and
         ValueError for a continuum run (its fields are in the run directory's
         fields.xdmf, for ParaView or `pyvista.read`)."""
-        if self.model != "frame" or self._states is None:
-            raise ValueError("no frame states in these results: run the frame model (ilizarov.run(..., "
-                             "model='frame')) or load a run directory that has frame.npz")
+        if self.model != "frame":
+            raise ValueError("a continuum run has no frame states: its fields are in the run directory's "
+                             "fields.xdmf (ParaView, pyvista.read); state_mesh is for frame-model runs")
+        if self._states is None:
+            from mpi4py import MPI
+
+            where = (f"this is MPI rank {MPI.COMM_WORLD.rank}: the states are kept on rank 0 only"
+                     if MPI.COMM_WORLD.rank else "these results were read without their frame.npz")
+            raise ValueError(f"no frame states here ({where}); accepted: state_mesh on rank 0 of a run, or "
+                             "load_results on a run directory that holds frame.npz")
         if state not in self.state_names:
             raise KeyError(f"state {state!r}; accepted: {', '.join(self.state_names)}")
         return _grid(self._states, state, self._parts)
@@ -133,6 +145,11 @@ def load_results(run_dir: str | Path) -> Results:
     states if present). Raises FileNotFoundError if `run_dir` has no results.json and
     pydantic.ValidationError if it does not hold the results contract."""
     run_dir = Path(run_dir)
+    if not (run_dir / "results.json").is_file():
+        others = [f for f in ("timeline.json", "hexapod.json", "summary.csv") if (run_dir / f).is_file()]
+        raise FileNotFoundError(f"{run_dir}: no results.json, so not a run directory of `ilizarov run`"
+                                + (f" (it holds {others[0]}: read that file, or run the API's run_timeline, "
+                                   "run_hexapod or run_sweep)" if others else ""))
     doc = json.loads((run_dir / "results.json").read_text())
     states, parts = None, {}
     npz = run_dir / doc.get("states_file", "frame.npz")

@@ -618,7 +618,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
     r = sub.add_parser("run", help="solve a scenario: pretension, then each load case")
     r.add_argument("scenario", help="scenario file (TOML)")
-    r.add_argument("--out", required=True, help="output directory (results.json, frame.png, scenario.resolved.json)")
+    r.add_argument("--out", required=True, help="output directory (results.json, frame.png, frame.npz, the ParaView "
+                   "series in paraview/, scenario.resolved.json)")
     r.add_argument("--model", choices=("frame", "continuum"), default="frame",
                    help="frame: 3D beams on a line network (default); continuum: 3D solids")
     r.add_argument("--no-picture", action="store_true", help="skip the rendered picture")

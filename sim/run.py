@@ -112,7 +112,8 @@ def solve_frame(scenario: Scenario, comm=None, log=None, pose=None, keep_states:
     t_mesh = time.perf_counter() - t0
     model = FrameModel(scenario, frame)
     t_setup = time.perf_counter() - t0 - t_mesh
-    say(f"mesh: {model.num_cells} cells, {model.num_dofs} dofs ({t_mesh:.2f} s); forms ready ({t_setup:.2f} s)")
+    say(f"mesh: {model.num_cells} cells, {model.num_dofs} dofs ({t_mesh:.2f} s); forms ready ({t_setup:.2f} s"
+        + ("; compiled once for this environment, cached for the next runs" if t_setup > 5.0 else "") + ")")
     t1 = time.perf_counter()
     pre = model.solve_pretension()
     say(f"pretension ({pre.mode}) solved in {pre.solve_time_s:.2f} s")

@@ -848,7 +848,7 @@ class Scenario:
         """A new scenario with these values, validated as a file with them would be.
 
         `changes` maps paths to values, the paths as in the error messages:
-        ``{"wires[0].tension_N": 900, "bone.length_mm": 300, "hexapod.strut_lengths_mm[2]": 150}``;
+        ``{"wires[0].tension_N": 900, "bone.length_mm": 380, "hexapod.strut_lengths_mm[2]": 150}``;
         ``[*]`` stands for every entry of a list (``{"wires[*].tension_kgf": 130}``), as in sweep files;
         a whole table or list may be given (``{"gap": {"width_mm": 3}}``), and an alias
         key such as ``wires[0].tension_kgf`` replaces the value it stands for. Keyword
@@ -860,6 +860,12 @@ class Scenario:
 
 
 def _to_plain(obj: Any) -> Any:
+    """A scenario's dataclasses as the plain tables and lists of a file (other values as
+    they are)."""
+    if isinstance(obj, list):
+        return [_to_plain(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _to_plain(v) for k, v in obj.items()}
     if dataclasses.is_dataclass(obj):
         return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
                 if getattr(obj, f.name) is not None}
@@ -1152,6 +1158,9 @@ def _expand_path(data: dict[str, Any], path: str) -> list[str]:
     if not isinstance(target, list):
         raise ScenarioError(path, f"{head or 'the scenario'} is not a list of the scenario, so [*] does not apply; "
                             "accepted: [*] after a list such as wires, rings, rods or half_pins")
+    if not target:
+        raise ScenarioError(path, f"{head} has no entries, so [*] would change nothing; accepted: [*] after a list "
+                            "with entries (add the parts first)")
     return [p for j in range(len(target)) for p in _expand_path(data, f"{head}[{j}]{tail}")]
 
 
@@ -1164,13 +1173,21 @@ def replace_scenario(s: Scenario, changes: dict[str, Any]) -> Scenario:
             del m["ultimate_stress_MPa"]
     from sim.composition import COMPOSE_KEYS
 
+    concrete: dict[str, tuple[str, Any]] = {}  # each concrete path -> (the path given, the value)
     for path, value in changes.items():
         if (top := _PATH_PART.match(path)) and top.group(1) in COMPOSE_KEYS:
             raise ScenarioError(path, "a key of a scenario file (it extends or expands into parts when the file is "
                                 "read), not of a scenario; accepted: the paths of the scenario's parts, such as "
                                 "wires[*].tension_kgf or rods[2].angle_deg")
         for one in _expand_path(data, path):
-            _set_path(data, one, value)
+            concrete[one] = (path, _to_plain(value))
+    # a value given twice, under a key and its alias (tension_N and tension_kgf): as in a file, refused
+    for one, (path, _value) in concrete.items():
+        head, _, key = one.rpartition(".")
+        if key == "tension_kgf" and f"{head}.tension_N" in concrete:
+            raise ScenarioError(path, "give the tension once, as tension_N or tension_kgf, not both")
+    for one, (_path, value) in concrete.items():
+        _set_path(data, one, value)
     return parse_scenario(data, default_name=s.name)
 
 
@@ -1289,7 +1306,9 @@ def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | Non
 def load_scenario(path: str | Path, notes: list[str] | None = None) -> Scenario:
     """Read, parse and validate a scenario file (`notes`: see `parse_scenario`). A file may
     extend another (`extends = "base.toml"`, relative to the file) and use the patterns
-    of parts (sim.composition, which merges and expands them)."""
+    of parts (sim.composition, which merges and expands them). Raises ScenarioError for a
+    missing or unreadable file, invalid TOML, and any value that cannot be accepted (the
+    message names the field, the value and what is accepted)."""
     from sim.composition import load_composed
 
     path = Path(path)

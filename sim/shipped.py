@@ -97,7 +97,7 @@ def describe(path: Path) -> str:
         return ""
     for line in lines:
         line = line.strip()
-        if line.startswith("#!") or not line:
+        if line.startswith(("#!", "#:")) or not line:  # a shebang, an editor directive (#:schema)
             continue
         if not line.startswith("#"):
             return ""

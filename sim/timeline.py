@@ -205,7 +205,7 @@ def run_timeline(scenario: Scenario, comm=None, log: Callable[[str], None] | Non
     t_mesh = time.perf_counter() - t_start
     say(f"mesh: {m.num_cells} cells, {m.num_dofs} dofs; treatment: "
         f"{'bone transport' if d.transport_ring else 'lengthening'} of {d.lengthening_mm:g} mm at "
-        f"{d.rate_mm_per_day:g} mm/day in {d.steps_per_day} steps a day after {d.latency_days} days of latency")
+        f"{d.rate_mm_per_day:g} mm/day in {d.steps_per_day} steps a day after {d.latency_days} day{'s' if d.latency_days != 1 else ''} of latency")
     pre = m.solve_pretension()
     wire_ref = tm.wire_reference()
     out = TimelineResult(parts=tm.lines_parts)

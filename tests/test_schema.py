@@ -208,3 +208,18 @@ def test_type_errors_name_the_field_the_value_and_what_is_accepted(data, message
     with pytest.raises(ScenarioError) as info:
         parse_scenario(data)
     assert str(info.value).startswith(message), str(info.value)
+
+
+def test_replace_refuses_what_a_file_refuses_and_takes_the_scenarios_own_parts():
+    """Found by a fresh-user trial: the tension given twice, [*] on an empty list, and the
+    scenario's own Wire objects given back with one more."""
+    from sim.scenario import ScenarioError, load_scenario
+
+    s = load_scenario(ROOT / "scenarios" / "standard-4ring.toml")
+    with pytest.raises(ScenarioError, match="give the tension once, as tension_N or tension_kgf, not both"):
+        s.replace({"wires[0].tension_kgf": 100, "wires[0].tension_N": 900})
+    with pytest.raises(ScenarioError, match=r"half_pins\[\*\]\.diameter_mm: half_pins has no entries"):
+        s.replace({"half_pins[*].diameter_mm": 5})
+    extra = {"name": "ring1_wire3", "ring": "ring1", "angle_deg": 45, "face": "top", "offset_mm": 6, "olive": True}
+    t = s.replace(wires=[*s.wires, extra])
+    assert len(t.wires) == len(s.wires) + 1 and t.wires[:-1] == s.wires
