@@ -71,7 +71,7 @@ teaching: $(VENV)/.installed
 
 # the API pages (docs/api/, HTML) from the docstrings, with pdoc
 api-docs: $(VENV)/.installed
-	$(VENV)/bin/pdoc ilizarov ilizarov.results ilizarov.api -o docs/api --no-search --no-show-source
+	rm -rf docs/api && $(VENV)/bin/pdoc ilizarov ilizarov.results -o docs/api --no-search --no-show-source
 
 teaching-docs: $(VENV)/.installed
 	ILIZAROV_UPDATE_DOCS=1 $(VENV)/bin/python examples/teaching_pretension.py

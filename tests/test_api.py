@@ -173,7 +173,7 @@ def test_api_page_is_generated_from_the_docstrings(tmp_path):
         obj = getattr(ilizarov, name)
         if callable(obj) and name not in ("Scenario", "ScenarioError"):
             assert obj.__doc__ and len(obj.__doc__) > 60, name
-    pdoc.pdoc("ilizarov", "ilizarov.results", output_directory=tmp_path)
+    pdoc.pdoc("ilizarov", "ilizarov.results", output_directory=tmp_path)  # as make api-docs
     html = (tmp_path / "ilizarov.html").read_text()
     assert "run_timeline" in html and "initial_stiffness_N_per_mm" in (tmp_path / "ilizarov" / "results.html").read_text()
 

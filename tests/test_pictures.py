@@ -23,23 +23,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_LOADS = ("axial = { force_N = 1000, steps = 5 }\nbending_ap = { moment_Nm = 10, steps = 2 }\n"
                "bending_ml = { moment_Nm = 10, steps = 2 }\ntorsion = { moment_Nm = 5, steps = 2 }\n")
-SHORT_TIMELINE = """
-name = "short"
-[gap]
-width_mm = 1
-[mesh]
-element_size_mm = 10
-wire_element_size_mm = 5
-[distraction]
-lengthening_mm = 2
-latency_days = 1
-consolidation_max_days = 2
-""" + "".join(f"""
-[[rods]]
-name = "{n}"
-angle_deg = {a}
-length_mm = 320
-""" for n, a in (("rod_lateral", 0.0), ("rod_anterior", 90.0), ("rod_medial", 180.0), ("rod_posterior", 270.0)))
+SHORT_TIMELINE = (Path(__file__).resolve().parent / "data" / "short-timeline.toml").read_text()
 
 
 # ----------------------------------------------------------------------------- the checks themselves

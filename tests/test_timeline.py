@@ -7,6 +7,7 @@ soft tissue's spring times the achieved lengthening.
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -228,23 +229,7 @@ def _write_toml(path, text):
     return path
 
 
-SHORT = """
-name = "short"
-[gap]
-width_mm = 1
-[mesh]
-element_size_mm = 10
-wire_element_size_mm = 5
-[distraction]
-lengthening_mm = 2
-latency_days = 1
-consolidation_max_days = 2
-""" + "".join(f"""
-[[rods]]
-name = "{n}"
-angle_deg = {a}
-length_mm = 320
-""" for n, a in ROD_NAMES)
+SHORT = (Path(__file__).resolve().parent / "data" / "short-timeline.toml").read_text()  # a quick treatment
 
 
 def test_cli_timeline_writes_tables_plots_and_animation(tmp_path):
