@@ -772,7 +772,7 @@ class FrameModel:
             peak[name] = self.comm.allreduce(float(n.max()) if n.size else -np.inf, op=MPI.MAX)
         return mean, peak
 
-    def cell_von_mises_MPa(self, forces: np.ndarray) -> np.ndarray:
+    def cell_von_mises_MPa(self, forces: np.ndarray, fibres: bool = True) -> np.ndarray:
         """Peak von Mises stress of every owned beam cell (MPa). An elastic member's: the
         section's estimate from its forces (sim.sections.von_mises_MPa) at the larger of its
         two ends, where the bending moment is recovered from the shear force
@@ -780,17 +780,19 @@ class FrameModel:
         over the section of the return-mapped axial stress with the shear of the twisting
         moment (sim.elements.plastic_beam.fibre_von_mises_MPa), which the hardening law
         bounds (the elastic estimate of a yielded section can exceed the tensile strength).
+        fibres=False: the section's elastic estimate for every member (what first yield is
+        located on: before anything yields it is the exact peak, at the cell's ends).
         Collective when the frame has members that may yield."""
         vm = np.zeros(self.num_owned_cells)
         lam = self.props.x.array.reshape(-1, beam.N_COLUMNS)[: self.num_owned_cells, LAMBDA0]
         half = 0.5 * self.cell_length_mm[: self.num_owned_cells] * lam
-        sigma = self._fibre_stresses_MPa()
+        sigma = self._fibre_stresses_MPa() if fibres else None
         for tag, section in self.sections.items():
             c = self.cells_of[tag]
             c = c[c < self.num_owned_cells]
             if not c.size:
                 continue
-            if tag in self.plastic_tags:
+            if sigma is not None and tag in self.plastic_tags:
                 vm[c] = plastic_beam.fibre_von_mises_MPa(sigma[c], forces[c, 3], *self._section_radii(self.parts[tag]),
                                                          section.torsion_constant_mm4)
             else:
@@ -807,9 +809,10 @@ class FrameModel:
         vals = fem.assemble_vector(self.fibre_stress_form).array[: nf * n].reshape(-1, nf)
         return vals / self.cell_length_mm[:n, None]
 
-    def von_mises_by_part_MPa(self, forces: np.ndarray) -> dict[str, float]:
-        """Peak von Mises stress of every beam part, by part name (MPa). Collective."""
-        vm = self.cell_von_mises_MPa(forces)
+    def von_mises_by_part_MPa(self, forces: np.ndarray, fibres: bool = True) -> dict[str, float]:
+        """Peak von Mises stress of every beam part, by part name (MPa; `fibres`: see
+        cell_von_mises_MPa). Collective."""
+        vm = self.cell_von_mises_MPa(forces, fibres)
         out = {}
         for tag in self.sections:
             c = self.cells_of[tag]
@@ -1189,13 +1192,20 @@ class FrameModel:
         cached = getattr(self, "_stress_cache", None)
         if cached is None or cached[0] != key:
             forces = self.update_section_forces()
-            cached = self._stress_cache = (key, forces, self.von_mises_by_part_MPa(forces))
+            by_part = self.von_mises_by_part_MPa(forces)
+            elastic = self.von_mises_by_part_MPa(forces, fibres=False) if self.plastic_tags else by_part
+            cached = self._stress_cache = (key, forces, by_part, elastic)
         return cached[1], cached[2]
 
     def yield_ratio(self) -> tuple[float, str | None]:
         """The highest ratio of peak von Mises stress to the part's own yield over the
-        frame's metal parts (not the bone), and that part (collective)."""
-        _, by_part = self._forces_and_stresses()
+        frame's metal parts (not the bone), and that part (collective). The peak is the
+        sections' elastic estimate at the cells' ends for every member, members that may
+        yield too: first yield is where it reaches yield, located exactly whatever the load
+        steps (the fibres' return-mapped stresses, reported as the peaks, level off at yield
+        and sit at the cells' quadrature points)."""
+        self._forces_and_stresses()
+        by_part = self._stress_cache[3]
         yields = self._frame_yields()
         best, where = 0.0, None
         for part, (_, y) in yields.items():
