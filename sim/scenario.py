@@ -792,6 +792,12 @@ class Scenario:
         sign = 1.0 if wire.face == "top" else -1.0
         return ring.level_mm + sign * 0.5 * (ring.thickness_mm + wire.diameter_mm)
 
+    def bone_radii_mm(self, z_mm: float) -> tuple[float, float]:
+        """The bone's outer and inner (medullary canal) radius at level z_mm (mm), (r_out,
+        r_in). Every builder and check asks here, so the frame model, the solid model and
+        validate see one bone (a uniform tube: the [bone] table's diameters)."""
+        return 0.5 * self.bone.outer_diameter_mm, 0.5 * self.bone.inner_diameter_mm
+
     def bone_breaks(self) -> list[tuple[float, float, str]]:
         """Discontinuities of the bone, (lower z, upper z, "gap" | "defect"), by level (none
         in an intact bone)."""
