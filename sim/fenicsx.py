@@ -6,6 +6,16 @@ site dolfinx (Spack, conda-forge, a container) the module is absent and nothing 
 Import this module (``import sim.fenicsx``) before any dolfinx import.
 """
 
+import signal
+import threading
+
+# PETSc installs a handler for SIGPIPE when it starts, which prints "Caught signal number 13
+# Broken Pipe" and calls MPI_Abort when a script's output is piped into `head`; Python itself
+# ignores SIGPIPE and raises BrokenPipeError, which scripts and the command line handle. The
+# interpreter's own disposition is put back after PETSc has started.
+_MAIN = threading.current_thread() is threading.main_thread()
+_SIGPIPE = signal.getsignal(signal.SIGPIPE) if _MAIN and hasattr(signal, "SIGPIPE") else None
+
 try:  # pragma: no cover - depends on the install route
     import dolfinx_solver  # noqa: F401
 except ImportError:  # a site installation of dolfinx
@@ -13,6 +23,9 @@ except ImportError:  # a site installation of dolfinx
 
 import dolfinx  # noqa: E402,F401
 from petsc4py import PETSc  # noqa: E402,F401
+
+if _SIGPIPE is not None:
+    signal.signal(signal.SIGPIPE, _SIGPIPE)
 
 import dolfinx.jit  # noqa: E402
 

@@ -233,3 +233,21 @@ def test_sweep_through_the_api(tmp_path):
     # more tension, a stiffer frame (the teaching demo's trend, through the sweep's columns)
     assert by_kgf[130]["axial_initial_N_per_mm"] > 1.5 * by_kgf[50]["axial_initial_N_per_mm"]
     assert sw.table.num_rows == 2 and (tmp_path / "out" / "summary.csv").is_file()
+
+
+def test_a_script_piped_into_head_gets_pythons_broken_pipe_not_petscs_abort():
+    """PETSc's SIGPIPE handler printed "Caught signal number 13 Broken Pipe" and called
+    MPI_Abort when a script using the API was piped into `head`; the interpreter's own
+    behaviour (BrokenPipeError, which a script can catch) is restored after PETSc starts."""
+    import subprocess
+    import sys
+
+    script = ("import sim.fenicsx\nimport sys\ntry:\n    for i in range(10 ** 6):\n        print('line', i)\n"
+              "except BrokenPipeError:\n    sys.stderr.write('caught BrokenPipeError\\n'); sys.stdout = None\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert proc.stdout.readline().startswith(b"line 0")
+    proc.stdout.close()  # what `head -1` does
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "PETSC ERROR" not in err and "MPI_Abort" not in err, err
+    assert "caught BrokenPipeError" in err
