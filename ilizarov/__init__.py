@@ -15,7 +15,8 @@ the same name do. See docs/api.md and the examples/ folder.
 from importlib.metadata import PackageNotFoundError, version
 
 from ilizarov.api import (HexapodResults, KinematicsError, OutputDirError, Results, Scenario, ScenarioError,
-                          SolverError, SweepError, SweepResults, TimelineResults, load_results, load_scenario, run,
+                          SolverError, SweepError, SweepResults, TimelineResults, load_hexapod, load_results,
+                          load_scenario, load_timeline, run,
                           run_hexapod, run_sweep, run_timeline)
 
 try:
@@ -23,6 +24,6 @@ try:
 except PackageNotFoundError:  # a source tree that is not installed
     __version__ = "unknown"
 
-__all__ = ["load_scenario", "run", "load_results", "run_timeline", "run_hexapod", "run_sweep", "Results",
+__all__ = ["load_scenario", "run", "load_results", "load_timeline", "load_hexapod", "run_timeline", "run_hexapod", "run_sweep", "Results",
            "TimelineResults", "HexapodResults", "SweepResults", "Scenario", "ScenarioError", "SolverError",
            "OutputDirError", "KinematicsError", "SweepError", "__version__"]

@@ -30,7 +30,8 @@ from sim.outdir import OutputDirError
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.sweep import SweepError
 
-__all__ = ["load_scenario", "run", "load_results", "run_timeline", "run_hexapod", "run_sweep", "Results",
+__all__ = ["load_scenario", "run", "load_results", "load_timeline", "load_hexapod", "run_timeline", "run_hexapod",
+           "run_sweep", "Results",
            "TimelineResults", "HexapodResults", "SweepResults", "Scenario", "ScenarioError", "SolverError",
            "OutputDirError", "KinematicsError", "SweepError"]
 
@@ -147,9 +148,10 @@ def load_results(run_dir: str | Path) -> Results:
     run_dir = Path(run_dir)
     if not (run_dir / "results.json").is_file():
         others = [f for f in ("timeline.json", "hexapod.json", "summary.csv") if (run_dir / f).is_file()]
+        loader = {"timeline.json": "load_timeline", "hexapod.json": "load_hexapod",
+                  "summary.csv": "pyarrow.parquet.read_table on its summary.parquet"}
         raise FileNotFoundError(f"{run_dir}: no results.json, so not a run directory of `ilizarov run`"
-                                + (f" (it holds {others[0]}: read that file, or run the API's run_timeline, "
-                                   "run_hexapod or run_sweep)" if others else ""))
+                                + (f" (it holds {others[0]}: read it with {loader[others[0]]})" if others else ""))
     doc = json.loads((run_dir / "results.json").read_text())
     states, parts = None, {}
     npz = run_dir / doc.get("states_file", "frame.npz")
@@ -176,6 +178,7 @@ class TimelineResults:
     out: Path | None = None
     _snapshots: dict[int, dict] = field(default_factory=dict, repr=False)
     _parts: dict[int, tuple[str, str]] = field(default_factory=dict, repr=False)
+    _series: Path | None = field(default=None, repr=False)  # paraview/days.pvd of a loaded directory
 
     def column(self, name: str) -> list[Any]:
         """One column of `days` (e.g. "distraction_force_N"); KeyError names the columns."""
@@ -186,9 +189,19 @@ class TimelineResults:
     def state_mesh(self, day: int):
         """The frame on `day` (the state after that day's distraction) as a PyVista mesh, as
         Results.state_mesh; KeyError names the days kept (run with snapshots, the default)."""
-        if day not in self._snapshots:
-            raise KeyError(f"day {day}; accepted: {', '.join(map(str, self._snapshots)) or 'none kept'}")
-        return _grid({day: self._snapshots[day]}, day, self._parts)
+        if day in self._snapshots:
+            return _grid({day: self._snapshots[day]}, day, self._parts)
+        if self._series is not None:
+            import pyvista as pv
+
+            reader = pv.get_reader(str(self._series))
+            days = [int(round(t)) for t in reader.time_values]
+            if day in days:
+                reader.set_active_time_value(reader.time_values[days.index(day)])
+                return reader.read()[0]
+            raise KeyError(f"day {day}; accepted: {', '.join(map(str, days)) or 'none kept'} (the days in "
+                           f"{self._series})")
+        raise KeyError(f"day {day}; accepted: {', '.join(map(str, self._snapshots)) or 'none kept'}")
 
 
 def run_timeline(scenario: Scenario | str | Path, out: str | Path | None = None, *, progress: Progress = False,
@@ -210,6 +223,51 @@ def run_timeline(scenario: Scenario | str | Path, out: str | Path | None = None,
                            None if out is None else Path(out), res.snapshots, res.parts)
 
 
+def _read_csv(path: Path) -> list[dict[str, Any]]:
+    """The rows of a CSV the commands wrote, numbers as int or float, True/False as bools,
+    empty cells as None, anything else as text."""
+    import csv
+
+    def typed(text: str) -> Any:
+        if text == "":
+            return None
+        if text in ("True", "False"):
+            return text == "True"
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text
+
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [{k: typed(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def _command_dir(out: str | Path, document: str, command: str) -> tuple[Path, dict]:
+    out = Path(out)
+    if not (out / document).is_file():
+        found = [f for f in ("results.json", "timeline.json", "hexapod.json") if (out / f).is_file()]
+        raise FileNotFoundError(f"{out}: no {document}, so not an output directory of `ilizarov {command}`"
+                                + (f" (it holds {found[0]})" if found else ""))
+    return out, json.loads((out / document).read_text())
+
+
+def load_timeline(out: str | Path) -> TimelineResults:
+    """A treatment followed earlier (`ilizarov timeline --out DIR`, or run_timeline with
+    out=): timeline.json typed, timeline.csv's days and steps.csv's steps as rows (numbers
+    as numbers), and `state_mesh(day)` from the days ParaView series (paraview/days.pvd)
+    if it was written. Raises FileNotFoundError if `out` has no timeline.json and
+    pydantic.ValidationError if the file does not hold the timeline contract."""
+    out, doc = _command_dir(out, "timeline.json", "timeline")
+    series = (doc.get("paraview") or {}).get("days")
+    return TimelineResults(TimelineSummary.model_validate(doc), _read_csv(out / "timeline.csv"),
+                           _read_csv(out / "steps.csv"), out,
+                           _series=out / series if series and (out / series).is_file() else None)
+
+
 @dataclass
 class HexapodResults:
     """A hexapod correction planned (`ilizarov hexapod`).
@@ -223,6 +281,17 @@ class HexapodResults:
     schedule: list[dict[str, Any]]
     stiffness: list[dict[str, Any]]
     out: Path | None = None
+
+
+def load_hexapod(out: str | Path) -> HexapodResults:
+    """A hexapod correction planned earlier (`ilizarov hexapod --out DIR`, or run_hexapod
+    with out=): hexapod.json typed, schedule.csv and stiffness.csv as rows (numbers as
+    numbers; stiffness empty if planned without mechanics). Raises FileNotFoundError if
+    `out` has no hexapod.json and pydantic.ValidationError if the file does not hold the
+    hexapod contract."""
+    out, doc = _command_dir(out, "hexapod.json", "hexapod")
+    return HexapodResults(HexapodSummary.model_validate(doc), _read_csv(out / "schedule.csv"),
+                          _read_csv(out / "stiffness.csv"), out)
 
 
 def run_hexapod(scenario: Scenario | str | Path, out: str | Path | None = None, *, mechanics: bool = True,

@@ -96,12 +96,18 @@ def test_bad_input_raises_with_the_field_named(tmp_path):
     assert not list(tmp_path.glob("*/"))  # nothing written
 
 
-def test_hexapod_plan_is_typed():
-    h = ilizarov.run_hexapod(ROOT / "scenarios" / "hexapod-correction.toml", mechanics=False)
+def test_hexapod_plan_is_typed(tmp_path):
+    h = ilizarov.run_hexapod(ROOT / "scenarios" / "hexapod-correction.toml", tmp_path / "hx", mechanics=False,
+                             pictures=False)
     assert len(h.summary.strut_lengths_start_mm) == 6
     assert h.summary.deformity_angle_deg > 0
     assert len(h.schedule) >= 2
     assert h.stiffness == []
+    back = ilizarov.load_hexapod(tmp_path / "hx")  # read back from disk: the same plan
+    assert back.summary == h.summary and back.stiffness == []
+    assert len(back.schedule) == len(h.schedule)
+    key = next(k for k, v in h.schedule[0].items() if isinstance(v, float))
+    assert [r[key] for r in back.schedule] == pytest.approx([r[key] for r in h.schedule], rel=1e-5, abs=1e-6)
 
 
 def test_results_schema_is_shipped_fresh_and_holds_for_the_runs(frame_only):
@@ -218,6 +224,20 @@ def test_timeline_through_the_api(tmp_path):
     with pytest.raises(KeyError, match="column 'force'; accepted: day"):
         t.column("force")
     assert (tmp_path / "tl" / "timeline.csv").is_file() and (tmp_path / "tl" / "paraview" / "days.pvd").is_file()
+    # read back from disk: the same summary, the same rows (numbers as numbers), a day's mesh from the series
+    back = ilizarov.load_timeline(tmp_path / "tl")
+    assert back.summary == t.summary
+    assert back.column("achieved_lengthening_mm") == pytest.approx(t.column("achieved_lengthening_mm"), rel=1e-5, abs=1e-6)
+    assert [r["day"] for r in back.days] == [r["day"] for r in t.days] and isinstance(back.days[0]["day"], int)
+    day = t.days[-1]["day"]
+    np.testing.assert_allclose(back.state_mesh(day).point_data["displacement_mm"],
+                               grid.point_data["displacement_mm"], atol=1e-9)
+    with pytest.raises(KeyError, match="day 999; accepted: 0"):
+        back.state_mesh(999)
+    with pytest.raises(FileNotFoundError, match="no results.json.*load_timeline"):
+        ilizarov.load_results(tmp_path / "tl")
+    with pytest.raises(FileNotFoundError, match="no hexapod.json.*it holds timeline.json"):
+        ilizarov.load_hexapod(tmp_path / "tl")
 
 
 @pytest.mark.slow
