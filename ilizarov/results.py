@@ -215,9 +215,34 @@ class HexapodSummary(_Doc):
     timings_s: dict[str, float] = Field(default_factory=dict)
 
 
+def _field_lines(cls: type[BaseModel]) -> str:
+    """The fields of a model as text for help(): name, type and description (units in the
+    names); pydantic keeps the descriptions in model_fields, where help() does not look."""
+    lines = []
+    for name, f in cls.model_fields.items():
+        kind = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
+        lines.append(f"    {name} ({kind}){': ' + f.description if f.description else ''}")
+    return "\n\nFields:\n" + "\n".join(lines) if lines else ""
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
+
+
+for _cls in _subclasses(_Doc):
+    if not _cls.__name__.startswith("_") and "\n\nFields:\n" not in (_cls.__doc__ or ""):
+        _cls.__doc__ = (_cls.__doc__ or _cls.__name__) + _field_lines(_cls)
+
+
 def results_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of results.json, from `RunResults`."""
     schema = RunResults.model_json_schema(mode="serialization")
+    for name, definition in [("RunResults", schema), *schema.get("$defs", {}).items()]:
+        text = definition.get("description", "").split("\n\nFields:\n")[0]  # help()'s field list: in properties
+        if text and text != name:
+            definition["description"] = text
+        else:
+            definition.pop("description", None)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "results.json of ilizarov run (frame or continuum model)"
     schema["description"] = (__doc__ or "").strip()

@@ -271,3 +271,13 @@ def test_a_script_piped_into_head_gets_pythons_broken_pipe_not_petscs_abort():
     proc.wait(timeout=120)
     assert "PETSC ERROR" not in err and "MPI_Abort" not in err, err
     assert "caught BrokenPipeError" in err
+
+
+def test_help_on_a_result_model_lists_its_fields_with_their_units():
+    import pydoc
+
+    from ilizarov.results import AxialCase, Event
+
+    text = pydoc.render_doc(AxialCase, renderer=pydoc.plaintext)
+    assert "secant_stiffness_N_per_mm (float | None): full load over full displacement (N/mm)" in text
+    assert "step (int): the index of the event's own step" in pydoc.render_doc(Event, renderer=pydoc.plaintext)
