@@ -126,7 +126,8 @@ def write_series(directory: Path, name: str, series: Sequence[SeriesState],
     """Write `series` as ``directory/name/step_NNN.vtu``, the index ``directory/name.pvd``
     (times strictly increasing: ValueError otherwise) and its table ``directory/name.csv``
     (step, file, time and each state's `table` entries); with `parts`, also
-    ``directory/parts.csv`` (tag, name, kind). Returns the PVD's path."""
+    ``directory/parts.csv`` (tag, name, the kind's code as in the cells' part_kind, and
+    its name in lower case, e.g. clamp_link). Returns the PVD's path."""
     import meshio
 
     times = [s.time for s in series]
@@ -153,9 +154,12 @@ def write_series(directory: Path, name: str, series: Sequence[SeriesState],
     if parts:
         with open(directory / PARTS_FILE, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["part_tag", "name", "kind"])
+            w.writerow(["part_tag", "name", "part_kind", "kind"])
+            from meshes.tags import PartKind
+
             for tag in sorted(parts):
-                w.writerow([tag, *parts[tag]])
+                name, kind = parts[tag]
+                w.writerow([tag, name, int(PartKind[kind]), kind.lower()])
     return pvd
 
 

@@ -104,7 +104,10 @@ def test_the_load_points_shortening_and_the_wires_tension(run_dir):
     results = json.loads((run_dir / "results.json").read_text())
     axial = results["load_cases"]["axial"]
     with open(run_dir / "paraview" / "parts.csv") as f:
-        parts = {r["name"]: (int(r["part_tag"]), r["kind"]) for r in csv.DictReader(f)}
+        rows = list(csv.DictReader(f))
+    parts = {r["name"]: (int(r["part_tag"]), r["kind"]) for r in rows}
+    assert all(int(r["part_kind"]) == PartKind[r["kind"].upper()] for r in rows)
+    assert {"wire", "ring", "bone"} <= {r["kind"] for r in rows}
     meshes = [meshio.read(vtu) for _, vtu in read_series(run_dir / results["paraview"]["axial"])]
     first = meshes[0]
     kind, tag = first.cell_data["part_kind"][0], first.cell_data["part_tag"][0]
@@ -118,7 +121,7 @@ def test_the_load_points_shortening_and_the_wires_tension(run_dir):
     assert shortening[-1] > 1.0  # the check is not trivially satisfied by zeros
     length = np.linalg.norm(points[cells[:, 1]] - points[cells[:, 0]], axis=1)
     for wire, history in axial["wire_tension_history_N"].items():
-        assert parts[wire][1] == "WIRE"
+        assert parts[wire][1] == "wire"
         on_wire = tag == parts[wire][0]
         for k, m in enumerate(meshes):
             n = m.cell_data["axial_force_N"][0][on_wire]
