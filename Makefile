@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make demo   - create .venv if needed, run the standard scenario
-#   make test   - create .venv if needed, run the test-suite serially, then the
-#                 MPI-marked tests under mpirun -n 2
+#   make test   - create .venv if needed, run the test-suite (in TEST_WORKERS processes,
+#                 default 2), then the MPI-marked tests under mpirun -n 2
 #
 # Python >= 3.12 is found in this order: PYTHON=... on the command line,
 # python3.12 / python3.13 on PATH (if it actually runs), then pyenv's interpreters.
@@ -11,6 +11,9 @@ VENV ?= .venv
 SCENARIO ?= scenarios/standard-4ring.toml
 OUT ?= out/standard-4ring
 NPROC ?= 2
+# the test-suite's worker processes (pytest-xdist; a test file stays in one worker, so its
+# module fixtures run once): TEST_WORKERS=0 runs it in this process alone
+TEST_WORKERS ?= $(NPROC)
 
 # The first candidate that runs and reports >= 3.12 wins.
 PYTHON_FOUND := $(shell \
@@ -29,7 +32,7 @@ all: test
 
 help:
 	@echo "make demo   - run the standard 4-ring frame ($(SCENARIO)) into $(OUT)"
-	@echo "make test   - run the test-suite (serial, then MPI tests on $(NPROC) ranks)"
+	@echo "make test   - run the test-suite ($(TEST_WORKERS) worker processes, then MPI tests on $(NPROC) ranks)"
 	@echo "make teaching - the pretension teaching demo (docs/teaching/pretension.md) into out/teaching"
 	@echo "make api-docs - the API pages (docs/api/) from the docstrings (pdoc)"
 	@echo "make teaching-docs - the same, and copy its two pictures into docs/teaching/ (tracked files)"
@@ -96,7 +99,7 @@ browser:
 	fi
 
 test: $(VENV)/.installed browser
-	$(VENV)/bin/python -m pytest -q tests
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 tests
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/mpirun -n $(NPROC) $(VENV)/bin/python -m pytest -q -m mpi -p no:cacheprovider tests
 
 bench: $(VENV)/.installed
