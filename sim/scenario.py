@@ -27,6 +27,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+from sim import ring_geometry
 from sim.materials import ALIASES, MATERIALS, TISSUE_MODULI_MPa, Material, material
 from sim.units import N_PER_KGF
 
@@ -88,10 +89,11 @@ class Gap:
     regenerate: Regenerate | None = None
 
 
-RingKind = Literal["full", "five_eighths", "two_thirds", "half", "femoral_arch"]
+RingKind = Literal["full", "five_eighths", "two_thirds", "half", "femoral_arch", "foot_plate"]
 # The arc each kind of ring covers (deg): an open ring is an arc of a full ring's centroid
 # circle, the rest of the circle is its opening. A femoral arch gives its own (arch_deg).
-RING_ARC_DEG: dict[str, float] = {"full": 360.0, "five_eighths": 225.0, "two_thirds": 240.0, "half": 180.0}
+RING_ARC_DEG: dict[str, float] = {"full": 360.0, "five_eighths": 225.0, "two_thirds": 240.0, "half": 180.0,
+                                  "foot_plate": 180.0}  # a foot plate's semicircle; its arms are straight
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,13 @@ class Ring:
     the arc a femoral arch covers; required for kind "femoral_arch" only. Wires, rods,
     half-pin posts, hexapod struts and test-machine mounts attach only on the arc
     (validate refuses one in the opening).
+
+    kind "foot_plate": the U-shaped plate of Ilizarov and TSF foot frames, a semicircle of
+    the ring's centroid circle round the heel continued by two straight parallel arms,
+    arm_length_mm long (required), towards the toes; opening_deg is the direction the arms
+    point (e.g. 90, anterior); the same section all along. Its inner width between the arms
+    is inner_diameter_mm. Parts attach on its U centreline (sim.ring_geometry), never
+    between the arms' tips.
     """
 
     name: str
@@ -119,6 +128,7 @@ class Ring:
     kind: RingKind = "full"
     opening_deg: float | None = None
     arch_deg: float | None = None
+    arm_length_mm: float | None = None
 
     @property
     def centroid_radius_mm(self) -> float:
@@ -1370,6 +1380,10 @@ LIMITS: dict[str, Limit] = {
     "rings[].thickness_mm": Limit(2.0, 25.0, "mm", "steel rings are 5-6 mm thick, carbon-fibre rings up to about "
                                   "15 mm"),
     "rings[].opening_deg": Limit(-360.0, 360.0, "deg", "a direction in the ring's plane; angles repeat every 360 deg"),
+    # no maker's catalogue of foot plates' arm lengths was reachable (docs/frame-model.md, "Foot plates")
+    "rings[].arm_length_mm": Limit(20.0, 250.0, "mm", "a foot plate's arms reach from the heel's semicircle towards "
+                                   "the toes: shorter than 20 mm is a half ring (kind = 'half'); an adult foot is "
+                                   "about 250-270 mm long, and arms beyond the toes hold nothing"),
     "rings[].arch_deg": Limit(30.0, 180.0, "deg", "a femoral arch is at most a half ring (a longer arc is a 5/8 or 2/3 "
                               "ring); no maker's catalogue of arch angles was found"),
     "rings[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
@@ -1790,6 +1804,20 @@ def _validate_ring_kinds(s: Scenario) -> None:
                                 f"remove opening_deg, or an open kind ({open_kinds})")
         if r.opening_deg is not None:
             _limit("rings[].opening_deg", f"{p}.opening_deg", r.opening_deg)
+        _validate_foot_plate_kind(r, p)
+
+
+def _validate_foot_plate_kind(r: Ring, p: str) -> None:
+    """A foot plate gives its arms' length; no other kind has arms."""
+    if r.kind == "foot_plate":
+        if r.arm_length_mm is None:
+            raise ScenarioError(f"{p}.arm_length_mm", f"ring {r.name!r} is kind = 'foot_plate' and needs the length of "
+                                f"its two straight arms (from the semicircle's ends towards the toes); accepted: "
+                                f"{LIMITS['rings[].arm_length_mm'].words()}")
+        _limit("rings[].arm_length_mm", f"{p}.arm_length_mm", r.arm_length_mm)
+    elif r.arm_length_mm is not None:
+        raise ScenarioError(f"{p}.arm_length_mm", f"applies to kind = 'foot_plate' only (ring {r.name!r} is kind = "
+                            f"{r.kind!r}, which has no arms); accepted: remove it, or kind = 'foot_plate'")
 
 
 def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
@@ -1802,17 +1830,12 @@ def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
         ring = by_name.get(w.ring)
         if ring is None:
             continue
-        a = math.radians(w.angle_deg)
-        d = (math.cos(a), math.sin(a))
-        o = (-w.offset_mm * math.sin(a) - ring.centre_xy_mm[0], w.offset_mm * math.cos(a) - ring.centre_xy_mm[1])
-        b = d[0] * o[0] + d[1] * o[1]
-        disc = b * b - (o[0] ** 2 + o[1] ** 2 - ring.centroid_radius_mm ** 2)
-        if disc <= 0:
-            continue  # a wire that misses the ring is _validate_wires' to refuse
-        for t in (-b - math.sqrt(disc), -b + math.sqrt(disc)):
-            x, y = o[0] + t * d[0], o[1] + t * d[1]
+        ends = _wire_chord(s, w)
+        if ends is None:
+            continue  # a wire that misses the ring is _validate_wires' (a foot plate's: _validate_ring_openings')
+        for x, y in ends:
             out.append((f"wires[{i}].angle_deg", f"a clamp of wire {w.name!r}", ring.name,
-                        math.degrees(math.atan2(y, x))))
+                        ring_geometry.direction_deg(ring, (x, y))))
     for i, rod in enumerate(s.rods):
         for ring in s.rod_rings(rod):
             out.append((f"rods[{i}].angle_deg", f"rod {rod.name!r}", ring.name, rod.angle_deg))
@@ -1842,9 +1865,13 @@ def _validate_ring_openings(s: Scenario) -> None:
     by_name = {r.name: r for r in s.rings}
     if not any(r.is_open for r in s.rings):
         return
+    _validate_foot_plate_wires(s)
     for path, what, name, angle in ring_attachments(s):
         ring = by_name[name]
         if not ring.is_open:
+            continue
+        if ring.kind == "foot_plate":
+            _check_on_foot_plate(path, what, ring, angle)
             continue
         margin = math.degrees(0.5 * ring.width_mm / ring.centroid_radius_mm)
         if margin <= ring.arc_position_deg(angle) <= ring.arc_deg - margin:
@@ -1856,6 +1883,39 @@ def _validate_ring_openings(s: Scenario) -> None:
                             f"attachment on the arc, from {(start + margin) % 360:.1f} to {(end - margin) % 360:.1f} "
                             f"deg counter-clockwise (half the ring's width, {margin:.1f} deg, clear of its ends), or "
                             "another opening_deg or kind")
+
+
+def _validate_foot_plate_wires(s: Scenario) -> None:
+    """A wire on a foot plate meets its U twice: a wire that would leave the plate between
+    its arms' tips (through the toes' side) has nowhere to be clamped."""
+    for i, w in enumerate(s.wires):
+        ring = s.ring(w.ring)
+        if ring.kind != "foot_plate" or _wire_chord(s, w) is not None:
+            continue
+        raise ScenarioError(f"wires[{i}].angle_deg", f"wire {w.name!r} at {w.angle_deg:g} deg, offset "
+                            f"{w.offset_mm:g} mm, misses foot plate {ring.name!r}: its line leaves the plate between "
+                            f"the arms' tips (the opening faces {ring.opening_deg:g} deg, the arms are "
+                            f"{ring.arm_length_mm:g} mm long), so one end has nothing to be clamped to; accepted: a "
+                            "wire across the plate that meets the semicircle or an arm at both ends (e.g. at "
+                            f"{(ring.opening_deg + 90.0) % 360.0:g} deg, across the arms), or longer arms")
+
+
+def _check_on_foot_plate(path: str, what: str, ring: Ring, angle: float) -> None:
+    """An attachment on a foot plate: on its U centreline, at least half the plate's width
+    (along the centreline) from either arm's tip."""
+    position = ring_geometry.centreline_position_mm(ring, angle)
+    total = ring_geometry.centreline_length_mm(ring)
+    margin = 0.5 * ring.width_mm
+    if position is not None and margin <= position <= total - margin:
+        return
+    r, arm = ring.centroid_radius_mm, ring.arm_length_mm
+    tip = math.degrees(math.atan2(r, arm))  # the arms' tips, seen from the centre
+    where = "between its arms' tips (its opening)" if position is None else "at the very tip of an arm"
+    raise ScenarioError(path, f"{what} would attach to foot plate {ring.name!r} at {angle % 360.0:.1f} deg, {where} "
+                        f"(the arms point to {ring.opening_deg:g} deg and are {arm:g} mm long: their tips are "
+                        f"{tip:.1f} deg either side of it, seen from the plate's centre); accepted: an attachment on "
+                        f"the plate's semicircle or arms, at least half the plate's width ({margin:g} mm) from an "
+                        "arm's tip, or longer arms (arm_length_mm)")
 
 
 def _line_key(w: Wire) -> tuple[float, float]:
@@ -1934,9 +1994,7 @@ ROD_LEAN_MAX_DEG = 10.0  # assumed: a pair of conical and spherical washers seat
 
 
 def _rod_points(s: Scenario, rod: Rod) -> list[tuple[Ring, float, float]]:
-    a = math.radians(rod.angle_deg)
-    return [(r, r.centre_xy_mm[0] + r.centroid_radius_mm * math.cos(a),
-             r.centre_xy_mm[1] + r.centroid_radius_mm * math.sin(a)) for r in s.rod_rings(rod)]
+    return [(r, *ring_geometry.attachment_xy(r, rod.angle_deg)) for r in s.rod_rings(rod)]
 
 
 def _validate_rods(s: Scenario) -> None:
@@ -2106,14 +2164,12 @@ def _wire_chord(s: Scenario, w: Wire) -> tuple[tuple[float, float], tuple[float,
     ring = s.ring(w.ring)
     a = math.radians(w.angle_deg)
     dx, dy = math.cos(a), math.sin(a)
-    ox, oy = -w.offset_mm * dy - ring.centre_xy_mm[0], w.offset_mm * dx - ring.centre_xy_mm[1]
-    b = dx * ox + dy * oy
-    disc = b * b - (ox * ox + oy * oy - ring.centroid_radius_mm ** 2)
-    if disc <= 0:
+    ox, oy = -w.offset_mm * dy, w.offset_mm * dx  # the foot of the perpendicular from the bone axis
+    try:
+        params = ring_geometry.line_meets_centreline(ring, (ox, oy), (dx, dy))
+    except ValueError:
         return None
-    root = math.sqrt(disc)
-    return tuple((ox + ring.centre_xy_mm[0] + t * dx, oy + ring.centre_xy_mm[1] + t * dy)
-                 for t in (-b - root, -b + root))
+    return tuple((ox + t * dx, oy + t * dy) for t in params)
 
 
 def _segment_distance_2d(p0, p1, q0, q1) -> float:
@@ -2139,8 +2195,7 @@ def _half_pin_axis(s: Scenario, pin: HalfPin) -> tuple[tuple[float, float], tupl
     bicortical, 1 mm into the canal otherwise."""
     ring = s.ring(pin.ring)
     a = math.radians(pin.angle_deg)
-    rc = ring.centroid_radius_mm
-    base = (ring.centre_xy_mm[0] + rc * math.cos(a), ring.centre_xy_mm[1] + rc * math.sin(a))
+    base = ring_geometry.attachment_xy(ring, pin.angle_deg)
     ro, ri = s.bone.outer_diameter_mm / 2, s.bone.inner_diameter_mm / 2
     tip = -(ro + 2.0) if pin.bicortical else (ri - 1.0 if ri > 1.0 else 0.0)
     return base, (tip * math.cos(a), tip * math.sin(a)), ring.level_mm + pin.post_height_mm

@@ -369,7 +369,7 @@ def test_a_half_ring_cantilever_matches_castigliano(direction):
                 opening_deg=270.0)
     R = ring.centroid_radius_mm
     plan = NetworkPlan()
-    rp = _RingPoints(plan, ring.centre_xy_mm, R, 0.0)
+    rp = _RingPoints(plan, ring)
     tag = plan.add_part("ring", PartKind.RING, "ring")
     plan.section_normals[tag] = (0.0, 0.0, 1.0)
     _plan_open_ring(plan, ring, rp, tag, 2.0)
