@@ -195,7 +195,7 @@ BAD = [
      "opening faces; accepted: an angle in degrees"),
     ("opening_deg = 270",
      "rings[3].opening_deg: ring 'ring4' is a full ring: it has no opening; accepted: remove opening_deg, or an "
-     "open kind ('five_eighths', 'two_thirds', 'half', 'femoral_arch')"),
+     "open kind ('five_eighths', 'two_thirds', 'half', 'femoral_arch', 'foot_plate')"),
     ("kind = \"five_eighths\"\nopening_deg = 400",
      "rings[3].opening_deg: 400 deg is not accepted; accepted: -360 to 360 deg"),
 ]
