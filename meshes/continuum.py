@@ -161,7 +161,7 @@ def _wire_line(s, w) -> WireLine:
     # where the wire's line meets the ring's centreline: as the frame network's clamps (sim.ring_geometry)
     t1, t2 = line_meets_centreline(ring, origin[:2], direction[:2])
     p0 = origin + t1 * direction
-    ro = s.bone.outer_diameter_mm / 2
+    ro = s.bone_radii_mm(s.wire_level_mm(w))[0]
     return WireLine((float(p0[0]), float(p0[1]), z), tuple(float(v) for v in direction), t2 - t1, -t1,
                     math.sqrt(max(ro * ro - w.offset_mm ** 2, 0.0)), clamp_radius_mm(w, ring), w.diameter_mm)
 
@@ -358,7 +358,13 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
 
         g = s.gap
         lo, hi = g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2
-        pieces.append(("bone_distal", "bone", tube(0.0, lo)))
+        distal = tube(0.0, lo)
+        if s.hindfoot is not None:  # the hindfoot's solid block under the tibia's tube (sim.scenario.Hindfoot)
+            block = occ.addCylinder(0, 0, 0, 0, 0, s.hindfoot.height_mm, 0.5 * s.hindfoot.width_mm)
+            fused, _ = occ.fuse([(3, distal)], [(3, block)])
+            occ.removeAllDuplicates()
+            distal = fused[0][1]
+        pieces.append(("bone_distal", "bone", distal))
         pieces.append(("bone_proximal", "bone", tube(hi, b.length_mm)))
         if g.regenerate is not None:
             pieces.append(("regenerate", "regenerate", tube(lo, hi)))
@@ -391,7 +397,8 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
                                                                       pin.post_diameter_mm / 2)))
             # from the post's axis to the bone: through both cortices (bicortical, 2 mm out of
             # the far one) or through the near cortex into the canal
-            tip = -(ro + 2.0) if pin.bicortical else (ri - 1.0 if ri > 1.0 else 0.0)
+            ro_p, ri_p = s.bone_radii_mm(z_p)
+            tip = -(ro_p + 2.0) if pin.bicortical else (ri_p - 1.0 if ri_p > 1.0 else 0.0)
             start = np.array([base[0], base[1], z_p])
             end = np.array([tip * math.cos(a), tip * math.sin(a), z_p])
             pieces.append((pin.name, "half_pin", occ.addCylinder(*start, *(end - start), pin.diameter_mm / 2)))

@@ -81,6 +81,19 @@ class Bone:
 
 
 @dataclass(frozen=True)
+class Hindfoot:
+    """The hindfoot under an ankle frame (talus and calcaneus), as the bottom of the bone:
+    from z = 0 (under the heel) up to height_mm the bone is a solid block width_mm across
+    (a calcaneus is about 40 mm wide medio-lateral, its body about 48 mm tall), where the
+    foot plate's wires and pins cross it; above it the tibia's tube. Only the radius steps
+    (`hindfoot_radii_mm`): the block keeps the bone's material, and the frame model's bone
+    beam keeps the tube's section (docs/frame-model.md, "Foot plates")."""
+
+    height_mm: float = 50.0
+    width_mm: float = 40.0
+
+
+@dataclass(frozen=True)
 class Gap:
     """The osteotomy or fracture gap: centre level (from the distal end) and width."""
 
@@ -762,6 +775,7 @@ class Scenario:
     distraction: Distraction | None = None
     hexapod: Hexapod | None = None
     materials: tuple[Material, ...] = ()
+    hindfoot: Hindfoot | None = None
 
     @property
     def has_bone(self) -> bool:
@@ -805,7 +819,11 @@ class Scenario:
     def bone_radii_mm(self, z_mm: float) -> tuple[float, float]:
         """The bone's outer and inner (medullary canal) radius at level z_mm (mm), (r_out,
         r_in). Every builder and check asks here, so the frame model, the solid model and
-        validate see one bone (a uniform tube: the [bone] table's diameters)."""
+        validate see one bone (a uniform tube: the [bone] table's diameters; a [hindfoot]
+        block below its height, `hindfoot_radii_mm`)."""
+        block = hindfoot_radii_mm(self, z_mm)
+        if block is not None:
+            return block
         return 0.5 * self.bone.outer_diameter_mm, 0.5 * self.bone.inner_diameter_mm
 
     def bone_breaks(self) -> list[tuple[float, float, str]]:
@@ -873,6 +891,15 @@ class Scenario:
         file with the same values gets.
         """
         return replace_scenario(self, {**(changes or {}), **fields})
+
+
+def hindfoot_radii_mm(s: Scenario, z_mm: float) -> tuple[float, float] | None:
+    """The hindfoot block's (outer, inner) radius at level z_mm (mm): (width/2, 0), a solid
+    block, from z = 0 up to hindfoot.height_mm; None above it or without a [hindfoot]."""
+    h = s.hindfoot
+    if h is None or z_mm > h.height_mm:
+        return None
+    return 0.5 * h.width_mm, 0.0
 
 
 def _to_plain(obj: Any) -> Any:
@@ -1384,6 +1411,11 @@ LIMITS: dict[str, Limit] = {
     "rings[].arm_length_mm": Limit(20.0, 250.0, "mm", "a foot plate's arms reach from the heel's semicircle towards "
                                    "the toes: shorter than 20 mm is a half ring (kind = 'half'); an adult foot is "
                                    "about 250-270 mm long, and arms beyond the toes hold nothing"),
+    # the calcaneus: body height about 48 mm (J Foot Ankle Surg 2020;59:949); docs/frame-model.md, "Foot plates"
+    "hindfoot.height_mm": Limit(10.0, 150.0, "mm", "the talus and calcaneus stand about 70-90 mm under the ankle "
+                                "joint; the calcaneus's body is about 48 mm tall"),
+    "hindfoot.width_mm": Limit(10.0, 80.0, "mm", "a calcaneus is about 40 mm wide medio-lateral (a child's or an "
+                               "animal's less)"),
     "rings[].arch_deg": Limit(30.0, 180.0, "deg", "a femoral arch is at most a half ring (a longer arc is a 5/8 or 2/3 "
                               "ring); no maker's catalogue of arch angles was found"),
     "rings[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
@@ -1551,6 +1583,7 @@ def validate(s: Scenario) -> None:
     """
     _validate_materials(s)
     _validate_bone_and_gap(s)
+    _validate_hindfoot(s)
     _validate_names(s)
     _validate_rings(s)
     _validate_ring_kinds(s)
@@ -1711,6 +1744,32 @@ def _validate_bone_and_gap(s: Scenario) -> None:
             _limit("gap.regenerate.modulus_MPa", "gap.regenerate.modulus_MPa", r.modulus_MPa)
         if not 0 <= r.poisson_ratio < 0.5:
             raise ScenarioError("gap.regenerate.poisson_ratio", f"{r.poisson_ratio:g}; accepted: 0 <= nu < 0.5")
+
+
+def _validate_hindfoot(s: Scenario) -> None:
+    """A [hindfoot] block: sizes in range, wider than the tibia, below the gap."""
+    h = s.hindfoot
+    if h is None:
+        return
+    if not s.has_bone:
+        raise ScenarioError("hindfoot", "a frame-only test has no bone; accepted: remove [hindfoot], or setup = "
+                            "\"bone_bench\" or \"ring_held\"")
+    _limit("hindfoot.height_mm", "hindfoot.height_mm", h.height_mm)
+    _limit("hindfoot.width_mm", "hindfoot.width_mm", h.width_mm)
+    if h.width_mm < s.bone.outer_diameter_mm:
+        raise ScenarioError("hindfoot.width_mm", f"{h.width_mm:g} mm is narrower than the tibia above it "
+                            f"(bone.outer_diameter_mm = {s.bone.outer_diameter_mm:g} mm); accepted: at least "
+                            f"{s.bone.outer_diameter_mm:g} mm")
+    if h.width_mm > s.bone.limb_diameter_mm:
+        raise ScenarioError("hindfoot.width_mm", f"{h.width_mm:g} mm is wider than the limb "
+                            f"(bone.limb_diameter_mm = {s.bone.limb_diameter_mm:g} mm); accepted: at most "
+                            f"{s.bone.limb_diameter_mm:g} mm")
+    lowest = min((lo for lo, _, _ in s.bone_breaks()), default=s.bone.length_mm)
+    if h.height_mm >= lowest - GAP_CLEARANCE_MM:
+        raise ScenarioError("hindfoot.height_mm", f"{h.height_mm:g} mm reaches the gap or defect at {lowest:g} mm; "
+                            f"accepted: a hindfoot below it, at most {lowest - GAP_CLEARANCE_MM:g} mm (the gap's "
+                            f"face less {GAP_CLEARANCE_MM:g} mm: an ankle frame's gap is the arthrodesis above the "
+                            "hindfoot)")
 
 
 def _validate_names(s: Scenario) -> None:
@@ -1958,7 +2017,7 @@ def _validate_wires(s: Scenario) -> None:
             raise ScenarioError(f"{p}.offset_mm", f"{w.offset_mm:g} mm puts the wire outside ring {w.ring!r}; "
                                 f"accepted: a wire crossing the ring at least 10 mm inside its inner edge")
         if s.has_bone:
-            r_out = b.outer_diameter_mm / 2
+            r_out = s.bone_radii_mm(s.wire_level_mm(w))[0]
             if abs(w.offset_mm) >= r_out - 0.5 * w.diameter_mm:
                 raise ScenarioError(f"{p}.offset_mm", f"{w.offset_mm:g} mm: the wire misses the bone (outer radius "
                                     f"{r_out:g} mm); accepted: |offset| < {r_out - 0.5 * w.diameter_mm:g} mm")
@@ -2110,9 +2169,9 @@ def _validate_pins(s: Scenario) -> None:
             z = s.ring(pin.ring).level_mm + pin.post_height_mm
             if not 0 < z < b.length_mm:
                 raise ScenarioError(f"{p}.post_height_mm", f"the pin at z = {z:g} mm is off the bone")
-            if pin.diameter_mm >= b.outer_diameter_mm:
+            if pin.diameter_mm >= 2 * s.bone_radii_mm(z)[0]:
                 raise ScenarioError(f"{p}.diameter_mm", f"{pin.diameter_mm:g} mm; accepted: less than the bone's "
-                                    f"outer diameter ({b.outer_diameter_mm:g} mm)")
+                                    f"outer diameter ({2 * s.bone_radii_mm(z)[0]:g} mm)")
         for j, other in enumerate(s.half_pins[:i]):
             da = abs((pin.angle_deg - other.angle_deg + 180.0) % 360.0 - 180.0)
             if other.ring == pin.ring and da < 1.0 and \
@@ -2196,7 +2255,7 @@ def _half_pin_axis(s: Scenario, pin: HalfPin) -> tuple[tuple[float, float], tupl
     ring = s.ring(pin.ring)
     a = math.radians(pin.angle_deg)
     base = ring_geometry.attachment_xy(ring, pin.angle_deg)
-    ro, ri = s.bone.outer_diameter_mm / 2, s.bone.inner_diameter_mm / 2
+    ro, ri = s.bone_radii_mm(ring.level_mm + pin.post_height_mm)
     tip = -(ro + 2.0) if pin.bicortical else (ri - 1.0 if ri > 1.0 else 0.0)
     return base, (tip * math.cos(a), tip * math.sin(a)), ring.level_mm + pin.post_height_mm
 
@@ -2229,8 +2288,8 @@ def _validate_builds(s: Scenario) -> None:
       axis and beyond it if bicortical).
     """
     if s.has_bone:
-        ro = s.bone.outer_diameter_mm / 2
         for i, w in enumerate(s.wires):
+            ro = s.bone_radii_mm(s.wire_level_mm(w))[0]
             need = WIRE_BONE_LIGAMENT_DIAMETERS * w.diameter_mm
             shell = ro - abs(w.offset_mm) - 0.5 * w.diameter_mm
             if shell < need - 1e-9:
@@ -2238,7 +2297,7 @@ def _validate_builds(s: Scenario) -> None:
                 if most < 0:
                     thickest = ro / (0.5 + WIRE_BONE_LIGAMENT_DIAMETERS)
                     raise ScenarioError(f"wires[{i}].diameter_mm", f"{w.diameter_mm:g} mm: a wire this thick through a "
-                                        f"{s.bone.outer_diameter_mm:g} mm bone leaves less than one wire diameter of "
+                                        f"{2 * ro:g} mm bone leaves less than one wire diameter of "
                                         f"bone between it and the bone's surface at any offset; accepted: a wire of "
                                         f"at most {thickest:.2f} mm through this bone")
                 raise ScenarioError(f"wires[{i}].offset_mm", f"{w.offset_mm:g} mm: the {w.diameter_mm:g} mm wire grazes "

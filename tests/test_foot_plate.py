@@ -207,3 +207,43 @@ def test_a_rod_in_the_opening_is_refused():
     assert err.value.field == "rods[4].angle_deg"
     assert "rod 'rod_anterior' would attach to foot plate 'foot_plate' at 90.0 deg, between its arms' tips (its " \
            "opening)" in err.value.message
+
+
+def test_the_hindfoot_block_widens_the_bone_where_the_plate_holds_it():
+    """[hindfoot]: Scenario.bone_radii_mm is a solid 40 mm block up to 50 mm, and both
+    models cross it: the frame network's cortex points and the solid's chord are at its
+    radius, 20 mm, not the tibia's 12 mm."""
+    from meshes.continuum import _wire_line
+    from meshes.frame_network import plan_network
+
+    s = load_scenario(ANKLE)
+    assert s.bone_radii_mm(25.0) == (20.0, 0.0) and s.bone_radii_mm(50.0) == (20.0, 0.0)
+    assert s.bone_radii_mm(50.1) == (12.0, 6.0)
+    plan = plan_network(s)
+    for w in s.wires:
+        chain = plan.wire_points[w.name]
+        half = math.dist(plan.points[chain[1]], plan.points[chain[2]]) / 2
+        expected = 20.0 if w.ring == "foot_plate" else 12.0
+        assert half == pytest.approx(expected) and _wire_line(s, w).bone_half_chord_mm == pytest.approx(expected)
+    # a wire 15 mm off the axis: inside the block, off the tibia's 24 mm tube
+    s.replace({"wires[0].offset_mm": 15})
+    with pytest.raises(ScenarioError) as err:
+        s.replace({"wires[0].offset_mm": 15, "hindfoot": None})
+    assert err.value.field == "wires[0].offset_mm" and "the wire misses the bone (outer radius 12 mm)" in err.value.message
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"width_mm": 20}, "20 mm is narrower than the tibia above it (bone.outer_diameter_mm = 24 mm); accepted: at "
+                       "least 24 mm"),
+    ({"width_mm": 90}, "90 mm is not accepted; accepted: 10 to 80 mm"),
+    ({"height_mm": 75}, "75 mm reaches the gap or defect at 79 mm; accepted: a hindfoot below it, at most 69 mm"),
+])
+def test_a_bad_hindfoot_is_refused_naming_the_field(change, words):
+    import tomllib
+
+    data = tomllib.loads(ANKLE.read_text())
+    data["hindfoot"].update(change)
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert err.value.field == f"hindfoot.{next(iter(change))}"
+    assert words in err.value.message
