@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.ring_geometry import centreline_point, line_meets_centreline
+
 QUARTER_INNER, QUARTER_OUTER, QUARTER_SYM_X, QUARTER_SYM_Y, QUARTER_ENDS = 1, 2, 3, 4, 5
 WIRE_ENDS = 1
 BODY = 1
@@ -155,14 +157,12 @@ def _wire_line(s, w) -> WireLine:
     sign = 1.0 if w.face == "top" else -1.0
     # a small clearance off the ring face: a wire tangent to the face is not meshable
     z = s.wire_level_mm(w) + sign * WIRE_CLEARANCE_MM
-    rc = ring.centroid_radius_mm
     origin = w.offset_mm * normal  # the foot of the perpendicular from the bone axis
-    dd = origin[:2] - np.asarray(ring.centre_xy_mm, float)
-    bq = float(direction[:2] @ dd)
-    disc = math.sqrt(bq * bq - (dd @ dd - rc * rc))
-    p0 = origin + (-bq - disc) * direction
-    ro = s.bone.outer_diameter_mm / 2
-    return WireLine((float(p0[0]), float(p0[1]), z), tuple(float(v) for v in direction), 2 * disc, bq + disc,
+    # where the wire's line meets the ring's centreline: as the frame network's clamps (sim.ring_geometry)
+    t1, t2 = line_meets_centreline(ring, origin[:2], direction[:2])
+    p0 = origin + t1 * direction
+    ro = s.bone_radii_mm(s.wire_level_mm(w))[0]
+    return WireLine((float(p0[0]), float(p0[1]), z), tuple(float(v) for v in direction), t2 - t1, -t1,
                     math.sqrt(max(ro * ro - w.offset_mm ** 2, 0.0)), clamp_radius_mm(w, ring), w.diameter_mm)
 
 
@@ -185,9 +185,7 @@ def rod_axis_points(s, rod) -> list[tuple[float, float, float]]:
     models place a rod alike; between rings of different sizes or centres the points
     differ in plan view and the rod is inclined, meeting every ring it joins.
     """
-    a = math.radians(rod.angle_deg)
-    return [(r.centre_xy_mm[0] + r.centroid_radius_mm * math.cos(a),
-             r.centre_xy_mm[1] + r.centroid_radius_mm * math.sin(a), r.level_mm) for r in s.rod_rings(rod)]
+    return [(*centreline_point(r, rod.angle_deg), r.level_mm) for r in s.rod_rings(rod)]
 
 
 def _rod_solid(occ, s, rod) -> int:
@@ -222,11 +220,37 @@ def _rod_solid(occ, s, rod) -> int:
     return fused[0][1]
 
 
+def _foot_plate_solid(occ, r) -> int:
+    """A foot plate's solid (OpenCASCADE volume tag): the half annulus of its section round
+    the heel fused with the two straight arms (boxes of the plate's width and thickness,
+    arm_length_mm long) towards opening_deg: the U of sim.ring_geometry, swept by its
+    section."""
+    rin = r.inner_diameter_mm / 2
+    cx, cy = r.centre_xy_mm
+    z0 = r.level_mm - r.thickness_mm / 2
+    arm = float(r.arm_length_mm)
+    # built with the arms along +x, then turned to opening_deg about the plate's centre
+    outer = occ.addCylinder(cx, cy, z0, 0, 0, r.thickness_mm, rin + r.width_mm, angle=math.pi)
+    inner = occ.addCylinder(cx, cy, z0, 0, 0, r.thickness_mm, rin, angle=math.pi)
+    half, _ = occ.cut([(3, outer)], [(3, inner)])
+    occ.rotate(half, cx, cy, z0, 0, 0, 1, 0.5 * math.pi)  # the semicircle on the -x side
+    left = occ.addBox(cx, cy + rin, z0, arm, r.width_mm, r.thickness_mm)
+    right = occ.addBox(cx, cy - rin - r.width_mm, z0, arm, r.width_mm, r.thickness_mm)
+    plate, _ = occ.fuse(half, [(3, left), (3, right)])
+    occ.removeAllDuplicates()
+    tag = plate[0][1]
+    occ.rotate([(3, tag)], cx, cy, z0, 0, 0, 1, math.radians(r.opening_deg))
+    return tag
+
+
 def _ring_solid(occ, r) -> int:
     """A ring's solid (OpenCASCADE volume tag): the annulus of its rectangular section; an
-    open ring (r.is_open) is the sector of it from r.arc_start_deg over r.arc_deg."""
+    open ring (r.is_open) is the sector of it from r.arc_start_deg over r.arc_deg; a foot
+    plate its U (_foot_plate_solid)."""
     import math
 
+    if r.kind == "foot_plate":
+        return _foot_plate_solid(occ, r)
     rin = r.inner_diameter_mm / 2
     cx, cy = r.centre_xy_mm
     z0 = r.level_mm - r.thickness_mm / 2
@@ -334,7 +358,13 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
 
         g = s.gap
         lo, hi = g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2
-        pieces.append(("bone_distal", "bone", tube(0.0, lo)))
+        distal = tube(0.0, lo)
+        if s.hindfoot is not None:  # the hindfoot's solid block under the tibia's tube (sim.scenario.Hindfoot)
+            block = occ.addCylinder(0, 0, 0, 0, 0, s.hindfoot.height_mm, 0.5 * s.hindfoot.width_mm)
+            fused, _ = occ.fuse([(3, distal)], [(3, block)])
+            occ.removeAllDuplicates()
+            distal = fused[0][1]
+        pieces.append(("bone_distal", "bone", distal))
         pieces.append(("bone_proximal", "bone", tube(hi, b.length_mm)))
         if g.regenerate is not None:
             pieces.append(("regenerate", "regenerate", tube(lo, hi)))
@@ -359,8 +389,7 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
             ring = s.ring(pin.ring)
             a = math.radians(pin.angle_deg)
             outward = np.array([math.cos(a), math.sin(a), 0.0])
-            rc = ring.centroid_radius_mm
-            base = np.array([*ring.centre_xy_mm, 0.0]) + rc * outward
+            base = np.array([*centreline_point(ring, pin.angle_deg), 0.0])  # as the frame network's post
             z_p = ring.level_mm + pin.post_height_mm
             top = z_p + math.copysign(pin.diameter_mm, pin.post_height_mm)  # the post caps the pin
             zb, zt = sorted((ring.level_mm, top))
@@ -368,7 +397,8 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
                                                                       pin.post_diameter_mm / 2)))
             # from the post's axis to the bone: through both cortices (bicortical, 2 mm out of
             # the far one) or through the near cortex into the canal
-            tip = -(ro + 2.0) if pin.bicortical else (ri - 1.0 if ri > 1.0 else 0.0)
+            ro_p, ri_p = s.bone_radii_mm(z_p)
+            tip = -(ro_p + 2.0) if pin.bicortical else (ri_p - 1.0 if ri_p > 1.0 else 0.0)
             start = np.array([base[0], base[1], z_p])
             end = np.array([tip * math.cos(a), tip * math.sin(a), z_p])
             pieces.append((pin.name, "half_pin", occ.addCylinder(*start, *(end - start), pin.diameter_mm / 2)))

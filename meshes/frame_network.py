@@ -7,7 +7,8 @@ A scenario in, a tagged 1D gmsh model in 3D space out, converted to a dolfinx me
   that carries load only once the gap has closed); with a defect, a third piece (the
   transport segment) and a contact cell across the defect (the docking site);
 - each ring: its centroidal circle, as circle arcs between the points where wires, rods
-  and posts attach;
+  and posts attach (a foot plate: its U, arcs on the semicircle and straight lines on the
+  arms; every ring's points from sim.ring_geometry, as the continuum builder's);
 - each wire: a straight line between its two clamps, broken where it enters and leaves
   the bone's outer surface; the clamps are short links from the ring's centroid to the
   wire on the ring face; the cortex points are linked to the bone axis;
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from meshes.tags import Marker, Part, PartKind
+from sim import ring_geometry
 from sim.scenario import Scenario
 
 ANGLE_TOL_RAD = 1e-7
@@ -76,10 +78,12 @@ class NetworkPlan:
 
 
 class _RingPoints:
-    """Points on a ring's centroidal circle, created once per angle."""
+    """Points on a ring's centreline (its centroidal circle, a foot plate's U:
+    sim.ring_geometry.centreline_point), created once per angle about its centre."""
 
-    def __init__(self, plan: NetworkPlan, centre_xy, radius: float, z: float):
-        self.plan, self.centre, self.radius, self.z = plan, np.asarray(centre_xy, float), radius, z
+    def __init__(self, plan: NetworkPlan, ring):
+        self.plan, self.ring, self.z = plan, ring, ring.level_mm
+        self.centre, self.radius = np.asarray(ring.centre_xy_mm, float), ring.centroid_radius_mm
         self.by_angle: dict[float, int] = {}
 
     def at(self, angle_rad: float) -> int:
@@ -88,22 +92,12 @@ class _RingPoints:
             d = abs(a - angle)
             if min(d, 2 * math.pi - d) < ANGLE_TOL_RAD:
                 return idx
-        xy = self.centre + self.radius * np.array([math.cos(angle), math.sin(angle)])
+        xy = ring_geometry.centreline_point(self.ring, math.degrees(angle))
+        if xy is None:
+            raise ValueError(f"ring {self.ring.name!r}: {math.degrees(angle):g} deg points into its opening")
         idx = self.plan.add_point((xy[0], xy[1], self.z))
         self.by_angle[angle] = idx
         return idx
-
-
-def _circle_line_params(origin_xy, direction_xy, centre_xy, radius) -> tuple[float, float]:
-    """Parameters s1 < s2 where origin + s*direction meets the circle."""
-    d = np.asarray(origin_xy, float) - np.asarray(centre_xy, float)
-    b = float(np.dot(direction_xy, d))
-    c = float(np.dot(d, d)) - radius ** 2
-    disc = b * b - c
-    if disc <= 0:
-        raise ValueError("line misses the circle")
-    r = math.sqrt(disc)
-    return -b - r, -b + r
 
 
 def plan_network(s: Scenario, pose=None) -> NetworkPlan:
@@ -115,9 +109,8 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
     """
     plan = NetworkPlan()
     h, hw = s.mesh.element_size_mm, s.mesh.wire_element_size_mm
-    ring_pts = {r.name: _RingPoints(plan, r.centre_xy_mm, r.centroid_radius_mm, r.level_mm) for r in s.rings}
+    ring_pts = {r.name: _RingPoints(plan, r) for r in s.rings}
     bone_nodes: dict[float, int] = {}  # z level -> point on the bone axis
-    r_out = 0.5 * s.bone.outer_diameter_mm
 
     def bone_node(z: float) -> int:
         for zz, idx in bone_nodes.items():
@@ -135,7 +128,7 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
         normal = np.array([-math.sin(a), math.cos(a)])
         origin = w.offset_mm * normal  # foot of the perpendicular from the bone axis
         z_w = s.wire_level_mm(w)
-        s1, s2 = _circle_line_params(origin, direction, ring.centre_xy_mm, ring.centroid_radius_mm)
+        s1, s2 = ring_geometry.line_meets_centreline(ring, origin, direction)
         along = (direction[0], direction[1], 0.0)
         wire_tag = plan.add_part(w.name, PartKind.WIRE, w.name)
         clamp_tag = plan.add_part(f"{w.name}_clamps", PartKind.CLAMP_LINK, w.name, axis=along)
@@ -157,7 +150,7 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
                 plan.add_line(on_ring, end, clamp_tag, None)
             ends.append(end)
         if s.has_bone:
-            sc = math.sqrt(r_out ** 2 - w.offset_mm ** 2)
+            sc = math.sqrt(s.bone_radii_mm(z_w)[0] ** 2 - w.offset_mm ** 2)
             cortex = [plan.add_point((*(origin + sp * direction), z_w)) for sp in (-sc, sc)]
             chain = [ends[0], cortex[0], cortex[1], ends[1]]
             # a smooth wire: the bone slides along it and turns about it; an olive wire is held at both cortices
@@ -181,6 +174,7 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
             base = ring_pts[pin.ring].at(a)
             x0, y0, _ = plan.points[base]
             z_p = ring.level_mm + pin.post_height_mm
+            r_out, r_in = s.bone_radii_mm(z_p)
             top = plan.add_point((x0, y0, z_p))
             post_tag = plan.add_part(f"{pin.name}_post", PartKind.POST, pin.name)
             plan.add_line(base, top, post_tag, h)
@@ -209,7 +203,6 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
                     plan.add_line(centre, far, link_tag, None)
             else:
                 # a beam on an elastic foundation: held at the outer and inner surface of each cortex it engages
-                r_in = 0.5 * s.bone.inner_diameter_mm
                 radii = [r_out, r_in] + ([-r_in, -r_out] if pin.bicortical else [])
                 held = [near] + [plan.add_point((*(foot - r * inward), z_p)) for r in radii[1:]]
                 for p0, p1 in zip(held, held[1:]):
@@ -265,6 +258,9 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
         rp = ring_pts[ring.name]
         tag = plan.add_part(ring.name, PartKind.RING, ring.name)
         plan.section_normals[tag] = (0.0, 0.0, 1.0)
+        if ring.kind == "foot_plate":
+            _plan_foot_plate(plan, ring, rp, tag, h)
+            continue
         if ring.is_open:
             _plan_open_ring(plan, ring, rp, tag, h)
             continue
@@ -344,6 +340,36 @@ def _plan_open_ring(plan: NetworkPlan, ring, rp: _RingPoints, tag: int, h: float
     for (a0, p0), (a1, p1) in zip(zip(filled, pts), zip(filled[1:], pts[1:])):
         n = max(1, math.ceil(ring.centroid_radius_mm * (a1 - a0) / h - 1e-9))
         plan.arcs.append((p0, centre, p1, tag, n))
+
+
+def _plan_foot_plate(plan: NetworkPlan, ring, rp: _RingPoints, tag: int, h: float) -> None:
+    """A foot plate's beams along its U (sim.ring_geometry): straight lines on the arms and
+    circle arcs (each < 90 deg) on the semicircle, through its attachment points, from one
+    arm's tip to the other's, with no element across the opening."""
+    corners = ring_geometry.centreline_corners_mm(ring)
+    for pos in corners:
+        xy = ring_geometry.point_at_position(ring, pos)
+        rp.at(math.atan2(xy[1] - ring.centre_xy_mm[1], xy[0] - ring.centre_xy_mm[0]))
+    r = ring.centroid_radius_mm
+    arc_lo, arc_hi = corners[1], corners[2]
+    along = sorted((ring_geometry.centreline_position_mm(ring, math.degrees(a)), idx) for a, idx in rp.by_angle.items())
+    # the semicircle's pieces split into arcs of less than 90 deg
+    filled: list[tuple[float, int]] = []
+    for (s0, p0), (s1, p1) in zip(along, along[1:]):
+        filled.append((s0, p0))
+        if arc_lo - 1e-9 <= s0 and s1 <= arc_hi + 1e-9:
+            n_sub = max(1, math.ceil((s1 - s0) / r / (math.pi / 2) - 1e-9))
+            for k in range(1, n_sub):
+                sk = s0 + k * (s1 - s0) / n_sub
+                xy = ring_geometry.point_at_position(ring, sk)
+                filled.append((sk, rp.at(math.atan2(xy[1] - ring.centre_xy_mm[1], xy[0] - ring.centre_xy_mm[0]))))
+    filled.append(along[-1])
+    centre = plan.add_point((*ring.centre_xy_mm, ring.level_mm))
+    for (s0, p0), (s1, p1) in zip(filled, filled[1:]):
+        if arc_lo - 1e-9 <= s0 and s1 <= arc_hi + 1e-9:
+            plan.arcs.append((p0, centre, p1, tag, max(1, math.ceil((s1 - s0) / h - 1e-9))))
+        else:
+            plan.add_line(p0, p1, tag, h)
 
 
 def _place_moving_side(plan: NetworkPlan, s: Scenario, pose) -> None:

@@ -186,7 +186,11 @@ def cmd_validate(args) -> int:
     for note in notes:
         print(f"  {note}")
     for r in s.rings:
-        if r.is_open:
+        if r.kind == "foot_plate":
+            print(f"  ring {r.name!r} is a foot plate: a semicircle round the heel and two straight arms of "
+                  f"{r.arm_length_mm:g} mm pointing to {r.opening_deg:g} deg, {r.inner_diameter_mm:g} mm apart inside; "
+                  "open between the arms' tips")
+        elif r.is_open:
             print(f"  ring {r.name!r} is open (kind = {r.kind!r}): an arc of {r.arc_deg:g} deg, counter-clockwise from "
                   f"{r.arc_start_deg:g} to {(r.arc_start_deg + r.arc_deg) % 360.0:g} deg; its opening faces "
                   f"{r.opening_deg:g} deg")

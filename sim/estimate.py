@@ -177,6 +177,8 @@ def continuum_cells(s) -> int:
     for ring in s.rings:
         r_in = 0.5 * ring.inner_diameter_mm
         volume = math.pi * ((r_in + ring.width_mm) ** 2 - r_in ** 2) * ring.thickness_mm * ring.arc_deg / 360.0
+        if ring.kind == "foot_plate":  # and its two straight arms
+            volume += 2.0 * float(ring.arm_length_mm) * ring.width_mm * ring.thickness_mm
         bulk += volume / min(size, ring.thickness_mm) ** 3
     for rod in s.rods:
         rings = s.rod_rings(rod)

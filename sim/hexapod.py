@@ -273,14 +273,14 @@ def pairs_layout(first_pair_deg: float, pair_separation_deg: float) -> tuple[lis
 
 
 def level_geometry(s: Scenario, reference: str, moving: str, base_angles, platform_angles) -> HexapodGeometry:
-    """Mounting points of six struts between two rings at these angles (centroid circles)."""
+    """Mounting points of six struts between two rings at these angles (on the rings'
+    centrelines: centroid circles, a foot plate's U)."""
     ref, mov = s.ring(reference), s.ring(moving)
 
-    def points(ring, angles):
-        r = ring.centroid_radius_mm
-        cx, cy = ring.centre_xy_mm
-        return np.array([[cx + r * math.cos(math.radians(a)), cy + r * math.sin(math.radians(a)), ring.level_mm]
-                         for a in angles])
+    def points(ring, angles):  # on the ring's centreline (a foot plate's U: sim.ring_geometry)
+        from sim.ring_geometry import attachment_xy
+
+        return np.array([[*attachment_xy(ring, a), ring.level_mm] for a in angles])
 
     side = -1.0 if mov.level_mm < ref.level_mm else 1.0
     base_angles = tuple(ring_angle_deg(a) for a in base_angles)

@@ -27,6 +27,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+from sim import ring_geometry
 from sim.materials import ALIASES, MATERIALS, TISSUE_MODULI_MPa, Material, material
 from sim.units import N_PER_KGF
 
@@ -80,6 +81,19 @@ class Bone:
 
 
 @dataclass(frozen=True)
+class Hindfoot:
+    """The hindfoot under an ankle frame (talus and calcaneus), as the bottom of the bone:
+    from z = 0 (under the heel) up to height_mm the bone is a solid block width_mm across
+    (a calcaneus is about 40 mm wide medio-lateral, its body about 48 mm tall), where the
+    foot plate's wires and pins cross it; above it the tibia's tube. Only the radius steps
+    (`hindfoot_radii_mm`): the block keeps the bone's material, and the frame model's bone
+    beam keeps the tube's section (docs/frame-model.md, "Foot plates")."""
+
+    height_mm: float = 50.0
+    width_mm: float = 40.0
+
+
+@dataclass(frozen=True)
 class Gap:
     """The osteotomy or fracture gap: centre level (from the distal end) and width."""
 
@@ -88,10 +102,11 @@ class Gap:
     regenerate: Regenerate | None = None
 
 
-RingKind = Literal["full", "five_eighths", "two_thirds", "half", "femoral_arch"]
+RingKind = Literal["full", "five_eighths", "two_thirds", "half", "femoral_arch", "foot_plate"]
 # The arc each kind of ring covers (deg): an open ring is an arc of a full ring's centroid
 # circle, the rest of the circle is its opening. A femoral arch gives its own (arch_deg).
-RING_ARC_DEG: dict[str, float] = {"full": 360.0, "five_eighths": 225.0, "two_thirds": 240.0, "half": 180.0}
+RING_ARC_DEG: dict[str, float] = {"full": 360.0, "five_eighths": 225.0, "two_thirds": 240.0, "half": 180.0,
+                                  "foot_plate": 180.0}  # a foot plate's semicircle; its arms are straight
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,13 @@ class Ring:
     the arc a femoral arch covers; required for kind "femoral_arch" only. Wires, rods,
     half-pin posts, hexapod struts and test-machine mounts attach only on the arc
     (validate refuses one in the opening).
+
+    kind "foot_plate": the U-shaped plate of Ilizarov and TSF foot frames, a semicircle of
+    the ring's centroid circle round the heel continued by two straight parallel arms,
+    arm_length_mm long (required), towards the toes; opening_deg is the direction the arms
+    point (e.g. 90, anterior); the same section all along. Its inner width between the arms
+    is inner_diameter_mm. Parts attach on its U centreline (sim.ring_geometry), never
+    between the arms' tips.
     """
 
     name: str
@@ -119,6 +141,7 @@ class Ring:
     kind: RingKind = "full"
     opening_deg: float | None = None
     arch_deg: float | None = None
+    arm_length_mm: float | None = None
 
     @property
     def centroid_radius_mm(self) -> float:
@@ -752,6 +775,7 @@ class Scenario:
     distraction: Distraction | None = None
     hexapod: Hexapod | None = None
     materials: tuple[Material, ...] = ()
+    hindfoot: Hindfoot | None = None
 
     @property
     def has_bone(self) -> bool:
@@ -795,7 +819,11 @@ class Scenario:
     def bone_radii_mm(self, z_mm: float) -> tuple[float, float]:
         """The bone's outer and inner (medullary canal) radius at level z_mm (mm), (r_out,
         r_in). Every builder and check asks here, so the frame model, the solid model and
-        validate see one bone (a uniform tube: the [bone] table's diameters)."""
+        validate see one bone (a uniform tube: the [bone] table's diameters; a [hindfoot]
+        block below its height, `hindfoot_radii_mm`)."""
+        block = hindfoot_radii_mm(self, z_mm)
+        if block is not None:
+            return block
         return 0.5 * self.bone.outer_diameter_mm, 0.5 * self.bone.inner_diameter_mm
 
     def bone_breaks(self) -> list[tuple[float, float, str]]:
@@ -863,6 +891,15 @@ class Scenario:
         file with the same values gets.
         """
         return replace_scenario(self, {**(changes or {}), **fields})
+
+
+def hindfoot_radii_mm(s: Scenario, z_mm: float) -> tuple[float, float] | None:
+    """The hindfoot block's (outer, inner) radius at level z_mm (mm): (width/2, 0), a solid
+    block, from z = 0 up to hindfoot.height_mm; None above it or without a [hindfoot]."""
+    h = s.hindfoot
+    if h is None or z_mm > h.height_mm:
+        return None
+    return 0.5 * h.width_mm, 0.0
 
 
 def _to_plain(obj: Any) -> Any:
@@ -1370,6 +1407,15 @@ LIMITS: dict[str, Limit] = {
     "rings[].thickness_mm": Limit(2.0, 25.0, "mm", "steel rings are 5-6 mm thick, carbon-fibre rings up to about "
                                   "15 mm"),
     "rings[].opening_deg": Limit(-360.0, 360.0, "deg", "a direction in the ring's plane; angles repeat every 360 deg"),
+    # no maker's catalogue of foot plates' arm lengths was reachable (docs/frame-model.md, "Foot plates")
+    "rings[].arm_length_mm": Limit(20.0, 250.0, "mm", "a foot plate's arms reach from the heel's semicircle towards "
+                                   "the toes: shorter than 20 mm is a half ring (kind = 'half'); an adult foot is "
+                                   "about 250-270 mm long, and arms beyond the toes hold nothing"),
+    # the calcaneus: body height about 48 mm (J Foot Ankle Surg 2020;59:949); docs/frame-model.md, "Foot plates"
+    "hindfoot.height_mm": Limit(10.0, 150.0, "mm", "the talus and calcaneus stand about 70-90 mm under the ankle "
+                                "joint; the calcaneus's body is about 48 mm tall"),
+    "hindfoot.width_mm": Limit(10.0, 80.0, "mm", "a calcaneus is about 40 mm wide medio-lateral (a child's or an "
+                               "animal's less)"),
     "rings[].arch_deg": Limit(30.0, 180.0, "deg", "a femoral arch is at most a half ring (a longer arc is a 5/8 or 2/3 "
                               "ring); no maker's catalogue of arch angles was found"),
     "rings[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
@@ -1537,6 +1583,7 @@ def validate(s: Scenario) -> None:
     """
     _validate_materials(s)
     _validate_bone_and_gap(s)
+    _validate_hindfoot(s)
     _validate_names(s)
     _validate_rings(s)
     _validate_ring_kinds(s)
@@ -1699,6 +1746,32 @@ def _validate_bone_and_gap(s: Scenario) -> None:
             raise ScenarioError("gap.regenerate.poisson_ratio", f"{r.poisson_ratio:g}; accepted: 0 <= nu < 0.5")
 
 
+def _validate_hindfoot(s: Scenario) -> None:
+    """A [hindfoot] block: sizes in range, wider than the tibia, below the gap."""
+    h = s.hindfoot
+    if h is None:
+        return
+    if not s.has_bone:
+        raise ScenarioError("hindfoot", "a frame-only test has no bone; accepted: remove [hindfoot], or setup = "
+                            "\"bone_bench\" or \"ring_held\"")
+    _limit("hindfoot.height_mm", "hindfoot.height_mm", h.height_mm)
+    _limit("hindfoot.width_mm", "hindfoot.width_mm", h.width_mm)
+    if h.width_mm < s.bone.outer_diameter_mm:
+        raise ScenarioError("hindfoot.width_mm", f"{h.width_mm:g} mm is narrower than the tibia above it "
+                            f"(bone.outer_diameter_mm = {s.bone.outer_diameter_mm:g} mm); accepted: at least "
+                            f"{s.bone.outer_diameter_mm:g} mm")
+    if h.width_mm > s.bone.limb_diameter_mm:
+        raise ScenarioError("hindfoot.width_mm", f"{h.width_mm:g} mm is wider than the limb "
+                            f"(bone.limb_diameter_mm = {s.bone.limb_diameter_mm:g} mm); accepted: at most "
+                            f"{s.bone.limb_diameter_mm:g} mm")
+    lowest = min((lo for lo, _, _ in s.bone_breaks()), default=s.bone.length_mm)
+    if h.height_mm >= lowest - GAP_CLEARANCE_MM:
+        raise ScenarioError("hindfoot.height_mm", f"{h.height_mm:g} mm reaches the gap or defect at {lowest:g} mm; "
+                            f"accepted: a hindfoot below it, at most {lowest - GAP_CLEARANCE_MM:g} mm (the gap's "
+                            f"face less {GAP_CLEARANCE_MM:g} mm: an ankle frame's gap is the arthrodesis above the "
+                            "hindfoot)")
+
+
 def _validate_names(s: Scenario) -> None:
     """Unique, plain names across all parts, and not too many parts."""
     seen: dict[str, str] = {}
@@ -1790,6 +1863,20 @@ def _validate_ring_kinds(s: Scenario) -> None:
                                 f"remove opening_deg, or an open kind ({open_kinds})")
         if r.opening_deg is not None:
             _limit("rings[].opening_deg", f"{p}.opening_deg", r.opening_deg)
+        _validate_foot_plate_kind(r, p)
+
+
+def _validate_foot_plate_kind(r: Ring, p: str) -> None:
+    """A foot plate gives its arms' length; no other kind has arms."""
+    if r.kind == "foot_plate":
+        if r.arm_length_mm is None:
+            raise ScenarioError(f"{p}.arm_length_mm", f"ring {r.name!r} is kind = 'foot_plate' and needs the length of "
+                                f"its two straight arms (from the semicircle's ends towards the toes); accepted: "
+                                f"{LIMITS['rings[].arm_length_mm'].words()}")
+        _limit("rings[].arm_length_mm", f"{p}.arm_length_mm", r.arm_length_mm)
+    elif r.arm_length_mm is not None:
+        raise ScenarioError(f"{p}.arm_length_mm", f"applies to kind = 'foot_plate' only (ring {r.name!r} is kind = "
+                            f"{r.kind!r}, which has no arms); accepted: remove it, or kind = 'foot_plate'")
 
 
 def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
@@ -1802,17 +1889,12 @@ def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
         ring = by_name.get(w.ring)
         if ring is None:
             continue
-        a = math.radians(w.angle_deg)
-        d = (math.cos(a), math.sin(a))
-        o = (-w.offset_mm * math.sin(a) - ring.centre_xy_mm[0], w.offset_mm * math.cos(a) - ring.centre_xy_mm[1])
-        b = d[0] * o[0] + d[1] * o[1]
-        disc = b * b - (o[0] ** 2 + o[1] ** 2 - ring.centroid_radius_mm ** 2)
-        if disc <= 0:
-            continue  # a wire that misses the ring is _validate_wires' to refuse
-        for t in (-b - math.sqrt(disc), -b + math.sqrt(disc)):
-            x, y = o[0] + t * d[0], o[1] + t * d[1]
+        ends = _wire_chord(s, w)
+        if ends is None:
+            continue  # a wire that misses the ring is _validate_wires' (a foot plate's: _validate_ring_openings')
+        for x, y in ends:
             out.append((f"wires[{i}].angle_deg", f"a clamp of wire {w.name!r}", ring.name,
-                        math.degrees(math.atan2(y, x))))
+                        ring_geometry.direction_deg(ring, (x, y))))
     for i, rod in enumerate(s.rods):
         for ring in s.rod_rings(rod):
             out.append((f"rods[{i}].angle_deg", f"rod {rod.name!r}", ring.name, rod.angle_deg))
@@ -1842,9 +1924,13 @@ def _validate_ring_openings(s: Scenario) -> None:
     by_name = {r.name: r for r in s.rings}
     if not any(r.is_open for r in s.rings):
         return
+    _validate_foot_plate_wires(s)
     for path, what, name, angle in ring_attachments(s):
         ring = by_name[name]
         if not ring.is_open:
+            continue
+        if ring.kind == "foot_plate":
+            _check_on_foot_plate(path, what, ring, angle)
             continue
         margin = math.degrees(0.5 * ring.width_mm / ring.centroid_radius_mm)
         if margin <= ring.arc_position_deg(angle) <= ring.arc_deg - margin:
@@ -1856,6 +1942,39 @@ def _validate_ring_openings(s: Scenario) -> None:
                             f"attachment on the arc, from {(start + margin) % 360:.1f} to {(end - margin) % 360:.1f} "
                             f"deg counter-clockwise (half the ring's width, {margin:.1f} deg, clear of its ends), or "
                             "another opening_deg or kind")
+
+
+def _validate_foot_plate_wires(s: Scenario) -> None:
+    """A wire on a foot plate meets its U twice: a wire that would leave the plate between
+    its arms' tips (through the toes' side) has nowhere to be clamped."""
+    for i, w in enumerate(s.wires):
+        ring = s.ring(w.ring)
+        if ring.kind != "foot_plate" or _wire_chord(s, w) is not None:
+            continue
+        raise ScenarioError(f"wires[{i}].angle_deg", f"wire {w.name!r} at {w.angle_deg:g} deg, offset "
+                            f"{w.offset_mm:g} mm, misses foot plate {ring.name!r}: its line leaves the plate between "
+                            f"the arms' tips (the opening faces {ring.opening_deg:g} deg, the arms are "
+                            f"{ring.arm_length_mm:g} mm long), so one end has nothing to be clamped to; accepted: a "
+                            "wire across the plate that meets the semicircle or an arm at both ends (e.g. at "
+                            f"{(ring.opening_deg + 90.0) % 360.0:g} deg, across the arms), or longer arms")
+
+
+def _check_on_foot_plate(path: str, what: str, ring: Ring, angle: float) -> None:
+    """An attachment on a foot plate: on its U centreline, at least half the plate's width
+    (along the centreline) from either arm's tip."""
+    position = ring_geometry.centreline_position_mm(ring, angle)
+    total = ring_geometry.centreline_length_mm(ring)
+    margin = 0.5 * ring.width_mm
+    if position is not None and margin <= position <= total - margin:
+        return
+    r, arm = ring.centroid_radius_mm, ring.arm_length_mm
+    tip = math.degrees(math.atan2(r, arm))  # the arms' tips, seen from the centre
+    where = "between its arms' tips (its opening)" if position is None else "at the very tip of an arm"
+    raise ScenarioError(path, f"{what} would attach to foot plate {ring.name!r} at {angle % 360.0:.1f} deg, {where} "
+                        f"(the arms point to {ring.opening_deg:g} deg and are {arm:g} mm long: their tips are "
+                        f"{tip:.1f} deg either side of it, seen from the plate's centre); accepted: an attachment on "
+                        f"the plate's semicircle or arms, at least half the plate's width ({margin:g} mm) from an "
+                        "arm's tip, or longer arms (arm_length_mm)")
 
 
 def _line_key(w: Wire) -> tuple[float, float]:
@@ -1898,7 +2017,7 @@ def _validate_wires(s: Scenario) -> None:
             raise ScenarioError(f"{p}.offset_mm", f"{w.offset_mm:g} mm puts the wire outside ring {w.ring!r}; "
                                 f"accepted: a wire crossing the ring at least 10 mm inside its inner edge")
         if s.has_bone:
-            r_out = b.outer_diameter_mm / 2
+            r_out = s.bone_radii_mm(s.wire_level_mm(w))[0]
             if abs(w.offset_mm) >= r_out - 0.5 * w.diameter_mm:
                 raise ScenarioError(f"{p}.offset_mm", f"{w.offset_mm:g} mm: the wire misses the bone (outer radius "
                                     f"{r_out:g} mm); accepted: |offset| < {r_out - 0.5 * w.diameter_mm:g} mm")
@@ -1934,9 +2053,7 @@ ROD_LEAN_MAX_DEG = 10.0  # assumed: a pair of conical and spherical washers seat
 
 
 def _rod_points(s: Scenario, rod: Rod) -> list[tuple[Ring, float, float]]:
-    a = math.radians(rod.angle_deg)
-    return [(r, r.centre_xy_mm[0] + r.centroid_radius_mm * math.cos(a),
-             r.centre_xy_mm[1] + r.centroid_radius_mm * math.sin(a)) for r in s.rod_rings(rod)]
+    return [(r, *ring_geometry.attachment_xy(r, rod.angle_deg)) for r in s.rod_rings(rod)]
 
 
 def _validate_rods(s: Scenario) -> None:
@@ -2052,9 +2169,9 @@ def _validate_pins(s: Scenario) -> None:
             z = s.ring(pin.ring).level_mm + pin.post_height_mm
             if not 0 < z < b.length_mm:
                 raise ScenarioError(f"{p}.post_height_mm", f"the pin at z = {z:g} mm is off the bone")
-            if pin.diameter_mm >= b.outer_diameter_mm:
+            if pin.diameter_mm >= 2 * s.bone_radii_mm(z)[0]:
                 raise ScenarioError(f"{p}.diameter_mm", f"{pin.diameter_mm:g} mm; accepted: less than the bone's "
-                                    f"outer diameter ({b.outer_diameter_mm:g} mm)")
+                                    f"outer diameter ({2 * s.bone_radii_mm(z)[0]:g} mm)")
         for j, other in enumerate(s.half_pins[:i]):
             da = abs((pin.angle_deg - other.angle_deg + 180.0) % 360.0 - 180.0)
             if other.ring == pin.ring and da < 1.0 and \
@@ -2106,14 +2223,12 @@ def _wire_chord(s: Scenario, w: Wire) -> tuple[tuple[float, float], tuple[float,
     ring = s.ring(w.ring)
     a = math.radians(w.angle_deg)
     dx, dy = math.cos(a), math.sin(a)
-    ox, oy = -w.offset_mm * dy - ring.centre_xy_mm[0], w.offset_mm * dx - ring.centre_xy_mm[1]
-    b = dx * ox + dy * oy
-    disc = b * b - (ox * ox + oy * oy - ring.centroid_radius_mm ** 2)
-    if disc <= 0:
+    ox, oy = -w.offset_mm * dy, w.offset_mm * dx  # the foot of the perpendicular from the bone axis
+    try:
+        params = ring_geometry.line_meets_centreline(ring, (ox, oy), (dx, dy))
+    except ValueError:
         return None
-    root = math.sqrt(disc)
-    return tuple((ox + ring.centre_xy_mm[0] + t * dx, oy + ring.centre_xy_mm[1] + t * dy)
-                 for t in (-b - root, -b + root))
+    return tuple((ox + t * dx, oy + t * dy) for t in params)
 
 
 def _segment_distance_2d(p0, p1, q0, q1) -> float:
@@ -2139,9 +2254,8 @@ def _half_pin_axis(s: Scenario, pin: HalfPin) -> tuple[tuple[float, float], tupl
     bicortical, 1 mm into the canal otherwise."""
     ring = s.ring(pin.ring)
     a = math.radians(pin.angle_deg)
-    rc = ring.centroid_radius_mm
-    base = (ring.centre_xy_mm[0] + rc * math.cos(a), ring.centre_xy_mm[1] + rc * math.sin(a))
-    ro, ri = s.bone.outer_diameter_mm / 2, s.bone.inner_diameter_mm / 2
+    base = ring_geometry.attachment_xy(ring, pin.angle_deg)
+    ro, ri = s.bone_radii_mm(ring.level_mm + pin.post_height_mm)
     tip = -(ro + 2.0) if pin.bicortical else (ri - 1.0 if ri > 1.0 else 0.0)
     return base, (tip * math.cos(a), tip * math.sin(a)), ring.level_mm + pin.post_height_mm
 
@@ -2174,8 +2288,8 @@ def _validate_builds(s: Scenario) -> None:
       axis and beyond it if bicortical).
     """
     if s.has_bone:
-        ro = s.bone.outer_diameter_mm / 2
         for i, w in enumerate(s.wires):
+            ro = s.bone_radii_mm(s.wire_level_mm(w))[0]
             need = WIRE_BONE_LIGAMENT_DIAMETERS * w.diameter_mm
             shell = ro - abs(w.offset_mm) - 0.5 * w.diameter_mm
             if shell < need - 1e-9:
@@ -2183,7 +2297,7 @@ def _validate_builds(s: Scenario) -> None:
                 if most < 0:
                     thickest = ro / (0.5 + WIRE_BONE_LIGAMENT_DIAMETERS)
                     raise ScenarioError(f"wires[{i}].diameter_mm", f"{w.diameter_mm:g} mm: a wire this thick through a "
-                                        f"{s.bone.outer_diameter_mm:g} mm bone leaves less than one wire diameter of "
+                                        f"{2 * ro:g} mm bone leaves less than one wire diameter of "
                                         f"bone between it and the bone's surface at any offset; accepted: a wire of "
                                         f"at most {thickest:.2f} mm through this bone")
                 raise ScenarioError(f"wires[{i}].offset_mm", f"{w.offset_mm:g} mm: the {w.diameter_mm:g} mm wire grazes "

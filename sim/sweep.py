@@ -452,11 +452,12 @@ def case_scenario(sw: Sweep, index: int):
 def frame_mass_kg(s) -> float:
     """Mass of rings, wires, rods, half pins and posts (kg), from sections and densities."""
     from sim.materials import material
+    from sim.ring_geometry import centreline_length_mm  # a foot plate's arms too
 
     mm3 = 1e-9  # m^3 per mm^3
     total = 0.0
     for r in s.rings:
-        total += math.radians(r.arc_deg) * r.centroid_radius_mm * r.width_mm * r.thickness_mm * mm3 * s.material(r.material).density_kg_per_m3
+        total += centreline_length_mm(r) * r.width_mm * r.thickness_mm * mm3 * s.material(r.material).density_kg_per_m3
     for w in s.wires:
         ring = s.ring(w.ring)
         length = 2 * (ring.centroid_radius_mm - 0.5 * ring.width_mm)

@@ -195,7 +195,7 @@ BAD = [
      "opening faces; accepted: an angle in degrees"),
     ("opening_deg = 270",
      "rings[3].opening_deg: ring 'ring4' is a full ring: it has no opening; accepted: remove opening_deg, or an "
-     "open kind ('five_eighths', 'two_thirds', 'half', 'femoral_arch')"),
+     "open kind ('five_eighths', 'two_thirds', 'half', 'femoral_arch', 'foot_plate')"),
     ("kind = \"five_eighths\"\nopening_deg = 400",
      "rings[3].opening_deg: 400 deg is not accepted; accepted: -360 to 360 deg"),
 ]
@@ -369,7 +369,7 @@ def test_a_half_ring_cantilever_matches_castigliano(direction):
                 opening_deg=270.0)
     R = ring.centroid_radius_mm
     plan = NetworkPlan()
-    rp = _RingPoints(plan, ring.centre_xy_mm, R, 0.0)
+    rp = _RingPoints(plan, ring)
     tag = plan.add_part("ring", PartKind.RING, "ring")
     plan.section_normals[tag] = (0.0, 0.0, 1.0)
     _plan_open_ring(plan, ring, rp, tag, 2.0)

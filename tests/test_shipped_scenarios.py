@@ -81,3 +81,21 @@ def test_shipped_scenario_runs(tmp_path, scenario):
         assert d["load_cases"]["axial"]["ifm_axial_mm"] is None
     else:
         check_contract(d)
+
+
+def test_ankle_foot_plate_runs_and_says_what_its_plate_is(tmp_path):
+    """The foot-plate example (issue 19): validate describes the plate; the frame model runs
+    it, the olive wires through the hindfoot reach their tension on the plate."""
+    scenario = ROOT / "scenarios" / "ankle-foot-plate.toml"
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "validate", str(scenario)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "ring 'foot_plate' is a foot plate: a semicircle round the heel and two straight arms of 120 mm pointing " \
+           "to 90 deg, 160 mm apart inside; open between the arms' tips" in r.stdout
+    r = run_cli(scenario, tmp_path / "run", "--no-picture", "--quiet")
+    assert r.returncode == 0, r.stderr
+    d = json.loads((tmp_path / "run" / "results.json").read_text())
+    check_contract(d)
+    plate_wires = {w["name"]: w for w in d["pretension"]["wires"] if w["name"].startswith("calcaneus")}
+    assert len(plate_wires) == 2
+    for w in plate_wires.values():
+        assert w["achieved_N"] == pytest.approx(w["target_N"], rel=1e-3)
