@@ -51,7 +51,7 @@ from sim.frame_forms import compiled_frame_forms
 from sim.interfaces import connection_law, joint_columns
 from sim.materials import Material, material, regenerate_material
 from sim.scenario import Scenario
-from sim.sections import BeamProperties, Section, beam_properties, circle, rectangle, tube, von_mises_MPa
+from sim.sections import BeamProperties, Section, beam_properties, circle, concentric, rectangle, tube, von_mises_MPa
 from sim.units import NMM_PER_NM
 
 # a soft-tissue-filled gap cannot be squeezed to nothing: the fragment ends touch when it
@@ -78,6 +78,20 @@ STRESS_GROUPS = {
 }
 MATERIAL_USE = {PartKind.WIRE: "wire", PartKind.RING: "ring", PartKind.ROD: "rod", PartKind.HALF_PIN: "half_pin",
                 PartKind.POST: "post", PartKind.STRUT: "strut"}
+
+
+def rod_section(rod, part_name: str) -> Section:
+    """The section of a rod's part: a telescopic rod's tube (part `<rod>_tube`), its overlap
+    (`<rod>_overlap`: the tube and the inner rod bound together, in parallel), else the rod
+    itself (a threaded rod, or a telescopic rod's inner rod)."""
+    inner = tube(rod.diameter_mm, rod.inner_diameter_mm)
+    if rod.kind != "telescopic" or part_name == rod.name:
+        return inner
+    bore = rod.tube_inner_diameter_mm if rod.tube_inner_diameter_mm is not None else rod.diameter_mm
+    outer = tube(rod.tube_diameter_mm, bore)
+    if part_name == f"{rod.name}_tube":
+        return outer
+    return concentric(outer, inner, 0.5 * rod.tube_diameter_mm)
 
 
 class SolverError(RuntimeError):
@@ -298,7 +312,7 @@ class FrameModel:
             return circle(w.diameter_mm), s.material(w.material, use)
         if part.kind == PartKind.ROD:
             rod = next(r for r in s.rods if r.name == part.source)
-            return tube(rod.diameter_mm, rod.inner_diameter_mm), s.material(rod.material, use)
+            return rod_section(rod, part.name), s.material(rod.material, use)
         if part.kind == PartKind.STRUT:
             return circle(s.hexapod.strut_diameter_mm), s.material(s.hexapod.strut_material, use)
         pin = next(p for p in s.half_pins if p.name == part.source)
