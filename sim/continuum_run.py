@@ -227,10 +227,12 @@ class ContinuumFrame:
             k_contact = self.bone_material.youngs_modulus_MPa
             lam_c = c.gap_contact_residual
 
-            def contact_energy(u, dx, marker=marker):
-                # the layer's thickness over its width, signed: shear leaves it alone (frictionless)
-                # and it goes on resisting if a step overshoots past closure
-                thickness = 1.0 + ufl.grad(u)[2, 2]
+            normal = ufl.as_vector(s.gap.plane_normal())  # the fracture plane's normal (the bone axis: transverse)
+
+            def contact_energy(u, dx, marker=marker, normal=normal):
+                # the layer's thickness over its width, across the fracture plane, signed: shear along the
+                # plane leaves it alone (frictionless) and it goes on resisting if a step overshoots past closure
+                thickness = 1.0 + ufl.dot(normal, ufl.grad(u) * normal)
                 return marker * 0.5 * k_contact * ufl.max_value(lam_c - thickness, 0.0) ** 2 * dx
 
             prob.energies.append(contact_energy)

@@ -337,6 +337,7 @@ class FrameModel:
         bp[:, LAMBDA0] = 1.0
         lp = np.zeros((num_cells, link.N_COLUMNS))
         cp = np.zeros((num_cells, contact.N_COLUMNS))
+        cp[:, contact.NORMAL_T] = 1.0  # a transverse contact plane unless the fracture is oblique
         jp = np.zeros((num_cells, joint.N_COLUMNS))
         pp = np.zeros((num_cells, plastic_beam.N_COLUMNS))
         axis = np.zeros((num_cells, 3))
@@ -361,6 +362,10 @@ class FrameModel:
                 cp[cells, contact.R_OUTER] = 0.5 * s.bone.outer_diameter_mm
                 if part.kind == PartKind.REGENERATE:
                     cp[cells, contact.CLOSED_FRACTION] = REGENERATE_MIN_LENGTH_FRACTION
+                if part.source == "gap" and s.gap.obliquity_deg:  # the fracture plane's normal in each cell's axes
+                    m = np.asarray(s.gap.plane_normal())
+                    for col, f in ((contact.NORMAL_T, self.t), (contact.NORMAL_1, self.n1), (contact.NORMAL_2, self.n2)):
+                        cp[cells, col] = f.x.array.reshape(-1, 3)[cells] @ m
             if part.kind == PartKind.GAP_CONTACT:
                 continue
             if part.is_link:
