@@ -303,6 +303,15 @@ def continuum_refusal(s) -> GeometryError | None:
         return GeometryError(f"rods/half_pins: the continuum builder makes solid rods and pins; {', '.join(hollow)} "
                              "is hollow (inner_diameter_mm > 0); accepted: solid parts (use --model frame for tube "
                              "connectors and cannulated pins)")
+    telescopic = [r.name for r in s.rods if r.kind == "telescopic"]
+    if telescopic:
+        return GeometryError(f"rods: the continuum builder makes every rod one solid cylinder; {', '.join(telescopic)} "
+                             "is telescopic (a tube over a rod); accepted: threaded rods (use --model frame for "
+                             "telescopic rods)")
+    if s.hinges:
+        return GeometryError(f"hinges: the continuum builder does not build hinges (a revolute joint in a bonded "
+                             f"solid); {', '.join(h.name for h in s.hinges)} is one; accepted: a frame without "
+                             "[[hinges]] (use --model frame for hinged frames)")
     if s.loads.axial.offset_mm != (0.0, 0.0):
         return GeometryError("loads.axial.offset_mm: the continuum model loads the bone's end centred; accepted: "
                              "offset_mm = [0, 0] (use --model frame for eccentric compression)")
