@@ -11,8 +11,10 @@ A scenario in, a tagged 1D gmsh model in 3D space out, converted to a dolfinx me
 - each wire: a straight line between its two clamps, broken where it enters and leaves
   the bone's outer surface; the clamps are short links from the ring's centroid to the
   wire on the ring face; the cortex points are linked to the bone axis;
-- each rod: lines between the rings it joins; each half pin: a post on the ring and a
-  pin from the top of the post to the bone, linked to the bone axis at the cortices.
+- each rod: lines between the rings it joins (a telescopic rod: its tube, overlap and
+  inner rod sections; a rod a hinge interrupts: a hinge joint cell there); each half pin:
+  a post on the ring and a pin from the top of the post to the bone, linked to the bone
+  axis at the cortices.
 
 `plan_network` is plain Python (the same on every MPI rank); `build_frame` meshes the
 plan with gmsh on rank 0 and distributes it with dolfinx.
