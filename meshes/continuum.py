@@ -243,6 +243,31 @@ def _foot_plate_solid(occ, r) -> int:
     return tag
 
 
+def _oblique_pieces(occ, s, tube) -> tuple[int, int, int]:
+    """An oblique fracture's three volumes (OpenCASCADE tags): the distal fragment below the
+    fracture plane through the gap's lower level on the axis, the gap layer between the two
+    parallel planes (Gap.plane_normal; width_mm along the axis, width_mm cos(obliquity)
+    across the plane) and the proximal fragment above. Each plane is a horizontal box face
+    turned by the obliquity about the horizontal line through its level on the axis."""
+    g, b = s.gap, s.bone
+    m = np.asarray(g.plane_normal())
+    turn = np.cross([0.0, 0.0, 1.0], m)
+    turn /= np.linalg.norm(turn)
+    angle = math.radians(g.obliquity_deg)
+    reach = b.length_mm + 2.0 * b.outer_diameter_mm
+    lo, hi = g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2
+
+    def half_space(z, below):
+        box = occ.addBox(-reach, -reach, z - reach if below else z, 2 * reach, 2 * reach, reach)
+        occ.rotate([(3, box)], 0.0, 0.0, z, *turn, angle)
+        return box
+
+    distal, _ = occ.intersect([(3, tube(0.0, b.length_mm))], [(3, half_space(lo, True))])
+    proximal, _ = occ.intersect([(3, tube(0.0, b.length_mm))], [(3, half_space(hi, False))])
+    layer, _ = occ.cut([(3, tube(0.0, b.length_mm))], [(3, half_space(lo, True)), (3, half_space(hi, False))])
+    return distal[0][1], layer[0][1], proximal[0][1]
+
+
 def _ring_solid(occ, r) -> int:
     """A ring's solid (OpenCASCADE volume tag): the annulus of its rectangular section; an
     open ring (r.is_open) is the sector of it from r.arc_start_deg over r.arc_deg; a foot
@@ -302,6 +327,15 @@ def continuum_refusal(s) -> GeometryError | None:
         return GeometryError(f"rods/half_pins: the continuum builder makes solid rods and pins; {', '.join(hollow)} "
                              "is hollow (inner_diameter_mm > 0); accepted: solid parts (use --model frame for tube "
                              "connectors and cannulated pins)")
+    telescopic = [r.name for r in s.rods if r.kind == "telescopic"]
+    if telescopic:
+        return GeometryError(f"rods: the continuum builder makes every rod one solid cylinder; {', '.join(telescopic)} "
+                             "is telescopic (a tube over a rod); accepted: threaded rods (use --model frame for "
+                             "telescopic rods)")
+    if s.hinges:
+        return GeometryError(f"hinges: the continuum builder does not build hinges (a revolute joint in a bonded "
+                             f"solid); {', '.join(h.name for h in s.hinges)} is one; accepted: a frame without "
+                             "[[hinges]] (use --model frame for hinged frames)")
     if s.loads.axial.offset_mm != (0.0, 0.0):
         return GeometryError("loads.axial.offset_mm: the continuum model loads the bone's end centred; accepted: "
                              "offset_mm = [0, 0] (use --model frame for eccentric compression)")
@@ -358,18 +392,21 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
 
         g = s.gap
         lo, hi = g.level_mm - g.width_mm / 2, g.level_mm + g.width_mm / 2
-        distal = tube(0.0, lo)
+        if g.obliquity_deg:
+            distal, gap_layer, proximal = _oblique_pieces(occ, s, tube)
+        else:
+            distal, gap_layer, proximal = tube(0.0, lo), tube(lo, hi), tube(hi, b.length_mm)
         if s.hindfoot is not None:  # the hindfoot's solid block under the tibia's tube (sim.scenario.Hindfoot)
             block = occ.addCylinder(0, 0, 0, 0, 0, s.hindfoot.height_mm, 0.5 * s.hindfoot.width_mm)
             fused, _ = occ.fuse([(3, distal)], [(3, block)])
             occ.removeAllDuplicates()
             distal = fused[0][1]
         pieces.append(("bone_distal", "bone", distal))
-        pieces.append(("bone_proximal", "bone", tube(hi, b.length_mm)))
+        pieces.append(("bone_proximal", "bone", proximal))
         if g.regenerate is not None:
-            pieces.append(("regenerate", "regenerate", tube(lo, hi)))
+            pieces.append(("regenerate", "regenerate", gap_layer))
         else:
-            pieces.append(("gap_contact", "gap", tube(lo, hi)))
+            pieces.append(("gap_contact", "gap", gap_layer))
         for r in s.rings:
             pieces.append((r.name, "ring", _ring_solid(occ, r)))
         for w in s.wires:

@@ -12,8 +12,10 @@ A scenario in, a tagged 1D gmsh model in 3D space out, converted to a dolfinx me
 - each wire: a straight line between its two clamps, broken where it enters and leaves
   the bone's outer surface; the clamps are short links from the ring's centroid to the
   wire on the ring face; the cortex points are linked to the bone axis;
-- each rod: lines between the rings it joins; each half pin: a post on the ring and a
-  pin from the top of the post to the bone, linked to the bone axis at the cortices.
+- each rod: lines between the rings it joins (a telescopic rod: its tube, overlap and
+  inner rod sections; a rod a hinge interrupts: a hinge joint cell there); each half pin:
+  a post on the ring and a pin from the top of the post to the bone, linked to the bone
+  axis at the cortices.
 
 `plan_network` is plain Python (the same on every MPI rank); `build_frame` meshes the
 plan with gmsh on rank 0 and distributes it with dolfinx.
@@ -232,9 +234,10 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
         a = math.radians(rod.angle_deg)
         rings = s.rod_rings(rod)
         pts = [ring_pts[r.name].at(a) for r in rings]
+        span = _RodSpan(plan, s, rod, tag, h, pts)
         if s.interfaces.law("rod_ring", rod.name).rigid:
             for p0, p1 in zip(pts, pts[1:]):
-                plan.add_line(p0, p1, tag, h)
+                span.add(p0, p1)
             continue
         joint_tag = plan.add_part(f"{rod.name}_joints", PartKind.ROD_RING_JOINT, rod.name, axis=(0.0, 0.0, 1.0))
         ends = []
@@ -247,7 +250,7 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
             plan.add_line(below, above, tag, None)  # the rod through the ring's hole
             ends.append((below, above))
         for (_, lo_top), (hi_bottom, _) in zip(ends, ends[1:]):
-            plan.add_line(lo_top, hi_bottom, tag, h)
+            span.add(lo_top, hi_bottom)
 
     # the held ring's mounting points on the test machine
     if s.loads.setup == "ring_held" and s.loads.held_at_deg:
@@ -320,6 +323,63 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
     if s.hexapod is not None:
         _place_moving_side(plan, s, pose)
     return plan
+
+
+HINGE_JOINT_LENGTH_MM = 1.0  # a hinge's joint cell, along the rod it interrupts
+
+
+class _RodSpan:
+    """A rod's lines between two rings: one beam, or a telescopic rod's three sections (the
+    tube alone, the overlap where tube and inner rod act in parallel, the inner rod alone:
+    Rod.telescopic_sections), broken by a hinge's joint cell where a [[hinges]] entry
+    interrupts the rod."""
+
+    def __init__(self, plan: NetworkPlan, s: Scenario, rod, tag: int, h: float, ring_points: list[int]):
+        self.plan, self.rod, self.tag, self.h = plan, rod, tag, h
+        ends = [np.asarray(plan.points[i]) for i in ring_points]
+        self.sections = None
+        if rod.kind == "telescopic":  # lengths along the rod from its lower ring's point
+            lengths = rod.telescopic_sections(float(np.linalg.norm(ends[-1] - ends[0])))
+            tube = plan.add_part(f"{rod.name}_tube", PartKind.ROD, rod.name)
+            overlap = plan.add_part(f"{rod.name}_overlap", PartKind.ROD, rod.name)
+            self.sections = (ends[0], ends[-1], [(lengths[0], tube), (lengths[0] + lengths[1], overlap)])
+        self.hinge = None
+        for hinge in s.hinges:
+            if rod.name in hinge.rods:
+                hinge_tag = plan.add_part(f"{hinge.name}_{rod.name}", PartKind.HINGE, rod.name, axis=hinge.axis())
+                self.hinge = (hinge.level_mm, hinge_tag)
+
+    def add(self, p0: int, p1: int) -> None:
+        """The lines from point p0 to point p1 (both on the rod, p1 above p0)."""
+        A, B = np.asarray(self.plan.points[p0]), np.asarray(self.plan.points[p1])
+        length = float(np.linalg.norm(B - A))
+        u = (B - A) / length
+        cuts: list[tuple[float, int, float | None]] = []  # (end along A->B (mm), tag of the piece ending there, size)
+        if self.sections is not None:
+            E0, E1, bounds = self.sections
+            d = (E1 - E0) / np.linalg.norm(E1 - E0)
+            offset = float((A - E0) @ d)  # where A lies along the rod from its lower ring's point
+            cuts += [(b - offset, tag, self.h) for b, tag in bounds if 1e-6 < b - offset < length - 1e-6]
+        if self.hinge is not None and A[2] < self.hinge[0] < B[2]:
+            at = (self.hinge[0] - A[2]) / (B[2] - A[2]) * length
+            half = 0.5 * HINGE_JOINT_LENGTH_MM
+            before = self._tag_at(cuts, at - half)
+            cuts += [(at - half, before, self.h), (at + half, self.hinge[1], None)]
+        cuts.sort(key=lambda c: c[0])
+        start = p0
+        for end, tag, size in cuts:
+            q = self.plan.add_point(A + end * u)
+            self.plan.add_line(start, q, tag, size)
+            start = q
+        self.plan.add_line(start, p1, self._tag_at(cuts, length), self.h)
+
+    def _tag_at(self, cuts, position: float) -> int:
+        """The part tag of the rod at `position` along the current line (before the hinge
+        is added: the telescopic section there)."""
+        for end, tag, _ in sorted(cuts, key=lambda c: c[0]):
+            if position <= end:
+                return tag
+        return self.tag
 
 
 def _plan_open_ring(plan: NetworkPlan, ring, rp: _RingPoints, tag: int, h: float) -> None:

@@ -227,17 +227,21 @@ class ContinuumFrame:
             k_contact = self.bone_material.youngs_modulus_MPa
             lam_c = c.gap_contact_residual
 
-            def contact_energy(u, dx, marker=marker):
-                # the layer's thickness over its width, signed: shear leaves it alone (frictionless)
-                # and it goes on resisting if a step overshoots past closure
-                thickness = 1.0 + ufl.grad(u)[2, 2]
+            normal = ufl.as_vector(s.gap.plane_normal())  # the fracture plane's normal (the bone axis: transverse)
+
+            def contact_energy(u, dx, marker=marker, normal=normal):
+                # the layer's thickness over its width, across the fracture plane, signed: shear along the
+                # plane leaves it alone (frictionless) and it goes on resisting if a step overshoots past closure
+                thickness = 1.0 + ufl.dot(normal, ufl.grad(u) * normal)
                 return marker * 0.5 * k_contact * ufl.max_value(lam_c - thickness, 0.0) ** 2 * dx
 
             prob.energies.append(contact_energy)
-            thickness = 1.0 + ufl.grad(prob.u)[2, 2]
-            self.contact_stress = -marker * k_contact * ufl.max_value(lam_c - thickness, 0.0)  # adds to P_zz
+            thickness = 1.0 + ufl.dot(normal, ufl.grad(prob.u) * normal)
+            # the contact's pressure across the fracture plane: its stress is contact_stress m (x) m
+            self.contact_stress = -marker * k_contact * ufl.max_value(lam_c - thickness, 0.0)
         else:
             self.contact_stress = 0.0
+        self.gap_normal = ufl.as_vector(s.gap.plane_normal())
 
         # loads on the proximal end face, responses there
         ds = ufl.Measure("ds", domain=mesh, subdomain_data=solid.facet_tags)
@@ -361,7 +365,9 @@ class ContinuumFrame:
         self.fields = {}
         pts = Q0.element.interpolation_points
         for key, expr in (("von_mises_MPa", vm), ("wire_axial_stress_MPa", axial),
-                          ("P_zz_MPa", P[2, 2] + self.contact_stress),
+                          ("P_zz_MPa", P[2, 2] + self.contact_stress * self.gap_normal[2] ** 2),
+                          # the axial traction on planes parallel to the fracture plane (the gap's force)
+                          ("P_gap_MPa", (P * self.gap_normal)[2] + self.contact_stress * self.gap_normal[2]),
                           ("E_zz", E[2, 2]), ("shear_strain", ufl.sqrt(2.0 / 3.0 * ufl.inner(E_dev, E_dev)))):
             f = fem.Function(Q0, name=key)
             self.fields[key] = (f, fem.Expression(expr, pts))
@@ -414,8 +420,10 @@ class ContinuumFrame:
         cells = np.flatnonzero(tags == self.gap_tag)
         vol = self.volume[cells]
         total = self._sum(float(vol.sum()))
-        width = self.scenario.gap.width_mm
-        out = {"force_N": self._sum(float(cf["P_zz_MPa"][cells] @ vol)) / width}
+        # the traction on the planes parallel to the fracture plane, through the layer's thickness across them
+        # (width_mm cos(obliquity)); a transverse gap: P_zz over its width
+        across = self.scenario.gap.width_mm * self.scenario.gap.plane_normal()[2]
+        out = {"force_N": self._sum(float(cf["P_gap_MPa"][cells] @ vol)) / across}
         rods = 0.0
         for name, rc in self.rod_gap_cells.items():
             v = self._sum(float(self.volume[rc].sum()))

@@ -51,7 +51,7 @@ from sim.frame_forms import compiled_frame_forms
 from sim.interfaces import connection_law, joint_columns
 from sim.materials import Material, material, regenerate_material
 from sim.scenario import Scenario
-from sim.sections import BeamProperties, Section, beam_properties, circle, rectangle, tube, von_mises_MPa
+from sim.sections import BeamProperties, Section, beam_properties, circle, concentric, rectangle, tube, von_mises_MPa
 from sim.units import NMM_PER_NM
 
 # a soft-tissue-filled gap cannot be squeezed to nothing: the fragment ends touch when it
@@ -78,6 +78,20 @@ STRESS_GROUPS = {
 }
 MATERIAL_USE = {PartKind.WIRE: "wire", PartKind.RING: "ring", PartKind.ROD: "rod", PartKind.HALF_PIN: "half_pin",
                 PartKind.POST: "post", PartKind.STRUT: "strut"}
+
+
+def rod_section(rod, part_name: str) -> Section:
+    """The section of a rod's part: a telescopic rod's tube (part `<rod>_tube`), its overlap
+    (`<rod>_overlap`: the tube and the inner rod bound together, in parallel), else the rod
+    itself (a threaded rod, or a telescopic rod's inner rod)."""
+    inner = tube(rod.diameter_mm, rod.inner_diameter_mm)
+    if rod.kind != "telescopic" or part_name == rod.name:
+        return inner
+    bore = rod.tube_inner_diameter_mm if rod.tube_inner_diameter_mm is not None else rod.diameter_mm
+    outer = tube(rod.tube_diameter_mm, bore)
+    if part_name == f"{rod.name}_tube":
+        return outer
+    return concentric(outer, inner, 0.5 * rod.tube_diameter_mm)
 
 
 class SolverError(RuntimeError):
@@ -298,7 +312,7 @@ class FrameModel:
             return circle(w.diameter_mm), s.material(w.material, use)
         if part.kind == PartKind.ROD:
             rod = next(r for r in s.rods if r.name == part.source)
-            return tube(rod.diameter_mm, rod.inner_diameter_mm), s.material(rod.material, use)
+            return rod_section(rod, part.name), s.material(rod.material, use)
         if part.kind == PartKind.STRUT:
             return circle(s.hexapod.strut_diameter_mm), s.material(s.hexapod.strut_material, use)
         pin = next(p for p in s.half_pins if p.name == part.source)
@@ -323,6 +337,7 @@ class FrameModel:
         bp[:, LAMBDA0] = 1.0
         lp = np.zeros((num_cells, link.N_COLUMNS))
         cp = np.zeros((num_cells, contact.N_COLUMNS))
+        cp[:, contact.NORMAL_T] = 1.0  # a transverse contact plane unless the fracture is oblique
         jp = np.zeros((num_cells, joint.N_COLUMNS))
         pp = np.zeros((num_cells, plastic_beam.N_COLUMNS))
         axis = np.zeros((num_cells, 3))
@@ -347,6 +362,10 @@ class FrameModel:
                 cp[cells, contact.R_OUTER] = 0.5 * s.bone.outer_diameter_mm
                 if part.kind == PartKind.REGENERATE:
                     cp[cells, contact.CLOSED_FRACTION] = REGENERATE_MIN_LENGTH_FRACTION
+                if part.source == "gap" and s.gap.obliquity_deg:  # the fracture plane's normal in each cell's axes
+                    m = np.asarray(s.gap.plane_normal())
+                    for col, f in ((contact.NORMAL_T, self.t), (contact.NORMAL_1, self.n1), (contact.NORMAL_2, self.n2)):
+                        cp[cells, col] = f.x.array.reshape(-1, 3)[cells] @ m
             if part.kind == PartKind.GAP_CONTACT:
                 continue
             if part.is_link:

@@ -17,6 +17,9 @@ forces. This module turns that into the element each connection cell gets:
   stiffness and is stiff otherwise;
 - a rod's bolted joint with a ring (ROD_RING_JOINT: two cells, one per nut, in parallel
   between the rod and the ring): half of each of the joint's stiffnesses each.
+- an Ilizarov hinge on a rod (HINGE: one cell across the hinge, along the rod): a revolute
+  joint, free to turn about the hinge's axis (twist 0 about it), stiff in every other
+  direction.
 
 A stiff component of a compliant joint is as stiff as a link (LINK_STIFFNESS_FACTOR
 times the stiffest member's EA or EI over the cell's length). The foundation modulus of
@@ -39,7 +42,7 @@ import numpy as np
 
 from meshes.tags import PartKind
 from sim.materials import material
-from sim.sections import circle
+from sim.sections import circle, tube
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,16 @@ def connection_law(s, part) -> JointLaw | None:
     if part.kind == PartKind.PIN_CLAMP:
         c = laws.law("pin_clamp", part.source)
         return JointLaw(RIGID, RIGID, RIGID, c.bending_stiffness_Nmm_per_rad, 0.0, axis)
+    if part.kind == PartKind.HINGE:
+        # a revolute joint: free to turn about the hinge's axis; otherwise as stiff as the length of rod
+        # its cell stands in for (HINGE_JOINT_LENGTH_MM), so that a hinge adds no stiffness to its rod
+        from meshes.frame_network import HINGE_JOINT_LENGTH_MM
+
+        rod = next(r for r in s.rods if r.name == part.source)
+        sec, mat = tube(rod.diameter_mm, rod.inner_diameter_mm), s.material(rod.material, "rod")
+        E = mat.youngs_modulus_MPa
+        k = E * sec.area_mm2 / HINGE_JOINT_LENGTH_MM
+        return JointLaw(k, k, 0.0, E * sec.inertia_1_mm4 / HINGE_JOINT_LENGTH_MM, 0.0, axis)
     if part.kind == PartKind.ROD_RING_JOINT:
         c = laws.law("rod_ring", part.source)
         return JointLaw(0.5 * c.axial_stiffness_N_per_mm, 0.5 * c.shear_stiffness_N_per_mm,

@@ -140,6 +140,53 @@ def _rank_and_null_space(A: np.ndarray) -> tuple[int, np.ndarray]:
     return rank, vt[rank:].T
 
 
+def hinge_level_motion(s, level_mm: float) -> np.ndarray | None:
+    """The free rotation axis (a unit vector) of the rings above level_mm relative to those
+    below when the rods across that level leave one, else None.
+
+    The rings on either side are taken as two rigid bodies joined by every rod that crosses
+    the level: a rod without a hinge there holds all six relative motions at its point on
+    the level (as the existing check that every ring is on a rod assumes), a hinged rod
+    all but the rotation about its hinge's axis (three point rows and two rotation rows).
+    Neither the bone (an empty gap pushes only) nor the wires count: a hinged frame must
+    be closed by its own rods, as a distraction rod or motor closes an angular correction.
+    """
+    from sim.scenario import hinge_points
+
+    rows: list[np.ndarray] = []
+    crossing = [r for r in s.rods if s.rod_rings(r)[0].level_mm < level_mm < s.rod_rings(r)[-1].level_mm]
+    if not crossing:
+        return None
+    hinged = {}
+    for h in s.hinges:
+        if abs(h.level_mm - level_mm) < 1e-9:
+            for name, point in hinge_points(s, h).items():
+                hinged[name] = (np.asarray(point), np.asarray(h.axis()))
+    pts = []
+    for rod in crossing:
+        if rod.name in hinged:
+            pts.append((hinged[rod.name][0], hinged[rod.name][1]))
+            continue
+        a = math.radians(rod.angle_deg)
+        ring_pts = [np.array([r.centre_xy_mm[0] + r.centroid_radius_mm * math.cos(a),
+                              r.centre_xy_mm[1] + r.centroid_radius_mm * math.sin(a), r.level_mm])
+                    for r in s.rod_rings(rod)]
+        for p0, p1 in zip(ring_pts, ring_pts[1:]):
+            if p0[2] <= level_mm <= p1[2]:
+                pts.append((p0 + (level_mm - p0[2]) / (p1[2] - p0[2]) * (p1 - p0), None))
+                break
+    ref = np.mean([p for p, _ in pts], axis=0)
+    scale = max(1.0, float(np.mean([np.linalg.norm(p - ref) for p, _ in pts])))
+    for p, axis in pts:
+        rows += _point_rows(p - ref, np.eye(3), scale)
+        rows += _rotation_rows(np.eye(3) if axis is None else _normals(axis))
+    rank, free = _rank_and_null_space(np.array(rows))
+    if rank == 6:
+        return None
+    w = free[3:, 0]
+    return w / np.linalg.norm(w) if np.linalg.norm(w) > 1e-9 else free[:3, 0] / np.linalg.norm(free[:3, 0])
+
+
 # ----------------------------------------------------------------------------- words
 def direction_words(u: np.ndarray) -> str:
     """A direction in the scenario's axes: 'x direction' (x medio-lateral, y antero-
@@ -241,5 +288,6 @@ def strut_rank(base_mm: np.ndarray, top_mm: np.ndarray, scale: float) -> tuple[i
     return rank, float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
 
 
-__all__ = ["Hold", "PieceHolds", "bone_pieces", "direction_words", "free_motion_words", "mechanism_message",
+__all__ = ["Hold", "PieceHolds", "bone_pieces", "direction_words", "free_motion_words", "hinge_level_motion",
+           "mechanism_message",
            "piece_holds", "pin_hold", "strut_matrix", "strut_rank", "wire_hold"]

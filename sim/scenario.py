@@ -100,6 +100,25 @@ class Gap:
     level_mm: float = 180.0
     width_mm: float = 2.0
     regenerate: Regenerate | None = None
+    # an oblique fracture: the plane's angle to the transverse plane (0: transverse) and the
+    # direction in the transverse plane towards which it descends (see `Gap.plane_normal`)
+    obliquity_deg: float = 0.0
+    obliquity_axis_deg: float = 0.0
+
+    def plane_normal(self) -> tuple[float, float, float]:
+        """The unit normal of the fracture plane, pointing proximally (+z side).
+
+        The plane through the gap's centre on the bone axis descends towards the direction
+        obliquity_axis_deg (from +x towards +y) by obliquity_deg: z - level_mm =
+        -tan(obliquity) (x cos(axis) + y sin(axis)). width_mm is the gap's extent along the
+        bone axis (its thickness across the plane is width_mm cos(obliquity))."""
+        a, b = math.radians(self.obliquity_deg), math.radians(self.obliquity_axis_deg)
+        return (math.sin(a) * math.cos(b), math.sin(a) * math.sin(b), math.cos(a))
+
+    def axial_reach_mm(self, radius_mm: float) -> float:
+        """How far (mm, along z) the fracture plane reaches above and below the gap's centre
+        level at a radius radius_mm from the bone axis: radius tan(obliquity)."""
+        return radius_mm * math.tan(math.radians(self.obliquity_deg))
 
 
 RingKind = Literal["full", "five_eighths", "two_thirds", "half", "femoral_arch", "foot_plate"]
@@ -218,6 +237,45 @@ class Rod:
     from_ring: str | None = None
     to_ring: str | None = None
     length_mm: float | None = None
+    # a telescopic rod (kind = "telescopic"): a tube from the lower ring over this rod (the
+    # inner section, diameter_mm) from the upper ring; see `telescopic_sections`
+    kind: RodKind = "threaded"
+    tube_diameter_mm: float | None = None
+    tube_inner_diameter_mm: float | None = None
+    tube_length_mm: float | None = None
+    overlap_mm: float | None = None
+
+    def telescopic_sections(self, span_mm: float) -> tuple[float, float, float]:
+        """A telescopic rod's three lengths along its axis (mm), from its lower ring: the
+        tube alone, the overlap (the inner rod inside the tube, the two in parallel), the
+        inner rod alone; they add up to span_mm, the distance between the rings' points.
+        The tube runs tube_length_mm from the lower ring; the inner rod reaches overlap_mm
+        into it."""
+        tube, overlap = float(self.tube_length_mm), float(self.overlap_mm)
+        return tube - overlap, overlap, span_mm - tube
+
+
+RodKind = Literal["threaded", "telescopic"]
+
+
+@dataclass(frozen=True)
+class Hinge:
+    """An Ilizarov hinge: it interrupts each of its rods at level_mm with a revolute joint
+    whose axis, common to all of them, runs horizontally in the direction axis_deg (from +x
+    towards +y) through the rods' points at that level (the hinges sit on the rods' line).
+    The parts above turn about that axis relative to those below, held only by what else
+    crosses the level (e.g. a distraction rod or a motor, as in a gradual angular
+    correction): see `validate` (a hinged frame that nothing else closes is refused).
+    """
+
+    name: str
+    rods: tuple[str, ...]
+    level_mm: float
+    axis_deg: float
+
+    def axis(self) -> tuple[float, float, float]:
+        a = math.radians(self.axis_deg)
+        return (math.cos(a), math.sin(a), 0.0)
 
 
 @dataclass(frozen=True)
@@ -765,6 +823,7 @@ class Scenario:
     wires: tuple[Wire, ...] = ()
     rods: tuple[Rod, ...] = ()
     half_pins: tuple[HalfPin, ...] = ()
+    hinges: tuple[Hinge, ...] = ()
     loads: Loads = Loads()
     mesh: MeshSettings = MeshSettings()
     solver: SolverSettings = SolverSettings()
@@ -954,7 +1013,7 @@ def standard_rods() -> tuple[Rod, ...]:
 SCHEMA_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 # Keys a file may give besides a dataclass's fields: alias -> the field it sets.
 KEY_ALIASES: dict[type, dict[str, str]] = {Wire: {"tension_kgf": "tension_N"}}
-PART_GROUPS = ("rings", "wires", "rods", "half_pins")
+PART_GROUPS = ("rings", "wires", "rods", "half_pins", "hinges")
 
 
 def _optional_inner(tp: Any) -> Any:
@@ -1285,6 +1344,11 @@ def parse_checked(data: dict[str, Any], origins: Any, default_name: str = "scena
 def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | None) -> Scenario:
     """`parse_scenario` of data with neither extends nor patterns."""
     data = dict(data)
+    if isinstance(data.get("gap"), dict) and "butterfly" in data["gap"]:
+        raise ScenarioError("gap.butterfly", "a butterfly (wedge) fragment is not built by either model: the frame "
+                            "model's bone is a line of fragments along its axis, and a third fragment beside the "
+                            "gap would need holds of its own; accepted: a transverse or oblique gap (obliquity_deg, "
+                            "obliquity_axis_deg) without a butterfly fragment")
     for group in PART_GROUPS:
         if group in data:
             _table_list(data, group)
@@ -1384,6 +1448,12 @@ class Limit:
         return text + (f" ({self.why})" if self.why else "")
 
 
+# a telescopic rod's inner rod keeps at least this many of its diameters inside the tube
+# (assumed: a sliding fit shorter than about two diameters does not hold the rod's alignment)
+TELESCOPIC_MIN_OVERLAP_DIAMETERS = 2.0
+# a hinge keeps this much rod between it and each ring of the span it interrupts (assumed:
+# an Ilizarov hinge's two halves, plates or posts, stand about 20-30 mm tall together)
+HINGE_RING_CLEARANCE_MM = 10.0
 ANGLE = Limit(-360.0, 360.0, "deg", "a direction in the ring's plane; angles repeat every 360 deg")
 POINT_XY = Limit(-300.0, 300.0, "mm", "within the reach of the largest ring")
 
@@ -1425,6 +1495,16 @@ LIMITS: dict[str, Limit] = {
                                                  "1/4 inch"),
     "rods[].diameter_mm": Limit(3.0, 16.0, "mm", "threaded rods are M4 to M8, telescopic rods up to about 16 mm"),
     "rods[].length_mm": Limit(1.0, 1000.0, "mm", "no rod is longer than a metre"),
+    # telescopic rods: no maker's catalogue of tube sizes was found (docs/frame-model.md, "Telescopic rods")
+    "rods[].tube_diameter_mm": Limit(6.0, 25.0, "mm", "assumed: the tubes of telescopic rods and of hexapod struts "
+                                     "are about 10-16 mm across; no maker's catalogue was found"),
+    "rods[].tube_length_mm": Limit(10.0, 600.0, "mm", "assumed: from a short tube to the longest rods"),
+    "rods[].overlap_mm": Limit(5.0, 600.0, "mm", "the length of the inner rod inside the tube; at least "
+                               f"{TELESCOPIC_MIN_OVERLAP_DIAMETERS:g} inner-rod diameters (assumed)"),
+    "hinges[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
+    "gap.obliquity_deg": Limit(0.0, 60.0, "deg", "0: a transverse fracture; the AO/OTA classification calls a "
+                               "diaphyseal fracture line of 30 deg or more oblique; a steeper plane runs along the shaft "
+                               "for more than 1.7 diameters and is usually spiral (not built)"),
     "half_pins[].diameter_mm": Limit(3.0, 7.0, "mm", "Schanz screws for ring fixators are 3-6.5 mm, 4-6 mm in adult "
                                      "long bones"),
     "half_pins[].post_height_mm": Limit(-120.0, 120.0, "mm", "posts and cubes on real rings stand up to about "
@@ -1591,6 +1671,7 @@ def validate(s: Scenario) -> None:
         _validate_hexapod(s)
     _validate_wires(s)
     _validate_rods(s)
+    _validate_hinges(s)
     _validate_pins(s)
     _validate_ring_openings(s)
     if s.has_bone:
@@ -1733,6 +1814,7 @@ def _validate_bone_and_gap(s: Scenario) -> None:
         raise ScenarioError("gap.level_mm", f"a gap from {lo:g} to {hi:g} mm is not inside the bone; accepted: "
                             f"width/2 < level < bone.length_mm - width/2 ({g.width_mm / 2:g} to "
                             f"{b.length_mm - g.width_mm / 2:g} mm)")
+    _validate_obliquity(s)
     if g.regenerate is not None:
         r = g.regenerate
         if (r.tissue is None) == (r.modulus_MPa is None):
@@ -1772,11 +1854,33 @@ def _validate_hindfoot(s: Scenario) -> None:
                             "hindfoot)")
 
 
+def _validate_obliquity(s: Scenario) -> None:
+    """An oblique fracture plane: its angle in range, inside the bone, and only where the
+    models build it (a fracture on the bench, not a distraction, a transport or a hexapod)."""
+    g = s.gap
+    _limit("gap.obliquity_deg", "gap.obliquity_deg", g.obliquity_deg)
+    _limit("angle", "gap.obliquity_axis_deg", g.obliquity_axis_deg, ANGLE)
+    if g.obliquity_deg == 0.0:
+        return
+    for field, present, what in (("distraction", s.distraction is not None, "a distraction (a corticotomy is "
+                                  "transverse)"), ("defect", s.defect is not None, "a bone transport"),
+                                 ("hexapod", s.hexapod is not None, "a hexapod correction")):
+        if present:
+            raise ScenarioError("gap.obliquity_deg", f"an oblique fracture ({g.obliquity_deg:g} deg) is not built "
+                                f"with {what}; accepted: obliquity_deg = 0 with a [{field}] table")
+    reach = g.axial_reach_mm(s.bone_radii_mm(g.level_mm)[0])
+    lo, hi = g.level_mm - g.width_mm / 2 - reach, g.level_mm + g.width_mm / 2 + reach
+    if not (0 < lo and hi < s.bone.length_mm):
+        raise ScenarioError("gap.level_mm", f"an oblique fracture plane at {g.obliquity_deg:g} deg reaches from "
+                            f"{lo:.1f} to {hi:.1f} mm along the bone; accepted: inside the bone (0 to "
+                            f"{s.bone.length_mm:g} mm)")
+
+
 def _validate_names(s: Scenario) -> None:
     """Unique, plain names across all parts, and not too many parts."""
     seen: dict[str, str] = {}
     reserved = {"bone_proximal", "bone_distal", "bone_segment", "regenerate", "gap_contact", "defect_contact"}
-    for group in ("rings", "wires", "rods", "half_pins"):
+    for group in ("rings", "wires", "rods", "half_pins", "hinges"):
         for i, part in enumerate(getattr(s, group)):
             path = f"{group}[{i}].name"
             if not part.name or not part.name.replace("_", "").replace("-", "").isalnum() or not part.name.isascii():
@@ -2082,6 +2186,7 @@ def _validate_rods(s: Scenario) -> None:
                 raise ScenarioError(f"{p}.length_mm", f"{rod.length_mm:g} mm is shorter than the spacing of rings "
                                     f"{rings[0].name!r} and {rings[-1].name!r} ({span:g} mm); accepted: at least "
                                     f"{span:g} mm")
+        _validate_rod_kind(s, rod, p, rings)
         # a rod runs straight from its first ring to its last: between rings of different sizes
         # or centres it leans, seated on conical washers, up to ROD_LEAN_MAX_DEG; a ring in
         # between must lie on that straight line (a threaded rod does not bend round it)
@@ -2148,6 +2253,150 @@ def _validate_rods(s: Scenario) -> None:
                                 "the others")
 
 
+TELESCOPIC_FIELDS = ("tube_diameter_mm", "tube_inner_diameter_mm", "tube_length_mm", "overlap_mm")
+
+
+def _validate_rod_kind(s: Scenario, rod: Rod, p: str, rings: list[Ring]) -> None:
+    """A threaded rod has no tube; a telescopic rod has one, between two rings, that fits."""
+    if rod.kind == "threaded":
+        given = [f for f in TELESCOPIC_FIELDS if getattr(rod, f) is not None]
+        if given:
+            raise ScenarioError(f"{p}.{given[0]}", f"belongs to a telescopic rod, and rod {rod.name!r} is threaded "
+                                '(kind = "threaded", the default); accepted: kind = "telescopic" with it, or leave '
+                                "it out")
+        return
+    missing = [f for f in ("tube_diameter_mm", "tube_length_mm", "overlap_mm") if getattr(rod, f) is None]
+    if missing:
+        raise ScenarioError(f"{p}.{missing[0]}", "is required for a telescopic rod (kind = \"telescopic\"); "
+                            "accepted: tube_diameter_mm, tube_length_mm and overlap_mm (tube_inner_diameter_mm "
+                            "defaults to the inner rod's diameter_mm)")
+    if len(rings) != 2:
+        raise ScenarioError(f"{p}.kind", f"a telescopic rod joins two rings, and rod {rod.name!r} joins "
+                            f"{len(rings)} ({', '.join(r.name for r in rings)}); accepted: from_ring and to_ring "
+                            "of two neighbouring rings, or kind = \"threaded\"")
+    if rod.length_mm is not None:
+        raise ScenarioError(f"{p}.length_mm", "is a threaded rod's length set by its nuts; a telescopic rod's "
+                            "sections are tube_length_mm and overlap_mm; accepted: leave length_mm out")
+    if s.distraction is not None:
+        raise ScenarioError(f"{p}.kind", "telescopic rods are not built in a distraction treatment (the timeline "
+                            "lengthens threaded rods); accepted: kind = \"threaded\" with [distraction]")
+    for key in ("tube_diameter_mm", "tube_length_mm", "overlap_mm"):
+        _limit(f"rods[].{key}", f"{p}.{key}", getattr(rod, key))
+    bore = rod.tube_inner_diameter_mm if rod.tube_inner_diameter_mm is not None else rod.diameter_mm
+    if not rod.diameter_mm <= bore < rod.tube_diameter_mm:
+        raise ScenarioError(f"{p}.tube_inner_diameter_mm", f"{bore:g} mm; accepted: the inner rod's diameter "
+                            f"({rod.diameter_mm:g} mm) <= the tube's bore < the tube's diameter "
+                            f"({rod.tube_diameter_mm:g} mm)")
+    span = math.dist(*_rod_points_xyz(s, rod)[::len(rings) - 1])
+    tube_alone, overlap, rod_alone = rod.telescopic_sections(span)
+    least = TELESCOPIC_MIN_OVERLAP_DIAMETERS * rod.diameter_mm
+    if overlap < least:
+        raise ScenarioError(f"{p}.overlap_mm", f"{overlap:g} mm of the {rod.diameter_mm:g} mm inner rod inside the "
+                            f"tube; accepted: at least {least:g} mm ({TELESCOPIC_MIN_OVERLAP_DIAMETERS:g} diameters, "
+                            "assumed: a shorter sliding fit does not hold the rod's alignment)")
+    if tube_alone < 0:
+        raise ScenarioError(f"{p}.overlap_mm", f"{overlap:g} mm is longer than the tube ({rod.tube_length_mm:g} mm); "
+                            "accepted: overlap_mm <= tube_length_mm")
+    if rod_alone <= 0:
+        raise ScenarioError(f"{p}.tube_length_mm", f"a {rod.tube_length_mm:g} mm tube from ring {rings[0].name!r} "
+                            f"reaches ring {rings[1].name!r} ({span:.1f} mm away); accepted: a tube shorter than "
+                            f"{span:.1f} mm (the inner rod bolts to the upper ring)")
+
+
+def _hinge_point(s: Scenario, rod: Rod, z: float):
+    """Where a rod's line (between its rings' points) passes level z (mm)."""
+    import numpy as np
+
+    pts = [np.asarray(p, float) for p in _rod_points_xyz(s, rod)]
+    for p0, p1 in zip(pts, pts[1:]):
+        if p0[2] <= z <= p1[2]:
+            return p0 + (z - p0[2]) / (p1[2] - p0[2]) * (p1 - p0)
+    raise ValueError(z)
+
+
+def hinge_points(s: Scenario, hinge: Hinge) -> dict[str, tuple[float, float, float]]:
+    """Where hinge `hinge` interrupts each of its rods: the rod's point at its level (mm)."""
+    by_name = {r.name: r for r in s.rods}
+    return {name: tuple(float(c) for c in _hinge_point(s, by_name[name], hinge.level_mm)) for name in hinge.rods}
+
+
+def _validate_hinges(s: Scenario) -> None:
+    """Hinges on existing rods, between two rings, on one common axis, and a frame that
+    something else closes across each hinge's level (sim.mechanism.hinge_level_motion)."""
+    import numpy as np
+
+    from sim.mechanism import direction_words, hinge_level_motion
+
+    by_name = {r.name: r for r in s.rods}
+    hinged: dict[str, int] = {}
+    for i, h in enumerate(s.hinges):
+        p = f"hinges[{i}]"
+        if s.distraction is not None or s.hexapod is not None:
+            which = "distraction" if s.distraction is not None else "hexapod"
+            raise ScenarioError(p, f"hinges are not built with a [{which}] table (the timeline and the hexapod "
+                                "plan move rods and struts, not hinges); accepted: hinges in a frame loaded on the "
+                                "bench")
+        _limit("hinges[].level_mm", f"{p}.level_mm", h.level_mm)
+        _limit("angle", f"{p}.axis_deg", h.axis_deg, ANGLE)
+        if not h.rods:
+            raise ScenarioError(f"{p}.rods", "a hinge interrupts at least one rod; accepted: a list of rod names")
+        points = []
+        for k, name in enumerate(h.rods):
+            q = f"{p}.rods[{k}]"
+            if name not in by_name:
+                raise ScenarioError(q, f"{name!r} is not a rod; accepted: {', '.join(by_name) or 'none'}")
+            if name in hinged:
+                raise ScenarioError(q, f"rod {name!r} already has a hinge (hinges[{hinged[name]}]); accepted: one "
+                                    "hinge per rod")
+            hinged[name] = i
+            rod = by_name[name]
+            if rod.kind == "telescopic":
+                raise ScenarioError(q, f"rod {name!r} is telescopic; hinges are built on threaded rods; accepted: a "
+                                    "threaded rod")
+            rings = s.rod_rings(rod)
+            below = [r for r in rings if r.level_mm < h.level_mm]
+            above = [r for r in rings if r.level_mm > h.level_mm]
+            if not below or not above:
+                raise ScenarioError(f"{p}.level_mm", f"{h.level_mm:g} mm is not between the rings rod {name!r} joins "
+                                    f"({', '.join(f'{r.name} at {r.level_mm:g} mm' for r in rings)}); accepted: a "
+                                    "level between two of them")
+            lo, hi = below[-1], above[0]
+            clear = min(h.level_mm - lo.level_mm - 0.5 * lo.thickness_mm, hi.level_mm - 0.5 * hi.thickness_mm - h.level_mm)
+            if clear < HINGE_RING_CLEARANCE_MM:
+                raise ScenarioError(f"{p}.level_mm", f"{h.level_mm:g} mm is {clear:.1f} mm from the face of ring "
+                                    f"{lo.name if h.level_mm - lo.level_mm < hi.level_mm - h.level_mm else hi.name!r}"
+                                    f"; accepted: at least {HINGE_RING_CLEARANCE_MM:g} mm of rod between a hinge and "
+                                    f"the rings (assumed: a hinge's two halves stand about 20-30 mm tall), i.e. "
+                                    f"{lo.level_mm + 0.5 * lo.thickness_mm + HINGE_RING_CLEARANCE_MM:g} to "
+                                    f"{hi.level_mm - 0.5 * hi.thickness_mm - HINGE_RING_CLEARANCE_MM:g} mm")
+            points.append(_hinge_point(s, rod, h.level_mm))
+        d = np.array(h.axis())
+        for name, pt in zip(h.rods[1:], points[1:]):
+            v = pt - points[0]
+            off = float(abs(v[0] * d[1] - v[1] * d[0]))
+            if off > 0.5:
+                line = math.degrees(math.atan2(v[1], v[0])) % 180.0
+                raise ScenarioError(f"{p}.axis_deg", f"{h.axis_deg:g} deg: the hinges on rods {h.rods[0]!r} and "
+                                    f"{name!r} at {h.level_mm:g} mm are {float(np.hypot(*v[:2])):.1f} mm apart on a "
+                                    f"line at {line:.1f} deg, and an axis at {h.axis_deg:g} deg through the first "
+                                    f"misses the second by {off:.1f} mm: two hinges on different axes lock each "
+                                    f"other; accepted: axis_deg = {line:.1f} (or {line + 180:.1f}), or rods whose "
+                                    "points at the level lie on one line")
+    for i, h in enumerate(s.hinges):
+        free = hinge_level_motion(s, h.level_mm)
+        if free is not None:
+            crossing = [r.name for r in s.rods if s.rod_rings(r)[0].level_mm < h.level_mm < s.rod_rings(r)[-1].level_mm]
+            hinged_here = [n for n in crossing if any(n in g.rods and g.level_mm == h.level_mm for g in s.hinges)]
+            others = [n for n in crossing if n not in hinged_here]
+            raise ScenarioError(f"hinges[{i}]", f"across {h.level_mm:g} mm the frame is joined only by the hinged "
+                                f"rod{'s' if len(hinged_here) > 1 else ''} {', '.join(hinged_here)}"
+                                + (f" and {', '.join(others)}" if others else "")
+                                + f": the rings above turn freely about the hinge axis ({direction_words(free)}), a "
+                                "mechanism the frame model cannot solve; accepted: a rod across the level without a "
+                                "hinge (a distraction rod or motor on the far side of the axis, as in a gradual "
+                                "angular correction), or no hinge")
+
+
 def _validate_pins(s: Scenario) -> None:
     b, g = s.bone, s.gap
     ring_names = {r.name: i for i, r in enumerate(s.rings)}
@@ -2188,6 +2437,10 @@ def _validate_clearance(s: Scenario) -> None:
     def check(path: str, what: str, z: float, radius: float) -> None:
         for lo, hi, kind in breaks:
             name = "gap" if kind == "gap" else "defect"
+            if kind == "gap" and s.gap.obliquity_deg:  # an oblique plane reaches further at the cortex
+                reach = s.gap.axial_reach_mm(s.bone_radii_mm(z)[0])
+                lo, hi = lo - reach, hi + reach
+                name = f"oblique fracture (its plane at {s.gap.obliquity_deg:g} deg, across the bone)"
             if lo - radius < z < hi + radius:
                 raise ScenarioError(path, f"the {what} at z = {z:g} mm passes through the {name} ({lo:g} to {hi:g} "
                                     f"mm); accepted: a level at least {GAP_CLEARANCE_MM:g} mm of bone clear of it")

@@ -52,6 +52,17 @@ def tube(outer_diameter_mm: float, inner_diameter_mm: float, poisson_ratio: floa
                    inertia / ro, inertia / ro, j / ro)
 
 
+def concentric(outer: Section, inner: Section, outer_radius_mm: float) -> Section:
+    """Two concentric sections bound together (a telescopic rod's tube over its inner rod,
+    where they overlap): areas, shear areas, torsion constants and second moments add, and
+    the peak stress is at the outer section's rim (radius outer_radius_mm)."""
+    i1, i2 = outer.inertia_1_mm4 + inner.inertia_1_mm4, outer.inertia_2_mm4 + inner.inertia_2_mm4
+    j = outer.torsion_constant_mm4 + inner.torsion_constant_mm4
+    return Section("concentric", outer.area_mm2 + inner.area_mm2, outer.shear_area_1_mm2 + inner.shear_area_1_mm2,
+                   outer.shear_area_2_mm2 + inner.shear_area_2_mm2, j, i1, i2, i1 / outer_radius_mm,
+                   i2 / outer_radius_mm, j / outer_radius_mm)
+
+
 def rectangle(width_mm: float, thickness_mm: float) -> Section:
     """Rectangle: `width_mm` along n2 (ring's radial direction), `thickness_mm` along n1.
 

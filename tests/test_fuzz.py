@@ -67,7 +67,21 @@ def _bases() -> dict[str, dict]:
         "hexapod_four_ring": _resolved("hexapod-four-ring.toml"),
         "five_eighths": _resolved("five-eighths-proximal.toml"),
         "femoral_arch": _femoral_arch_base(),
+        "connections": _connections_base(),
     }
+
+
+def _connections_base() -> dict:
+    """Hinges on the lateral and medial rods at the osteotomy, a telescopic posterior rod
+    between the rings either side of it, an oblique fracture (issue 19)."""
+    from sim.scenario import parse_scenario
+
+    data = _resolved("hinged-correction.toml")
+    rod = next(r for r in data["rods"] if r["name"] == "rod_posterior")
+    rod.update(from_ring="ring2", to_ring="ring3", kind="telescopic", tube_diameter_mm=12.0, tube_inner_diameter_mm=7.0,
+               tube_length_mm=50.0, overlap_mm=20.0)
+    data["gap"].update(obliquity_deg=20.0, obliquity_axis_deg=90.0)
+    return parse_scenario(data).to_dict()
 
 
 def _femoral_arch_base() -> dict:

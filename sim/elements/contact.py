@@ -18,7 +18,18 @@ penalty over the section,
 at "fibres" rho_j: 16 angles x 3 radii (Gauss-Lobatto in r, with the rim itself), whose
 areas A_j integrate the annulus's area and second moments exactly. Once one side of the
 rim touches, the contact carries a moment about the contact line; when the whole section
-is closed it is as stiff as CONTACT_LENGTH_MM of bone. No shear or friction passes.
+is closed it is as stiff as CONTACT_LENGTH_MM of bone. No friction passes.
+
+An oblique fracture (Gap.obliquity_deg) cuts the ends along a plane of unit normal
+m = m_t t + m_1 n1 + m_2 n2 (m_t = cos of the obliquity): the fibres lie on that plane,
+rho' = rho + z t with z = -(m_1 rho.n1 + m_2 rho.n2) / m_t (an ellipse's annulus of area
+A / m_t), and the gap is measured along m,
+
+    g(rho') = m.(t + Gamma + K x rho') - c m_t        (per cell length; m_t at rest)
+
+so that the ends slide freely along the plane and push only across it: under axial
+compression an oblique fracture's normal force has a component across the bone that the
+frame must carry (the fragments shear). The transverse plane (m = t) is the case above.
 """
 
 from __future__ import annotations
@@ -29,8 +40,8 @@ import numpy as np
 import ufl
 
 # columns of the per-cell contact parameter field
-STIFFNESS, CLOSED_FRACTION, R_INNER, R_OUTER = range(4)
-N_COLUMNS = 4
+STIFFNESS, CLOSED_FRACTION, R_INNER, R_OUTER, NORMAL_T, NORMAL_1, NORMAL_2 = range(7)
+N_COLUMNS = 7  # NORMAL_*: the fracture plane's unit normal in the cell's (t, n1, n2); (1, 0, 0) transverse
 CONTACT_LENGTH_MM = 10.0  # closed contact is as stiff as this length of bone
 N_ANGLES = 16
 LOBATTO = ((0.0, 1.0 / 3.0), (0.5, 4.0 / 3.0), (1.0, 1.0 / 3.0))  # (position in [r_in, r_out], weight on [-1, 1])
@@ -50,16 +61,20 @@ def fibre_areas_mm2(r_inner_mm: float, r_outer_mm: float) -> np.ndarray:
 
 
 def _fibre_terms(p, gamma, kappa, t, n1, n2):
-    """(gap, area, lever n1, lever n2) of every fibre (UFL): gap = 1 + eps - c (> 0 open)."""
+    """(gap, area, position rho', normal m) of every fibre (UFL): gap = m.(t + Gamma + K x
+    rho') - c m_t, per cell length (> 0 open); area on the fracture plane."""
     out = []
     h = 0.5 * (p[R_OUTER] - p[R_INNER])
-    axial = ufl.dot(gamma, t)
-    k1, k2 = ufl.dot(kappa, n1), ufl.dot(kappa, n2)
+    mt, m1, m2 = p[NORMAL_T], p[NORMAL_1], p[NORMAL_2]
+    m = mt * t + m1 * n1 + m2 * n2
+    along = ufl.dot(m, t + gamma)
     for cos, sin, xi, wt in fibres():
         r = p[R_INNER] + xi * (p[R_OUTER] - p[R_INNER])
-        eps = axial + r * (sin * k1 - cos * k2)  # (K x rho).t with rho = r (cos n1 + sin n2)
-        area = 2 * math.pi / N_ANGLES * wt * h * r
-        out.append((1.0 + eps - p[CLOSED_FRACTION], area, r * sin, -r * cos))
+        z = -r * (m1 * cos + m2 * sin) / mt  # the fibre's height on the fracture plane
+        rho = r * cos * n1 + r * sin * n2 + z * t
+        area = 2 * math.pi / N_ANGLES * wt * h * r / mt
+        gap = along + ufl.dot(kappa, ufl.cross(rho, m)) - p[CLOSED_FRACTION] * mt  # m.(K x rho) = K.(rho x m)
+        out.append((gap, area, rho, m))
     return out
 
 
@@ -72,17 +87,19 @@ def energy_density(p, gamma, kappa, t, n1, n2):
 
 
 def fibre_gaps(p, gamma, kappa, t, n1, n2):
-    """Gap of every fibre (UFL vector, per cell length, > 0 open, <= 0 touching)."""
-    return ufl.as_vector([gap for gap, _, _, _ in _fibre_terms(p, gamma, kappa, t, n1, n2)])
+    """Gap of every fibre (UFL vector, per cell length along the bone axis: the normal gap
+    over m_t; > 0 open, <= 0 touching)."""
+    return ufl.as_vector([gap / p[NORMAL_T] for gap, _, _, _ in _fibre_terms(p, gamma, kappa, t, n1, n2)])
 
 
 def section_forces(p, gamma, kappa, t, n1, n2):
-    """[N, 0, 0, 0, M1, M2] carried by the contact (UFL vector; N < 0 in compression)."""
-    N, M1, M2 = 0, 0, 0
-    for gap, area, lever1, lever2 in _fibre_terms(p, gamma, kappa, t, n1, n2):
-        force = -p[STIFFNESS] * area * ufl.max_value(-gap, 0.0)  # compression: negative
-        N += force
-        # dW/dK: d eps / dK = rho x t = r (sin n1 - cos n2)
-        M1 += force * lever1
-        M2 += force * lever2
-    return ufl.as_vector([N, 0.0, 0.0, 0.0, M1, M2])
+    """[N, V1, V2, T, M1, M2] carried by the contact in the cell's (t, n1, n2) (UFL vector;
+    N < 0 in compression; V and T are zero on a transverse plane)."""
+    F = ufl.as_vector([0.0, 0.0, 0.0])
+    M = ufl.as_vector([0.0, 0.0, 0.0])
+    for gap, area, rho, m in _fibre_terms(p, gamma, kappa, t, n1, n2):
+        force = -p[STIFFNESS] * area * ufl.max_value(-gap, 0.0)  # along m; compression: negative
+        F = F + force * m
+        M = M + force * ufl.cross(rho, m)  # dW/dK: d gap / dK = rho x m
+    return ufl.as_vector([ufl.dot(F, t), ufl.dot(F, n1), ufl.dot(F, n2), ufl.dot(M, t), ufl.dot(M, n1),
+                          ufl.dot(M, n2)])
