@@ -208,3 +208,20 @@ def test_the_continuum_model_refuses_an_olive_wire_pulled_from_one_end():
     s = parse_scenario(_small({"name": "w", "ring": "ring_distal", "angle_deg": 20, "offset_mm": 3.0,
                                "olive": True, "olive_side": "start"}))
     assert continuum_refusal(s) is None
+
+
+def test_validate_exits_2_naming_the_post_that_misses_the_bone(tmp_path):
+    """`ilizarov validate` refuses a drop wire whose posts put it off the bone: exit 2, the
+    field and the accepted post heights; nothing written."""
+    import subprocess
+    import sys
+
+    text = SMALL.read_text() + ('\n[[wires]]\nname = "drop"\nring = "ring_distal"\nangle_deg = 20\n'
+                                'post_height_mm = -60\n')
+    path = tmp_path / "drop.toml"
+    path.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "validate", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "wires[0].post_height_mm: -60 mm puts the wire on its posts at z = -20 mm, off the bone" in proc.stderr
+    assert "accepted: a post height from -40 to 120 mm" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drop.toml"]
