@@ -225,3 +225,17 @@ def test_validate_exits_2_naming_the_post_that_misses_the_bone(tmp_path):
     assert "wires[0].post_height_mm: -60 mm puts the wire on its posts at z = -20 mm, off the bone" in proc.stderr
     assert "accepted: a post height from -40 to 120 mm" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["drop.toml"]
+
+
+def test_results_say_which_olive_wires_were_pulled_from_one_end():
+    from sim.run import solve_frame
+
+    data = _small({"name": "t", "ring": "ring_distal", "angle_deg": 20, "offset_mm": 4.0, "tensioned_from": "end",
+                   "olive": True, "olive_side": "start"})
+    data["loads"] = {"cases": ["axial"], "axial": {"force_N": 100.0, "steps": 1}}
+    results = solve_frame(parse_scenario(data)).results
+    words = results["assumptions"]["wire_bone"]
+    assert "olive on one side (held along the wire at that cortex only, sliding through the other): t" in words
+    assert "pulled from the end away from the olive" in words
+    wire = results["pretension"]["wires"][0]
+    assert wire["achieved_N"] == pytest.approx(wire["end_span_N"]) and wire["start_span_N"] < wire["end_span_N"]
