@@ -40,6 +40,11 @@ class WirePretension(_Doc):
     achieved_N: float = Field(description="the tension in the wire once every wire is tensioned and clamped (N)")
     target_kgf: float | None = Field(None, description="target_N in kilogram-force (1 kgf = 9.80665 N)")
     achieved_kgf: float | None = Field(None, description="achieved_N in kilogram-force")
+    start_span_N: float | None = Field(None, description="frame model: the tension of the wire's span between its "
+                                       "start clamp and the bone (N; its start: the clamp behind its angle_deg)")
+    end_span_N: float | None = Field(None, description="frame model: the tension of the wire's span between the "
+                                     "bone and its end clamp (N); differs from start_span_N for an olive wire "
+                                     "pulled from the end away from its olive (Wire.tensioned_from)")
 
 
 class Pretension(_Doc):

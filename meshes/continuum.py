@@ -125,7 +125,7 @@ def wire_solid(diameter_mm: float, span_mm: float, size_mm: float, comm=None, or
 # ----------------------------------------------------------------------------- whole frames
 # who owns a volume shared by parts (first wins): a wire or pin bonded through the cortex
 PRIORITY = ("wire", "half_pin", "clamp", "post", "rod", "ring", "regenerate", "gap", "bone")
-WIRE_CLEARANCE_MM = 0.5
+from sim.geometry import WIRE_CLEARANCE_MM  # noqa: E402,F401  (the wire's lift off a ring face, both models)
 BONE_DISTAL_END, BONE_PROXIMAL_END, GAP_DISTAL_FACE, GAP_PROXIMAL_FACE = 1, 2, 3, 4
 
 
@@ -146,24 +146,18 @@ class WireLine:
 
 
 def _wire_line(s, w) -> WireLine:
-    import math
-
-    import numpy as np
+    """A wire's axis in the solid: sim.geometry.wire_path's (the frame model's line network
+    takes its wire points from the same function)."""
+    from sim.geometry import wire_path
 
     ring = s.ring(w.ring)
-    a = math.radians(w.angle_deg)
-    direction = np.array([math.cos(a), math.sin(a), 0.0])
-    normal = np.array([-math.sin(a), math.cos(a), 0.0])
-    sign = 1.0 if w.face == "top" else -1.0
-    # a small clearance off the ring face: a wire tangent to the face is not meshable
-    z = s.wire_level_mm(w) + sign * WIRE_CLEARANCE_MM
-    origin = w.offset_mm * normal  # the foot of the perpendicular from the bone axis
-    # where the wire's line meets the ring's centreline: as the frame network's clamps (sim.ring_geometry)
-    t1, t2 = line_meets_centreline(ring, origin[:2], direction[:2])
-    p0 = origin + t1 * direction
-    ro = s.bone_radii_mm(s.wire_level_mm(w))[0]
-    return WireLine((float(p0[0]), float(p0[1]), z), tuple(float(v) for v in direction), t2 - t1, -t1,
-                    math.sqrt(max(ro * ro - w.offset_mm ** 2, 0.0)), clamp_radius_mm(w, ring), w.diameter_mm)
+    path = wire_path(s, w)
+    centre = path.along_mm(path.crossing_mm)
+    half = 0.0
+    if path.cortex_mm is not None:
+        half = 0.5 * float(np.linalg.norm(path.cortex_mm[1] - path.cortex_mm[0]))
+    return WireLine(tuple(float(v) for v in path.start_mm), tuple(float(v) for v in path.direction),
+                    path.length_mm, centre, half, clamp_radius_mm(w, ring), w.diameter_mm)
 
 
 def clamp_radius_mm(wire, ring) -> float:
@@ -345,6 +339,14 @@ def continuum_refusal(s) -> GeometryError | None:
     if s.defect is not None:
         return GeometryError("defect: the continuum builder does not build a bone defect; accepted: a bone with "
                              "one gap (use --model frame for bone transport)")
+    for i, w in enumerate(s.wires):
+        if w.olive and w.olive_side is not None and w.tensioned_from not in ("both_ends", w.olive_side):
+            return GeometryError(f"wires[{i}].tensioned_from: the continuum model bonds every wire to the bone at both "
+                                 f"cortices and pretensions it from clamp to clamp, so it cannot leave the span on the "
+                                 f"olive's side of olive wire {w.name!r} unpretensioned (pulled from "
+                                 f"{w.tensioned_from!r}, its olive on the {w.olive_side!r} side); accepted: "
+                                 "tensioned_from = \"both_ends\" (use --model frame for olive wires pulled from one "
+                                 "end)")
     return None
 
 
@@ -413,14 +415,13 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
             ring = s.ring(w.ring)
             line = wires[w.name]
             p0, direction = np.array(line.start_mm), np.array(line.direction)
-            z = p0[2]
             wire = occ.addCylinder(*p0, *(line.length_mm * direction), w.diameter_mm / 2)
             pieces.append((w.name, "wire", wire))
-            sign = 1.0 if w.face == "top" else -1.0
+            # each clamp: a post from the ring's mid-plane to the wire's axis at that end (on the face, a
+            # short one; on posts or inclined, as tall as the wire is high there: sim.geometry.wire_path)
             for k, e in enumerate((p0, p0 + line.length_mm * direction)):
-                post_z0 = ring.level_mm if sign > 0 else z
-                post_h = (z - ring.level_mm) * sign
-                post = occ.addCylinder(e[0], e[1], post_z0, 0, 0, post_h, line.clamp_radius_mm)
+                post_z0, post_z1 = sorted((ring.level_mm, float(e[2])))
+                post = occ.addCylinder(e[0], e[1], post_z0, 0, 0, post_z1 - post_z0, line.clamp_radius_mm)
                 pieces.append((f"{w.name}_clamp{k + 1}", "clamp", post))
         for pin in s.half_pins:
             ring = s.ring(pin.ring)

@@ -122,50 +122,9 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
         bone_nodes[z] = idx
         return idx
 
-    # wires
+    # wires: where they lie is sim.geometry.wire_path's (the continuum builder and validate use it too)
     for w in s.wires:
-        ring = s.ring(w.ring)
-        a = math.radians(w.angle_deg)
-        direction = np.array([math.cos(a), math.sin(a)])
-        normal = np.array([-math.sin(a), math.cos(a)])
-        origin = w.offset_mm * normal  # foot of the perpendicular from the bone axis
-        z_w = s.wire_level_mm(w)
-        s1, s2 = ring_geometry.line_meets_centreline(ring, origin, direction)
-        along = (direction[0], direction[1], 0.0)
-        wire_tag = plan.add_part(w.name, PartKind.WIRE, w.name)
-        clamp_tag = plan.add_part(f"{w.name}_clamps", PartKind.CLAMP_LINK, w.name, axis=along)
-        compliant = not s.interfaces.law("wire_clamp", w.name).rigid
-        arm_tag = plan.add_part(f"{w.name}_clamp_arms", PartKind.CLAMP_ARM, w.name) if compliant else None
-        ends = []
-        for sp, outward in ((s1, -1.0), (s2, 1.0)):
-            xy = origin + sp * direction
-            on_ring = ring_pts[w.ring].at(math.atan2(xy[1] - ring.centre_xy_mm[1], xy[0] - ring.centre_xy_mm[0]))
-            end = plan.add_point((xy[0], xy[1], z_w))
-            if compliant:
-                # the joint lies along the wire (its pull has no lever about it, so the clamp's offset from
-                # the ring's centroid loads the ring, not the wire), held by a stiff arm from the ring
-                q = xy + outward * CLAMP_JOINT_LENGTH_MM * direction
-                grip = plan.add_point((q[0], q[1], z_w))
-                plan.add_line(on_ring, grip, arm_tag, None)
-                plan.add_line(grip, end, clamp_tag, None)
-            else:
-                plan.add_line(on_ring, end, clamp_tag, None)
-            ends.append(end)
-        if s.has_bone:
-            sc = math.sqrt(s.bone_radii_mm(z_w)[0] ** 2 - w.offset_mm ** 2)
-            cortex = [plan.add_point((*(origin + sp * direction), z_w)) for sp in (-sc, sc)]
-            chain = [ends[0], cortex[0], cortex[1], ends[1]]
-            # a smooth wire: the bone slides along it and turns about it; an olive wire is held at both cortices
-            link_tag = plan.add_part(f"{w.name}_bone_link", PartKind.WIRE_BONE_LINK, w.name,
-                                     None if w.olive else along, axis=along)
-            centre = bone_node(z_w)
-            for c in cortex:
-                plan.add_line(centre, c, link_tag, None)
-        else:
-            chain = [ends[0], ends[1]]
-        plan.wire_points[w.name] = tuple(chain)
-        for p0, p1 in zip(chain, chain[1:]):
-            plan.add_line(p0, p1, wire_tag, hw)
+        _plan_wire(plan, s, w, ring_pts, bone_node)
 
     # half pins (only with a bone to hold)
     if s.has_bone:
@@ -380,6 +339,69 @@ class _RodSpan:
             if position <= end:
                 return tag
         return self.tag
+
+
+def _plan_wire(plan: NetworkPlan, s: Scenario, w, ring_pts: dict, bone_node) -> None:
+    """A wire's lines: from clamp to clamp through its cortex points (sim.geometry.wire_path),
+    the clamps linked to the ring's centroid (on the face), or to the top of a post standing
+    on the ring's centroid (a wire on posts or inclined: a POST beam of the solid's clamp
+    post section), and the cortex points linked to the bone axis. A smooth wire's bone links
+    let the bone slide along it; an olive wire's hold it along the wire at both cortices, or
+    with olive_side only at the olive's (`{name}_bone_link`; the other cortex slides:
+    `{name}_bone_link_sliding`)."""
+    from sim.geometry import wire_path
+
+    ring = s.ring(w.ring)
+    path = wire_path(s, w)
+    d3 = path.direction
+    along = tuple(float(c) for c in d3)
+    wire_tag = plan.add_part(w.name, PartKind.WIRE, w.name)
+    clamp_tag = plan.add_part(f"{w.name}_clamps", PartKind.CLAMP_LINK, w.name, axis=along)
+    compliant = not s.interfaces.law("wire_clamp", w.name).rigid
+    arm_tag = plan.add_part(f"{w.name}_clamp_arms", PartKind.CLAMP_ARM, w.name) if compliant else None
+    post_tag = plan.add_part(f"{w.name}_posts", PartKind.POST, w.name) if path.on_posts else None
+    ends = []
+    for xyz, on_centroid, outward in ((path.start_mm, path.ring_mm[0], -1.0), (path.end_mm, path.ring_mm[1], 1.0)):
+        on_ring = ring_pts[w.ring].at(math.atan2(xyz[1] - ring.centre_xy_mm[1], xyz[0] - ring.centre_xy_mm[0]))
+        end = plan.add_point(xyz)
+        holder = on_ring
+        if post_tag is not None:
+            # the post from the ring's mid-plane to the wire's near side; the clamp spans the wire's radius
+            h = float(xyz[2] - on_centroid[2])
+            top = plan.add_point((xyz[0], xyz[1], xyz[2] - math.copysign(0.5 * w.diameter_mm, h)))
+            plan.add_line(on_ring, top, post_tag, s.mesh.element_size_mm)
+            holder = top
+        if compliant:
+            # the joint lies along the wire (its pull has no lever about it, so the clamp's offset from
+            # the ring's centroid loads the ring, not the wire), held by a stiff arm from the ring
+            grip = plan.add_point(np.asarray(xyz) + outward * CLAMP_JOINT_LENGTH_MM * d3)
+            plan.add_line(holder, grip, arm_tag, None)
+            plan.add_line(grip, end, clamp_tag, None)
+        else:
+            plan.add_line(holder, end, clamp_tag, None)
+        ends.append(end)
+    if path.cortex_mm is not None:
+        cortex = [plan.add_point(c) for c in path.cortex_mm]
+        chain = [ends[0], cortex[0], cortex[1], ends[1]]
+        if w.olive and w.olive_side is not None:
+            held = 0 if w.olive_side == "start" else 1
+            link_tag = plan.add_part(f"{w.name}_bone_link", PartKind.WIRE_BONE_LINK, w.name, None, axis=along)
+            slide_tag = plan.add_part(f"{w.name}_bone_link_sliding", PartKind.WIRE_BONE_LINK, w.name, along,
+                                      axis=along)
+            tags = [link_tag, slide_tag] if held == 0 else [slide_tag, link_tag]
+        else:
+            # a smooth wire: the bone slides along it and turns about it; an olive wire is held at both cortices
+            link_tag = plan.add_part(f"{w.name}_bone_link", PartKind.WIRE_BONE_LINK, w.name,
+                                     None if w.olive else along, axis=along)
+            tags = [link_tag, link_tag]
+        for c, c_xyz, tag in zip(cortex, path.cortex_mm, tags):
+            # linked to the bone axis at the cortex point's own level (an inclined wire's two levels differ)
+            plan.add_line(bone_node(float(c_xyz[2])), c, tag, None)
+    else:
+        chain = [ends[0], ends[1]]
+    plan.wire_points[w.name] = tuple(chain)
+    for p0, p1 in zip(chain, chain[1:]):
+        plan.add_line(p0, p1, wire_tag, s.mesh.wire_element_size_mm)
 
 
 def _plan_open_ring(plan: NetworkPlan, ring, rp: _RingPoints, tag: int, h: float) -> None:

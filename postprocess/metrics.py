@@ -206,6 +206,8 @@ def build_results(scenario, pretension, cases: dict, *, cells: int, dofs: int, t
                 "achieved_kgf": pretension.achieved_N[n] / N_PER_KGF,
                 "uncorrected_N": pretension.uncorrected_N.get(n),
                 "initial_strain": pretension.initial_strain[n],
+                **({"start_span_N": pretension.span_N[n][0], "end_span_N": pretension.span_N[n][1]}
+                   if n in getattr(pretension, "span_N", {}) else {}),
             } for n in pretension.target_N],
         },
         "load_cases": {},

@@ -167,6 +167,7 @@ class PretensionResult:
     mode: str
     uncorrected_N: dict[str, float]  # tension if eps0 = -T/(EA) were applied (ring compliance loss)
     solve_time_s: float = 0.0
+    span_N: dict[str, tuple[float, float]] = field(default_factory=dict)  # (start span, end span) tensions
 
 
 LOAD_DIRECTIONS = {  # load case -> (component of [Fx, Fy, Fz, Mx, My, Mz], sign)
@@ -315,6 +316,12 @@ class FrameModel:
             return rod_section(rod, part.name), s.material(rod.material, use)
         if part.kind == PartKind.STRUT:
             return circle(s.hexapod.strut_diameter_mm), s.material(s.hexapod.strut_material, use)
+        if part.kind == PartKind.POST and any(w.name == part.source for w in s.wires):
+            # a wire's posts: the section of the solid's clamp posts (meshes.continuum.clamp_radius_mm)
+            from meshes.continuum import clamp_radius_mm
+
+            w = next(w for w in s.wires if w.name == part.source)
+            return circle(2.0 * clamp_radius_mm(w, s.ring(w.ring))), s.material("stainless_steel", use)
         pin = next(p for p in s.half_pins if p.name == part.source)
         if part.kind == PartKind.HALF_PIN:
             return tube(pin.diameter_mm, pin.inner_diameter_mm), s.material(pin.material, use)
@@ -394,7 +401,11 @@ class FrameModel:
             f.x.array[: arr.size] = arr.ravel()
             f.x.scatter_forward()
         self.wire_tags = {p.source: tag for tag, p in self.parts.items() if p.kind == PartKind.WIRE}
-        self.wire_span_cells = {name: self._span_cells(name, self.cells_of[tag]) for name, tag in self.wire_tags.items()}
+        # the spans a wire's tension is read on: both; an olive wire pulled from one end, the pulled span
+        # (what the tensioner reads; the span on the olive's side is not pretensioned by it)
+        self.wire_span_cells = {name: self._span_cells(name, self.cells_of[tag],
+                                                       (self._olive_pull(name) or (None,))[0])
+                                for name, tag in self.wire_tags.items()}
         self.wire_EA_N = {name: props[tag].EA_N for name, tag in self.wire_tags.items()}
         self.contact_tags = [tag for tag, p in self.parts.items() if p.kind in CONTACT_KINDS]
 
@@ -411,16 +422,47 @@ class FrameModel:
         pin = next(p for p in s.half_pins if p.name == part.source)
         return 0.5 * pin.inner_diameter_mm, 0.5 * pin.diameter_mm
 
-    def _span_cells(self, name: str, cells: np.ndarray) -> np.ndarray:
+    def _span_cells(self, name: str, cells: np.ndarray, side: str | None = None) -> np.ndarray:
         """The cells of a wire outside the bone: between its clamps and the cortices (its
-        passage through the bone, from cortex to cortex, left out)."""
+        passage through the bone, from cortex to cortex, left out); side "start" or "end":
+        only that span (the start span from the start clamp to the first cortex)."""
         chain = self.frame.plan.wire_points.get(name, ())
         if len(chain) != 4:
             return cells
         c0, c1 = (np.asarray(self.frame.plan.points[i]) for i in chain[1:3])
         d = c1 - c0
         s = (self.cell_midpoint_mm[cells] - c0) @ d / float(d @ d)
+        if side == "start":
+            return cells[s < 0.0]
+        if side == "end":
+            return cells[s > 1.0]
         return cells[(s < 0.0) | (s > 1.0)]
+
+    def _olive_pull(self, name: str) -> tuple[str, str] | None:
+        """(pulled side, olive side) of an olive wire tensioned from the end away from its
+        olive (Wire.tensioned_from, Wire.olive_side); None for any other wire."""
+        w = next((w for w in self.scenario.wires if w.name == name), None)
+        if (w is None or not w.olive or w.olive_side is None or w.tensioned_from == "both_ends"
+                or w.tensioned_from == w.olive_side or not self.scenario.has_bone):
+            return None
+        return w.tensioned_from, w.olive_side
+
+    def wire_span_tensions_N(self, forces: np.ndarray) -> dict[str, tuple[float, float]]:
+        """Each wire's tension in its start span and in its end span (N, length-weighted
+        means over the cells between its clamp and the cortex on that side; wires without
+        a bone: the whole wire for both). Collective."""
+        out = {}
+        length = self.cell_length_mm[: self.num_owned_cells]
+        for name, tag in self.wire_tags.items():
+            cells = self.cells_of[tag]
+            cells = cells[cells < self.num_owned_cells]
+            values = []
+            for side in ("start", "end"):
+                c = self._span_cells(name, cells, side)
+                values.append(self._allsum(float(np.dot(forces[c, 0], length[c])))
+                              / max(self._allsum(float(length[c].sum())), 1e-300))
+            out[name] = tuple(values)
+        return out
 
     def _response_kind(self) -> str:
         if self.load_point is not None:
@@ -948,6 +990,12 @@ class FrameModel:
         for name, tag in self.wire_tags.items():
             cells = self.cells_of[tag]
             arr[cells, EPS0] = eps0.get(name, 0.0)
+            pull = self._olive_pull(name)
+            if pull is not None:
+                # pulled from the end away from its olive: the tensioner stretches the wire from its
+                # clamp through the bone to the olive; the span from the olive to its own clamp (clamped
+                # first) is not pretensioned: the olive bears on the cortex and carries the difference
+                arr[self._span_cells(name, cells, pull[1]), EPS0] = 0.0
             if name in self._olive_passage_cells:
                 inner = self._olive_passage_cells[name]
                 arr[inner, EPS0] = -self._olive_target_N[name] / self.wire_EA_N[name] if olive_passages else 0.0
@@ -960,7 +1008,8 @@ class FrameModel:
             self._olive_passages = {}
             self._olive_target_N = {}
             for w in self.scenario.wires:
-                if w.olive and w.name in self.wire_tags and self.scenario.has_bone:
+                # an olive wire bonded at both cortices (olive_side: held at one, it slides through the other)
+                if w.olive and w.olive_side is None and w.name in self.wire_tags and self.scenario.has_bone:
                     cells = self.cells_of[self.wire_tags[w.name]]
                     self._olive_passages[w.name] = np.setdiff1d(cells, self._span_cells(w.name, cells))
                     self._olive_target_N[w.name] = w.tension_N
@@ -1030,7 +1079,9 @@ class FrameModel:
         if yields is not None:  # now let them yield (they do not, below their yield stress)
             self._resume_yield(yields)
             self._step_to(np.zeros(6), 0.0, 1.0, "pretension (members that may yield)")
-        achieved, _ = self.wire_tensions_N(self.update_section_forces())
+        forces = self.update_section_forces()
+        achieved, _ = self.wire_tensions_N(forces)
+        spans = self.wire_span_tensions_N(forces)
         self.pretensioned_state = self.w.x.array.copy()
         self._pretension_snapshot = self.snapshot()
         self._pretension_compliance = None
@@ -1039,7 +1090,7 @@ class FrameModel:
         if mode == "initial_strain":
             uncorrected = dict(achieved)
         return PretensionResult(target, achieved, {n: float(eps0[n]) for n in names}, mode,
-                                {n: float(v) for n, v in uncorrected.items()}, time.perf_counter() - t0)
+                                {n: float(v) for n, v in uncorrected.items()}, time.perf_counter() - t0, spans)
 
     def _suspend_yield(self) -> np.ndarray | None:
         """Make the yielding members elastic for now; their yield stresses to resume with."""

@@ -91,7 +91,7 @@ def connection_law(s, part) -> JointLaw | None:
                           wire.diameter_mm, s.material(wire.material, "wire"), bone)
         bearing = k_s * wall
         rocking = k_s * wall ** 3 / 12.0
-        if wire.olive:
+        if wire.olive and part.release_axis_xyz is None:  # the olive's cortex (every cortex without olive_side)
             return JointLaw(RIGID, bearing, 0.0, rocking, 0.0, axis)
         friction = c.friction_force_N
         return JointLaw(bearing if friction > 0 else 0.0, bearing, 0.0, rocking, friction, axis)

@@ -78,19 +78,18 @@ def _normals(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def wire_hold(s, wire, reference_mm: np.ndarray, scale: float) -> Hold:
-    """The rows of a wire (smooth: 4 independent; olive: 6) as the frame model links it."""
-    a = math.radians(wire.angle_deg)
-    d = np.array([math.cos(a), math.sin(a), 0.0])
-    normal = np.array([-math.sin(a), math.cos(a), 0.0])
-    r_out = 0.5 * s.bone.outer_diameter_mm
-    half = math.sqrt(max(r_out ** 2 - wire.offset_mm ** 2, 0.0))
-    z = s.wire_level_mm(wire)
-    foot = wire.offset_mm * normal + np.array([0.0, 0.0, z])
-    cortex = [foot - half * d - reference_mm, foot + half * d - reference_mm]
+    """The rows of a wire (smooth: 4 independent; olive: 6) as the frame model links it
+    (where it lies: sim.geometry.wire_path, inclined or on posts)."""
+    from sim.geometry import wire_path
+
+    path = wire_path(s, wire)
+    d = path.direction
+    cortex = [c - reference_mm for c in path.cortex_mm]
     n1, n2 = _normals(d)
     rows: list[np.ndarray] = []
-    if wire.olive:  # held at its first cortex in all six directions
-        rows += _point_rows(cortex[0], np.eye(3), scale) + _rotation_rows(np.eye(3))
+    if wire.olive:  # held at its olive's cortex (the first without olive_side) in all six directions
+        held = cortex[1] if wire.olive_side == "end" else cortex[0]
+        rows += _point_rows(held, np.eye(3), scale) + _rotation_rows(np.eye(3))
     for c in cortex:  # slides along and spins about its axis
         rows += _point_rows(c, (n1, n2), scale) + _rotation_rows((n1, n2))
     return Hold(wire.name, "olive wire" if wire.olive else "smooth wire", cortex[0], d, np.array(rows))

@@ -66,10 +66,17 @@ def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
 
     overrides = [o.part for o in it.override]
     plastic = [g for g in ("wires", "half_pins") if getattr(pl, g)]
+    one_side = [w.name for w in scenario.wires if w.olive and w.olive_side is not None]
+    pulled = [w.name for w in one_side_pulled(scenario)]
+    placement = ((f"; olive on one side (held along the wire at that cortex only, sliding through the other): "
+                  f"{', '.join(one_side)}" if one_side else "")
+                 + (f"; pulled from the end away from the olive (the olive's span not pretensioned by the "
+                    f"tensioner, its tension the pulled span's): {', '.join(pulled)}" if pulled else ""))
     return {
         "wire_bone": law("wire_bone", "smooth wires slide freely along their axis through the bone and let it turn "
                          "about them (no friction), held rigidly across it; olive wires are bonded to the bone at "
-                         "both cortices") + (f"; smooth: {len(smooth)}, olive: {len(olive)}" if scenario.wires else ""),
+                         "both cortices") + (f"; smooth: {len(smooth)}, olive: {len(olive)}" if scenario.wires else "")
+                     + placement,
         "half_pin_bone": law("pin_bone", "bonded rigidly to the bone at the cortices they engage (no thread or bone "
                              "compliance)") + "; clamps: " + law("pin_clamp", "rigid"),
         "wire_clamps": law("wire_clamp", "rigid: the wire's ends are fixed to the ring's centroid at the clamp (no "
@@ -91,6 +98,12 @@ def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
         "responses": "measured from the pretensioned state",
         "materials": mats,
     }
+
+
+def one_side_pulled(scenario: Scenario) -> list:
+    """Olive wires tensioned from the end away from their olive (Wire.tensioned_from)."""
+    return [w for w in scenario.wires if w.olive and w.olive_side is not None
+            and w.tensioned_from not in ("both_ends", w.olive_side)]
 
 
 def solve_frame(scenario: Scenario, comm=None, log=None, pose=None, keep_states: bool = False) -> FrameRun:

@@ -28,6 +28,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from sim import ring_geometry
+from sim.geometry import WIRE_CLEARANCE_MM, plan_chord, segment_distance_3d, wire_path
 from sim.materials import ALIASES, MATERIALS, TISSUE_MODULI_MPa, Material, material
 from sim.units import N_PER_KGF
 
@@ -35,6 +36,7 @@ LOAD_CASES = ("axial", "bending_ap", "bending_ml", "torsion")
 LoadSetup = Literal["bone_bench", "frame_only", "ring_held"]
 Tensioning = Literal["sequential", "simultaneous", "initial_strain"]
 Face = Literal["top", "bottom"]
+WireEnd = Literal["start", "end"]
 
 
 class ScenarioError(ValueError):
@@ -201,6 +203,29 @@ class Wire:
     smooth pin (Steinmann pin, 2.5-6.5 mm) through both cortices and clamped to the ring at
     both ends, usually untensioned (veterinary and some human frames); the mechanics are a
     wire's.
+
+    Where it lies (sim.geometry.wire_path, used by both models and by validate): the wire's
+    *start* is its clamp behind its direction angle_deg, its *end* the clamp ahead.
+    incline_deg: the angle of the wire to the ring's plane (0, the default: in the plane);
+    the wire passes its crossing of the bone axis at the ring-face level (or the posts'
+    level) and rises towards its end: > 0 the end is proximal (+z), < 0 distal; its ends
+    are clamped on posts or washers at the heights where it meets the clamp positions.
+    post_height_mm: a drop wire, or a wire on offset blocks: both ends clamped on posts
+    (wire-fixation bolts on posts) with the wire's axis at the ring's mid-plane +
+    post_height_mm (> 0 above the ring, < 0 below; face is then not used); None (the
+    default): on the face, as `face` says. The posts are parts of both models (a beam
+    with the solid's clamp-post section in the frame model, a cylinder in the solid).
+    olive_side: which end's side the olive is on, "start" or "end" (needs olive = true):
+    the olive bears on that side's cortex, and only that cortex holds the bone along the
+    wire (the wire slides through the other); olive = true without olive_side keeps the
+    olive wire held along it at both cortices. tensioned_from: "both_ends" (the default:
+    two tensioners, or one end then the other), "start" or "end" (one tensioner, the other
+    end clamped first). A smooth wire slides through the bone, so one tension runs from
+    clamp to clamp whichever end is pulled; an olive wire pulled from the end away from
+    its olive presses the olive on the cortex, which carries the difference into the
+    bone: the span between the olive and its clamp is not pretensioned by the tensioner
+    (how olive wires pull fragments), and the wire's reported tension is the pulled
+    span's (what the tensioner reads).
     """
 
     name: str
@@ -213,6 +238,10 @@ class Wire:
     olive: bool = False
     material: str = "stainless_steel"
     transfixion_pin: bool = False
+    incline_deg: float = 0.0
+    post_height_mm: float | None = None
+    olive_side: WireEnd | None = None
+    tensioned_from: Literal["both_ends", "start", "end"] = "both_ends"
 
     @property
     def tension_kgf(self) -> float:
@@ -870,10 +899,12 @@ class Scenario:
         return [r for r in rings if lo - 1e-9 <= r.level_mm <= hi + 1e-9]
 
     def wire_level_mm(self, wire: Wire) -> float:
-        """Height of the wire axis: on the ring face, above/below the ring's mid-plane."""
-        ring = self.ring(wire.ring)
-        sign = 1.0 if wire.face == "top" else -1.0
-        return ring.level_mm + sign * 0.5 * (ring.thickness_mm + wire.diameter_mm)
+        """Height of the wire axis where it crosses the bone axis (mm): on the ring face, its
+        radius and sim.geometry.WIRE_CLEARANCE_MM above/below the face, or on posts the
+        ring's mid-plane + post_height_mm (sim.geometry.face_level_mm)."""
+        from sim.geometry import face_level_mm
+
+        return face_level_mm(self, wire)
 
     def bone_radii_mm(self, z_mm: float) -> tuple[float, float]:
         """The bone's outer and inner (medullary canal) radius at level z_mm (mm), (r_out,
@@ -1491,6 +1522,12 @@ LIMITS: dict[str, Limit] = {
     "rings[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
     "wires[].diameter_mm": Limit(1.0, 2.5, "mm", "Kirschner wires for ring fixators are 1-2 mm, 1.5 and 1.8 mm in "
                                  "adults; a thicker one is a pin (transfixion_pin = true, or a half pin)"),
+    # Inclined wires: no published range of inclines was found; 30 deg is what a wire-fixation bolt on a post
+    # still grips square (docs/frame-model.md, "Wires as surgeons place them").
+    "wires[].incline_deg": Limit(-30.0, 30.0, "deg", "the angle of the wire to the ring's plane; anatomical wire "
+                                 "positions are inclined up to about 30 deg, its ends clamped on posts or washers"),
+    "wires[].post_height_mm": Limit(-120.0, 120.0, "mm", "drop wires hang from posts or offset blocks up to about "
+                                    "100 mm above or below the ring, as half pins' posts do"),
     "wires[].transfixion_pin_diameter_mm": Limit(2.5, 6.5, "mm", "smooth transfixion (Steinmann) pins, 1/8 to "
                                                  "1/4 inch"),
     "rods[].diameter_mm": Limit(3.0, 16.0, "mm", "threaded rods are M4 to M8, telescopic rods up to about 16 mm"),
@@ -2120,17 +2157,34 @@ def _validate_wires(s: Scenario) -> None:
         if d_centre > ring.inner_diameter_mm / 2 - 10.0:
             raise ScenarioError(f"{p}.offset_mm", f"{w.offset_mm:g} mm puts the wire outside ring {w.ring!r}; "
                                 f"accepted: a wire crossing the ring at least 10 mm inside its inner edge")
+        _validate_wire_placement(s, i, w)
         if s.has_bone:
-            r_out = s.bone_radii_mm(s.wire_level_mm(w))[0]
+            z = s.wire_level_mm(w)
+            r_out, _ = s.bone_radii_mm(z)
             if abs(w.offset_mm) >= r_out - 0.5 * w.diameter_mm:
                 raise ScenarioError(f"{p}.offset_mm", f"{w.offset_mm:g} mm: the wire misses the bone (outer radius "
                                     f"{r_out:g} mm); accepted: |offset| < {r_out - 0.5 * w.diameter_mm:g} mm")
-            z = s.wire_level_mm(w)
             if not 0 < z < b.length_mm:
+                if w.post_height_mm is not None:
+                    ring = s.ring(w.ring)
+                    raise ScenarioError(f"{p}.post_height_mm", f"{w.post_height_mm:g} mm puts the wire on its posts at "
+                                        f"z = {z:g} mm, off the bone (0 to {b.length_mm:g} mm): it misses the bone; "
+                                        f"accepted: a post height from {-ring.level_mm:g} to "
+                                        f"{b.length_mm - ring.level_mm:g} mm")
                 raise ScenarioError(f"{p}.face", f"the wire at z = {z:g} mm is off the bone (0 to {b.length_mm:g} mm)")
+            path = wire_path(s, w)
+            if path is not None and path.cortex_mm is not None and w.incline_deg:
+                zs = [float(c[2]) for c in path.cortex_mm]
+                if not all(0 < zc < b.length_mm for zc in zs):
+                    raise ScenarioError(f"{p}.incline_deg", f"{w.incline_deg:g} deg: the inclined wire meets the bone's "
+                                        f"surface at z = {zs[0]:.1f} and {zs[1]:.1f} mm, beyond the bone (0 to "
+                                        f"{b.length_mm:g} mm); accepted: a smaller incline")
     # two wires on one face of a ring along one line (or closer than their diameters): they clash
+    # (wires on posts or inclined: _validate_builds measures their distance in space)
     seen: dict[tuple[str, str], list[tuple[int, Wire]]] = {}
     for i, w in enumerate(s.wires):
+        if _on_posts(w):
+            continue
         a, o = _line_key(w)
         for j, other in seen.get((w.ring, w.face), []):
             a2, o2 = _line_key(other)
@@ -2150,6 +2204,61 @@ def _validate_wires(s: Scenario) -> None:
                                     f"overlap; accepted: at least {0.5 * (w.diameter_mm + other.diameter_mm):g} mm "
                                     "apart, or the other face")
         seen.setdefault((w.ring, w.face), []).append((i, w))
+
+
+def _on_posts(w: Wire) -> bool:
+    """A wire clamped on posts (post_height_mm) or inclined to its ring's plane."""
+    return w.post_height_mm is not None or w.incline_deg != 0.0
+
+
+def _validate_wire_placement(s: Scenario, i: int, w: Wire) -> None:
+    """A wire's incline, posts, olive side and tensioning end (sim.geometry.wire_path)."""
+    p = f"wires[{i}]"
+    _limit("wires[].incline_deg", f"{p}.incline_deg", w.incline_deg)
+    if w.olive_side is not None and not w.olive:
+        raise ScenarioError(f"{p}.olive_side", f"{w.olive_side!r} on a smooth wire (olive = false); accepted: "
+                            "olive_side only on an olive wire (olive = true), or leave olive_side out")
+    if w.olive and w.olive_side is None and w.tensioned_from != "both_ends":
+        raise ScenarioError(f"{p}.tensioned_from", f"{w.tensioned_from!r} on an olive wire without olive_side: "
+                            "which cortex the olive bears on decides what pulling from one end does; accepted: "
+                            "olive_side = \"start\" or \"end\" with it, or tensioned_from = \"both_ends\"")
+    ring = s.ring(w.ring)
+    clear = 0.5 * (ring.thickness_mm + w.diameter_mm) + WIRE_CLEARANCE_MM
+    if w.post_height_mm is not None:
+        _limit("wires[].post_height_mm", f"{p}.post_height_mm", w.post_height_mm)
+        if abs(w.post_height_mm) < clear - 1e-9:
+            raise ScenarioError(f"{p}.post_height_mm", f"{w.post_height_mm:g} mm puts the wire inside ring "
+                                f"{w.ring!r} ({ring.thickness_mm:g} mm thick); accepted: |post_height_mm| >= "
+                                f"{clear:g} mm (half the ring's thickness, the wire's radius and "
+                                f"{WIRE_CLEARANCE_MM:g} mm), or no post_height_mm for a wire on the face")
+    if not _on_posts(w):
+        return
+    path = wire_path(s, w)
+    if path is None:
+        return  # a wire that misses its ring: the offset check says so
+    field = f"{p}.incline_deg" if w.incline_deg else f"{p}.post_height_mm"
+    # over the ring (from its inner edge to the clamp) the wire is clear of the ring's slab
+    inner = plan_chord(ring, w.angle_deg, w.offset_mm, 0.5 * ring.inner_diameter_mm)
+    tan_t = math.tan(math.radians(w.incline_deg))
+    for k, (end, name) in enumerate(((path.start_mm, "start"), (path.end_mm, "end"))):
+        h_clamp = path.clamp_heights_mm[k]
+        h_inner = path.level_mm + (inner[k] if inner else 0.0) * tan_t - ring.level_mm
+        if abs(h_clamp) > LIMITS["wires[].post_height_mm"].high:
+            raise ScenarioError(field, f"{w.incline_deg:g} deg puts the wire's {name} clamp {h_clamp:.1f} mm from ring "
+                                f"{w.ring!r}'s mid-plane, on a post taller than "
+                                f"{LIMITS['wires[].post_height_mm'].high:g} mm; accepted: a smaller incline")
+        if not (min(h_clamp, h_inner) >= clear - 1e-9 or max(h_clamp, h_inner) <= -clear + 1e-9):
+            most = None
+            if w.incline_deg:
+                # the smallest incline of this sign that takes the start/end past the far face
+                need = (clear + abs(path.level_mm - ring.level_mm)) / max(abs(inner[k] if inner else 1.0), 1e-9)
+                most = math.degrees(math.atan(need))
+            hint = (f"an incline of at least {most:.1f} deg in size (the wire's {name} then passes the ring's "
+                    f"other face), or post_height_mm to lift the wire" if most is not None else
+                    "a taller post")
+            raise ScenarioError(field, f"the wire's {name} runs through ring {w.ring!r} between its inner edge and "
+                                f"its clamp ({h_inner:.1f} to {h_clamp:.1f} mm from the ring's mid-plane; the ring and "
+                                f"the wire need {clear:g} mm); accepted: {hint}")
 
 
 ROD_LEAN_MAX_DEG = 10.0  # assumed: a pair of conical and spherical washers seats a rod this far off
@@ -2453,7 +2562,10 @@ def _validate_clearance(s: Scenario) -> None:
                                     "for at least 1 cm between a Schanz screw and the fracture line)")
 
     for i, w in enumerate(s.wires):
-        check(f"wires[{i}].ring", "wire", s.wire_level_mm(w), 0.5 * w.diameter_mm)
+        # an inclined wire rises and falls by tan(incline) x its half chord inside the bone
+        half = math.sqrt(max(s.bone_radii_mm(s.wire_level_mm(w))[0] ** 2 - w.offset_mm ** 2, 0.0))
+        reach = 0.5 * w.diameter_mm + abs(math.tan(math.radians(w.incline_deg))) * half
+        check(f"wires[{i}].ring", "wire", s.wire_level_mm(w), reach)
     for i, pin in enumerate(s.half_pins):
         check(f"half_pins[{i}].post_height_mm", "pin", s.ring(pin.ring).level_mm + pin.post_height_mm,
               0.5 * pin.diameter_mm)
@@ -2473,15 +2585,10 @@ WIRE_BONE_LIGAMENT_DIAMETERS = 1.0
 def _wire_chord(s: Scenario, w: Wire) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """A wire's two clamp points (x, y) in mm: where its line meets its ring's centroid
     circle, as both builders place them; None if it does not meet it."""
-    ring = s.ring(w.ring)
-    a = math.radians(w.angle_deg)
-    dx, dy = math.cos(a), math.sin(a)
-    ox, oy = -w.offset_mm * dy, w.offset_mm * dx  # the foot of the perpendicular from the bone axis
-    try:
-        params = ring_geometry.line_meets_centreline(ring, (ox, oy), (dx, dy))
-    except ValueError:
+    path = wire_path(s, w)
+    if path is None:
         return None
-    return tuple((ox + t * dx, oy + t * dy) for t in params)
+    return tuple((float(p[0]), float(p[1])) for p in (path.start_mm, path.end_mm))
 
 
 def _segment_distance_2d(p0, p1, q0, q1) -> float:
@@ -2579,11 +2686,14 @@ def _validate_builds(s: Scenario) -> None:
                                 f"the ring's edges), or a thinner {thinner}")
     chords = {w.name: _wire_chord(s, w) for w in s.wires}
     _validate_footprints(s, chords)
+    _validate_wires_in_space(s)
     for i, w in enumerate(s.wires):
         ends = chords[w.name]
         for other in s.wires[:i]:
             if other.ring != w.ring or other.face != w.face or chords[other.name] is None or ends is None:
                 continue
+            if _on_posts(w) or _on_posts(other):
+                continue  # _validate_wires_in_space
             if _segment_distance_2d(*ends, *chords[other.name]) < 0.5 * (w.diameter_mm + other.diameter_mm) - 1e-9:
                 da = abs((w.angle_deg - other.angle_deg + 90.0) % 180.0 - 90.0)
                 if da < 1e-6:
@@ -2602,12 +2712,9 @@ def _validate_builds(s: Scenario) -> None:
                 ends = chords[w.name]
                 if ends is None:
                     continue
-                dz = abs(s.wire_level_mm(w) - z_p)
+                path = wire_path(s, w)
                 reach = 0.5 * (w.diameter_mm + pin.diameter_mm)
-                if dz >= reach - 1e-9:
-                    continue
-                plan = _segment_distance_2d(p0, p1, *ends)
-                if math.hypot(plan, dz) < reach - 1e-9:
+                if segment_distance_3d((*p0, z_p), (*p1, z_p), path.start_mm, path.end_mm) < reach - 1e-9:
                     free = s.wire_level_mm(w) + math.copysign(reach, z_p - s.wire_level_mm(w)) - s.ring(
                         pin.ring).level_mm
                     raise ScenarioError(f"half_pins[{i}].post_height_mm", f"half pin {pin.name!r} at z = {z_p:g} mm "
@@ -2615,6 +2722,29 @@ def _validate_builds(s: Scenario) -> None:
                                         f"through each other; accepted: a post height that puts the pin at least "
                                         f"{reach:g} mm (their radii) above or below the wire (e.g. "
                                         f"post_height_mm = {free:g}), or another angle")
+
+
+def _validate_wires_in_space(s: Scenario) -> None:
+    """Wires on posts or inclined (sim.geometry.wire_path) keep their diameters apart in
+    space from every other wire of their ring: the frame model lets wires pass through
+    each other, the solid would bond them where they meet."""
+    paths = {w.name: wire_path(s, w) for w in s.wires}
+    for i, w in enumerate(s.wires):
+        for other in s.wires[:i]:
+            if other.ring != w.ring or not (_on_posts(w) or _on_posts(other)):
+                continue
+            pw, po = paths[w.name], paths[other.name]
+            if pw is None or po is None:
+                continue
+            gap = segment_distance_3d(pw.start_mm, pw.end_mm, po.start_mm, po.end_mm)
+            need = 0.5 * (w.diameter_mm + other.diameter_mm)
+            if gap < need - 1e-9:
+                k, v, u = (i, w, other) if _on_posts(w) else (s.wires.index(other), other, w)
+                field = "incline_deg" if v.incline_deg else "post_height_mm"
+                raise ScenarioError(f"wires[{k}].{field}", f"wire {v.name!r} passes {gap:.2f} mm from wire "
+                                    f"{u.name!r} on ring {w.ring!r}: they would run through each other; "
+                                    f"accepted: axes at least {need:g} mm apart (their radii): another post height, "
+                                    "incline, face or angle")
 
 
 def _validate_footprints(s: Scenario, chords: dict) -> None:

@@ -72,7 +72,7 @@ def test_the_estimate_knows_the_continuum_solver_switch():
 
 def test_check_fits_memory_always_time_unless_yes(monkeypatch):
     est = estimate_frame_run(load_scenario(SCENARIOS / "standard-4ring.toml"))
-    assert est.cells == 1343 and est.unknowns == 7848
+    assert est.cells == 1341 and est.unknowns == 7836
     check_fits(est)
     monkeypatch.setenv("ILIZAROV_TIME_BUDGET_S", "0.5")
     with pytest.raises(SizeError, match="--yes to run it anyway"):

@@ -66,6 +66,7 @@ def _bases() -> dict[str, dict]:
         "hexapod_residual": _resolved("hexapod-residual.toml"),
         "hexapod_four_ring": _resolved("hexapod-four-ring.toml"),
         "five_eighths": _resolved("five-eighths-proximal.toml"),
+        "tibial_plateau": _resolved("tibial-plateau-hybrid.toml"),  # wires inclined and on posts
         "femoral_arch": _femoral_arch_base(),
         "connections": _connections_base(),
     }

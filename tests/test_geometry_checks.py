@@ -229,7 +229,7 @@ def test_wires_crossing_on_one_face_of_a_ring_are_refused(tmp_path):
     wires = [("d1", "ring_distal", 45), ("d2", "ring_distal", 135),
              ("p1", "ring_proximal", 45), ("p2", "ring_proximal", 135, "bottom")]
     _refused(tmp_path, _file(tmp_path, wires), "wires[1].face", "wire 'd2' crosses wire 'd1' on the top face of "
-             "ring 'ring_distal'", "both lie at z = 43.9 mm", "accepted: crossing wires on opposite faces of the "
+             "ring 'ring_distal'", "both lie at z = 44.4 mm", "accepted: crossing wires on opposite faces of the "
              "ring (face = 'bottom' for one of them)")
     # parallel wires on one face do not cross (and two clear of each other are accepted)
     data = tomllib.loads(SMALL.read_text())
@@ -241,16 +241,17 @@ def test_wires_crossing_on_one_face_of_a_ring_are_refused(tmp_path):
 
 
 def test_a_half_pin_crossing_a_wire_is_refused(tmp_path):
-    """A half pin 4 mm above the distal ring runs through the wire on its top face
-    (z = 43.9 mm); 7.8 mm above it clears the wire by their radii."""
+    """A half pin 4.5 mm above the distal ring runs through the wire on its top face
+    (z = 44.4 mm: the face, the wire's radius and sim.geometry.WIRE_CLEARANCE_MM); 8.3 mm
+    above it clears the wire by their radii."""
     pin = ('\n[[half_pins]]\nname = "pin"\nring = "ring_distal"\nangle_deg = 100\npost_height_mm = {h}\n'
            'diameter_mm = 6\n')
-    _refused(tmp_path, _file(tmp_path, pins=pin.format(h=4.0)), "half_pins[0].post_height_mm",
-             "half pin 'pin' at z = 44 mm crosses wire 'd1' at z = 43.9 mm",
+    _refused(tmp_path, _file(tmp_path, pins=pin.format(h=4.5)), "half_pins[0].post_height_mm",
+             "half pin 'pin' at z = 44.5 mm crosses wire 'd1' at z = 44.4 mm",
              "accepted: a post height that puts the pin at least 3.9 mm (their radii) above or below the wire",
-             "post_height_mm = 7.8")
+             "post_height_mm = 8.3")
     data = tomllib.loads(SMALL.read_text())
-    data["half_pins"] = [{"name": "pin", "ring": "ring_distal", "angle_deg": 100, "post_height_mm": 7.8}]
+    data["half_pins"] = [{"name": "pin", "ring": "ring_distal", "angle_deg": 100, "post_height_mm": 8.3}]
     parse_scenario(data)
 
 

@@ -337,7 +337,7 @@ def test_a_femoral_arch_without_what_it_needs_is_refused(arch, field, message):
 
 def test_the_shipped_five_eighths_frame_shows_what_docs_say():
     """docs/frame-model.md, "Open rings": tensioned without re-tensioning, the 5/8 ring's
-    wires would keep 6-9 % of their tension (the full rings' 86-87 %), and the open ring
+    wires would keep 6-9 % of their tension (the full rings' 84-87 %), and the open ring
     bends to about 600 MPa (hand calculation: 2 x 883 N x 85 mm / 256 mm^3 = 586 MPa)."""
     import tomllib
 
@@ -348,7 +348,7 @@ def test_the_shipped_five_eighths_frame_shows_what_docs_say():
     results = solve_frame(parse_scenario(data)).results
     kept = {w["name"]: w["uncorrected_N"] / w["target_N"] for w in results["pretension"]["wires"]}
     assert all(0.05 < kept[n] < 0.10 for n in ("ring4_wire1", "ring4_wire2")), kept
-    assert all(0.85 < f < 0.88 for n, f in kept.items() if not n.startswith("ring4")), kept
+    assert all(0.84 < f < 0.88 for n, f in kept.items() if not n.startswith("ring4")), kept
     assert results["load_cases"]["axial"]["max_von_mises_MPa"]["rings"] == pytest.approx(586.0, rel=0.05)
 
 
