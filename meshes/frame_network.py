@@ -117,7 +117,6 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
     h, hw = s.mesh.element_size_mm, s.mesh.wire_element_size_mm
     ring_pts = {r.name: _RingPoints(plan, r.centre_xy_mm, r.centroid_radius_mm, r.level_mm) for r in s.rings}
     bone_nodes: dict[float, int] = {}  # z level -> point on the bone axis
-    r_out = 0.5 * s.bone.outer_diameter_mm
 
     def bone_node(z: float) -> int:
         for zz, idx in bone_nodes.items():
@@ -157,6 +156,7 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
                 plan.add_line(on_ring, end, clamp_tag, None)
             ends.append(end)
         if s.has_bone:
+            r_out = s.bone_radii_mm(z_w)[0]  # the cortex at the wire's level
             sc = math.sqrt(r_out ** 2 - w.offset_mm ** 2)
             cortex = [plan.add_point((*(origin + sp * direction), z_w)) for sp in (-sc, sc)]
             chain = [ends[0], cortex[0], cortex[1], ends[1]]
@@ -181,6 +181,7 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
             base = ring_pts[pin.ring].at(a)
             x0, y0, _ = plan.points[base]
             z_p = ring.level_mm + pin.post_height_mm
+            r_out, r_in = s.bone_radii_mm(z_p)  # the cortex at the pin's level
             top = plan.add_point((x0, y0, z_p))
             post_tag = plan.add_part(f"{pin.name}_post", PartKind.POST, pin.name)
             plan.add_line(base, top, post_tag, h)
@@ -209,7 +210,6 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
                     plan.add_line(centre, far, link_tag, None)
             else:
                 # a beam on an elastic foundation: held at the outer and inner surface of each cortex it engages
-                r_in = 0.5 * s.bone.inner_diameter_mm
                 radii = [r_out, r_in] + ([-r_in, -r_out] if pin.bicortical else [])
                 held = [near] + [plan.add_point((*(foot - r * inward), z_p)) for r in radii[1:]]
                 for p0, p1 in zip(held, held[1:]):

@@ -1,0 +1,471 @@
+"""The bone's shape: a uniform tube, an anatomical template, or a surface read from a file.
+
+Every builder and check asks one place for the bone at a level: `Scenario.bone_radii_mm(z)`
+(the outer radius and the radius of the medullary canal, mm) and, for the frame model's
+section, `bone_section(s, z)`. Both come from the `BoneProfile` of the scenario's [bone]
+table (`bone_profile`):
+
+- no template and no surface: a uniform cortical tube (outer_diameter_mm, inner_diameter_mm);
+- `template = "tibia" | "femur"`: a body of revolution whose outer radius and cortex
+  follow published anthropometry along the bone (TEMPLATES, docs/bones.md): the shaft
+  (outer_diameter_mm and inner_diameter_mm are its mid-shaft diameters) tapers and flares
+  into its metaphyses, where the cortex thins and the canal closes into cancellous bone
+  (`cancellous_bone` of sim.materials fills the canal there);
+- `surface = "file.stl"` (STL, OBJ or PLY, read with meshio): a closed, oriented,
+  single-solid triangulated surface in mm with its long axis along z. It is sliced at
+  levels along z (`slice_surface`); each slice's area gives the outer radius of the circle
+  of the same area, and its centroid and second moments are checked and reported. A surface
+  gives only the outer shape: the canal is `canal_ratio` x the outer radius.
+
+Coordinates as everywhere (sim.scenario): z along the bone from its distal end, x
+medio-lateral, y antero-posterior; +x points to the patient's right (lateral on a right
+limb, medial on a left one). The templates are bodies of revolution (circular sections of
+the area of the published ML x AP widths' ellipse), so mirroring them for a left limb
+changes nothing; an imported surface is taken as given, in the scenario's axes.
+
+Lengths in mm, areas in mm^2, second moments in mm^4. Errors are sim.scenario.ScenarioError
+naming the field (``bone.template``, ``bone.surface``, ``bone.length_mm``...).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# --------------------------------------------------------------------------- templates
+
+
+@dataclass(frozen=True)
+class Template:
+    """An anatomical template: stations (fraction of the length from the distal end, outer
+    diameter / mid-shaft outer diameter, cortical thickness / mid-shaft cortical thickness)
+    and the fractions of the length below and above which the canal is filled with
+    cancellous bone (the metaphyses). Ranges: the adult sizes the profile is drawn from."""
+
+    name: str
+    description: str
+    stations: tuple[tuple[float, float, float], ...]
+    cancellous_below: float
+    cancellous_above: float
+    length_range_mm: tuple[float, float]
+    shaft_diameter_range_mm: tuple[float, float]
+    typical_length_mm: float
+    typical_shaft_diameter_mm: float
+    sources: tuple[str, ...]
+
+
+# Outer diameters are those of the circle with the area of the ML x AP ellipse (sqrt(ML*AP)).
+TEMPLATES: dict[str, Template] = {
+    "tibia": Template(
+        "tibia",
+        "adult tibia: pilon (distal metaphysis with the medial malleolus) flaring to about 1.7 x the shaft, a "
+        "diaphysis narrowest in its distal third, the proximal metaphysis flaring to the tibial plateau (about "
+        "2.5 x the shaft)",
+        stations=((0.00, 1.70, 0.25), (0.04, 1.62, 0.25), (0.09, 1.35, 0.40), (0.15, 1.10, 0.70),
+                  (0.22, 1.00, 1.00), (0.55, 1.00, 1.00), (0.70, 1.08, 0.95), (0.80, 1.35, 0.55),
+                  (0.88, 1.85, 0.30), (0.95, 2.35, 0.25), (1.00, 2.50, 0.25)),
+        cancellous_below=0.12, cancellous_above=0.80,
+        length_range_mm=(250.0, 480.0), shaft_diameter_range_mm=(15.0, 35.0),
+        typical_length_mm=360.0, typical_shaft_diameter_mm=24.0,
+        sources=(
+            "tibial plateau: ML 75-80 mm, AP 47-51 mm in men (CT: Cheng et al., Kwak et al.; Indian CT series 75.2 x "
+            "47.2 mm; table 5 of PMC9703208): sqrt(76 x 49) = 61 mm = 2.5 x a 24 mm shaft",
+            "mid-shaft: outer diameter and cortex are the scenario's outer_diameter_mm and inner_diameter_mm (the "
+            "project's default 24/12 mm: a 6 mm cortex); the metaphyseal cortex, about a quarter of the diaphyseal "
+            "one (1-2 mm), follows the regional thinning away from the diaphysis measured by CT (J Exp Orthop 2020, "
+            "7:78); the fraction is ours",
+            "distal tibia (pilon with the medial malleolus, about 50 mm ML x 35 mm AP: 1.7 x the shaft) and the "
+            "levels of the transitions: no measured source found; textbook proportions",
+        )),
+    "femur": Template(
+        "femur",
+        "adult femur without head and neck: condyles at the distal end (about 2.6 x the shaft), a long cylindrical "
+        "diaphysis, the proximal metaphysis (trochanteric region, about 1.9 x the shaft)",
+        stations=((0.00, 2.55, 0.25), (0.06, 2.40, 0.25), (0.12, 1.85, 0.30), (0.18, 1.35, 0.50),
+                  (0.26, 1.05, 0.90), (0.33, 1.00, 1.00), (0.75, 1.00, 1.00), (0.84, 1.12, 0.80),
+                  (0.92, 1.55, 0.40), (1.00, 1.90, 0.30)),
+        cancellous_below=0.16, cancellous_above=0.86,
+        length_range_mm=(320.0, 560.0), shaft_diameter_range_mm=(18.0, 40.0),
+        typical_length_mm=450.0, typical_shaft_diameter_mm=28.0,
+        sources=(
+            "distal femur: bicondylar width 88.6 mm (men) and 78.5 mm (women), condylar depth 61 mm (men) (Terzidis "
+            "et al. 2012, Anat Res Int 679658, 360 dried femora); epicondylar width 82.7 mm in men (Kapur et al., "
+            "Folia Medica); sqrt(86 x 61) = 72 mm = 2.55 x a 28 mm shaft",
+            "proximal metaphysis (trochanteric region without head and neck, about 1.9 x the shaft) and the levels "
+            "of the transitions: no measured source found; textbook proportions",
+        )),
+}
+
+TEMPLATE_NAMES = tuple(TEMPLATES)
+
+# the canal's radius / the outer radius of an imported surface (a surface gives the outer shape only)
+CANAL_RATIO_RANGE = (0.0, 0.8)
+# size of an imported surface that can be a long bone in mm (the units check)
+SURFACE_LENGTH_RANGE_MM = (30.0, 650.0)
+SURFACE_WIDTH_RANGE_MM = (4.0, 150.0)
+SURFACE_LEVELS = 96  # slices of an imported surface along z
+SURFACE_AXIS_ASPECT = 2.0  # the extent along z over the largest extent across it, at least
+
+
+# --------------------------------------------------------------------------- profiles
+@dataclass(frozen=True)
+class BoneProfile:
+    """The bone along z: outer and canal radius at stations (mm, linear between), and the
+    levels below/above which the canal is filled with cancellous bone (-inf / +inf: none).
+    `sections`: of an imported surface, the slices (z, area mm^2, centroid x, y mm, Ixx,
+    Iyy, Ixy mm^4 about the centroid); empty otherwise."""
+
+    kind: str  # "tube" | "template" | "surface"
+    z_mm: tuple[float, ...]
+    outer_radius_mm: tuple[float, ...]
+    inner_radius_mm: tuple[float, ...]
+    cancellous_below_mm: float = -math.inf
+    cancellous_above_mm: float = math.inf
+    sections: tuple[tuple[float, ...], ...] = ()
+
+    @property
+    def length_mm(self) -> float:
+        return self.z_mm[-1] - self.z_mm[0]
+
+    def radii(self, z_mm: float) -> tuple[float, float]:
+        """(outer, canal) radius at level z (mm); constant beyond the ends."""
+        return (float(np.interp(z_mm, self.z_mm, self.outer_radius_mm)),
+                float(np.interp(z_mm, self.z_mm, self.inner_radius_mm)))
+
+    def cancellous_at(self, z_mm: float) -> bool:
+        """Whether the canal at level z is filled with cancellous bone (a metaphysis)."""
+        return z_mm < self.cancellous_below_mm or z_mm > self.cancellous_above_mm
+
+    @property
+    def max_outer_radius_mm(self) -> float:
+        return float(max(self.outer_radius_mm))
+
+    @property
+    def min_outer_radius_mm(self) -> float:
+        return float(min(self.outer_radius_mm))
+
+    def min_cortex_mm(self) -> float:
+        return float(min(o - i for o, i in zip(self.outer_radius_mm, self.inner_radius_mm)))
+
+
+def _error(field: str, message: str):
+    from sim.scenario import ScenarioError
+
+    return ScenarioError(field, message)
+
+
+def template_profile(name: str, length_mm: float, shaft_outer_mm: float, shaft_inner_mm: float,
+                     n: int = 121) -> BoneProfile:
+    """The profile of template `name` for a bone of this length and mid-shaft diameters (mm),
+    at n levels (the template's stations interpolated linearly)."""
+    t = TEMPLATES[name]
+    st = np.array(t.stations)
+    s = np.unique(np.concatenate([np.linspace(0.0, 1.0, n), st[:, 0]]))
+    ratio_out = np.interp(s, st[:, 0], st[:, 1])
+    ratio_cortex = np.interp(s, st[:, 0], st[:, 2])
+    r_out = 0.5 * shaft_outer_mm * ratio_out
+    cortex = 0.5 * (shaft_outer_mm - shaft_inner_mm) * ratio_cortex
+    r_in = np.clip(r_out - cortex, 0.0, None)
+    return BoneProfile("template", tuple(float(v) for v in s * length_mm), tuple(float(v) for v in r_out),
+                       tuple(float(v) for v in r_in), t.cancellous_below * length_mm, t.cancellous_above * length_mm)
+
+
+# --------------------------------------------------------------------------- surfaces
+@dataclass(frozen=True)
+class Surface:
+    """A checked closed triangulated surface: points (n, 3) mm and triangles (m, 3), outward."""
+
+    points: np.ndarray
+    triangles: np.ndarray
+
+
+def read_surface(path: str | Path, field: str = "bone.surface") -> Surface:
+    """Read a bone surface (STL, OBJ, PLY; meshio) and check it: triangles, closed (every
+    edge in exactly two triangles), consistently oriented (each edge run once each way),
+    a single connected solid, a plausible size in mm and its long axis along z. Returns it
+    with outward normals (an inward-oriented surface is turned). Raises ScenarioError at
+    `field` naming the problem and what is accepted."""
+    import meshio
+
+    path = Path(path)
+    if path.suffix.lower() not in (".stl", ".obj", ".ply"):
+        raise _error(field, f"{str(path)!r}: accepted: a surface file ending .stl, .obj or .ply")
+    if not path.is_file():
+        raise _error(field, f"{str(path)!r} is not a file (a relative path is relative to the scenario file)")
+    try:
+        m = meshio.read(path)
+    except Exception as exc:  # noqa: BLE001 - meshio raises several kinds
+        raise _error(field, f"{str(path)!r} could not be read as a surface ({type(exc).__name__}: {exc}); accepted: "
+                     "an STL (binary or ASCII), OBJ or PLY file of triangles") from None
+    tris = [c.data for c in m.cells if c.type == "triangle"]
+    others = sorted({c.type for c in m.cells if c.type != "triangle"})
+    if not tris or others:
+        got = f"cells of type {', '.join(others)}" if others else "no triangles"
+        raise _error(field, f"{path.name}: {got}; accepted: a surface of triangles only")
+    pts = np.asarray(m.points, float)[:, :3]
+    tri = np.concatenate(tris).astype(np.int64)
+    if not np.all(np.isfinite(pts)):
+        raise _error(field, f"{path.name}: points that are not finite numbers")
+    # merge coincident points (STL repeats every vertex per facet)
+    scale = max(float(np.ptp(pts, axis=0).max()), 1e-12)
+    key = np.round(pts / (1e-7 * scale)).astype(np.int64)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    pts, tri = pts[first], inverse.reshape(-1)[tri]
+    tri = tri[(tri[:, 0] != tri[:, 1]) & (tri[:, 1] != tri[:, 2]) & (tri[:, 0] != tri[:, 2])]
+    if len(tri) < 4:
+        raise _error(field, f"{path.name}: {len(tri)} triangles; accepted: a closed surface (at least 4)")
+    directed = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
+    undirected = np.sort(directed, axis=1)
+    edges, counts = np.unique(undirected, axis=0, return_counts=True)
+    if np.any(counts != 2):
+        open_edges = int(np.sum(counts == 1))
+        many = int(np.sum(counts > 2))
+        what = (f"{open_edges} edges belong to one triangle only (holes)" if open_edges else "") + \
+               ("; " if open_edges and many else "") + \
+               (f"{many} edges are shared by more than two triangles" if many else "")
+        raise _error(field, f"{path.name} is not closed: {what}; accepted: a closed (watertight) surface, every edge "
+                     "in exactly two triangles")
+    _, dcount = np.unique(directed, axis=0, return_counts=True)
+    if np.any(dcount != 1):
+        raise _error(field, f"{path.name} is not consistently oriented: {int(np.sum(dcount > 1))} edges are run the "
+                     "same way by both their triangles; accepted: every triangle's vertices in the same turning "
+                     "sense (outward normals)")
+    # connected components of triangles over shared edges (union-find)
+    parent = np.arange(len(tri))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    tri_of_edge = np.concatenate([np.arange(len(tri))] * 3)
+    eid = np.unique(undirected, axis=0, return_inverse=True)[1].reshape(-1)
+    by_edge = np.argsort(eid, kind="stable")
+    pairs = tri_of_edge[by_edge].reshape(-1, 2)
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+    roots = {find(i) for i in range(len(tri))}
+    if len(roots) != 1:
+        raise _error(field, f"{path.name} holds {len(roots)} separate closed surfaces; accepted: a single solid (one "
+                     "bone; fragments are made by the [gap] table)")
+    volume = _signed_volume(pts, tri)
+    if volume < 0:
+        tri = tri[:, ::-1].copy()
+        volume = -volume
+    ext = np.ptp(pts, axis=0)
+    lo, hi = SURFACE_LENGTH_RANGE_MM
+    if not lo <= ext[2] <= hi:
+        raise _error(field, f"{path.name} is {ext[2]:.4g} long along z; accepted: {lo:g} to {hi:g} mm (a long bone "
+                     "in millimetres, its long axis along z; a file in metres or inches must be scaled)")
+    width = float(max(ext[0], ext[1]))
+    wlo, whi = SURFACE_WIDTH_RANGE_MM
+    if not wlo <= width <= whi:
+        raise _error(field, f"{path.name} is {width:.4g} wide across z; accepted: {wlo:g} to {whi:g} mm (a long bone "
+                     "in millimetres)")
+    if ext[2] < SURFACE_AXIS_ASPECT * width:
+        raise _error(field, f"{path.name} is {ext[2]:.4g} mm along z and {width:.4g} mm across: its long axis is not "
+                     f"along z; accepted: a bone with its long axis along z (z from distal to proximal), at least "
+                     f"{SURFACE_AXIS_ASPECT:g} x longer than wide")
+    return Surface(pts, tri)
+
+
+def _signed_volume(pts: np.ndarray, tri: np.ndarray) -> float:
+    a, b, c = pts[tri[:, 0]], pts[tri[:, 1]], pts[tri[:, 2]]
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def slice_surface(surface: Surface, z_mm: float) -> tuple[float, float, float, float, float, float]:
+    """The cross-section of a closed outward-oriented surface at level z: (area mm^2,
+    centroid x, y mm, Ixx, Iyy, Ixy mm^4 about the centroid), from the oriented segments
+    where the triangles cross the plane (Green's theorem; holes count negative)."""
+    p, t = surface.points, surface.triangles
+    zs = p[t, 2] - z_mm  # (m, 3)
+    above = zs > 0
+    n_above = above.sum(axis=1)
+    crossing = (n_above == 1) | (n_above == 2)
+    segs = []
+    tt, zz = t[crossing], zs[crossing]
+    pa = p[tt]
+    for k in range(len(tt)):
+        q = []
+        for i in range(3):
+            j = (i + 1) % 3
+            zi, zj = zz[k, i], zz[k, j]
+            if (zi > 0) != (zj > 0):
+                f = zi / (zi - zj)
+                q.append(pa[k, i] + f * (pa[k, j] - pa[k, i]))
+        if len(q) != 2:
+            continue
+        a, b = q[0][:2], q[1][:2]
+        normal = np.cross(pa[k, 1] - pa[k, 0], pa[k, 2] - pa[k, 0])[:2]
+        d = b - a
+        if d[1] * normal[0] - d[0] * normal[1] < 0:  # outward normal on the right of a counter-clockwise run
+            a, b = b, a
+        segs.append((a, b))
+    if not segs:
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    s = np.array(segs)
+    x1, y1, x2, y2 = s[:, 0, 0], s[:, 0, 1], s[:, 1, 0], s[:, 1, 1]
+    cr = x1 * y2 - x2 * y1
+    area = 0.5 * cr.sum()
+    cx = ((x1 + x2) * cr).sum() / (6 * area)
+    cy = ((y1 + y2) * cr).sum() / (6 * area)
+    ixx = ((y1 * y1 + y1 * y2 + y2 * y2) * cr).sum() / 12 - area * cy * cy  # about x (y^2 dA)
+    iyy = ((x1 * x1 + x1 * x2 + x2 * x2) * cr).sum() / 12 - area * cx * cx
+    ixy = ((x1 * y2 + 2 * x1 * y1 + 2 * x2 * y2 + x2 * y1) * cr).sum() / 24 - area * cx * cy
+    return float(area), float(cx), float(cy), float(ixx), float(iyy), float(ixy)
+
+
+def surface_profile(path: str | Path, canal_ratio: float, levels: int = SURFACE_LEVELS,
+                    field: str = "bone.surface") -> BoneProfile:
+    """The profile of an imported surface: read and checked (`read_surface`), shifted so
+    that its distal end is at z = 0 and its sections' mean centroid on the z axis, sliced at
+    `levels` levels (the ends 0.5 % of the length inside). Outer radius: the circle of the
+    slice's area; canal radius: canal_ratio x that. Raises ScenarioError at `field` if a
+    slice is empty, or its centroid lies so far off the axis that a straight bone axis
+    leaves the bone (more than half the local radius)."""
+    surf = read_surface(path, field)
+    p = surf.points.copy()
+    p[:, 2] -= p[:, 2].min()
+    length = float(p[:, 2].max())
+    eps = 0.005 * length
+    zs = np.linspace(eps, length - eps, levels)
+    raw = [slice_surface(Surface(p, surf.triangles), z) for z in zs]
+    areas = np.array([r[0] for r in raw])
+    if np.any(areas <= 0):
+        z_bad = zs[int(np.argmin(areas))]
+        raise _error(field, f"{Path(path).name} has no section at z = {z_bad:.1f} mm from its distal end; accepted: "
+                     "one solid along its whole length")
+    cxy = np.array([[r[1], r[2]] for r in raw])
+    shift = (areas[:, None] * cxy).sum(axis=0) / areas.sum()
+    p[:, :2] -= shift
+    surf = Surface(p, surf.triangles)
+    sections = [slice_surface(surf, z) for z in zs]
+    r_out = np.sqrt(np.array([sec[0] for sec in sections]) / math.pi)
+    off = np.hypot([sec[1] for sec in sections], [sec[2] for sec in sections])
+    bad = np.flatnonzero(off > 0.5 * r_out)
+    if bad.size:
+        k = int(bad[0])
+        raise _error(field, f"{Path(path).name}: the section at z = {zs[k]:.1f} mm is centred {off[k]:.1f} mm off the "
+                     f"bone's axis (its radius {r_out[k]:.1f} mm); accepted: a bone straight enough for one axis along "
+                     "z (every section's centroid within half its radius of the axis through the sections' mean "
+                     "centroid)")
+    z_all = np.concatenate([[0.0], zs, [length]])
+    r_all = np.concatenate([[r_out[0]], r_out, [r_out[-1]]])
+    return BoneProfile("surface", tuple(float(v) for v in z_all), tuple(float(v) for v in r_all),
+                       tuple(float(v) for v in canal_ratio * r_all),
+                       sections=tuple((float(z), *sec) for z, sec in zip(zs, sections)))
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_surface_profile(path: str, canal_ratio: float, mtime: float) -> BoneProfile:
+    return surface_profile(path, canal_ratio)
+
+
+def bone_profile(bone) -> BoneProfile:
+    """The profile of a [bone] table (sim.scenario.Bone): a uniform tube, a template or an
+    imported surface (read once per file and modification time)."""
+    if getattr(bone, "surface", None):
+        path = Path(bone.surface)
+        mtime = path.stat().st_mtime if path.is_file() else -1.0
+        return _cached_surface_profile(str(path), float(bone.canal_ratio), mtime)
+    if getattr(bone, "template", None):
+        return template_profile(bone.template, bone.length_mm, bone.outer_diameter_mm, bone.inner_diameter_mm)
+    ro, ri = 0.5 * bone.outer_diameter_mm, 0.5 * bone.inner_diameter_mm
+    return BoneProfile("tube", (0.0, bone.length_mm), (ro, ro), (ri, ri))
+
+
+# --------------------------------------------------------------------------- frame sections
+def bone_section(s, z_mm: float, cortical=None, cancellous=None, poisson_ratio: float | None = None):
+    """The frame model's section of the bone at level z (sim.sections.Section), in the
+    cortical material: the cortical tube of `Scenario.bone_radii_mm(z)`, plus, where the
+    canal is filled with cancellous bone, the cancellous core transformed by the modular
+    ratio E_cancellous / E_cortical (a composite beam's transformed section: its EA, EI and
+    GJ are the sum of the two materials'; its stresses those of the cortex)."""
+    from sim.sections import Section, tube
+
+    ro, ri = s.bone_radii_mm(z_mm)
+    nu = 0.3 if poisson_ratio is None else poisson_ratio
+    sec = tube(2 * ro, 2 * ri, nu)
+    prof = bone_profile(s.bone)
+    if ri <= 0 or not prof.cancellous_at(z_mm) or cortical is None or cancellous is None:
+        return sec
+    n = cancellous.youngs_modulus_MPa / cortical.youngs_modulus_MPa
+    core = tube(2 * ri, 0.0, cancellous.poisson_ratio)
+    a = sec.area_mm2 + n * core.area_mm2
+    i = sec.inertia_1_mm4 + n * core.inertia_1_mm4
+    j = sec.torsion_constant_mm4 + n * core.torsion_constant_mm4
+    ka = sec.shear_area_1_mm2 + n * core.shear_area_1_mm2
+    return Section("tube", a, ka, ka, j, i, i, i / ro, i / ro, j / ro)
+
+
+# --------------------------------------------------------------------------- writing surfaces
+def profile_surface(profile: BoneProfile, segments: int = 24, side: str = "right") -> Surface:
+    """The outer surface of a profile as a closed outward triangulated body of revolution:
+    `segments` points round each station, a fan at each end. A left limb is the mirror image
+    x -> -x (the same for these bodies of revolution)."""
+    z = np.asarray(profile.z_mm)
+    r = np.asarray(profile.outer_radius_mm)
+    th = 2 * math.pi * np.arange(segments) / segments
+    ring = np.stack([np.cos(th), np.sin(th)], axis=1)
+    pts = [np.column_stack([ri * ring, np.full(segments, zi)]) for zi, ri in zip(z, r)]
+    p = np.concatenate(pts + [np.array([[0.0, 0.0, z[0]], [0.0, 0.0, z[-1]]])])
+    tris = []
+    ns = len(z)
+    for k in range(ns - 1):
+        a0, b0 = k * segments, (k + 1) * segments
+        for i in range(segments):
+            j = (i + 1) % segments
+            tris += [(a0 + i, a0 + j, b0 + j), (a0 + i, b0 + j, b0 + i)]
+    bottom, top = ns * segments, ns * segments + 1
+    last = (ns - 1) * segments
+    for i in range(segments):
+        j = (i + 1) % segments
+        tris.append((bottom, j, i))
+        tris.append((top, last + i, last + j))
+    t = np.array(tris, dtype=np.int64)
+    if side == "left":
+        p[:, 0] *= -1.0
+        t = t[:, ::-1].copy()
+    return Surface(p, t)
+
+
+def coarse_profile(profile: BoneProfile, max_levels: int = 41) -> BoneProfile:
+    """The profile at the template's stations and at most `max_levels` levels in all (a
+    small file): the levels where the slope changes are kept."""
+    z = np.asarray(profile.z_mm)
+    keep = np.unique(np.concatenate([np.linspace(0, len(z) - 1, max_levels).round().astype(int)]))
+    return BoneProfile(profile.kind, tuple(z[keep]), tuple(np.asarray(profile.outer_radius_mm)[keep]),
+                       tuple(np.asarray(profile.inner_radius_mm)[keep]), profile.cancellous_below_mm,
+                       profile.cancellous_above_mm)
+
+
+def write_surface(surface: Surface, path: str | Path) -> None:
+    """Write a surface with meshio (binary STL for .stl; the format from the suffix)."""
+    import meshio
+
+    path = Path(path)
+    mesh = meshio.Mesh(surface.points, [("triangle", surface.triangles)])
+    if path.suffix.lower() == ".stl":
+        meshio.write(path, mesh, file_format="stl", binary=True)
+    else:
+        meshio.write(path, mesh)
+
+
+def template_surface(template: str, length_mm: float | None = None, shaft_diameter_mm: float | None = None,
+                     shaft_inner_diameter_mm: float | None = None, side: str = "right",
+                     segments: int = 24, levels: int = 41) -> Surface:
+    """The outer surface of a template (default: its typical sizes) as a closed triangulated
+    surface, e.g. to write to STL and read back through `bone.surface`."""
+    t = TEMPLATES[template]
+    length = t.typical_length_mm if length_mm is None else length_mm
+    d = t.typical_shaft_diameter_mm if shaft_diameter_mm is None else shaft_diameter_mm
+    di = 0.5 * d if shaft_inner_diameter_mm is None else shaft_inner_diameter_mm
+    return profile_surface(coarse_profile(template_profile(template, length, d, di), levels), segments, side)
