@@ -107,7 +107,8 @@ CANAL_RATIO_RANGE = (0.0, 0.8)
 # size of an imported surface that can be a long bone in mm (the units check)
 SURFACE_LENGTH_RANGE_MM = (30.0, 650.0)
 SURFACE_WIDTH_RANGE_MM = (4.0, 150.0)
-SURFACE_LEVELS = 96  # slices of an imported surface along z
+SURFACE_LEVELS = 96  # slices of an imported surface along z (a scanned surface)
+MAX_VERTEX_LEVELS = 400  # a surface with its vertices on at most this many levels is sliced at them
 SURFACE_AXIS_ASPECT = 2.0  # the extent along z over the largest extent across it, at least
 
 
@@ -159,10 +160,15 @@ def _error(field: str, message: str):
 
 
 def template_profile(name: str, length_mm: float, shaft_outer_mm: float, shaft_inner_mm: float,
-                     n: int = 121) -> BoneProfile:
+                     n: int = 2) -> BoneProfile:
     """The profile of template `name` for a bone of this length and mid-shaft diameters (mm),
-    at n levels (the template's stations interpolated linearly)."""
+    at its stations and n levels evenly spaced (the ratios are linear between the stations,
+    so n = 2 gives the same profile with the fewest stations, unless the canal closes
+    completely: then 241 levels follow its closing)."""
     t = TEMPLATES[name]
+    st = np.array(t.stations)
+    if n < 241 and np.any(st[:, 1] * shaft_outer_mm - st[:, 2] * (shaft_outer_mm - shaft_inner_mm) <= 0):
+        n = 241
     st = np.array(t.stations)
     s = np.unique(np.concatenate([np.linspace(0.0, 1.0, n), st[:, 0]]))
     ratio_out = np.interp(s, st[:, 0], st[:, 1])
@@ -260,19 +266,19 @@ def read_surface(path: str | Path, field: str = "bone.surface") -> Surface:
         tri = tri[:, ::-1].copy()
         volume = -volume
     ext = np.ptp(pts, axis=0)
-    lo, hi = SURFACE_LENGTH_RANGE_MM
-    if not lo <= ext[2] <= hi:
-        raise _error(field, f"{path.name} is {ext[2]:.4g} long along z; accepted: {lo:g} to {hi:g} mm (a long bone "
-                     "in millimetres, its long axis along z; a file in metres or inches must be scaled)")
     width = float(max(ext[0], ext[1]))
-    wlo, whi = SURFACE_WIDTH_RANGE_MM
-    if not wlo <= width <= whi:
-        raise _error(field, f"{path.name} is {width:.4g} wide across z; accepted: {wlo:g} to {whi:g} mm (a long bone "
-                     "in millimetres)")
     if ext[2] < SURFACE_AXIS_ASPECT * width:
         raise _error(field, f"{path.name} is {ext[2]:.4g} mm along z and {width:.4g} mm across: its long axis is not "
                      f"along z; accepted: a bone with its long axis along z (z from distal to proximal), at least "
                      f"{SURFACE_AXIS_ASPECT:g} x longer than wide")
+    lo, hi = SURFACE_LENGTH_RANGE_MM
+    if not lo <= ext[2] <= hi:
+        raise _error(field, f"{path.name} is {ext[2]:.4g} long along z; accepted: {lo:g} to {hi:g} mm (a long bone "
+                     "in millimetres, its long axis along z; a file in metres or inches must be scaled)")
+    wlo, whi = SURFACE_WIDTH_RANGE_MM
+    if not wlo <= width <= whi:
+        raise _error(field, f"{path.name} is {width:.4g} wide across z; accepted: {wlo:g} to {whi:g} mm (a long bone "
+                     "in millimetres)")
     return Surface(pts, tri)
 
 
@@ -327,7 +333,7 @@ def surface_profile(path: str | Path, canal_ratio: float, levels: int = SURFACE_
                     field: str = "bone.surface") -> BoneProfile:
     """The profile of an imported surface: read and checked (`read_surface`), shifted so
     that its distal end is at z = 0 and its sections' mean centroid on the z axis, sliced at
-    `levels` levels (the ends 0.5 % of the length inside). Outer radius: the circle of the
+    the levels of `surface_levels`. Outer radius: the circle of the
     slice's area; canal radius: canal_ratio x that. Raises ScenarioError at `field` if a
     slice is empty, or its centroid lies so far off the axis that a straight bone axis
     leaves the bone (more than half the local radius)."""
@@ -335,8 +341,7 @@ def surface_profile(path: str | Path, canal_ratio: float, levels: int = SURFACE_
     p = surf.points.copy()
     p[:, 2] -= p[:, 2].min()
     length = float(p[:, 2].max())
-    eps = 0.005 * length
-    zs = np.linspace(eps, length - eps, levels)
+    zs = surface_levels(p[:, 2], length, levels)
     raw = [slice_surface(Surface(p, surf.triangles), z) for z in zs]
     areas = np.array([r[0] for r in raw])
     if np.any(areas <= 0):
@@ -357,11 +362,57 @@ def surface_profile(path: str | Path, canal_ratio: float, levels: int = SURFACE_
                      f"bone's axis (its radius {r_out[k]:.1f} mm); accepted: a bone straight enough for one axis along "
                      "z (every section's centroid within half its radius of the axis through the sections' mean "
                      "centroid)")
-    z_all = np.concatenate([[0.0], zs, [length]])
-    r_all = np.concatenate([[r_out[0]], r_out, [r_out[-1]]])
+    z_all, r_all = _stations(zs, r_out, length)
     return BoneProfile("surface", tuple(float(v) for v in z_all), tuple(float(v) for v in r_all),
                        tuple(float(v) for v in canal_ratio * r_all),
                        sections=tuple((float(z), *sec) for z, sec in zip(zs, sections)))
+
+
+def _stations(zs: np.ndarray, r: np.ndarray, length: float) -> tuple[np.ndarray, np.ndarray]:
+    """Profile stations from slices: the ends at 0 and `length` with their nearest slice's
+    radius, and a pair of slices just either side of a vertex level (surface_levels) merged
+    into one station at the level unless the radius steps there (more than 0.1 %): a
+    body of revolution's profile then has one station per ring of vertices."""
+    z_out, r_out = [0.0], [float(r[0])]
+    k, n = 0, len(zs)
+    close = 3e-4 * length  # slices this close are one pair (2 x 1e-4 of the length apart)
+    while k < n:
+        if k + 1 < n and zs[k + 1] - zs[k] < close:
+            zm = 0.5 * (zs[k] + zs[k + 1])
+            if abs(r[k + 1] - r[k]) <= 1e-3 * max(r[k], r[k + 1]):
+                z_out.append(float(zm))
+                r_out.append(float(0.5 * (r[k] + r[k + 1])))
+            else:
+                z_out += [float(zs[k]), float(zs[k + 1])]
+                r_out += [float(r[k]), float(r[k + 1])]
+            k += 2
+            continue
+        z_out.append(float(zs[k]))
+        r_out.append(float(r[k]))
+        k += 1
+    z_out.append(length)
+    r_out.append(float(r[-1]))
+    z, rr = np.array(z_out), np.array(r_out)
+    # drop interior stations within 1e-3 of the length of an end (the ends' own slices)
+    keep = np.ones(len(z), bool)
+    keep[1:-1] = (z[1:-1] > 1e-3 * length) & (z[1:-1] < length * (1 - 1e-3))
+    return z[keep], rr[keep]
+
+
+def surface_levels(z_points: np.ndarray, length_mm: float, levels: int = SURFACE_LEVELS) -> np.ndarray:
+    """Where a surface is sliced (mm from its distal end): just either side of each level
+    its vertices lie on when there are at most MAX_VERTEX_LEVELS of them (a body of
+    revolution or a stack of prisms: the profile between is then exact, steps included),
+    else `levels` levels evenly spaced; the ends 0.5 % of the length inside."""
+    eps = 0.005 * length_mm
+    tol = 1e-6 * length_mm
+    vz = np.unique(np.round(z_points / tol)) * tol
+    if len(vz) <= MAX_VERTEX_LEVELS:
+        delta = 1e-4 * length_mm
+        zs = np.concatenate([vz - delta, vz + delta])
+        zs = zs[(zs > 0) & (zs < length_mm)]
+        return np.unique(zs)
+    return np.linspace(eps, length_mm - eps, levels)
 
 
 @functools.lru_cache(maxsize=16)
@@ -409,10 +460,12 @@ def bone_section(s, z_mm: float, cortical=None, cancellous=None, poisson_ratio: 
 # --------------------------------------------------------------------------- writing surfaces
 def profile_surface(profile: BoneProfile, segments: int = 24, side: str = "right") -> Surface:
     """The outer surface of a profile as a closed outward triangulated body of revolution:
-    `segments` points round each station, a fan at each end. A left limb is the mirror image
+    `segments` points round each station (a polygon with the area of the station's circle),
+    a fan at each end. A left limb is the mirror image
     x -> -x (the same for these bodies of revolution)."""
     z = np.asarray(profile.z_mm)
-    r = np.asarray(profile.outer_radius_mm)
+    # each polygon has the area of its circle (an inscribed polygon has less)
+    r = np.asarray(profile.outer_radius_mm) * math.sqrt(2 * math.pi / (segments * math.sin(2 * math.pi / segments)))
     th = 2 * math.pi * np.arange(segments) / segments
     ring = np.stack([np.cos(th), np.sin(th)], axis=1)
     pts = [np.column_stack([ri * ring, np.full(segments, zi)]) for zi, ri in zip(z, r)]
@@ -437,16 +490,6 @@ def profile_surface(profile: BoneProfile, segments: int = 24, side: str = "right
     return Surface(p, t)
 
 
-def coarse_profile(profile: BoneProfile, max_levels: int = 41) -> BoneProfile:
-    """The profile at the template's stations and at most `max_levels` levels in all (a
-    small file): the levels where the slope changes are kept."""
-    z = np.asarray(profile.z_mm)
-    keep = np.unique(np.concatenate([np.linspace(0, len(z) - 1, max_levels).round().astype(int)]))
-    return BoneProfile(profile.kind, tuple(z[keep]), tuple(np.asarray(profile.outer_radius_mm)[keep]),
-                       tuple(np.asarray(profile.inner_radius_mm)[keep]), profile.cancellous_below_mm,
-                       profile.cancellous_above_mm)
-
-
 def write_surface(surface: Surface, path: str | Path) -> None:
     """Write a surface with meshio (binary STL for .stl; the format from the suffix)."""
     import meshio
@@ -468,4 +511,4 @@ def template_surface(template: str, length_mm: float | None = None, shaft_diamet
     length = t.typical_length_mm if length_mm is None else length_mm
     d = t.typical_shaft_diameter_mm if shaft_diameter_mm is None else shaft_diameter_mm
     di = 0.5 * d if shaft_inner_diameter_mm is None else shaft_inner_diameter_mm
-    return profile_surface(coarse_profile(template_profile(template, length, d, di), levels), segments, side)
+    return profile_surface(template_profile(template, length, d, di, levels), segments, side)
