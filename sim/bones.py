@@ -512,3 +512,23 @@ def template_surface(template: str, length_mm: float | None = None, shaft_diamet
     d = t.typical_shaft_diameter_mm if shaft_diameter_mm is None else shaft_diameter_mm
     di = 0.5 * d if shaft_inner_diameter_mm is None else shaft_inner_diameter_mm
     return profile_surface(template_profile(template, length, d, di, levels), segments, side)
+
+
+def describe_bone(s) -> str:
+    """One line on the bone's shape for `validate` and results.json's assumptions."""
+    b, prof = s.bone, s.bone_profile()
+    d_min, d_max = 2 * prof.min_outer_radius_mm, 2 * prof.max_outer_radius_mm
+    side = f"{s.limb_side} limb (+x {'lateral' if s.limb_side == 'right' else 'medial'})"
+    if prof.kind == "tube":
+        return (f"a uniform cortical tube, {b.outer_diameter_mm:g}/{b.inner_diameter_mm:g} mm, {b.length_mm:g} mm "
+                f"long; {side}")
+    if prof.kind == "template":
+        canc = s.material(b.cancellous_material)
+        return (f"the {b.template} template (docs/bones.md), {b.length_mm:g} mm long, mid-shaft "
+                f"{b.outer_diameter_mm:g}/{b.inner_diameter_mm:g} mm, outer diameter {d_min:.1f} to {d_max:.1f} mm "
+                f"along it, the canal filled with {canc.name} (E {canc.youngs_modulus_MPa:g} MPa) below "
+                f"{prof.cancellous_below_mm:.0f} mm and above {prof.cancellous_above_mm:.0f} mm (a body of revolution; "
+                f"frame model: the transformed section cell by cell); {side}")
+    return (f"the surface {Path(b.surface).name} ({len(prof.sections)} slices along z), {b.length_mm:.1f} mm long, "
+            f"outer diameter {d_min:.1f} to {d_max:.1f} mm along it (the circle of each slice's area, in both models), "
+            f"canal {b.canal_ratio:g} x the outer radius (a surface gives the outer shape only); {side}")

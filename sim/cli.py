@@ -191,6 +191,9 @@ def cmd_validate(args) -> int:
                   f"{r.arc_start_deg:g} to {(r.arc_start_deg + r.arc_deg) % 360.0:g} deg; its opening faces "
                   f"{r.opening_deg:g} deg")
     if s.has_bone:
+        from sim.bones import describe_bone
+
+        print(f"  bone: {describe_bone(s)}")
         print("  every piece of bone is held in all six directions by its wires and pins")
     print(f"  models: {_models(s)}")
     for line in _estimates(s):

@@ -66,7 +66,13 @@ def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
 
     overrides = [o.part for o in it.override]
     plastic = [g for g in ("wires", "half_pins") if getattr(pl, g)]
+    shaped = {}
+    if scenario.has_bone and (scenario.bone.template is not None or scenario.bone.surface is not None):
+        from sim.bones import describe_bone
+
+        shaped["bone"] = describe_bone(scenario)  # the bone's shape (sim.bones); a uniform tube says nothing new
     return {
+        **shaped,
         "wire_bone": law("wire_bone", "smooth wires slide freely along their axis through the bone and let it turn "
                          "about them (no friction), held rigidly across it; olive wires are bonded to the bone at "
                          "both cortices") + (f"; smooth: {len(smooth)}, olive: {len(olive)}" if scenario.wires else ""),

@@ -24,7 +24,7 @@ from pathlib import Path
 
 KINDS = ("scenarios", "validation", "hpc", "examples", "schemas")
 PACKAGE_DIR = Path(__file__).resolve().parent
-PATTERNS = {"scenarios": ("*.toml", "sweeps/*.toml", "teaching/*.toml"), "validation": ("*.toml",),
+PATTERNS = {"scenarios": ("*.toml", "sweeps/*.toml", "teaching/*.toml", "bones/*.stl"), "validation": ("*.toml",),
             "hpc": ("README.md", "*.sh", "*.sbatch"), "examples": ("*.py",), "schemas": ("*.json",)}
 
 

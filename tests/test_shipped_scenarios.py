@@ -81,3 +81,21 @@ def test_shipped_scenario_runs(tmp_path, scenario):
         assert d["load_cases"]["axial"]["ifm_axial_mm"] is None
     else:
         check_contract(d)
+
+
+def test_imported_bone_runs_from_a_copy_of_the_examples(tmp_path):
+    """scenarios/imported-bone.toml reads its surface (scenarios/bones/tibia-template.stl)
+    relative to itself: it runs from `ilizarov examples --out` as from the checkout, and the
+    resolved scenario names the surface it read."""
+    ex = subprocess.run([sys.executable, "-m", "sim.cli", "examples", "--out", str(tmp_path / "ex")],
+                        capture_output=True, text=True)
+    assert ex.returncode == 0, ex.stderr
+    copied = tmp_path / "ex" / "scenarios" / "imported-bone.toml"
+    assert (copied.parent / "bones" / "tibia-template.stl").is_file()
+    r = run_cli(copied, tmp_path / "run", "--no-picture", "--quiet")
+    assert r.returncode == 0, r.stderr
+    d = json.loads((tmp_path / "run" / "results.json").read_text())
+    check_contract(d)
+    assert "tibia-template.stl" in d["assumptions"]["bone"]
+    resolved = json.loads((tmp_path / "run" / "scenario.resolved.json").read_text())
+    assert Path(resolved["bone"]["surface"]) == (copied.parent / "bones" / "tibia-template.stl").absolute()
