@@ -75,9 +75,11 @@ TEMPLATES: dict[str, Template] = {
             "tibial plateau: ML 75-80 mm, AP 47-51 mm in men (CT: Cheng et al., Kwak et al.; Indian CT series 75.2 x "
             "47.2 mm; table 5 of PMC9703208): sqrt(76 x 49) = 61 mm = 2.5 x a 24 mm shaft",
             "mid-shaft: outer diameter and cortex are the scenario's outer_diameter_mm and inner_diameter_mm (the "
-            "project's default 24/12 mm: a 6 mm cortex); the metaphyseal cortex, about a quarter of the diaphyseal "
-            "one (1-2 mm), follows the regional thinning away from the diaphysis measured by CT (J Exp Orthop 2020, "
-            "7:78); the fraction is ours",
+            "project's default 24/12 mm: a 6 mm cortex; the diaphyseal cortex varies by region: Maeda et al. 2020, "
+            "J Exp Orthop 7:78); the metaphyses have a thin cortex, the greatest diameters and nearly circular "
+            "sections, the diaphysis a thick cortex (pQCT of 67 tibiae: Breda et al. 2016, J Orthop Res Physiother); "
+            "the metaphyseal cortex as a quarter of the diaphyseal one (1.5 mm) is our estimate, no measured value "
+            "found",
             "distal tibia (pilon with the medial malleolus, about 50 mm ML x 35 mm AP: 1.7 x the shaft) and the "
             "levels of the transitions: no measured source found; textbook proportions",
         )),

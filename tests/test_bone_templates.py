@@ -123,7 +123,7 @@ def test_validate_checks_a_wire_against_the_local_radius():
 def test_two_sections_in_series_give_the_closed_form_axial_stiffness(tmp_path):
     """A bar of two solid round sections (r1 over its distal half, r2 over its proximal
     half), clamped at one end and pulled at the other: k = 1 / sum(L_i / (E A_i)) through
-    the frame model's bone cells. A uniform section (either one) is 28-64 % off."""
+    the frame model's bone cells. A uniform section (either one) is 28-63 % off."""
     from sim import verification
 
     L, r1, r2 = 200.0, 12.0, 8.0
