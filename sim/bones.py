@@ -422,6 +422,11 @@ def _cached_surface_profile(path: str, canal_ratio: float, mtime: float) -> Bone
     return surface_profile(path, canal_ratio)
 
 
+@functools.lru_cache(maxsize=64)
+def _cached_template_profile(name: str, length_mm: float, outer_mm: float, inner_mm: float) -> BoneProfile:
+    return template_profile(name, length_mm, outer_mm, inner_mm)
+
+
 def bone_profile(bone) -> BoneProfile:
     """The profile of a [bone] table (sim.scenario.Bone): a uniform tube, a template or an
     imported surface (read once per file and modification time)."""
@@ -430,7 +435,8 @@ def bone_profile(bone) -> BoneProfile:
         mtime = path.stat().st_mtime if path.is_file() else -1.0
         return _cached_surface_profile(str(path), float(bone.canal_ratio), mtime)
     if getattr(bone, "template", None):
-        return template_profile(bone.template, bone.length_mm, bone.outer_diameter_mm, bone.inner_diameter_mm)
+        return _cached_template_profile(bone.template, float(bone.length_mm), float(bone.outer_diameter_mm),
+                                        float(bone.inner_diameter_mm))
     ro, ri = 0.5 * bone.outer_diameter_mm, 0.5 * bone.inner_diameter_mm
     return BoneProfile("tube", (0.0, bone.length_mm), (ro, ro), (ri, ri))
 

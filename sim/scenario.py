@@ -1,7 +1,8 @@
 """Scenario files: TOML in, a validated immutable `Scenario` out.
 
 Coordinates (used everywhere in the toolkit): the bone axis is the z axis, z = 0 at the
-distal end of the bone and +z towards proximal; x is medio-lateral (+x lateral), y is
+distal end of the bone and +z towards proximal; x is medio-lateral (+x the patient's right:
+lateral on a right limb, the default `bone.side`, medial on a left one), y is
 antero-posterior (+y anterior). Angles in a ring's plane are measured from +x towards +y
 (counter-clockwise seen from proximal). Lengths in mm, forces in N, moments in N*m in
 the file (N*mm inside the solver), tensions in N or kgf.

@@ -354,3 +354,27 @@ def test_frame_and_continuum_agree_on_the_imported_bone():
     assert k_c == pytest.approx(k_f, rel=0.15)
     t_f, t_c = (r["torsion"]["stiffness_Nm_per_deg"] for r in (frame, solid))
     assert t_c == pytest.approx(t_f, rel=0.12)
+
+
+def test_the_bones_picture_is_drawn(tmp_path):
+    from postprocess.bone_render import render_bones
+
+    out = render_bones([("tibia template", _tibia()), ("tibia, left", _tibia(side="left"))], tmp_path / "bones.png",
+                       header="bones", window_size=(900, 700))
+    assert out.stat().st_size > 10_000
+
+
+def test_a_half_pin_is_held_at_the_cortex_of_its_level(tmp_path):
+    """hybrid-halfpins.toml on the tibia template: each pin's near cortex lies at the bone's
+    outer radius at the pin's level (the proximal pins in the flaring metaphysis)."""
+    from meshes.frame_network import plan_network
+
+    f = tmp_path / "pins.toml"
+    f.write_text(f'extends = "{ROOT / "scenarios" / "hybrid-halfpins.toml"}"\n[bone]\ntemplate = "tibia"\n')
+    s = load_scenario(f)
+    plan = plan_network(s)
+    for pin in s.half_pins:
+        z = s.ring(pin.ring).level_mm + pin.post_height_mm
+        ro = s.bone_radii_mm(z)[0]
+        on_axis = [p for p in plan.points if abs(p[2] - z) < 1e-9 and abs(math.hypot(p[0], p[1]) - ro) < 1e-9]
+        assert on_axis, pin.name
