@@ -124,7 +124,7 @@ def wire_solid(diameter_mm: float, span_mm: float, size_mm: float, comm=None, or
 
 # ----------------------------------------------------------------------------- whole frames
 # who owns a volume shared by parts (first wins): a wire or pin bonded through the cortex
-PRIORITY = ("wire", "half_pin", "clamp", "post", "rod", "ring", "regenerate", "gap", "bone")
+PRIORITY = ("wire", "half_pin", "clamp", "post", "rod", "ring", "regenerate", "gap", "bone", "cancellous")
 from sim.geometry import WIRE_CLEARANCE_MM  # noqa: E402,F401  (the wire's lift off a ring face, both models)
 BONE_DISTAL_END, BONE_PROXIMAL_END, GAP_DISTAL_FACE, GAP_PROXIMAL_FACE = 1, 2, 3, 4
 
@@ -158,6 +158,80 @@ def _wire_line(s, w) -> WireLine:
         half = 0.5 * float(np.linalg.norm(path.cortex_mm[1] - path.cortex_mm[0]))
     return WireLine(tuple(float(v) for v in path.start_mm), tuple(float(v) for v in path.direction),
                     path.length_mm, centre, half, clamp_radius_mm(w, ring), w.diameter_mm)
+
+
+def _profile_between(s, z0: float, z1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bone's profile stations from z0 to z1 (both included): z, outer and canal radius (mm)."""
+    prof = s.bone_profile()
+    z = np.asarray(prof.z_mm)
+    z = np.concatenate([[z0], z[(z > z0 + 1e-6) & (z < z1 - 1e-6)], [z1]])
+    radii = np.array([s.bone_radii_mm(float(zz)) for zz in z])
+    return z, radii[:, 0], radii[:, 1]
+
+
+def _revolve(occ, rz: list[tuple[float, float]]) -> int:
+    """The solid (OpenCASCADE volume tag) of a closed polygon in the xz half-plane
+    (x >= 0: (radius, z) points) revolved about the z axis."""
+    pts = [occ.addPoint(r, 0.0, z) for r, z in rz]
+    lines = [occ.addLine(pts[i], pts[(i + 1) % len(pts)]) for i in range(len(pts))]
+    face = occ.addPlaneSurface([occ.addCurveLoop(lines)])
+    out = occ.revolve([(2, face)], 0, 0, 0, 0, 0, 1, 2 * math.pi)
+    return next(t for d, t in out if d == 3)
+
+
+def _bone_piece(occ, s, z0: float, z1: float) -> int:
+    """The bone's cortex from z0 to z1 (mm): its outer surface minus the canal, the profile
+    (Scenario.bone_radii_mm, linear between its stations) revolved about z."""
+    z, ro, ri = _profile_between(s, z0, z1)
+    rz = [(float(r), float(zz)) for r, zz in zip(ro, z)]
+    rz += [(float(max(r, 0.0)), float(zz)) for r, zz in zip(ri[::-1], z[::-1])]
+    if ri.max() <= 0:  # a solid bone: its axis closes the polygon
+        rz = [(0.0, float(z[0]))] + rz[:len(z)] + [(0.0, float(z[-1]))]
+    return _revolve(occ, rz)
+
+
+def _cancellous_cores(occ, s, z0: float, z1: float) -> list[int]:
+    """The canal's volumes filled with cancellous bone between z0 and z1 (the metaphyses of
+    a template: sim.bones.BoneProfile.cancellous_at), revolved like the cortex."""
+    prof = s.bone_profile()
+    out = []
+    for a, b in ((z0, min(z1, prof.cancellous_below_mm)), (max(z0, prof.cancellous_above_mm), z1)):
+        if b - a <= 1e-6:
+            continue
+        z, _, ri = _profile_between(s, a, b)
+        if ri.max() <= 0:
+            continue
+        rz = [(0.0, float(z[0]))] + [(float(r), float(zz)) for r, zz in zip(ri, z)] + [(0.0, float(z[-1]))]
+        out.append(_revolve(occ, rz))
+    return out
+
+
+BONE_CORTEX, BONE_CANCELLOUS = 1, 2
+
+
+def bone_solid(s, size_mm: float = 4.0, comm=None) -> SolidMesh:
+    """The bone of scenario `s` alone, whole (no gap), as the frame-solid builder makes it
+    (`_bone_piece`, `_cancellous_cores`: the profile revolved): cell tags BONE_CORTEX and
+    BONE_CANCELLOUS; linear tetrahedra of `size_mm`. A check of the solid's sections
+    against Scenario.bone_radii_mm, and the bone's picture."""
+
+    def build(gmsh):
+        occ = gmsh.model.occ
+        length = s.bone.length_mm
+        cortex = _bone_piece(occ, s, 0.0, length)
+        cores = _cancellous_cores(occ, s, 0.0, length)
+        pieces = [(3, cortex)] + [(3, c) for c in cores]
+        _, mapping = occ.fragment(pieces, [])
+        occ.synchronize()
+        gmsh.model.addPhysicalGroup(3, [t for d, t in mapping[0] if d == 3], BONE_CORTEX, name="cortex")
+        spongy = [t for m in mapping[1:] for d, t in m if d == 3]
+        if spongy:
+            gmsh.model.addPhysicalGroup(3, spongy, BONE_CANCELLOUS, name="cancellous")
+        gmsh.option.setNumber("Mesh.CharacteristicLengthMax", size_mm)
+        gmsh.option.setNumber("Mesh.CharacteristicLengthMin", 0.25 * size_mm)
+        gmsh.model.mesh.generate(3)
+
+    return _run(comm, f"bone-{s.name}", build)
 
 
 def clamp_radius_mm(wire, ring) -> float:
@@ -382,9 +456,12 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
         occ = gmsh.model.occ
         pieces: list[tuple[str, str, int]] = []  # (part name, kind, occ volume tag)
         b = s.bone
-        ro, ri = b.outer_diameter_mm / 2, b.inner_diameter_mm / 2
+        uniform = b.template is None and b.surface is None
+        ro, ri = s.bone_radii_mm(0.5 * b.length_mm)
 
         def tube(z0, z1):
+            if not uniform:  # the profile revolved (the same radii as the frame model's)
+                return _bone_piece(occ, s, z0, z1)
             outer = occ.addCylinder(0, 0, z0, 0, 0, z1 - z0, ro)
             if ri > 0:
                 inner = occ.addCylinder(0, 0, z0, 0, 0, z1 - z0, ri)
@@ -409,6 +486,10 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
             pieces.append(("regenerate", "regenerate", gap_layer))
         else:
             pieces.append(("gap_contact", "gap", gap_layer))
+        if not uniform:  # a metaphysis's canal filled with cancellous bone
+            for name, z0, z1 in (("bone_distal", 0.0, lo), ("bone_proximal", hi, b.length_mm)):
+                for k, core in enumerate(_cancellous_cores(occ, s, z0, z1)):
+                    pieces.append((f"{name}_cancellous{k + 1}", "cancellous", core))
         for r in s.rings:
             pieces.append((r.name, "ring", _ring_solid(occ, r)))
         for w in s.wires:
@@ -429,6 +510,7 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
             outward = np.array([math.cos(a), math.sin(a), 0.0])
             base = np.array([*centreline_point(ring, pin.angle_deg), 0.0])  # as the frame network's post
             z_p = ring.level_mm + pin.post_height_mm
+            ro, ri = s.bone_radii_mm(z_p)  # the cortex at the pin's level
             top = z_p + math.copysign(pin.diameter_mm, pin.post_height_mm)  # the post caps the pin
             zb, zt = sorted((ring.level_mm, top))
             pieces.append((f"{pin.name}_post", "post", occ.addCylinder(base[0], base[1], zb, 0, 0, zt - zb,
@@ -466,7 +548,7 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
         faces = {BONE_DISTAL_END: [], BONE_PROXIMAL_END: [], GAP_DISTAL_FACE: [], GAP_PROXIMAL_FACE: []}
         for dim, sface in gmsh.model.getEntities(2):
             x, y, zc = occ.getCenterOfMass(2, sface)
-            if math.hypot(x, y) < ro + 1e-6:
+            if math.hypot(x, y) < s.bone_radii_mm(zc)[0] + 1e-6:
                 for level, tag in ((0.0, BONE_DISTAL_END), (b.length_mm, BONE_PROXIMAL_END), (lo, GAP_DISTAL_FACE),
                                    (hi, GAP_PROXIMAL_FACE)):
                     if abs(zc - level) < 1e-6:

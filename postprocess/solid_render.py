@@ -39,6 +39,8 @@ def solid_part_yields_MPa(scenario: dict, parts: dict[str, tuple[str, int]]) -> 
     for name, (kind, tag) in parts.items():
         if kind == "bone":
             mat = bone
+        elif kind == "cancellous":  # a template's metaphyseal canal (sim.bones)
+            mat = (scenario.get("bone") or {}).get("cancellous_material")
         elif kind == "clamp":
             mat = "stainless_steel"
         elif kind == "post":

@@ -195,6 +195,9 @@ def cmd_validate(args) -> int:
                   f"{r.arc_start_deg:g} to {(r.arc_start_deg + r.arc_deg) % 360.0:g} deg; its opening faces "
                   f"{r.opening_deg:g} deg")
     if s.has_bone:
+        from sim.bones import describe_bone
+
+        print(f"  bone: {describe_bone(s)}")
         print("  every piece of bone is held in all six directions by its wires and pins")
     print(f"  models: {_models(s)}")
     for line in _estimates(s):
@@ -553,6 +556,39 @@ def cmd_validation_suite(args) -> int:
     return 0
 
 
+def cmd_bone_surface(args) -> int:
+    """Write an anatomical template's outer surface as a binary STL (sim.bones), to be read
+    back through a scenario's `[bone] surface`."""
+    from sim.bones import TEMPLATES, template_surface, write_surface
+
+    t = TEMPLATES[args.template]
+    length = t.typical_length_mm if args.length_mm is None else args.length_mm
+    shaft = t.typical_shaft_diameter_mm if args.shaft_diameter_mm is None else args.shaft_diameter_mm
+    for option, value, (lo, hi) in (("--length-mm", length, t.length_range_mm),
+                                    ("--shaft-diameter-mm", shaft, t.shaft_diameter_range_mm)):
+        if not lo <= value <= hi:
+            return _error(f"{option} {value:g}: accepted for the {t.name} template: {lo:g} to {hi:g} mm (the adult "
+                          "range its profile is drawn from, docs/bones.md)")
+    if not 8 <= args.segments <= 256:
+        return _error(f"--segments {args.segments}: accepted: 8 to 256 points round each section")
+    if not 2 <= args.levels <= 1000:
+        return _error(f"--levels {args.levels}: accepted: 2 to 1000 levels along the bone (besides the template's "
+                      "stations)")
+    surface = template_surface(t.name, length, shaft, side=args.side, segments=args.segments, levels=args.levels)
+    name = f"{t.name}-template.stl"
+    try:
+        od = _claim_out(args, "bone-surface")
+    except _BadInput as bad:
+        return bad.code
+    with od:
+        path = od.publish(lambda d: write_surface(surface, d / name))
+    if _rank0():
+        print(f"Wrote {path / name}: the {t.name} template ({length:g} mm long, {shaft:g} mm shaft, {args.side} limb), "
+              f"{len(surface.triangles)} triangles; use it as [bone] surface = \"{name}\"")
+    _note(od)
+    return 0
+
+
 def cmd_examples(args) -> int:
     """List the shipped scenarios, sweeps, validation files and Slurm scripts, or copy them
     into --out (scenarios/, validation/, hpc/ as in a source checkout)."""
@@ -688,6 +724,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "interface rigid, elastic members (default: both)")
     vs.add_argument("--quiet", action="store_true", help="no progress lines and no table on the screen")
     vs.set_defaults(func=cmd_validation_suite)
+    bs = sub.add_parser("bone-surface", help="write an anatomical bone template's outer surface as STL (to read back "
+                        "through [bone] surface)")
+    bs.add_argument("--template", required=True, choices=("tibia", "femur"), help="the template (docs/bones.md)")
+    bs.add_argument("--out", required=True, help="output directory (TEMPLATE-template.stl)")
+    bs.add_argument("--length-mm", type=float, default=None, help="the bone's length (default: the template's typical)")
+    bs.add_argument("--shaft-diameter-mm", type=float, default=None, help="the mid-shaft outer diameter (default: the "
+                    "template's typical)")
+    bs.add_argument("--side", choices=("right", "left"), default="right", help="the limb (+x is lateral on a right "
+                    "limb, medial on a left one)")
+    bs.add_argument("--segments", type=int, default=24, help="points round each section (default 24)")
+    bs.add_argument("--levels", type=int, default=41, help="levels along the bone besides the template's stations "
+                    "(default 41)")
+    bs.set_defaults(func=cmd_bone_surface)
     ex = sub.add_parser("examples", help="list the scenarios, sweeps, validation files, Slurm scripts, Python "
                         "examples (jupytext notebooks) and JSON Schemas shipped with the tool, or copy them into a "
                         "folder to start from")

@@ -388,9 +388,11 @@ def load_composed(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, A
     """The plain data of the scenario file `path` with its base (`extends`, recursively)
     merged in and its patterns expanded; Origins None for a file that uses neither (its
     data untouched). `chain`: the files that extend this one. Raises ScenarioError."""
-    from sim.scenario import parse_checked
+    from sim.scenario import _resolve_surface, parse_checked
 
     raw = read_toml(path)
+    if isinstance(raw, dict):  # a bone surface's path is relative to the file that gives it
+        raw = _resolve_surface(raw, path.parent)
     if not isinstance(raw, dict) or not any(k in raw for k in COMPOSE_KEYS):
         return raw, None
     if "extends" not in raw:

@@ -197,6 +197,8 @@ class ContinuumFrame:
             cells = solid.cell_tags.find(tag)
             if kind == "bone":
                 mat = self.bone_material
+            elif kind == "cancellous":  # a metaphysis's canal (sim.bones)
+                mat = s.material(s.bone.cancellous_material)
             elif kind == "regenerate":
                 r = s.gap.regenerate
                 mat = regenerate_material(r.youngs_modulus_MPa, r.poisson_ratio)

@@ -158,7 +158,6 @@ def continuum_cells(s) -> int:
     def around(r: float) -> float:  # gmsh puts 8 elements round a cylinder
         return 2.0 * math.pi * r / 8.0
 
-    ro, ri = 0.5 * s.bone.outer_diameter_mm, 0.5 * s.bone.inner_diameter_mm
     wires = zone = bulk = 0.0
     for w in s.wires:
         r = 0.5 * w.diameter_mm
@@ -167,13 +166,22 @@ def continuum_cells(s) -> int:
         zone += (2.0 * line.bone_half_chord_mm + 4.0 * line.clamp_radius_mm) * r / hw ** 2
     for p in s.half_pins:
         r = 0.5 * p.diameter_mm
+        ro, ri = s.bone_radii_mm(s.ring(p.ring).level_mm + p.post_height_mm)
         length = s.ring(p.ring).centroid_radius_mm + (ro + 2.0 if p.bicortical else 1.0 - ri)
         wires += math.pi * r * r * length / min(hw, around(r)) ** 3
         zone += 2.0 * ro * r / hw ** 2
         rp = 0.5 * p.post_diameter_mm
         bulk += math.pi * rp * rp * (abs(p.post_height_mm) + p.diameter_mm) / min(size, around(rp)) ** 3
-    h_bone = min(size, ro - ri, around(ri) if ri > 0 else around(ro))
-    bulk += math.pi * (ro * ro - ri * ri) * s.bone.length_mm / h_bone ** 3
+    prof = s.bone_profile()
+    n_slabs = 64
+    dz = s.bone.length_mm / n_slabs
+    for k in range(n_slabs):  # the bone's cortex (and a metaphysis's cancellous core) slab by slab
+        z = (k + 0.5) * dz
+        ro, ri = s.bone_radii_mm(z)
+        h_bone = min(size, ro - ri, around(ri) if ri > 0 else around(ro))
+        bulk += math.pi * (ro * ro - ri * ri) * dz / h_bone ** 3
+        if ri > 0 and prof.cancellous_at(z):
+            bulk += math.pi * ri * ri * dz / min(size, around(ri)) ** 3
     for ring in s.rings:
         r_in = 0.5 * ring.inner_diameter_mm
         volume = math.pi * ((r_in + ring.width_mm) ** 2 - r_in ** 2) * ring.thickness_mm * ring.arc_deg / 360.0

@@ -299,12 +299,14 @@ class FrameModel:
     def _section_and_material(self, part) -> tuple[Section, Material]:
         s = self.scenario
         use = MATERIAL_USE.get(part.kind)
-        if part.kind == PartKind.BONE:
-            return tube(s.bone.outer_diameter_mm, s.bone.inner_diameter_mm), s.material(s.bone.material)
+        if part.kind == PartKind.BONE:  # at mid-length; each cell's own: _bone_cell_sections
+            ro, ri = s.bone_radii_mm(0.5 * s.bone.length_mm)
+            return tube(2 * ro, 2 * ri), s.material(s.bone.material)
         if part.kind == PartKind.REGENERATE:
             reg = s.gap.regenerate
             mat = regenerate_material(reg.youngs_modulus_MPa, reg.poisson_ratio)
-            return tube(s.bone.outer_diameter_mm, s.bone.inner_diameter_mm, mat.poisson_ratio), mat
+            ro, ri = s.bone_radii_mm(s.gap.level_mm)
+            return tube(2 * ro, 2 * ri, mat.poisson_ratio), mat
         if part.kind == PartKind.RING:
             r = s.ring(part.source)
             return rectangle(r.width_mm, r.thickness_mm), s.material(r.material, use)
@@ -328,6 +330,37 @@ class FrameModel:
         if part.kind == PartKind.POST:
             return circle(pin.post_diameter_mm), s.material(pin.material, use)
         raise KeyError(part.kind)
+
+    def _assign_bone_cells(self, props: dict, bp: np.ndarray, cp: np.ndarray) -> None:
+        """The bone's section cell by cell, at each cell's midpoint level (the bone's radii
+        vary along it: Scenario.bone_radii_mm, sim.bones.bone_section), and the radii of the
+        contact cells across a gap or a defect at their level. `self.cell_sections`: tag ->
+        {local cell: Section} for the stresses."""
+        from sim.bones import bone_section
+
+        s = self.scenario
+        self.cell_sections: dict[int, dict[int, Section]] = {}
+        for tag, part in self.parts.items():
+            cells = self.cells_of[tag]
+            if part.kind == PartKind.GAP_CONTACT or (part.kind == PartKind.REGENERATE and cells.size):
+                for c in cells:
+                    ro, ri = s.bone_radii_mm(float(self.cell_midpoint_mm[c, 2]))
+                    cp[c, contact.R_INNER], cp[c, contact.R_OUTER] = ri, ro
+            if part.kind not in (PartKind.BONE, PartKind.REGENERATE) or tag not in props:
+                continue
+            mat = self.materials[tag]
+            secs = {}
+            for c in cells:
+                z = float(self.cell_midpoint_mm[c, 2])
+                if part.kind == PartKind.BONE:
+                    sec = bone_section(s, z, mat, s.material(s.bone.cancellous_material))
+                else:
+                    ro, ri = s.bone_radii_mm(z)
+                    sec = tube(2 * ro, 2 * ri, mat.poisson_ratio)
+                secs[int(c)] = sec
+                b = beam_properties(sec, mat)
+                bp[c, EA:EI2 + 1] = (b.EA_N, b.GA1_N, b.GA2_N, b.GJ_Nmm2, b.EI1_Nmm2, b.EI2_Nmm2)
+            self.cell_sections[tag] = secs
 
     def _assign_properties(self, num_cells: int) -> None:
         self.sections: dict[int, Section] = {}
@@ -396,6 +429,7 @@ class FrameModel:
                     bp[cells, EA] = bp[cells, EI1] = bp[cells, EI2] = 0.0
                     pp[cells] = (mat.youngs_modulus_MPa, mat.hardening_modulus_MPa, mat.yield_stress_MPa,
                                  *self._section_radii(part))
+        self._assign_bone_cells(props, bp, cp)
         for f, arr in ((self.props, bp), (self.link_props, lp), (self.contact_props, cp), (self.release_axis, axis),
                        (self.joint_props, jp), (self.joint_axis, jaxis), (self.plastic_props, pp)):
             f.x.array[: arr.size] = arr.ravel()
@@ -853,7 +887,11 @@ class FrameModel:
             c = c[c < self.num_owned_cells]
             if not c.size:
                 continue
-            if sigma is not None and tag in self.plastic_tags:
+            if tag in self.cell_sections:  # the bone: each cell's own section (its level's)
+                ends = beam.end_moments(forces[c], half[c])
+                secs = self.cell_sections[tag]
+                vm[c] = [max(float(von_mises_MPa(secs[int(ci)], *f[k])) for f in ends) for k, ci in enumerate(c)]
+            elif sigma is not None and tag in self.plastic_tags:
                 vm[c] = plastic_beam.fibre_von_mises_MPa(sigma[c], forces[c, 3], *self._section_radii(self.parts[tag]),
                                                          section.torsion_constant_mm4)
             else:

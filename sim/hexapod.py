@@ -520,7 +520,7 @@ def risk_point_of(s: Scenario) -> np.ndarray:
     if h.structure_at_risk_mm is not None:
         return np.asarray(h.structure_at_risk_mm, float)
     z = s.gap.level_mm + hexapod_geometry(s).moving_side * 0.5 * s.gap.width_mm
-    return np.array([h.side_sign * 0.5 * s.bone.outer_diameter_mm, 0.0, z])
+    return np.array([h.side_sign * s.bone_radii_mm(z)[0], 0.0, z])
 
 
 def state_field(s: Scenario) -> str:

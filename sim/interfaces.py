@@ -66,8 +66,10 @@ def vesic_modulus_MPa(diameter_mm: float, EI_Nmm2: float, E_bone_MPa: float, nu_
     return 0.65 * (E_bone_MPa * diameter_mm ** 4 / EI_Nmm2) ** (1.0 / 12.0) * E_bone_MPa / (1.0 - nu_bone ** 2)
 
 
-def _wall_mm(s) -> float:
-    return 0.5 * (s.bone.outer_diameter_mm - s.bone.inner_diameter_mm)
+def _wall_mm(s, z_mm: float) -> float:
+    """The cortex's thickness at level z (mm): Scenario.bone_radii_mm."""
+    r_out, r_in = s.bone_radii_mm(z_mm)
+    return r_out - r_in
 
 
 def connection_law(s, part) -> JointLaw | None:
@@ -86,7 +88,7 @@ def connection_law(s, part) -> JointLaw | None:
         if c.rigid:
             return None
         wire = next(w for w in s.wires if w.name == part.source)
-        wall = _wall_mm(s)
+        wall = _wall_mm(s, s.wire_level_mm(wire))
         k_s = _foundation(c.bearing_stiffness_N_per_mm / wall if c.bearing_stiffness_N_per_mm else 0.0,
                           wire.diameter_mm, s.material(wire.material, "wire"), bone)
         bearing = k_s * wall
@@ -101,7 +103,7 @@ def connection_law(s, part) -> JointLaw | None:
             return None
         pin = next(p for p in s.half_pins if p.name == part.source)
         k_s = _foundation(c.foundation_modulus_MPa, pin.diameter_mm, s.material(pin.material, "half_pin"), bone)
-        share = k_s * 0.5 * _wall_mm(s)
+        share = k_s * 0.5 * _wall_mm(s, s.ring(pin.ring).level_mm + pin.post_height_mm)
         return JointLaw(share, share, 0.0, 0.0, 0.0, axis)
     if part.kind == PartKind.PIN_CLAMP:
         c = laws.law("pin_clamp", part.source)

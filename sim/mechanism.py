@@ -99,8 +99,8 @@ def pin_hold(s, pin, reference_mm: np.ndarray, scale: float) -> Hold:
     """The rows of a half pin: rigid where it enters the bone (6)."""
     a = math.radians(pin.angle_deg)
     outward = np.array([math.cos(a), math.sin(a), 0.0])
-    r_out = 0.5 * s.bone.outer_diameter_mm
     z = s.ring(pin.ring).level_mm + pin.post_height_mm
+    r_out = s.bone_radii_mm(z)[0]
     near = r_out * outward + np.array([0.0, 0.0, z]) - reference_mm
     rows = _point_rows(near, np.eye(3), scale) + _rotation_rows(np.eye(3))
     return Hold(pin.name, "half pin", near, -outward, np.array(rows))
@@ -119,7 +119,7 @@ def bone_pieces(s) -> list[tuple[str, float, float]]:
 def piece_holds(s) -> list[PieceHolds]:
     """Every piece of bone of a bone-bench scenario with its holds, rank and free motions."""
     out = []
-    scale = 0.5 * s.bone.outer_diameter_mm
+    scale = s.bone_radii_mm(0.5 * s.bone.length_mm)[0]  # a length to make rotations comparable with moves
     for name, lo, hi in bone_pieces(s):
         ref = np.array([0.0, 0.0, 0.5 * (lo + hi)])
         holds = [wire_hold(s, w, ref, scale) for w in s.wires if lo < s.wire_level_mm(w) < hi]

@@ -72,7 +72,13 @@ def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
                   f"{', '.join(one_side)}" if one_side else "")
                  + (f"; pulled from the end away from the olive (the olive's span not pretensioned by the "
                     f"tensioner, its tension the pulled span's): {', '.join(pulled)}" if pulled else ""))
+    shaped = {}
+    if scenario.has_bone and (scenario.bone.template is not None or scenario.bone.surface is not None):
+        from sim.bones import describe_bone
+
+        shaped["bone"] = describe_bone(scenario)  # the bone's shape (sim.bones); a uniform tube says nothing new
     return {
+        **shaped,
         "wire_bone": law("wire_bone", "smooth wires slide freely along their axis through the bone and let it turn "
                          "about them (no friction), held rigidly across it; olive wires are bonded to the bone at "
                          "both cortices") + (f"; smooth: {len(smooth)}, olive: {len(olive)}" if scenario.wires else "")

@@ -1,7 +1,8 @@
 """Scenario files: TOML in, a validated immutable `Scenario` out.
 
 Coordinates (used everywhere in the toolkit): the bone axis is the z axis, z = 0 at the
-distal end of the bone and +z towards proximal; x is medio-lateral (+x lateral), y is
+distal end of the bone and +z towards proximal; x is medio-lateral (+x the patient's right:
+lateral on a right limb, the default `bone.side`, medial on a left one), y is
 antero-posterior (+y anterior). Angles in a ring's plane are measured from +x towards +y
 (counter-clockwise seen from proximal). Lengths in mm, forces in N, moments in N*m in
 the file (N*mm inside the solver), tensions in N or kgf.
@@ -66,7 +67,18 @@ class Regenerate:
 
 @dataclass(frozen=True)
 class Bone:
-    """A cortical tube along the z axis from z = 0 (distal end) to z = length_mm.
+    """The bone along the z axis from z = 0 (distal end) to z = length_mm.
+
+    Its shape (sim.bones, docs/bones.md): a uniform cortical tube (outer_diameter_mm,
+    inner_diameter_mm) by default; an anatomical `template` ("tibia", "femur") whose shaft
+    has these mid-shaft diameters and flares into its metaphyses, where the cortex thins
+    and the canal is filled with cancellous bone (`cancellous_material`); or a `surface`
+    read from a file (STL, OBJ, PLY; mm, long axis along z; a relative path is relative to
+    the scenario file), from which both models take the section along z, with a canal of
+    `canal_ratio` x the outer radius (a surface gives the outer shape only; length_mm then
+    defaults to the surface's length). Ask the radii at a level through
+    `Scenario.bone_radii_mm(z)`. side: the limb, "right" (default) or "left": +x points to
+    the patient's right, so +x is lateral on a right limb and medial on a left one.
 
     intact: a whole bone with no osteotomy (a bench test of how a frame holds a bone, e.g.
     Khurana et al. 2010); the [gap] table then does not apply and a file that gives one
@@ -80,6 +92,11 @@ class Bone:
     limb_diameter_mm: float = 100.0  # soft-tissue envelope of the limb around the bone
     min_skin_clearance_mm: float = 15.0  # room needed between skin and ring (swelling)
     intact: bool = False
+    template: Literal["tibia", "femur"] | None = None
+    side: Literal["right", "left"] | None = None  # default: the hexapod's side, else right
+    surface: str | None = None
+    canal_ratio: float = 0.5  # canal radius / outer radius of an imported surface
+    cancellous_material: str = "cancellous_bone"  # fills a template's metaphyseal canal
 
 
 @dataclass(frozen=True)
@@ -909,12 +926,28 @@ class Scenario:
     def bone_radii_mm(self, z_mm: float) -> tuple[float, float]:
         """The bone's outer and inner (medullary canal) radius at level z_mm (mm), (r_out,
         r_in). Every builder and check asks here, so the frame model, the solid model and
-        validate see one bone (a uniform tube: the [bone] table's diameters; a [hindfoot]
-        block below its height, `hindfoot_radii_mm`)."""
+        validate see one bone: a uniform tube (the [bone] table's diameters), a template's
+        profile or an imported surface's (sim.bones.bone_profile; constant beyond the ends),
+        and a [hindfoot] block below its height (`hindfoot_radii_mm`)."""
         block = hindfoot_radii_mm(self, z_mm)
         if block is not None:
             return block
-        return 0.5 * self.bone.outer_diameter_mm, 0.5 * self.bone.inner_diameter_mm
+        if self.bone.template is None and self.bone.surface is None:
+            return 0.5 * self.bone.outer_diameter_mm, 0.5 * self.bone.inner_diameter_mm
+        return self.bone_profile().radii(z_mm)
+
+    def bone_profile(self):
+        """The bone's profile along z (sim.bones.BoneProfile)."""
+        from sim.bones import bone_profile
+
+        return bone_profile(self.bone)
+
+    @property
+    def limb_side(self) -> str:
+        """"right" or "left": the bone's side, else the hexapod's, else right."""
+        if self.bone.side is not None:
+            return self.bone.side
+        return self.hexapod.side if self.hexapod is not None else "right"
 
     def bone_breaks(self) -> list[tuple[float, float, str]]:
         """Discontinuities of the bone, (lower z, upper z, "gap" | "defect"), by level (none
@@ -1389,6 +1422,7 @@ def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | Non
         data["wires"] = [_wire_entry(e, f"wires[{i}]") for i, e in enumerate(data["wires"])]
     data.setdefault("name", default_name)
     scenario = _typed_scenario(data)
+    scenario = _surface_length(scenario, data)
     said: list[str] = []
     defaulted: set[str] = set()
     if "rings" in data:
@@ -1441,6 +1475,26 @@ def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | Non
     return scenario
 
 
+def _surface_length(scenario: Scenario, data: dict[str, Any]) -> Scenario:
+    """An imported bone surface's length as bone.length_mm when the file does not give one."""
+    bone = data.get("bone")
+    if scenario.bone.surface is None or (isinstance(bone, dict) and "length_mm" in bone):
+        return scenario
+    from sim.bones import bone_profile
+
+    length = bone_profile(scenario.bone).length_mm
+    return dataclasses.replace(scenario, bone=dataclasses.replace(scenario.bone, length_mm=float(length)))
+
+
+def _resolve_surface(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """bone.surface relative to the scenario file's folder (`base`), made absolute."""
+    bone = data.get("bone")
+    if isinstance(bone, dict) and isinstance(bone.get("surface"), str) and not Path(bone["surface"]).is_absolute():
+        data = dict(data)
+        data["bone"] = {**bone, "surface": str((base / bone["surface"]).absolute())}
+    return data
+
+
 def load_scenario(path: str | Path, notes: list[str] | None = None) -> Scenario:
     """Read, parse and validate a scenario file (`notes`: see `parse_scenario`). A file may
     extend another (`extends = "base.toml"`, relative to the file) and use the patterns
@@ -1451,6 +1505,7 @@ def load_scenario(path: str | Path, notes: list[str] | None = None) -> Scenario:
 
     path = Path(path)
     data, origins = load_composed(path)
+    data = _resolve_surface(data, path.parent)
     if origins is None:
         return parse_scenario(data, default_name=path.stem, notes=notes)
     return parse_checked(data, origins, default_name=path.stem, notes=notes)
@@ -1495,6 +1550,8 @@ LIMITS: dict[str, Limit] = {
                             "(about 500 mm)"),
     "bone.outer_diameter_mm": Limit(4.0, 60.0, "mm", "diaphyses from a rabbit's tibia to a horse's cannon bone; an "
                                     "adult tibia is about 20-25 mm"),
+    "bone.canal_ratio": Limit(0.0, 0.8, "", "the medullary canal's radius over the bone's outer radius: about 0.5 "
+                              "in a diaphysis, 0 for a solid bone"),
     "bone.limb_diameter_mm": Limit(4.0, 300.0, "mm", "the limb must fit inside the largest ring, 300 mm"),
     "bone.min_skin_clearance_mm": Limit(0.0, 50.0, "mm", "15-20 mm between skin and ring is usual"),
     "gap.width_mm": Limit(0.1, 50.0, "mm", "from a saw cut to an acute fracture gap; a larger loss of bone is a "
@@ -1826,6 +1883,38 @@ def _validate_interfaces(s: Scenario) -> None:
                                         "and hardening >= 0; accepted: such a material, or plasticity off")
 
 
+def _validate_bone_shape(s: Scenario) -> None:
+    """A template's sizes within the adult range it is drawn from, an imported surface
+    readable and sound (sim.bones.read_surface), the limb's side agreeing with a hexapod's."""
+    from sim.bones import TEMPLATES
+
+    b = s.bone
+    if b.template is not None and b.surface is not None:
+        raise ScenarioError("bone.surface", "a bone is a template or an imported surface, not both; accepted: "
+                            "bone.template or bone.surface")
+    if b.template is not None:
+        t = TEMPLATES[b.template]
+        for key, (lo, hi), what in (("length_mm", t.length_range_mm, "adult bones"),
+                                    ("outer_diameter_mm", t.shaft_diameter_range_mm, "mid-shaft diameters of adult "
+                                     "bones")):
+            v = getattr(b, key)
+            if not lo <= v <= hi:
+                raise ScenarioError(f"bone.{key}", f"{v:g} mm for the {b.template} template; accepted: {lo:g} to "
+                                    f"{hi:g} mm ({what}: the range its profile is drawn from, docs/bones.md)")
+    if b.surface is not None:
+        _limit("bone.canal_ratio", "bone.canal_ratio", b.canal_ratio)
+        prof = s.bone_profile()
+        if abs(prof.length_mm - b.length_mm) > max(0.5, 0.002 * b.length_mm):
+            raise ScenarioError("bone.length_mm", f"{b.length_mm:g} mm, but the surface {Path(b.surface).name} is "
+                                f"{prof.length_mm:.1f} mm long along z; accepted: the surface's length (leave "
+                                "length_mm out to take it)")
+    if b.template is not None or b.surface is not None:
+        _material("bone.cancellous_material", b.cancellous_material, s)
+    if b.side is not None and s.hexapod is not None and b.side != s.hexapod.side:
+        raise ScenarioError("bone.side", f"{b.side!r} but hexapod.side is {s.hexapod.side!r}; accepted: the same "
+                            "limb in both (or leave bone.side out)")
+
+
 def _validate_bone_and_gap(s: Scenario) -> None:
     b, g = s.bone, s.gap
     for key in ("length_mm", "outer_diameter_mm", "limb_diameter_mm", "min_skin_clearance_mm"):
@@ -1833,9 +1922,11 @@ def _validate_bone_and_gap(s: Scenario) -> None:
     if not 0 <= b.inner_diameter_mm < b.outer_diameter_mm:
         raise ScenarioError("bone.inner_diameter_mm", f"{b.inner_diameter_mm:g} mm is not accepted; accepted: "
                             f"0 <= inner diameter < outer diameter ({b.outer_diameter_mm:g} mm)")
-    if b.limb_diameter_mm < b.outer_diameter_mm:
+    _validate_bone_shape(s)
+    widest = 2 * s.bone_profile().max_outer_radius_mm
+    if b.limb_diameter_mm < widest:
         raise ScenarioError("bone.limb_diameter_mm", f"{b.limb_diameter_mm:g} mm is smaller than the bone "
-                            f"({b.outer_diameter_mm:g} mm); accepted: >= bone.outer_diameter_mm")
+                            f"({widest:g} mm at its widest); accepted: >= the bone's widest diameter")
     _material("bone.material", b.material, s)
     if b.intact:
         for field, present, what in (("gap", g != Gap(), "a [gap] table"), ("defect", s.defect is not None, "a defect"),
@@ -2527,9 +2618,10 @@ def _validate_pins(s: Scenario) -> None:
             z = s.ring(pin.ring).level_mm + pin.post_height_mm
             if not 0 < z < b.length_mm:
                 raise ScenarioError(f"{p}.post_height_mm", f"the pin at z = {z:g} mm is off the bone")
-            if pin.diameter_mm >= 2 * s.bone_radii_mm(z)[0]:
+            d_out = 2 * s.bone_radii_mm(z)[0]
+            if pin.diameter_mm >= d_out:
                 raise ScenarioError(f"{p}.diameter_mm", f"{pin.diameter_mm:g} mm; accepted: less than the bone's "
-                                    f"outer diameter ({2 * s.bone_radii_mm(z)[0]:g} mm)")
+                                    f"outer diameter at the pin ({d_out:g} mm at z = {z:g} mm)")
         for j, other in enumerate(s.half_pins[:i]):
             da = abs((pin.angle_deg - other.angle_deg + 180.0) % 360.0 - 180.0)
             if other.ring == pin.ring and da < 1.0 and \

@@ -24,7 +24,7 @@ from pathlib import Path
 
 KINDS = ("scenarios", "validation", "hpc", "examples", "schemas")
 PACKAGE_DIR = Path(__file__).resolve().parent
-PATTERNS = {"scenarios": ("*.toml", "sweeps/*.toml", "teaching/*.toml"), "validation": ("*.toml",),
+PATTERNS = {"scenarios": ("*.toml", "sweeps/*.toml", "teaching/*.toml", "bones/*.stl"), "validation": ("*.toml",),
             "hpc": ("README.md", "*.sh", "*.sbatch"), "examples": ("*.py",), "schemas": ("*.json",)}
 
 
@@ -73,6 +73,8 @@ def describe(path: Path) -> str:
         except (OSError, ValueError, AttributeError):
             title = ""
         return title if isinstance(title, str) else ""
+    if path.suffix == ".stl":  # a bone surface (sim.bones): binary, no text to show
+        return "bone surface (STL), read by a scenario's [bone] surface"
     if path.suffix == ".py":  # a jupytext example: its first markdown heading "# # Title"
         try:
             title = next((ln[4:].strip() for ln in path.read_text(encoding="utf-8").splitlines()

@@ -87,7 +87,8 @@ class TreatmentModel:
         self.reg_cells = m.cells_of[self.reg_tag]
         self.dock_tag = m.part_tag("defect_contact")
         self.w0 = s.gap.width_mm
-        self.section = tube(s.bone.outer_diameter_mm, s.bone.inner_diameter_mm)
+        r_out, r_in = s.bone_radii_mm(s.gap.level_mm)  # the bone's section at the gap
+        self.section = tube(2 * r_out, 2 * r_in)
         self.area_mm2 = self.section.area_mm2
         # moving rod segments: local cells (owned and ghost) between the two rings
         self.rod_segments = []

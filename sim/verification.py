@@ -105,3 +105,19 @@ def wire_small_load_stiffness(span_mm=150.0, diameter_mm=1.8, tension_N=1275.0, 
     load = 1.0
     resp = model.solve_load(np.array([0.0, 0.0, -load, 0.0, 0.0, 0.0]), steps=1, context="wire bench")[-1]
     return load / -resp[2]
+
+
+def bone_bench(bone, elements: int = 40, comm=None):
+    """The bone alone along z (sim.scenario.Bone: a tube, a template or an imported surface),
+    clamped at its distal end z = 0 and loaded at its proximal end: its sections cell by cell
+    as in a whole frame (the frame model's `_assign_bone_cells`). Returns a FrameModel."""
+    from sim.frame_model import FrameModel
+
+    plan = NetworkPlan()
+    a, b = plan.add_point((0.0, 0.0, 0.0)), plan.add_point((0.0, 0.0, bone.length_mm))
+    tag = plan.add_part("bone", PartKind.BONE, "bone")
+    plan.add_line(a, b, tag, bone.length_mm / elements)
+    plan.markers.update({Marker.SUPPORT_A: a, Marker.LOAD_POINT: b})
+    s = _bench_scenario(bone=bone)
+    return FrameModel(s, mesh_plan(plan, comm, "bone-bench"), supports=(Marker.SUPPORT_A,),
+                      load_point=(Marker.LOAD_POINT, True))

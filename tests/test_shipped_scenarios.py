@@ -99,3 +99,21 @@ def test_ankle_foot_plate_runs_and_says_what_its_plate_is(tmp_path):
     assert len(plate_wires) == 2
     for w in plate_wires.values():
         assert w["achieved_N"] == pytest.approx(w["target_N"], rel=1e-3)
+
+
+def test_imported_bone_runs_from_a_copy_of_the_examples(tmp_path):
+    """scenarios/imported-bone.toml reads its surface (scenarios/bones/tibia-template.stl)
+    relative to itself: it runs from `ilizarov examples --out` as from the checkout, and the
+    resolved scenario names the surface it read."""
+    ex = subprocess.run([sys.executable, "-m", "sim.cli", "examples", "--out", str(tmp_path / "ex")],
+                        capture_output=True, text=True)
+    assert ex.returncode == 0, ex.stderr
+    copied = tmp_path / "ex" / "scenarios" / "imported-bone.toml"
+    assert (copied.parent / "bones" / "tibia-template.stl").is_file()
+    r = run_cli(copied, tmp_path / "run", "--no-picture", "--quiet")
+    assert r.returncode == 0, r.stderr
+    d = json.loads((tmp_path / "run" / "results.json").read_text())
+    check_contract(d)
+    assert "tibia-template.stl" in d["assumptions"]["bone"]
+    resolved = json.loads((tmp_path / "run" / "scenario.resolved.json").read_text())
+    assert Path(resolved["bone"]["surface"]) == (copied.parent / "bones" / "tibia-template.stl").absolute()
