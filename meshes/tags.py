@@ -27,10 +27,11 @@ class PartKind(IntEnum):
     ROD_RING_JOINT = 13  # a threaded rod's bolted joint with a ring (two cells: one per nut)
     PIN_CLAMP = 14  # a half pin held in its clamp on the post
     CLAMP_ARM = 15  # a compliant wire clamp's rigid arm from the ring to its joint (which lies along the wire)
+    PIN_CLAMP_BLOCK = 16  # a multi-pin clamp or cube: stiff links from its post's top to each pin's hole
 
 
 LINK_KINDS = (PartKind.WIRE_BONE_LINK, PartKind.CLAMP_LINK, PartKind.PIN_BONE_LINK, PartKind.ROD_RING_JOINT,
-              PartKind.PIN_CLAMP, PartKind.CLAMP_ARM)
+              PartKind.PIN_CLAMP, PartKind.CLAMP_ARM, PartKind.PIN_CLAMP_BLOCK)
 
 
 class Marker(IntEnum):

@@ -301,7 +301,10 @@ class FrameModel:
             return tube(rod.diameter_mm, rod.inner_diameter_mm), s.material(rod.material, use)
         if part.kind == PartKind.STRUT:
             return circle(s.hexapod.strut_diameter_mm), s.material(s.hexapod.strut_material, use)
-        pin = next(p for p in s.half_pins if p.name == part.source)
+        pin = next((p for p in s.half_pins if p.name == part.source), None)
+        if pin is None and part.kind == PartKind.POST:  # a pin clamp's post
+            c = s.pin_clamp(part.source)
+            return circle(c.post_diameter_mm), s.material(c.material, use)
         if part.kind == PartKind.HALF_PIN:
             return tube(pin.diameter_mm, pin.inner_diameter_mm), s.material(pin.material, use)
         if part.kind == PartKind.POST:
