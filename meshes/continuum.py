@@ -259,6 +259,31 @@ def ring_solid_volume_mm3(r, comm=None) -> tuple[float, tuple[float, float, floa
         return occ.getMass(3, tag), tuple(occ.getCenterOfMass(3, tag))
 
 
+def half_pin_pieces(occ, s) -> list[tuple[str, str, int]]:
+    """The half pins of a scenario as OpenCASCADE volumes, (part name, kind, tag): each pin a
+    cylinder from its clamp point to its tip along its axis, each pin's own post, each
+    [[pin_clamps]] entry's post and block, all placed by sim.pin_geometry.pin_path (as
+    the frame model and validate place them)."""
+    from sim.pin_geometry import pin_path
+
+    pieces: list[tuple[str, str, int]] = []
+    built_posts: set[str] = set()
+    for pin in s.half_pins:
+        path = pin_path(s, pin)
+        if pin.clamp is None and pin.name not in built_posts:
+            built_posts.add(pin.name)
+            pieces.append((f"{pin.name}_post", "post", _post_solid(occ, path, pin.post_diameter_mm, pin.diameter_mm)))
+        elif pin.clamp is not None and pin.clamp not in built_posts:
+            built_posts.add(pin.clamp)
+            clamp = s.pin_clamp(pin.clamp)
+            pieces.append((f"{clamp.name}_post", "post", _post_solid(occ, path, clamp.post_diameter_mm, 0.0)))
+            pieces.append((clamp.name, "clamp", _clamp_block_solid(occ, s, clamp)))
+        # from the clamp point along the pin to its tip (2 mm out of the far cortex, or 1 mm into the canal)
+        start, tip = np.array(path.clamp_point), np.array(path.tip)
+        pieces.append((pin.name, "half_pin", occ.addCylinder(*start, *(tip - start), pin.diameter_mm / 2)))
+    return pieces
+
+
 def _post_solid(occ, path, post_diameter_mm: float, cap_mm: float) -> int:
     """A post (OpenCASCADE volume tag): a vertical cylinder from the ring's mid-plane to
     the post's top, `cap_mm` beyond it (a pin's own post caps the pin by its diameter)."""
@@ -340,8 +365,6 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
 
     import numpy as np
 
-    from sim.pin_geometry import pin_path
-
     refusal = continuum_refusal(s)
     if refusal is not None:
         raise refusal
@@ -387,21 +410,7 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
                 post_h = (z - ring.level_mm) * sign
                 post = occ.addCylinder(e[0], e[1], post_z0, 0, 0, post_h, line.clamp_radius_mm)
                 pieces.append((f"{w.name}_clamp{k + 1}", "clamp", post))
-        built_posts: set[str] = set()
-        for pin in s.half_pins:  # placed by sim.pin_geometry, as the frame model and validate place them
-            path = pin_path(s, pin)
-            if pin.clamp is None and pin.name not in built_posts:
-                built_posts.add(pin.name)
-                pieces.append((f"{pin.name}_post", "post", _post_solid(occ, path, pin.post_diameter_mm,
-                                                                      pin.diameter_mm)))
-            elif pin.clamp is not None and pin.clamp not in built_posts:
-                built_posts.add(pin.clamp)
-                clamp = s.pin_clamp(pin.clamp)
-                pieces.append((f"{clamp.name}_post", "post", _post_solid(occ, path, clamp.post_diameter_mm, 0.0)))
-                pieces.append((clamp.name, "clamp", _clamp_block_solid(occ, s, clamp)))
-            # from the clamp point along the pin to its tip (2 mm out of the far cortex, or 1 mm into the canal)
-            start, tip = np.array(path.clamp_point), np.array(path.tip)
-            pieces.append((pin.name, "half_pin", occ.addCylinder(*start, *(tip - start), pin.diameter_mm / 2)))
+        pieces += half_pin_pieces(occ, s)
         for rod in s.rods:  # where the frame model puts it: rod_axis_points
             pieces.append((rod.name, "rod", _rod_solid(occ, s, rod)))
         tags = [(3, t) for _, _, t in pieces]
