@@ -176,44 +176,68 @@ def pin_direction(post_xy: tuple[float, float], clamp_xy: tuple[float, float], t
     return d, aim
 
 
-def _crossings(s, p0: np.ndarray, d: np.ndarray, which: int, t_max: float) -> list[float]:
+def _crossings(s, p0: np.ndarray, d: np.ndarray, which: int, t_max: float, reach_mm: float) -> list[float]:
     """Parameters t in (0, t_max) where the pin's line crosses the bone's outer (which = 0)
-    or inner (1) surface: |xy(t)| = radius(z(t)). A search in steps, then bisection; exact
-    for a uniform tube (the closed form is tested against it)."""
+    or inner (1) surface: |xy(t)| = radius(z(t)). Searched in steps where the line is
+    within `reach_mm` (the bone's largest radius) of the axis, then bisected; exact for a
+    uniform tube (the closed form is tested against it)."""
     def g(t: float) -> float:
         q = p0 + t * d
         return float(math.hypot(q[0], q[1]) - s.bone_radii_mm(float(q[2]))[which])
 
-    out = []
-    n = max(2, int(math.ceil(t_max / _SEARCH_STEP_MM)))
-    ts = np.linspace(0.0, t_max, n + 1)
+    dxy, pxy = d[:2], p0[:2]
+    a, b, c = float(dxy @ dxy), 2.0 * float(pxy @ dxy), float(pxy @ pxy) - reach_mm ** 2
+    disc = b * b - 4.0 * a * c
+    if a <= 0 or disc <= 0:
+        return []
+    lo = max(0.0, (-b - math.sqrt(disc)) / (2.0 * a))
+    hi = min(t_max, (-b + math.sqrt(disc)) / (2.0 * a))
+    if hi <= lo:
+        return []
+    n = max(2, int(math.ceil((hi - lo) / _SEARCH_STEP_MM)))
+    ts = np.linspace(lo, hi, n + 1)
     # also look at the closest approach to the axis: a chord shorter than a step is not missed
-    dxy = d[:2]
-    if float(dxy @ dxy) > 0:
-        tc = -float(p0[:2] @ dxy) / float(dxy @ dxy)
-        if 0 < tc < t_max:
-            ts = np.sort(np.append(ts, tc))
+    tc = -0.5 * b / a
+    if lo < tc < hi:
+        ts = np.sort(np.append(ts, tc))
+    out = []
     vals = [g(t) for t in ts]
     for (ta, va), (tb, vb) in zip(zip(ts, vals), zip(ts[1:], vals[1:])):
         if va == 0.0:
             out.append(float(ta))
             continue
         if va * vb < 0:
-            lo, hi = float(ta), float(tb)
-            for _ in range(80):
-                mid = 0.5 * (lo + hi)
+            lo_, hi_ = float(ta), float(tb)
+            for _ in range(50):
+                mid = 0.5 * (lo_ + hi_)
                 if g(mid) * va > 0:
-                    lo = mid
+                    lo_ = mid
                 else:
-                    hi = mid
-            out.append(0.5 * (lo + hi))
+                    hi_ = mid
+            out.append(0.5 * (lo_ + hi_))
     return out
+
+
+_PATHS: dict = {}  # pin_path's results by what they depend on (validate asks for each pin several times)
 
 
 def pin_path(s, pin) -> PinPath:
     """The geometry of half pin `pin` of scenario `s` (see PinPath; the module's docstring
     for the conventions). Raises PinGeometryError naming the pin's field if the pin's line
     misses the bone, or a unicortical pin never reaches the canal."""
+    try:
+        key = (s.bone, s.rings, s.pin_clamps, pin)
+        hash(key)
+    except TypeError:  # a part that cannot be hashed: no cache
+        return _pin_path(s, pin)
+    if key not in _PATHS:
+        if len(_PATHS) > 4096:
+            _PATHS.clear()
+        _PATHS[key] = _pin_path(s, pin)
+    return _PATHS[key]
+
+
+def _pin_path(s, pin) -> PinPath:
     if pin.clamp is not None:
         clamp = next(c for c in s.pin_clamps if c.name == pin.clamp)
         ring = s.ring(clamp.ring)
@@ -237,13 +261,15 @@ def pin_path(s, pin) -> PinPath:
     u = d[:2] / (np.linalg.norm(d[:2]) or 1.0)
     closest = float(-start[0] * u[1] + start[1] * u[0])
     t_max = min(_MAX_REACH_MM, 2.0 * float(np.hypot(*start[:2])) + 100.0)
-    outer = _crossings(s, start, d, 0, t_max)
+    # the bone's largest radius (sampled along it) bounds where the pin can meet it
+    reach = max(s.bone_radii_mm(z)[0] for z in np.linspace(0.0, s.bone.length_mm, 41)) + 1.0
+    outer = _crossings(s, start, d, 0, t_max, reach)
     if len(outer) < 2:
         raise PinGeometryError("aim_deg" if pin.offset_mm is None else "offset_mm",
                                f"half pin {pin.name!r} misses the bone: its axis passes {abs(closest):.1f} mm from "
                                "the bone's axis in plan (tilt " f"{pin.tilt_deg:g} deg) and never enters the cortex")
     t_in, t_out = outer[0], outer[1]
-    inner = [t for t in _crossings(s, start, d, 1, t_max) if t_in < t < t_out]
+    inner = [t for t in _crossings(s, start, d, 1, t_max, reach) if t_in < t < t_out]
     if len(inner) >= 2:
         near = (t_in, inner[0])
         far = (inner[-1], t_out)

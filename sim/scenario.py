@@ -927,8 +927,12 @@ def _to_plain(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _to_plain(v) for k, v in obj.items()}
     if dataclasses.is_dataclass(obj):
-        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if getattr(obj, f.name) is not None}
+        out = {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+               if getattr(obj, f.name) is not None}
+        if isinstance(obj, HalfPin) and obj.clamp is not None:
+            for key in CLAMPED_PIN_KEYS:  # the clamp's, filled in when read: a changed clamp moves its pins
+                out.pop(key, None)
+        return out
     if isinstance(obj, tuple):
         return [_to_plain(x) for x in obj]
     return obj
@@ -1364,6 +1368,10 @@ def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | Non
     return scenario
 
 
+# What a half pin in a [[pin_clamps]] entry takes from its clamp (_resolve_clamped_pins).
+CLAMPED_PIN_KEYS = ("ring", "angle_deg", "post_height_mm", "post_diameter_mm")
+
+
 def clamp_hole_height_mm(clamp: PinClampBlock, hole: int) -> float:
     """The height (mm) of hole `hole` of a [[pin_clamps]] block above its ring's mid-plane:
     hole 1 on the post's top; an "axial" row runs away from the ring, hole_spacing_mm a
@@ -1399,6 +1407,7 @@ def _resolve_clamped_pins(data: dict[str, Any], scenario: Scenario) -> tuple[Hal
             names = ", ".join(repr(n) for n in clamps) or "none (the file has no [[pin_clamps]])"
             raise ScenarioError(f"{p}.clamp", f"{pin.clamp!r} is not a pin clamp; accepted: one of {names}")
         j, c = clamps[pin.clamp]
+        _limit("pin_clamps[].holes", f"pin_clamps[{j}].holes", c.holes)  # before its holes are counted
         hole = pin.hole
         if hole is None:
             if c.holes > 1:
@@ -1407,8 +1416,8 @@ def _resolve_clamped_pins(data: dict[str, Any], scenario: Scenario) -> tuple[Hal
             hole = 1
         if not 1 <= hole <= c.holes:
             raise ScenarioError(f"{p}.hole", f"{hole} is not a hole of clamp {c.name!r}; accepted: 1 to {c.holes}")
-        resolved = {"ring": c.ring, "angle_deg": c.angle_deg, "post_height_mm": clamp_hole_height_mm(c, hole),
-                    "post_diameter_mm": c.post_diameter_mm}
+        resolved = dict(zip(CLAMPED_PIN_KEYS, (c.ring, c.angle_deg, clamp_hole_height_mm(c, hole),
+                                               c.post_diameter_mm)))
         for key, value in resolved.items():
             if key not in given or given[key] == value or (
                     isinstance(given[key], (int, float)) and isinstance(value, float)

@@ -67,6 +67,8 @@ def _bases() -> dict[str, dict]:
         "hexapod_four_ring": _resolved("hexapod-four-ring.toml"),
         "five_eighths": _resolved("five-eighths-proximal.toml"),
         "femoral_arch": _femoral_arch_base(),
+        "femur_arch": _resolved("femur-arch.toml"),  # [[pin_clamps]], clamped and tilted half pins
+        "pin_offset": _resolved("hybrid-halfpins.toml", **{"half_pins[0].offset_mm": 1.0}),
     }
 
 

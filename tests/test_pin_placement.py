@@ -344,3 +344,11 @@ def test_a_resolved_clamped_pin_round_trips():
     s = parse_scenario({"pin_clamps": [CLAMP], "half_pins": [{"name": "a", "clamp": "c", "hole": 2, "tilt_deg": 5}]})
     again = s.replace({"half_pins[0].tilt_deg": 8})
     assert again.half_pins[0].post_height_mm == pytest.approx(32.0) and again.half_pins[0].tilt_deg == 8
+
+
+def test_changing_a_clamp_moves_its_pins():
+    s = parse_scenario({"pin_clamps": [CLAMP], "half_pins": [{"name": "a", "clamp": "c", "hole": 2}]})
+    assert "post_height_mm" not in s.to_dict()["half_pins"][0]  # the clamp's, not the pin's
+    moved = s.replace({"pin_clamps[0].post_height_mm": 30})
+    assert moved.half_pins[0].post_height_mm == pytest.approx(42.0)
+    assert pin_path(moved, moved.half_pins[0]).clamp_point[2] == pytest.approx(310.0 + 42.0)
