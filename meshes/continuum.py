@@ -376,6 +376,61 @@ def ring_solid_volume_mm3(r, comm=None) -> tuple[float, tuple[float, float, floa
         return occ.getMass(3, tag), tuple(occ.getCenterOfMass(3, tag))
 
 
+def half_pin_pieces(occ, s) -> list[tuple[str, str, int]]:
+    """The half pins of a scenario as OpenCASCADE volumes, (part name, kind, tag): each pin a
+    cylinder from its clamp point to its tip along its axis, each pin's own post, each
+    [[pin_clamps]] entry's post and block, all placed by sim.pin_geometry.pin_path (as
+    the frame model and validate place them)."""
+    from sim.pin_geometry import pin_path
+
+    pieces: list[tuple[str, str, int]] = []
+    built_posts: set[str] = set()
+    for pin in s.half_pins:
+        path = pin_path(s, pin)
+        if pin.clamp is None and pin.name not in built_posts:
+            built_posts.add(pin.name)
+            pieces.append((f"{pin.name}_post", "post", _post_solid(occ, path, pin.post_diameter_mm, pin.diameter_mm)))
+        elif pin.clamp is not None and pin.clamp not in built_posts:
+            built_posts.add(pin.clamp)
+            clamp = s.pin_clamp(pin.clamp)
+            pieces.append((f"{clamp.name}_post", "post", _post_solid(occ, path, clamp.post_diameter_mm, 0.0)))
+            pieces.append((clamp.name, "clamp", _clamp_block_solid(occ, s, clamp)))
+        # from the clamp point along the pin to its tip (2 mm out of the far cortex, or 1 mm into the canal)
+        start, tip = np.array(path.clamp_point), np.array(path.tip)
+        pieces.append((pin.name, "half_pin", occ.addCylinder(*start, *(tip - start), pin.diameter_mm / 2)))
+    return pieces
+
+
+def _post_solid(occ, path, post_diameter_mm: float, cap_mm: float) -> int:
+    """A post (OpenCASCADE volume tag): a vertical cylinder from the ring's mid-plane to
+    the post's top, `cap_mm` beyond it (a pin's own post caps the pin by its diameter)."""
+    x, y, z0 = path.post_base
+    top = path.post_top[2] + math.copysign(cap_mm, path.post_top[2] - z0 or 1.0)
+    zb, zt = sorted((z0, top))
+    return occ.addCylinder(x, y, zb, 0, 0, zt - zb, post_diameter_mm / 2)
+
+
+def _clamp_block_solid(occ, s, clamp) -> int:
+    """A multi-pin clamp or cube (OpenCASCADE volume tag): a box block_mm across, spanning
+    its holes along its row with half a block beyond the end holes, centred on the post's
+    axis at hole 1 and turned to the post's angle (sim.pin_geometry.hole_point)."""
+    from sim.pin_geometry import hole_point
+
+    first = np.array(hole_point(s, clamp, 1))
+    last = np.array(hole_point(s, clamp, clamp.holes))
+    w = clamp.block_mm
+    span = float(np.linalg.norm(last - first))
+    a = math.radians(clamp.angle_deg)
+    if clamp.row == "axial":
+        z0 = min(first[2], last[2]) - 0.5 * w
+        box = occ.addBox(-0.5 * w, -0.5 * w, z0, w, w, span + w)
+    else:  # along the ring's tangent: the box's local y, before it is turned to the post's angle
+        box = occ.addBox(-0.5 * w, -0.5 * w, first[2] - 0.5 * w, w, span + w, w)
+    occ.rotate([(3, box)], 0, 0, 0, 0, 0, 1, a)
+    occ.translate([(3, box)], first[0], first[1], 0.0)
+    return box
+
+
 def wire_element_size_mm(s, requested_mm: float | None = None) -> float:
     """The element size near wires and half pins (mm): `requested_mm`, or if that is 0 or
     None half the thinnest wire or pin diameter (two elements across)."""
@@ -504,24 +559,7 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
                 post_z0, post_z1 = sorted((ring.level_mm, float(e[2])))
                 post = occ.addCylinder(e[0], e[1], post_z0, 0, 0, post_z1 - post_z0, line.clamp_radius_mm)
                 pieces.append((f"{w.name}_clamp{k + 1}", "clamp", post))
-        for pin in s.half_pins:
-            ring = s.ring(pin.ring)
-            a = math.radians(pin.angle_deg)
-            outward = np.array([math.cos(a), math.sin(a), 0.0])
-            base = np.array([*centreline_point(ring, pin.angle_deg), 0.0])  # as the frame network's post
-            z_p = ring.level_mm + pin.post_height_mm
-            ro, ri = s.bone_radii_mm(z_p)  # the cortex at the pin's level
-            top = z_p + math.copysign(pin.diameter_mm, pin.post_height_mm)  # the post caps the pin
-            zb, zt = sorted((ring.level_mm, top))
-            pieces.append((f"{pin.name}_post", "post", occ.addCylinder(base[0], base[1], zb, 0, 0, zt - zb,
-                                                                      pin.post_diameter_mm / 2)))
-            # from the post's axis to the bone: through both cortices (bicortical, 2 mm out of
-            # the far one) or through the near cortex into the canal
-            ro_p, ri_p = s.bone_radii_mm(z_p)
-            tip = -(ro_p + 2.0) if pin.bicortical else (ri_p - 1.0 if ri_p > 1.0 else 0.0)
-            start = np.array([base[0], base[1], z_p])
-            end = np.array([tip * math.cos(a), tip * math.sin(a), z_p])
-            pieces.append((pin.name, "half_pin", occ.addCylinder(*start, *(end - start), pin.diameter_mm / 2)))
+        pieces += half_pin_pieces(occ, s)
         for rod in s.rods:  # where the frame model puts it: rod_axis_points
             pieces.append((rod.name, "rod", _rod_solid(occ, s, rod)))
         tags = [(3, t) for _, _, t in pieces]

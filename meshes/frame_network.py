@@ -14,8 +14,9 @@ A scenario in, a tagged 1D gmsh model in 3D space out, converted to a dolfinx me
   wire on the ring face; the cortex points are linked to the bone axis;
 - each rod: lines between the rings it joins (a telescopic rod: its tube, overlap and
   inner rod sections; a rod a hinge interrupts: a hinge joint cell there); each half pin:
-  a post on the ring and a pin from the top of the post to the bone, linked to the bone
-  axis at the cortices.
+  a post on the ring and a pin from the top of the post to the bone, linked to the bone axis at the cortices, in
+  any direction (sim.pin_geometry places it); a multi-pin clamp or cube: one post and
+  stiff links from its top to each of its pins' holes (the rigid block).
 
 `plan_network` is plain Python (the same on every MPI rank); `build_frame` meshes the
 plan with gmsh on rank 0 and distributes it with dolfinx.
@@ -126,50 +127,58 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
     for w in s.wires:
         _plan_wire(plan, s, w, ring_pts, bone_node)
 
-    # half pins (only with a bone to hold)
+    # half pins (only with a bone to hold), placed by sim.pin_geometry as the solid and validate place them
     if s.has_bone:
+        from sim.pin_geometry import pin_path
+
+        clamp_tops: dict[str, tuple[int, int]] = {}  # a pin clamp's post top and block part, built once
         for pin in s.half_pins:
-            ring = s.ring(pin.ring)
-            a = math.radians(pin.angle_deg)
-            inward = -np.array([math.cos(a), math.sin(a)])
-            base = ring_pts[pin.ring].at(a)
-            x0, y0, _ = plan.points[base]
-            z_p = ring.level_mm + pin.post_height_mm
-            r_out, r_in = s.bone_radii_mm(z_p)
-            top = plan.add_point((x0, y0, z_p))
-            post_tag = plan.add_part(f"{pin.name}_post", PartKind.POST, pin.name)
-            plan.add_line(base, top, post_tag, h)
-            # pin from the post towards the bone axis: near cortex at +r_out, far at -r_out
-            foot = np.array([0.0, 0.0])
-            toward = (float(inward[0]), float(inward[1]), 0.0)
-            near = plan.add_point((*(foot - r_out * inward), z_p))
+            path = pin_path(s, pin)
+            toward = tuple(float(c) for c in path.direction)
+            owner = pin.name if pin.clamp is None else pin.clamp
+            ring_name = pin.ring if pin.clamp is None else s.pin_clamp(pin.clamp).ring
+            angle = pin.angle_deg if pin.clamp is None else s.pin_clamp(pin.clamp).angle_deg
+            if owner not in clamp_tops:
+                base = ring_pts[ring_name].at(math.radians(angle))
+                top = base
+                if abs(path.post_top[2] - path.post_base[2]) > 1e-9:
+                    top = plan.add_point(path.post_top)
+                    post_tag = plan.add_part(f"{owner}_post", PartKind.POST, owner)
+                    plan.add_line(base, top, post_tag, h)
+                block_tag = (plan.add_part(f"{owner}_block", PartKind.PIN_CLAMP_BLOCK, owner)
+                             if pin.clamp is not None else 0)
+                clamp_tops[owner] = (top, block_tag)
+            top, block_tag = clamp_tops[owner]
+            hole = top
+            if math.dist(path.clamp_point, plan.points[top]) > 1e-9:  # a clamp's other holes: the rigid block
+                hole = plan.add_point(path.clamp_point)
+                plan.add_line(top, hole, block_tag, None)
+            near = plan.add_point(path.near_outer)
             pin_tag = plan.add_part(pin.name, PartKind.HALF_PIN, pin.name)
-            start = top
+            start = hole
             if not s.interfaces.law("pin_clamp", pin.name).rigid:
-                # the clamp holds the pin over its length: a joint from the post's top to there
-                reach = math.dist(plan.points[top], plan.points[near])
+                # the clamp holds the pin over its length: a joint along the pin from its hole to there
+                reach = math.dist(path.clamp_point, path.near_outer)
                 grip = min(s.interfaces.law("pin_clamp", pin.name).length_mm, 0.5 * reach)
-                xt, yt, _ = plan.points[top]
-                start = plan.add_point((xt + grip * inward[0], yt + grip * inward[1], z_p))
+                start = plan.add_point(path.at(grip))
                 clamp_tag = plan.add_part(f"{pin.name}_clamp", PartKind.PIN_CLAMP, pin.name, axis=toward)
-                plan.add_line(top, start, clamp_tag, None)
+                plan.add_line(hole, start, clamp_tag, None)
             plan.add_line(start, near, pin_tag, h)
             link_tag = plan.add_part(f"{pin.name}_bone_link", PartKind.PIN_BONE_LINK, pin.name, axis=toward)
-            centre = bone_node(z_p)
             if s.interfaces.law("pin_bone", pin.name).rigid:
-                plan.add_line(centre, near, link_tag, None)
+                # bonded where it enters the bone and, bicortical, where it leaves it
+                held = [near]
                 if pin.bicortical:
-                    far = plan.add_point((*(foot + r_out * inward), z_p))
+                    far = plan.add_point(path.at(path.cortex_mm[-1][1]))
                     plan.add_line(near, far, pin_tag, h)
-                    plan.add_line(centre, far, link_tag, None)
+                    held.append(far)
             else:
                 # a beam on an elastic foundation: held at the outer and inner surface of each cortex it engages
-                radii = [r_out, r_in] + ([-r_in, -r_out] if pin.bicortical else [])
-                held = [near] + [plan.add_point((*(foot - r * inward), z_p)) for r in radii[1:]]
+                held = [near] + [plan.add_point(q) for q in path.bone_points[1:]]
                 for p0, p1 in zip(held, held[1:]):
                     plan.add_line(p0, p1, pin_tag, h)
-                for p in held:
-                    plan.add_line(centre, p, link_tag, None)
+            for q in held:  # each cortex point linked to the bone's axis at its own level
+                plan.add_line(bone_node(plan.points[q][2]), q, link_tag, None)
 
     # hexapod struts: one cell each, between mounting points on the two rings' centroid circles
     # (the correcting level's struts 1-6, then 7-12, 13-18... of any further level)
@@ -473,6 +482,7 @@ def _place_moving_side(plan: NetworkPlan, s: Scenario, pose) -> None:
     ring_of = {r.name: r.name for r in s.rings}
     ring_of.update({w.name: w.ring for w in s.wires})
     ring_of.update({p.name: p.ring for p in s.half_pins})
+    ring_of.update({c.name: c.ring for c in s.pin_clamps})
     ring_of.update({rod.name: s.rod_rings(rod)[0].name for rod in s.rods})
     for k, part in enumerate(plan.parts):  # the moving rings' planes and the parts' axes turn with them
         ring = ring_of.get(part.source)

@@ -28,10 +28,11 @@ class PartKind(IntEnum):
     PIN_CLAMP = 14  # a half pin held in its clamp on the post
     CLAMP_ARM = 15  # a compliant wire clamp's rigid arm from the ring to its joint (which lies along the wire)
     HINGE = 16  # an Ilizarov hinge on a rod: a revolute joint, free to turn about the hinge's axis only
+    PIN_CLAMP_BLOCK = 17  # a multi-pin clamp or cube: stiff links from its post's top to each pin's hole
 
 
 LINK_KINDS = (PartKind.WIRE_BONE_LINK, PartKind.CLAMP_LINK, PartKind.PIN_BONE_LINK, PartKind.ROD_RING_JOINT,
-              PartKind.PIN_CLAMP, PartKind.CLAMP_ARM, PartKind.HINGE)
+              PartKind.PIN_CLAMP, PartKind.CLAMP_ARM, PartKind.HINGE, PartKind.PIN_CLAMP_BLOCK)
 
 
 class Marker(IntEnum):

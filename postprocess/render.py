@@ -44,7 +44,7 @@ STRESS_ARRAY = "stress"
 STRESS_COLOURED = ("BONE", "RING", "ROD", "STRUT", "POST", "HALF_PIN")
 TARGET_FRACTION = 0.04  # the largest displacement is drawn as ~4 % of the model size
 LINK_KINDS = ("WIRE_BONE_LINK", "CLAMP_LINK", "PIN_BONE_LINK", "GAP_CONTACT", "CLAMP_ARM", "ROD_RING_JOINT", "PIN_CLAMP",
-              "HINGE")
+              "HINGE", "PIN_CLAMP_BLOCK")
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,7 @@ class ContinuumFrame:
         # materials and pretension strains
         wires = {w.name: w for w in s.wires}
         rods = {r.name: r for r in s.rods}
-        pins = {p.name: p for p in s.half_pins}
+        pins = {p.name: p for p in (*s.half_pins, *s.pin_clamps)}  # a pin clamp's post: the clamp's material
         self.bone_material = s.material(s.bone.material)
         self.wire_axis = {}
         for name, (kind, tag) in solid.parts.items():

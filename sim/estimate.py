@@ -149,6 +149,7 @@ def estimate_frame_run(s, ranks: int = 1, keep_states: bool = True) -> SizeEstim
 def continuum_cells(s) -> int:
     """A rough count of the tetrahedra of the continuum model of `s` (see the module docstring)."""
     from meshes.continuum import _wire_line
+    from sim.pin_geometry import pin_path
 
     c = s.continuum
     size = c.element_size_mm
@@ -166,8 +167,7 @@ def continuum_cells(s) -> int:
         zone += (2.0 * line.bone_half_chord_mm + 4.0 * line.clamp_radius_mm) * r / hw ** 2
     for p in s.half_pins:
         r = 0.5 * p.diameter_mm
-        ro, ri = s.bone_radii_mm(s.ring(p.ring).level_mm + p.post_height_mm)
-        length = s.ring(p.ring).centroid_radius_mm + (ro + 2.0 if p.bicortical else 1.0 - ri)
+        length = pin_path(s, p).t_tip  # from its clamp point to its tip, as the solid builds it
         wires += math.pi * r * r * length / min(hw, around(r)) ** 3
         zone += 2.0 * ro * r / hw ** 2
         rp = 0.5 * p.post_diameter_mm

@@ -324,7 +324,10 @@ class FrameModel:
 
             w = next(w for w in s.wires if w.name == part.source)
             return circle(2.0 * clamp_radius_mm(w, s.ring(w.ring))), s.material("stainless_steel", use)
-        pin = next(p for p in s.half_pins if p.name == part.source)
+        pin = next((p for p in s.half_pins if p.name == part.source), None)
+        if pin is None and part.kind == PartKind.POST:  # a pin clamp's post
+            c = s.pin_clamp(part.source)
+            return circle(c.post_diameter_mm), s.material(c.material, use)
         if part.kind == PartKind.HALF_PIN:
             return tube(pin.diameter_mm, pin.inner_diameter_mm), s.material(pin.material, use)
         if part.kind == PartKind.POST:

@@ -142,22 +142,31 @@ def wire_path(s, w) -> WirePath | None:
 
 
 def segment_distance_3d(p0, p1, q0, q1) -> float:
-    """The shortest distance between the segments p0-p1 and q0-q1 in space (mm)."""
+    """The shortest distance between the segments p0-p1 and q0-q1 in space (mm)
+    (Ericson, Real-Time Collision Detection, 2005, section 5.1.9)."""
     p0, p1, q0, q1 = (np.asarray(v, float) for v in (p0, p1, q0, q1))
-    u, v, r = p1 - p0, q1 - q0, p0 - q0
-    a, b, c, d, e = u @ u, u @ v, v @ v, u @ r, v @ r
-    den = a * c - b * b
-    best = math.inf
-    candidates = []
-    if den > 1e-12 * a * c:
-        sc = min(1.0, max(0.0, (b * e - c * d) / den))
-        tc = min(1.0, max(0.0, (sc * b + e) / c))
-        sc = min(1.0, max(0.0, (tc * b - d) / a))
-        candidates.append((sc, tc))
-    for sc in (0.0, 1.0):
-        candidates.append((sc, min(1.0, max(0.0, (sc * b + e) / c))))
-    for tc in (0.0, 1.0):
-        candidates.append((min(1.0, max(0.0, (tc * b - d) / a)), tc))
-    for sc, tc in candidates:
-        best = min(best, float(np.linalg.norm(r + sc * u - tc * v)))
-    return best
+    d1, d2, r = p1 - p0, q1 - q0, p0 - q0
+    a, e, f = float(d1 @ d1), float(d2 @ d2), float(d2 @ r)
+    eps = 1e-12
+
+    def clip(x: float) -> float:
+        return min(1.0, max(0.0, x))
+
+    if a <= eps and e <= eps:
+        return float(np.linalg.norm(r))
+    if a <= eps:
+        sc, tc = 0.0, clip(f / e)
+    else:
+        c = float(d1 @ r)
+        if e <= eps:
+            sc, tc = clip(-c / a), 0.0
+        else:
+            b = float(d1 @ d2)
+            den = a * e - b * b
+            sc = clip((b * f - c * e) / den) if den > eps * a * e else 0.0
+            tc = (b * sc + f) / e
+            if tc < 0.0:
+                sc, tc = clip(-c / a), 0.0
+            elif tc > 1.0:
+                sc, tc = clip((b - c) / a), 1.0
+    return float(np.linalg.norm(p0 + sc * d1 - q0 - tc * d2))

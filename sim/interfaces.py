@@ -12,9 +12,11 @@ forces. This module turns that into the element each connection cell gets:
   the wall's thickness); a smooth wire is held along its axis by friction up to the
   friction force (0: it slides freely), an olive wire is held; the wire spins freely;
 - a half pin in the bone (PIN_BONE_LINK, one cell at each surface of each cortex it
-  engages): the bone's foundation modulus over half the wall's thickness, across the pin
-  and along it (its thread); the pin's clamp (PIN_CLAMP) rocks with its bending
-  stiffness and is stiff otherwise;
+  engages): the bone's foundation modulus over half the length of pin inside the cortex
+  (the wall's thickness for a radial horizontal pin, wall / cos(tilt) for a tilted one:
+  pin_cortex_length_mm), across the pin and along it (its thread), the joint's axis
+  along the pin; the pin's clamp (PIN_CLAMP) rocks with its bending stiffness about
+  axes across the pin and is stiff otherwise;
 - a rod's bolted joint with a ring (ROD_RING_JOINT: two cells, one per nut, in parallel
   between the rod and the ring): half of each of the joint's stiffnesses each.
 - an Ilizarov hinge on a rod (HINGE: one cell across the hinge, along the rod): a revolute
@@ -72,6 +74,17 @@ def _wall_mm(s, z_mm: float) -> float:
     return r_out - r_in
 
 
+def pin_cortex_length_mm(s, pin) -> float:
+    """The length of a half pin's thread inside one cortex (mm), the mean over the cortices
+    it engages, along the pin as sim.pin_geometry places it: the wall's thickness for a
+    radial, horizontal pin in a tube; longer for a tilted one (wall / cos(tilt)) or one
+    aimed off the bone's axis (the chord through the wall)."""
+    from sim.pin_geometry import pin_path
+
+    lengths = pin_path(s, pin).cortex_lengths_mm
+    return sum(lengths) / len(lengths)
+
+
 def connection_law(s, part) -> JointLaw | None:
     """The compliant joint of a connection part, or None if it is a stiff link (rigid,
     or a smooth wire's sliding link). RIGID marks a component the caller makes a penalty."""
@@ -103,7 +116,7 @@ def connection_law(s, part) -> JointLaw | None:
             return None
         pin = next(p for p in s.half_pins if p.name == part.source)
         k_s = _foundation(c.foundation_modulus_MPa, pin.diameter_mm, s.material(pin.material, "half_pin"), bone)
-        share = k_s * 0.5 * _wall_mm(s, s.ring(pin.ring).level_mm + pin.post_height_mm)
+        share = k_s * 0.5 * pin_cortex_length_mm(s, pin)
         return JointLaw(share, share, 0.0, 0.0, 0.0, axis)
     if part.kind == PartKind.PIN_CLAMP:
         c = laws.law("pin_clamp", part.source)

@@ -96,14 +96,14 @@ def wire_hold(s, wire, reference_mm: np.ndarray, scale: float) -> Hold:
 
 
 def pin_hold(s, pin, reference_mm: np.ndarray, scale: float) -> Hold:
-    """The rows of a half pin: rigid where it enters the bone (6)."""
-    a = math.radians(pin.angle_deg)
-    outward = np.array([math.cos(a), math.sin(a), 0.0])
-    z = s.ring(pin.ring).level_mm + pin.post_height_mm
-    r_out = s.bone_radii_mm(z)[0]
-    near = r_out * outward + np.array([0.0, 0.0, z]) - reference_mm
+    """The rows of a half pin: rigid where it enters the bone (6), along its own axis
+    (sim.pin_geometry: tilted or aimed as the scenario says)."""
+    from sim.pin_geometry import pin_path
+
+    path = pin_path(s, pin)
+    near = np.asarray(path.near_outer) - reference_mm
     rows = _point_rows(near, np.eye(3), scale) + _rotation_rows(np.eye(3))
-    return Hold(pin.name, "half pin", near, -outward, np.array(rows))
+    return Hold(pin.name, "half pin", near, np.asarray(path.direction), np.array(rows))
 
 
 def bone_pieces(s) -> list[tuple[str, float, float]]:
@@ -118,13 +118,14 @@ def bone_pieces(s) -> list[tuple[str, float, float]]:
 
 def piece_holds(s) -> list[PieceHolds]:
     """Every piece of bone of a bone-bench scenario with its holds, rank and free motions."""
+    from sim.scenario import pin_entry_level_mm
+
     out = []
     scale = s.bone_radii_mm(0.5 * s.bone.length_mm)[0]  # a length to make rotations comparable with moves
     for name, lo, hi in bone_pieces(s):
         ref = np.array([0.0, 0.0, 0.5 * (lo + hi)])
         holds = [wire_hold(s, w, ref, scale) for w in s.wires if lo < s.wire_level_mm(w) < hi]
-        holds += [pin_hold(s, p, ref, scale) for p in s.half_pins
-                  if lo < s.ring(p.ring).level_mm + p.post_height_mm < hi]
+        holds += [pin_hold(s, p, ref, scale) for p in s.half_pins if lo < pin_entry_level_mm(s, p) < hi]
         A = np.vstack([h.rows for h in holds]) if holds else np.zeros((0, 6))
         rank, free = _rank_and_null_space(A)
         out.append(PieceHolds(name, lo, hi, ref, scale, tuple(holds), rank, free))

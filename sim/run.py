@@ -35,7 +35,8 @@ def yield_by_group(scenario: Scenario) -> dict[str, float]:
         "rings": [(r.material, "ring") for r in scenario.rings],
         "rods": [(r.material, "rod") for r in scenario.rods],
         "struts": [(scenario.hexapod.strut_material, "strut")] if scenario.hexapod is not None else [],
-        "half_pins": [(p.material, u) for p in scenario.half_pins for u in ("half_pin", "post")],
+        "half_pins": [(p.material, u) for p in scenario.half_pins for u in ("half_pin", "post")]
+        + [(c.material, "post") for c in scenario.pin_clamps],  # a pin clamp's post is in the half pins' group
     }
     return {g: min(scenario.material(m, use).yield_stress_MPa for m, use in names) for g, names in groups.items() if names}
 
@@ -84,7 +85,9 @@ def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
                          "both cortices") + (f"; smooth: {len(smooth)}, olive: {len(olive)}" if scenario.wires else "")
                      + placement,
         "half_pin_bone": law("pin_bone", "bonded rigidly to the bone at the cortices they engage (no thread or bone "
-                             "compliance)") + "; clamps: " + law("pin_clamp", "rigid"),
+                             "compliance)") + "; clamps: " + law("pin_clamp", "rigid")
+                         + (f"; multi-pin clamps and cubes ({len(scenario.pin_clamps)}): rigid blocks"
+                            if scenario.pin_clamps else ""),
         "wire_clamps": law("wire_clamp", "rigid: the wire's ends are fixed to the ring's centroid at the clamp (no "
                            "slip)"),
         "joints": ("rods to rings: " + law("rod_ring", "bolted rigidly to every ring they pass (no nut, washer or "

@@ -326,22 +326,71 @@ class Hinge:
 
 @dataclass(frozen=True)
 class HalfPin:
-    """A threaded half pin (Schanz screw) from a post on a ring into the bone.
+    """A threaded half pin (Schanz screw) from a post on a ring, or from a hole of a
+    multi-pin clamp or Rancho cube ([[pin_clamps]]), into the bone.
 
-    The post stands on the ring at angle_deg; the pin runs radially from the top of the
-    post to the bone axis, at post_height_mm above the ring's mid-plane (negative =
-    below). A bicortical pin engages both cortices, otherwise only the near one.
+    The post stands on the ring at angle_deg (on its centroid circle); the pin leaves it
+    at post_height_mm above the ring's mid-plane (negative = below). Its direction
+    (sim.pin_geometry, where both models and validate place it): tilt_deg: its
+    inclination to the ring's plane, + towards proximal (the pin rises, +z, as it goes
+    into the bone), - towards distal; a pin's divergence in the sagittal or coronal plane;
+    aim_deg: its direction in plan view relative to the radial direction, counter-
+    clockwise seen from proximal (0: aimed at the bone's axis); offset_mm: instead of
+    aim_deg, the plan distance at which its axis passes the bone's axis (signed, + to the
+    left of its direction, as a wire's). Defaults: the radial, horizontal pin.
+    bicortical: the pin engages both cortices, its tip 2 mm past the far one; otherwise
+    the near cortex only, its tip 1 mm into the medullary canal.
+    clamp: the name of the [[pin_clamps]] entry that holds it (its ring, angle_deg, post
+    and the height of its hole then come from the clamp: leave them out); hole: which of
+    the clamp's holes (1 = on the clamp's post), required when the clamp has several.
     """
 
     name: str
-    ring: str
-    angle_deg: float
+    ring: str | None = None
+    angle_deg: float | None = None
     diameter_mm: float = 6.0
     post_height_mm: float = 20.0
     post_diameter_mm: float = 12.0
     bicortical: bool = True
     material: str = "stainless_steel"
     inner_diameter_mm: float = 0.0  # > 0: a cannulated pin
+    tilt_deg: float = 0.0
+    aim_deg: float = 0.0
+    offset_mm: float | None = None
+    clamp: str | None = None
+    hole: int | None = None
+
+
+PinClampKind = Literal["multi_pin_clamp", "rancho_cube"]
+PinRow = Literal["axial", "tangential"]
+
+
+@dataclass(frozen=True)
+class PinClampBlock:
+    """A block that holds several half pins on one post of a ring ([[pin_clamps]]): a
+    multi-pin clamp, or a Rancho cube (a cube bolted to the ring or to a post, its holes
+    taking 4-6 mm half pins through centring sleeves). Both models make it one rigid block
+    (the frame model: stiff links from the post's top to each pin; the solid: a box).
+
+    The post stands on ring `ring` at angle_deg and carries the block at post_height_mm
+    above the ring's mid-plane (negative = below). holes: how many pin holes it has,
+    hole_spacing_mm apart along its row: "axial" (stacked along the bone, away from the
+    ring) or "tangential" (side by side along the ring, counter-clockwise); hole 1 is on
+    the post. Each pin gives its own tilt_deg and aim_deg, so pins in one clamp are
+    parallel or diverge. block_mm: the block's size across its row.
+    """
+
+    name: str
+    ring: str
+    angle_deg: float
+    kind: PinClampKind = "multi_pin_clamp"
+    holes: int = 3
+    hole_spacing_mm: float = 12.0
+    row: PinRow = "axial"
+    post_height_mm: float = 20.0
+    post_diameter_mm: float = 12.0
+    block_mm: float = 20.0
+    material: str = "stainless_steel"
 
 
 @dataclass(frozen=True)
@@ -870,6 +919,7 @@ class Scenario:
     rods: tuple[Rod, ...] = ()
     half_pins: tuple[HalfPin, ...] = ()
     hinges: tuple[Hinge, ...] = ()
+    pin_clamps: tuple[PinClampBlock, ...] = ()
     loads: Loads = Loads()
     mesh: MeshSettings = MeshSettings()
     solver: SolverSettings = SolverSettings()
@@ -903,6 +953,10 @@ class Scenario:
 
     def ring(self, name: str) -> Ring:
         return next(r for r in self.rings if r.name == name)
+
+    def pin_clamp(self, name: str) -> PinClampBlock:
+        """The [[pin_clamps]] entry of this name."""
+        return next(c for c in self.pin_clamps if c.name == name)
 
     def rings_by_level(self) -> list[Ring]:
         return sorted(self.rings, key=lambda r: r.level_mm)
@@ -1033,8 +1087,12 @@ def _to_plain(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _to_plain(v) for k, v in obj.items()}
     if dataclasses.is_dataclass(obj):
-        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if getattr(obj, f.name) is not None}
+        out = {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+               if getattr(obj, f.name) is not None}
+        if isinstance(obj, HalfPin) and obj.clamp is not None:
+            for key in CLAMPED_PIN_KEYS:  # the clamp's, filled in when read: a changed clamp moves its pins
+                out.pop(key, None)
+        return out
     if isinstance(obj, tuple):
         return [_to_plain(x) for x in obj]
     return obj
@@ -1077,7 +1135,7 @@ def standard_rods() -> tuple[Rod, ...]:
 SCHEMA_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 # Keys a file may give besides a dataclass's fields: alias -> the field it sets.
 KEY_ALIASES: dict[type, dict[str, str]] = {Wire: {"tension_kgf": "tension_N"}}
-PART_GROUPS = ("rings", "wires", "rods", "half_pins", "hinges")
+PART_GROUPS = ("rings", "wires", "rods", "half_pins", "hinges", "pin_clamps")
 
 
 def _optional_inner(tp: Any) -> Any:
@@ -1454,9 +1512,10 @@ def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | Non
         rods = standard_rods()
         defaulted.add("rods")
         said.append(f"rods: the file has no [[rods]]: {DEFAULT_PARTS['rods']}")
-    pins = scenario.half_pins
+    pins = _resolve_clamped_pins(data, scenario)
     if pins:
-        said.append(f"half pins: {len(pins)} from the file")
+        said.append(f"half pins: {len(pins)} from the file"
+                    + (f", {len(scenario.pin_clamps)} pin clamps" if scenario.pin_clamps else ""))
     scenario = dataclasses.replace(scenario, rings=rings, wires=wires, rods=rods, half_pins=pins)
     try:
         validate(scenario)
@@ -1493,6 +1552,72 @@ def _resolve_surface(data: dict[str, Any], base: Path) -> dict[str, Any]:
         data = dict(data)
         data["bone"] = {**bone, "surface": str((base / bone["surface"]).absolute())}
     return data
+
+
+# What a half pin in a [[pin_clamps]] entry takes from its clamp (_resolve_clamped_pins).
+CLAMPED_PIN_KEYS = ("ring", "angle_deg", "post_height_mm", "post_diameter_mm")
+
+
+def clamp_hole_height_mm(clamp: PinClampBlock, hole: int) -> float:
+    """The height (mm) of hole `hole` of a [[pin_clamps]] block above its ring's mid-plane:
+    hole 1 on the post's top; an "axial" row runs away from the ring, hole_spacing_mm a
+    hole; a "tangential" row stays at the post's height (sim.pin_geometry.hole_point)."""
+    if clamp.row != "axial":
+        return clamp.post_height_mm
+    return clamp.post_height_mm + math.copysign((hole - 1) * clamp.hole_spacing_mm,
+                                                clamp.post_height_mm if clamp.post_height_mm else 1.0)
+
+
+def _resolve_clamped_pins(data: dict[str, Any], scenario: Scenario) -> tuple[HalfPin, ...]:
+    """The half pins with their ring, angle and post filled in: a pin held by a
+    [[pin_clamps]] entry takes its ring, angle_deg, post_diameter_mm and post_height_mm
+    (its hole's height) from the clamp; a value the file gives must agree with the clamp's
+    (a pin naming another ring than its clamp's is refused). Raises ScenarioError."""
+    raw = data.get("half_pins") or []
+    clamps = {c.name: (j, c) for j, c in enumerate(scenario.pin_clamps)}
+    out = []
+    for i, pin in enumerate(scenario.half_pins):
+        p = f"half_pins[{i}]"
+        given = raw[i] if i < len(raw) and isinstance(raw[i], dict) else {}
+        if pin.clamp is None:
+            if pin.hole is not None:
+                raise ScenarioError(f"{p}.hole", f"half pin {pin.name!r} is on its own post (no clamp), so a hole does "
+                                    "not apply; accepted: remove hole, or clamp = the name of a [[pin_clamps]] entry")
+            for key, what in (("ring", "the ring whose post holds it"), ("angle_deg", "its post's angle on the ring")):
+                if getattr(pin, key) is None:
+                    raise ScenarioError(f"{p}.{key}", f"is required for half pin {pin.name!r} ({what}); accepted: a "
+                                        f"value, or clamp = the name of a [[pin_clamps]] entry that holds the pin")
+            out.append(pin)
+            continue
+        if pin.clamp not in clamps:
+            names = ", ".join(repr(n) for n in clamps) or "none (the file has no [[pin_clamps]])"
+            raise ScenarioError(f"{p}.clamp", f"{pin.clamp!r} is not a pin clamp; accepted: one of {names}")
+        j, c = clamps[pin.clamp]
+        _limit("pin_clamps[].holes", f"pin_clamps[{j}].holes", c.holes)  # before its holes are counted
+        hole = pin.hole
+        if hole is None:
+            if c.holes > 1:
+                raise ScenarioError(f"{p}.hole", f"is required: clamp {c.name!r} has {c.holes} holes; accepted: "
+                                    f"hole = 1 to {c.holes} (1 is on the clamp's post)")
+            hole = 1
+        if not 1 <= hole <= c.holes:
+            raise ScenarioError(f"{p}.hole", f"{hole} is not a hole of clamp {c.name!r}; accepted: 1 to {c.holes}")
+        resolved = dict(zip(CLAMPED_PIN_KEYS, (c.ring, c.angle_deg, clamp_hole_height_mm(c, hole),
+                                               c.post_diameter_mm)))
+        for key, value in resolved.items():
+            if key not in given or given[key] == value or (
+                    isinstance(given[key], (int, float)) and isinstance(value, float)
+                    and abs(given[key] - value) < 1e-9):
+                continue
+            if key == "ring":
+                raise ScenarioError(f"{p}.ring", f"{given[key]!r}: half pin {pin.name!r} is held by clamp {c.name!r} "
+                                    f"(pin_clamps[{j}]), which stands on ring {c.ring!r}; a clamp holds pins on its own "
+                                    f"ring only; accepted: ring = {c.ring!r}, or leave ring out")
+            raise ScenarioError(f"{p}.{key}", f"{given[key]!r}: half pin {pin.name!r} is held by clamp {c.name!r}, "
+                                f"whose {key} is {value:g} for hole {hole}; a pin in a clamp takes it from the clamp; "
+                                f"accepted: leave {key} out (set it on pin_clamps[{j}])")
+        out.append(dataclasses.replace(pin, hole=hole, **resolved))
+    return tuple(out)
 
 
 def load_scenario(path: str | Path, notes: list[str] | None = None) -> Scenario:
@@ -1599,11 +1724,27 @@ LIMITS: dict[str, Limit] = {
     "gap.obliquity_deg": Limit(0.0, 60.0, "deg", "0: a transverse fracture; the AO/OTA classification calls a "
                                "diaphyseal fracture line of 30 deg or more oblique; a steeper plane runs along the shaft "
                                "for more than 1.7 diameters and is usually spiral (not built)"),
-    "half_pins[].diameter_mm": Limit(3.0, 7.0, "mm", "Schanz screws for ring fixators are 3-6.5 mm, 4-6 mm in adult "
-                                     "long bones"),
+    # Half pins: docs/frame-model.md, "Half pins", has the sources of these ranges.
+    "half_pins[].diameter_mm": Limit(4.0, 6.5, "mm", "Ilizarov half pins are 4.0, 5.0 and 6.0 mm and Rancho cubes take "
+                                     "those three (Wheeless' Textbook of Orthopaedics, 'Ilizarov half pin "
+                                     "characteristics'); Schanz screws come up to 6.5 mm"),
     "half_pins[].post_height_mm": Limit(-120.0, 120.0, "mm", "posts and cubes on real rings stand up to about "
                                         "100 mm"),
     "half_pins[].post_diameter_mm": Limit(5.0, 30.0, "mm", "posts and cubes are 10-20 mm across"),
+    "half_pins[].tilt_deg": Limit(-60.0, 60.0, "deg", "half pins diverge by up to 60 deg in the sagittal and "
+                                  "coronal planes (Lenarz et al. 2008, Clin Orthop Relat Res 466:2933): up to 60 "
+                                  "deg to the ring's plane; steeper, a pin runs along the bone, not across it"),
+    "half_pins[].aim_deg": Limit(-45.0, 45.0, "deg", "a pin aimed more than 45 deg off the bone's axis meets the "
+                                 "cortex at a glancing angle"),
+    "half_pins[].offset_mm": Limit(-30.0, 30.0, "mm", "a pin passes within the bone: at most a femur's radius from "
+                                   "its axis"),
+    "pin_clamps[].post_height_mm": Limit(-120.0, 120.0, "mm", "posts and cubes on real rings stand up to about "
+                                         "100 mm"),
+    "pin_clamps[].post_diameter_mm": Limit(5.0, 30.0, "mm", "posts and cubes are 10-20 mm across"),
+    "pin_clamps[].holes": Limit(1, 6, "", "multi-pin clamps take 2-5 pins; a Rancho cube one or two"),
+    "pin_clamps[].hole_spacing_mm": Limit(6.0, 40.0, "mm", "no maker's hole spacing was found (assumed): at least a "
+                                          "6.5 mm pin's width, at most a long clamp's"),
+    "pin_clamps[].block_mm": Limit(8.0, 60.0, "mm", "Rancho cubes and pin clamps are about 10-30 mm across"),
     "loads.axial.force_N": Limit(0.0, 5000.0, "N", "bench tests use 400-1000 N; walking loads a leg with a few "
                                  "times body weight", low_open=True),
     "loads.moment_Nm": Limit(0.0, 50.0, "N*m", "bench tests use 2-20 N*m", low_open=True),
@@ -1766,6 +1907,7 @@ def validate(s: Scenario) -> None:
     _validate_wires(s)
     _validate_rods(s)
     _validate_hinges(s)
+    _validate_pin_clamps(s)
     _validate_pins(s)
     _validate_ring_openings(s)
     if s.has_bone:
@@ -1773,7 +1915,7 @@ def validate(s: Scenario) -> None:
         _validate_clearance(s)
         for fragment, z_lo, z_hi in _bone_pieces(s):
             held = [w.name for w in s.wires if z_lo < s.wire_level_mm(w) < z_hi]
-            held += [p.name for p in s.half_pins if z_lo < s.ring(p.ring).level_mm + p.post_height_mm < z_hi]
+            held += [p.name for p in s.half_pins if z_lo < pin_entry_level_mm(s, p) < z_hi]
             if not held:
                 raise ScenarioError("wires", f"the {fragment} is held by no wire or half pin (none between {z_lo:g} "
                                     f"and {z_hi:g} mm); accepted: at least one wire or half pin on every piece of bone")
@@ -2008,7 +2150,7 @@ def _validate_names(s: Scenario) -> None:
     """Unique, plain names across all parts, and not too many parts."""
     seen: dict[str, str] = {}
     reserved = {"bone_proximal", "bone_distal", "bone_segment", "regenerate", "gap_contact", "defect_contact"}
-    for group in ("rings", "wires", "rods", "half_pins", "hinges"):
+    for group in ("rings", "wires", "rods", "half_pins", "hinges", "pin_clamps"):
         for i, part in enumerate(getattr(s, group)):
             path = f"{group}[{i}].name"
             if not part.name or not part.name.replace("_", "").replace("-", "").isalnum() or not part.name.isascii():
@@ -2131,8 +2273,11 @@ def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
         for ring in s.rod_rings(rod):
             out.append((f"rods[{i}].angle_deg", f"rod {rod.name!r}", ring.name, rod.angle_deg))
     for i, pin in enumerate(s.half_pins):
-        if pin.ring in by_name:
+        if pin.ring in by_name and pin.clamp is None:
             out.append((f"half_pins[{i}].angle_deg", f"the post of half pin {pin.name!r}", pin.ring, pin.angle_deg))
+    for i, c in enumerate(s.pin_clamps):
+        if c.ring in by_name:
+            out.append((f"pin_clamps[{i}].angle_deg", f"the post of pin clamp {c.name!r}", c.ring, c.angle_deg))
     if s.hexapod is not None:
         from sim.hexapod import fixed_level_geometries, hexapod_geometry
 
@@ -2597,15 +2742,84 @@ def _validate_hinges(s: Scenario) -> None:
                                 "angular correction), or no hinge")
 
 
+# Two half pins keep this much room between their surfaces (mm): drilled holes closer than
+# this split the cortex between them, and the solid's mesher cannot mesh pins whose
+# surfaces touch (as RING_EDGE_MM for the parts in a ring's holes).
+PIN_CLEARANCE_MM = 1.0
+# A half pin keeps at least this many of its own diameters of bone between its surface and
+# the bone's outer surface, on either side: a centred pin no wider than a third of the
+# bone (the usual rule for a pin's size) leaves one diameter; a pin off the bone's axis
+# leaves less on one side and grazes the cortex (see _validate_pins).
+PIN_BONE_LIGAMENT_DIAMETERS = 1.0
+
+
+def pin_entry_level_mm(s: Scenario, pin: HalfPin) -> float:
+    """The level (mm) where a half pin enters the bone (sim.pin_geometry): the piece of
+    bone it holds. Off the bone's geometry (no bone, or a pin that misses it): the level
+    of its clamp point."""
+    from sim.pin_geometry import PinGeometryError, pin_path
+
+    try:
+        return pin_path(s, pin).near_outer[2]
+    except PinGeometryError:
+        return s.ring(pin.ring).level_mm + pin.post_height_mm
+
+
+def _validate_pin_clamps(s: Scenario) -> None:
+    """[[pin_clamps]]: on a ring, in range, each hole used once, each clamp used."""
+    ring_names = [r.name for r in s.rings]
+    for j, c in enumerate(s.pin_clamps):
+        p = f"pin_clamps[{j}]"
+        if c.ring not in ring_names:
+            raise ScenarioError(f"{p}.ring", f"{c.ring!r} is not a ring; accepted: {', '.join(ring_names)}")
+        for key in ("post_height_mm", "post_diameter_mm", "holes", "hole_spacing_mm", "block_mm"):
+            _limit(f"pin_clamps[].{key}", f"{p}.{key}", getattr(c, key))
+        _limit("angle", f"{p}.angle_deg", c.angle_deg, ANGLE)
+        _material(f"{p}.material", c.material, s)
+        if c.block_mm < c.post_diameter_mm:
+            raise ScenarioError(f"{p}.block_mm", f"{c.block_mm:g} mm is narrower than the clamp's post "
+                                f"({c.post_diameter_mm:g} mm); accepted: at least post_diameter_mm")
+        held = [(i, pin) for i, pin in enumerate(s.half_pins) if pin.clamp == c.name]
+        if not held:
+            raise ScenarioError(p, f"pin clamp {c.name!r} holds no half pin; accepted: clamp = {c.name!r} on the half "
+                                "pins it holds, or remove it")
+        seen: dict[int, str] = {}
+        for i, pin in held:
+            if pin.hole in seen:
+                raise ScenarioError(f"half_pins[{i}].hole", f"hole {pin.hole} of clamp {c.name!r} holds half pin "
+                                    f"{seen[pin.hole]!r} already; half pin {pin.name!r} cannot use it too; accepted: a "
+                                    f"free hole of the {c.holes} ("
+                                    f"{', '.join(str(k) for k in range(1, c.holes + 1) if k not in seen)})")
+            seen[pin.hole] = pin.name
+            widest = max(q.diameter_mm for _, q in held)
+            if widest + 2 * RING_EDGE_MM > c.block_mm:
+                raise ScenarioError(f"{p}.block_mm", f"{c.block_mm:g} mm is too narrow for a {widest:g} mm pin; "
+                                    f"accepted: at least {widest + 2 * RING_EDGE_MM:g} mm ({RING_EDGE_MM:g} mm of "
+                                    "block either side of the pin)")
+
+
 def _validate_pins(s: Scenario) -> None:
-    b, g = s.bone, s.gap
+    """Half pins: sizes and directions in range; with a bone, each pin placed as both models
+    place it (sim.pin_geometry.pin_path) enters the bone across its cortex (not grazing
+    it), a unicortical pin ends in the canal, a pin stays in the bone's length, and no
+    two pins cross or touch."""
+    from sim.pin_geometry import PinGeometryError, pin_path
+
+    b = s.bone
     ring_names = {r.name: i for i, r in enumerate(s.rings)}
+    paths = {}
     for i, pin in enumerate(s.half_pins):
         p = f"half_pins[{i}]"
         if pin.ring not in ring_names:
             raise ScenarioError(f"{p}.ring", f"{pin.ring!r} is not a ring; accepted: {', '.join(ring_names)}")
-        for key in ("diameter_mm", "post_diameter_mm", "post_height_mm"):
+        for key in ("diameter_mm", "post_diameter_mm", "post_height_mm", "tilt_deg", "aim_deg"):
             _limit(f"half_pins[].{key}", f"{p}.{key}", getattr(pin, key))
+        if pin.offset_mm is not None:
+            _limit("half_pins[].offset_mm", f"{p}.offset_mm", pin.offset_mm)
+            if pin.aim_deg != 0.0:
+                raise ScenarioError(f"{p}.offset_mm", f"half pin {pin.name!r} gives both aim_deg ({pin.aim_deg:g} deg) "
+                                    "and offset_mm: they say the same thing (where the pin passes the bone's axis); "
+                                    "accepted: one of them")
         _limit("angle", f"{p}.angle_deg", pin.angle_deg, ANGLE)
         _material(f"{p}.material", pin.material, s)
         if not 0 <= pin.inner_diameter_mm < pin.diameter_mm:
@@ -2614,21 +2828,74 @@ def _validate_pins(s: Scenario) -> None:
         if pin.post_diameter_mm < pin.diameter_mm:
             raise ScenarioError(f"{p}.post_diameter_mm", f"{pin.post_diameter_mm:g} mm is thinner than the pin "
                                 f"({pin.diameter_mm:g} mm) it holds; accepted: at least the pin's diameter")
-        if s.has_bone:
-            z = s.ring(pin.ring).level_mm + pin.post_height_mm
-            if not 0 < z < b.length_mm:
-                raise ScenarioError(f"{p}.post_height_mm", f"the pin at z = {z:g} mm is off the bone")
-            d_out = 2 * s.bone_radii_mm(z)[0]
-            if pin.diameter_mm >= d_out:
-                raise ScenarioError(f"{p}.diameter_mm", f"{pin.diameter_mm:g} mm; accepted: less than the bone's "
-                                    f"outer diameter at the pin ({d_out:g} mm at z = {z:g} mm)")
-        for j, other in enumerate(s.half_pins[:i]):
-            da = abs((pin.angle_deg - other.angle_deg + 180.0) % 360.0 - 180.0)
-            if other.ring == pin.ring and da < 1.0 and \
-                    abs(pin.post_height_mm - other.post_height_mm) < 0.5 * (pin.diameter_mm + other.diameter_mm):
-                raise ScenarioError(p, f"half pin {pin.name!r} lies on half pin {other.name!r} (ring {pin.ring!r}, "
-                                    f"{pin.angle_deg:g} deg, post height {pin.post_height_mm:g} mm); accepted: pins at "
-                                    "least their diameters apart (another angle or post height)")
+        if not s.has_bone:
+            continue
+        z = s.ring(pin.ring).level_mm + pin.post_height_mm
+        if not 0 < z < b.length_mm:
+            raise ScenarioError(f"{p}.post_height_mm", f"the pin at z = {z:g} mm is off the bone")
+        ro = s.bone_radii_mm(z)[0]
+        if pin.diameter_mm >= 2 * ro:
+            raise ScenarioError(f"{p}.diameter_mm", f"{pin.diameter_mm:g} mm; accepted: less than the bone's "
+                                f"outer diameter ({2 * ro:g} mm)")
+        way = "offset_mm" if pin.offset_mm is not None else "aim_deg"
+        try:
+            path = pin_path(s, pin)
+        except PinGeometryError as exc:
+            raise ScenarioError(f"{p}.{exc.field}", exc.message) from None
+        paths[pin.name] = path
+        _check_pin_in_bone(s, p, pin, path, way)
+    if not s.has_bone:
+        return
+    for i, pin in enumerate(s.half_pins):
+        a = paths[pin.name]
+        for other in s.half_pins[:i]:
+            o = paths[other.name]
+            gap = segment_distance_3d(a.clamp_point, a.tip, o.clamp_point, o.tip)
+            need = 0.5 * (pin.diameter_mm + other.diameter_mm) + PIN_CLEARANCE_MM
+            if gap < need - 1e-9:
+                raise ScenarioError(f"half_pins[{i}]", f"half pin {pin.name!r} and half pin {other.name!r} cross or "
+                                    f"touch: their axes come {gap:.2f} mm apart (from clamp to tip); accepted: axes at "
+                                    f"least their radii + {PIN_CLEARANCE_MM:g} mm ({need:g} mm) apart: another "
+                                    "tilt_deg, aim_deg, angle_deg, post height or clamp hole for one of them")
+
+
+def _check_pin_in_bone(s: Scenario, p: str, pin: HalfPin, path, way: str) -> None:
+    """A pin through the bone as a surgeon drives it: across the cortex, not along its edge;
+    a unicortical pin's tip in the canal; within the bone's length."""
+    b = s.bone
+    z_entry = path.near_outer[2]
+    ro = s.bone_radii_mm(z_entry)[0]
+    need = PIN_BONE_LIGAMENT_DIAMETERS * pin.diameter_mm
+    shell = ro - abs(path.closest_mm) - 0.5 * pin.diameter_mm
+    if shell < need - 1e-9:
+        most = ro - 0.5 * pin.diameter_mm - need
+        if most < 0:
+            raise ScenarioError(f"{p}.diameter_mm", f"{pin.diameter_mm:g} mm: a pin this thick through a {2 * ro:g} mm "
+                                f"bone leaves less than one pin diameter of bone either side of it; accepted: a pin of "
+                                f"at most {2 * ro / (1 + 2 * PIN_BONE_LIGAMENT_DIAMETERS):.2f} mm (a third of the bone's "
+                                "diameter) through this bone")
+        rho = math.hypot(path.clamp_point[0], path.clamp_point[1])
+        if way == "offset_mm":
+            accepted = f"|offset_mm| <= {most:.2f} mm"
+        else:
+            accepted = f"|aim_deg| <= {math.degrees(math.asin(min(1.0, most / rho))):.2f} deg (an offset of at most " \
+                       f"{most:.2f} mm from the bone's axis)"
+        raise ScenarioError(f"{p}.{way}", f"{getattr(pin, way):g}: half pin {pin.name!r} ({pin.diameter_mm:g} mm) "
+                            f"passes {abs(path.closest_mm):.2f} mm from the bone's axis and grazes the cortex, "
+                            f"{max(shell, 0.0):.2f} mm under the bone's surface (outer radius {ro:g} mm); accepted: "
+                            f"{accepted}, which leaves at least one pin diameter ({need:g} mm) of bone beside the pin "
+                            "(a pin along the cortex's edge splits it, and the solid model meshes a thin shell with "
+                            "slivers)")
+    if not pin.bicortical and not math.isfinite(path.t_tip):
+        raise ScenarioError(f"{p}.bicortical", f"half pin {pin.name!r} is unicortical (bicortical = false) but its "
+                            "axis never reaches the medullary canal, so its tip would end in the far side's cortex; "
+                            "accepted: bicortical = true, or a pin aimed at the canal")
+    lo, hi = path.z_range_mm
+    if not (0 < lo and hi < b.length_mm):
+        raise ScenarioError(f"{p}.tilt_deg", f"{pin.tilt_deg:g} deg: half pin {pin.name!r} runs in the bone from z = "
+                            f"{path.near_outer[2]:g} to its tip at z = {path.tip[2]:g} mm, out of the bone's end (0 to "
+                            f"{b.length_mm:g} mm); accepted: a pin whose tip stays in the bone's length (less tilt, or "
+                            "another post height)")
 
 
 def _validate_clearance(s: Scenario) -> None:
@@ -2658,9 +2925,14 @@ def _validate_clearance(s: Scenario) -> None:
         half = math.sqrt(max(s.bone_radii_mm(s.wire_level_mm(w))[0] ** 2 - w.offset_mm ** 2, 0.0))
         reach = 0.5 * w.diameter_mm + abs(math.tan(math.radians(w.incline_deg))) * half
         check(f"wires[{i}].ring", "wire", s.wire_level_mm(w), reach)
+    from sim.pin_geometry import pin_path
+
     for i, pin in enumerate(s.half_pins):
-        check(f"half_pins[{i}].post_height_mm", "pin", s.ring(pin.ring).level_mm + pin.post_height_mm,
-              0.5 * pin.diameter_mm)
+        # a tilted pin spans the levels from its entry to its tip; its section reaches r / cos(tilt) above and below
+        path = pin_path(s, pin)
+        lo, hi = path.z_range_mm
+        reach = 0.5 * pin.diameter_mm / max(math.cos(math.radians(pin.tilt_deg)), 1e-6)
+        check(f"half_pins[{i}].post_height_mm", "pin", 0.5 * (lo + hi), 0.5 * (hi - lo) + reach)
 
 
 # What stands in a ring's holes (a rod, a wire clamp's bolt, a half pin's post) keeps at least
@@ -2698,18 +2970,6 @@ def _segment_distance_2d(p0, p1, q0, q1) -> float:
         return math.hypot(x[0] - a[0] - t * ux, x[1] - a[1] - t * uy)
 
     return min(to_segment(p0, q0, q1), to_segment(p1, q0, q1), to_segment(q0, p0, p1), to_segment(q1, p0, p1))
-
-
-def _half_pin_axis(s: Scenario, pin: HalfPin) -> tuple[tuple[float, float], tuple[float, float], float]:
-    """A half pin's axis in plan, from its post to its tip, and its level (mm), as the
-    continuum builder places it (meshes.continuum): 2 mm out of the far cortex if
-    bicortical, 1 mm into the canal otherwise."""
-    ring = s.ring(pin.ring)
-    a = math.radians(pin.angle_deg)
-    base = ring_geometry.attachment_xy(ring, pin.angle_deg)
-    ro, ri = s.bone_radii_mm(ring.level_mm + pin.post_height_mm)
-    tip = -(ro + 2.0) if pin.bicortical else (ri - 1.0 if ri > 1.0 else 0.0)
-    return base, (tip * math.cos(a), tip * math.sin(a)), ring.level_mm + pin.post_height_mm
 
 
 def _validate_builds(s: Scenario) -> None:
@@ -2798,22 +3058,26 @@ def _validate_builds(s: Scenario) -> None:
                                     f"would run through each other; accepted: crossing wires on opposite faces of "
                                     f"the ring (face = {opposite!r} for one of them)")
     if s.has_bone:
+        from sim.pin_geometry import pin_path
+
         for i, pin in enumerate(s.half_pins):
-            p0, p1, z_p = _half_pin_axis(s, pin)
+            path = pin_path(s, pin)
+            z_p = path.clamp_point[2]
             for w in s.wires:
                 ends = chords[w.name]
                 if ends is None:
                     continue
-                path = wire_path(s, w)
+                wpath = wire_path(s, w)
+                z_w = s.wire_level_mm(w)
                 reach = 0.5 * (w.diameter_mm + pin.diameter_mm)
-                if segment_distance_3d((*p0, z_p), (*p1, z_p), path.start_mm, path.end_mm) < reach - 1e-9:
-                    free = s.wire_level_mm(w) + math.copysign(reach, z_p - s.wire_level_mm(w)) - s.ring(
-                        pin.ring).level_mm
+                gap = segment_distance_3d(path.clamp_point, path.tip, wpath.start_mm, wpath.end_mm)
+                if gap < reach - 1e-9:
+                    free = z_w + math.copysign(reach, z_p - z_w) - s.ring(pin.ring).level_mm
                     raise ScenarioError(f"half_pins[{i}].post_height_mm", f"half pin {pin.name!r} at z = {z_p:g} mm "
-                                        f"crosses wire {w.name!r} at z = {s.wire_level_mm(w):g} mm: they would run "
+                                        f"crosses wire {w.name!r} at z = {z_w:g} mm: they would run "
                                         f"through each other; accepted: a post height that puts the pin at least "
                                         f"{reach:g} mm (their radii) above or below the wire (e.g. "
-                                        f"post_height_mm = {free:g}), or another angle")
+                                        f"post_height_mm = {free:g}), or another angle or tilt")
 
 
 def _validate_wires_in_space(s: Scenario) -> None:
@@ -2860,10 +3124,19 @@ def _validate_footprints(s: Scenario, chords: dict) -> None:
                     feet.append((x, y, clamp_radius_mm(w, ring), f"a clamp of wire {w.name!r}",
                                  f"wires[{j}].angle_deg", w.name))
         for j, pin in enumerate(s.half_pins):
-            if pin.ring == ring.name:
-                (x, y), _, _ = _half_pin_axis(s, pin)
+            if pin.ring == ring.name and pin.clamp is None:
+                a = math.radians(pin.angle_deg)
+                x = ring.centre_xy_mm[0] + ring.centroid_radius_mm * math.cos(a)
+                y = ring.centre_xy_mm[1] + ring.centroid_radius_mm * math.sin(a)
                 feet.append((x, y, 0.5 * pin.post_diameter_mm, f"the post of half pin {pin.name!r}",
                              f"half_pins[{j}].angle_deg", pin.name))
+        for j, c in enumerate(s.pin_clamps):
+            if c.ring == ring.name:
+                a = math.radians(c.angle_deg)
+                x = ring.centre_xy_mm[0] + ring.centroid_radius_mm * math.cos(a)
+                y = ring.centre_xy_mm[1] + ring.centroid_radius_mm * math.sin(a)
+                feet.append((x, y, 0.5 * c.post_diameter_mm, f"the post of pin clamp {c.name!r}",
+                             f"pin_clamps[{j}].angle_deg", c.name))
         for k, (x1, y1, r1, what1, _, owner1) in enumerate(feet):
             for x2, y2, r2, what2, field, owner2 in feet[k + 1:]:
                 if owner1 == owner2:
@@ -3024,7 +3297,7 @@ def _validate_distraction(s: Scenario) -> None:
                                     f"{w.ring!r}, which does not move; accepted: only the transport ring's wires on "
                                     "the segment")
         for i, pin in enumerate(s.half_pins):
-            if seg_lo < s.ring(pin.ring).level_mm + pin.post_height_mm < seg_hi and pin.ring != d.transport_ring:
+            if seg_lo < pin_entry_level_mm(s, pin) < seg_hi and pin.ring != d.transport_ring:
                 raise ScenarioError(f"half_pins[{i}].ring", f"half pin {pin.name!r} holds the transport segment "
                                     "from a ring that does not move")
         if d.lengthening_mm > s.defect.length_mm:

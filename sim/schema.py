@@ -179,7 +179,8 @@ def _describe(cls: type, name: str, prop: dict[str, Any], limit: sc.Limit | None
 
 
 # Arrays of tables that a file extending another merges by name (sim.composition).
-NAMED_TABLES = {"rings": "Ring", "wires": "Wire", "rods": "Rod", "half_pins": "HalfPin", "materials": "Material"}
+NAMED_TABLES = {"rings": "Ring", "wires": "Wire", "rods": "Rod", "half_pins": "HalfPin", "pin_clamps": "PinClampBlock",
+                "materials": "Material"}
 
 
 def _composition(root: dict[str, Any], tables: dict[str, Any]) -> None:

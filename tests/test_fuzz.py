@@ -69,6 +69,8 @@ def _bases() -> dict[str, dict]:
         "tibial_plateau": _resolved("tibial-plateau-hybrid.toml"),  # wires inclined and on posts
         "femoral_arch": _femoral_arch_base(),
         "connections": _connections_base(),
+        "femur_arch": _resolved("femur-arch.toml"),  # [[pin_clamps]], clamped and tilted half pins
+        "pin_offset": _resolved("hybrid-halfpins.toml", **{"half_pins[0].offset_mm": 1.0}),
     }
 
 

@@ -173,7 +173,7 @@ def test_numbers_out_of_any_physical_range_are_refused_with_the_reason():
     bad({"mesh": {"element_size_mm": 0.01}}, "mesh.element_size_mm", "0.5 to 50 mm")
     bad({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 1e300}]}, "wires[0].angle_deg", "-360 to 360 deg")
     bad({"half_pins": [{"name": "p", "ring": "ring1", "angle_deg": 0, "diameter_mm": 12}]},
-        "half_pins[0].diameter_mm", "3 to 7 mm", "Schanz")
+        "half_pins[0].diameter_mm", "4 to 6.5 mm", "Schanz")
     bad({"loads": {"torsion": {"moment_Nm": 1e6}}}, "loads.torsion.moment_Nm", "at most 50 N*m")
     bad({"solver": {"max_step_cuts": 40}}, "solver.max_step_cuts", "0 to 12", "4096 sub-steps")
 

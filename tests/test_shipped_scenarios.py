@@ -117,3 +117,15 @@ def test_imported_bone_runs_from_a_copy_of_the_examples(tmp_path):
     assert "tibia-template.stl" in d["assumptions"]["bone"]
     resolved = json.loads((tmp_path / "run" / "scenario.resolved.json").read_text())
     assert Path(resolved["bone"]["surface"]) == (copied.parent / "bones" / "tibia-template.stl").absolute()
+def test_femoral_arch_runs_with_its_clamped_and_diverging_pins(tmp_path):
+    """scenarios/femur-arch.toml (issue 19): the arch's four half pins, two in one
+    multi-pin clamp, carry load in the frame model, and its picture is drawn."""
+    r = run_cli(ROOT / "scenarios" / "femur-arch.toml", tmp_path / "run")
+    assert r.returncode == 0, r.stderr
+    d = json.loads((tmp_path / "run" / "results.json").read_text())
+    check_contract(d)
+    peaks = d["load_cases"]["axial"]["max_von_mises_MPa"]
+    assert peaks["half_pins"] > 10.0  # the pins hold the proximal fragment
+    resolved = json.loads((tmp_path / "run" / "scenario.resolved.json").read_text())
+    assert [p["clamp"] for p in resolved["half_pins"]].count("lateral_clamp") == 2
+    assert (tmp_path / "run" / "frame.png").stat().st_size > 10_000
