@@ -167,9 +167,10 @@ def continuum_cells(s) -> int:
         zone += (2.0 * line.bone_half_chord_mm + 4.0 * line.clamp_radius_mm) * r / hw ** 2
     for p in s.half_pins:
         r = 0.5 * p.diameter_mm
-        length = pin_path(s, p).t_tip  # from its clamp point to its tip, as the solid builds it
+        path = pin_path(s, p)
+        length = path.t_tip  # from its clamp point to its tip, as the solid builds it
         wires += math.pi * r * r * length / min(hw, around(r)) ** 3
-        zone += 2.0 * ro * r / hw ** 2
+        zone += 2.0 * s.bone_radii_mm(path.near_outer[2])[0] * r / hw ** 2  # the bone it crosses, at its level
         rp = 0.5 * p.post_diameter_mm
         bulk += math.pi * rp * rp * (abs(p.post_height_mm) + p.diameter_mm) / min(size, around(rp)) ** 3
     prof = s.bone_profile()

@@ -2043,8 +2043,8 @@ def _validate_bone_shape(s: Scenario) -> None:
             if not lo <= v <= hi:
                 raise ScenarioError(f"bone.{key}", f"{v:g} mm for the {b.template} template; accepted: {lo:g} to "
                                     f"{hi:g} mm ({what}: the range its profile is drawn from, docs/bones.md)")
+    _limit("bone.canal_ratio", "bone.canal_ratio", b.canal_ratio)  # in range, if only an imported surface uses it
     if b.surface is not None:
-        _limit("bone.canal_ratio", "bone.canal_ratio", b.canal_ratio)
         prof = s.bone_profile()
         if abs(prof.length_mm - b.length_mm) > max(0.5, 0.002 * b.length_mm):
             raise ScenarioError("bone.length_mm", f"{b.length_mm:g} mm, but the surface {Path(b.surface).name} is "

@@ -71,6 +71,7 @@ def _bases() -> dict[str, dict]:
         "connections": _connections_base(),
         "femur_arch": _resolved("femur-arch.toml"),  # [[pin_clamps]], clamped and tilted half pins
         "pin_offset": _resolved("hybrid-halfpins.toml", **{"half_pins[0].offset_mm": 1.0}),
+        "ankle_foot_plate": _resolved("ankle-foot-plate.toml"),  # a foot plate and a [hindfoot] block
     }
 
 
