@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyvista as pv
@@ -135,11 +136,13 @@ def _lines_polydata(points: np.ndarray, cells: np.ndarray) -> pv.PolyData:
 
 
 def _tubes(points: np.ndarray, cells: np.ndarray, radius: float, n_sides: int,
-           cell_data: dict[str, np.ndarray] | None = None, join: bool = False) -> pv.PolyData | None:
+           cell_data: dict[str, np.ndarray] | None = None, join: bool = False,
+           radii: np.ndarray | None = None) -> pv.PolyData | None:
     """Tubes around the line cells; zero-length cells are dropped.
 
     join: merge contiguous segments into polylines first (seamless rings and bones);
     only without cell data, which the merge would not keep per segment.
+    radii: a radius per point (mm) instead of `radius` (a bone whose section varies).
     """
     if len(cells) == 0:
         return None
@@ -148,12 +151,17 @@ def _tubes(points: np.ndarray, cells: np.ndarray, radius: float, n_sides: int,
     if not np.any(keep):
         return None
     poly = _lines_polydata(points, cells[keep])
+    if radii is not None:
+        poly.point_data["radius_mm"] = np.asarray(radii, float)[np.unique(cells[keep].ravel())]
     if cell_data:
         for name, values in cell_data.items():
             poly.cell_data[name] = np.asarray(values)[keep]
     elif join:
         poly = poly.strip(join=True)
-    tube = poly.tube(radius=radius, n_sides=n_sides, capping=True)
+    if radii is not None:
+        tube = poly.tube(scalars="radius_mm", absolute=True, n_sides=n_sides, capping=True)
+    else:
+        tube = poly.tube(radius=radius, n_sides=n_sides, capping=True)
     return tube if tube.n_points else None
 
 
@@ -184,6 +192,9 @@ class Scene:
     von Mises / yield in %, without it in MPa.
     part_colours: fixed colours by part name, overriding the kind's colour and the
     tension and stress colouring (e.g. hexapod struts in their prescription colours).
+    bone_radius_mm: the bone's outer radius (mm) at a level z (mm), e.g.
+    `lambda z: scenario.bone_radii_mm(z)[0]`: the bone and regenerate drawn with their
+    real, varying radius (a template's metaphyses, a hindfoot block); None: a 12 mm tube.
     """
 
     lines: dict
@@ -197,6 +208,7 @@ class Scene:
     hide_kinds: tuple = ()
     yields_MPa: dict | None = None
     part_colours: dict | None = None
+    bone_radius_mm: Callable[[float], float] | None = None
 
 
 @dataclass
@@ -292,9 +304,13 @@ def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_
         if len(idx) == 0:
             continue
         style = STYLES[g]
+        radii = None
+        if g in ("BONE", "REGENERATE") and scene.bone_radius_mm is not None:
+            radii = np.array([scene.bone_radius_mm(float(z)) for z in prep.points[:, 2]])
         if g != "LINK":
             und = _tubes(prep.points, prep.cells[idx], UNDEFORMED_RADIUS_FACTOR * style.radius_mm,
-                         max(8, style.n_sides // 2), join=True)
+                         max(8, style.n_sides // 2), join=True,
+                         radii=None if radii is None else UNDEFORMED_RADIUS_FACTOR * radii)
             if und is not None:
                 undeformed_meshes.append(und)
         if prep.part_colour is not None:  # parts of a fixed colour of their own
@@ -319,13 +335,13 @@ def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_
         plain = idx[~finite]
         if finite.any():
             tube = _tubes(prep.deformed, prep.cells[idx[finite]], style.radius_mm, style.n_sides,
-                          cell_data={STRESS_ARRAY: prep.stress[idx[finite]]})
+                          cell_data={STRESS_ARRAY: prep.stress[idx[finite]]}, radii=radii)
             if tube is not None:
                 deformed_meshes.append((tube, dict(scalars=STRESS_ARRAY, preference="cell", cmap=stress_scale.cmap,
                                                    clim=(stress_scale.lo, stress_scale.hi), show_scalar_bar=False,
                                                    ambient=0.3, diffuse=0.7, specular=0.1)))
         if len(plain):
-            tube = _tubes(prep.deformed, prep.cells[plain], style.radius_mm, style.n_sides, join=True)
+            tube = _tubes(prep.deformed, prep.cells[plain], style.radius_mm, style.n_sides, join=True, radii=radii)
             if tube is not None:
                 deformed_meshes.append((tube, dict(color=(scene.colours or {}).get(g, style.color), ambient=0.25,
                                                    diffuse=0.75, specular=0.3 if g not in ("BONE", "REGENERATE")
@@ -442,11 +458,12 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                  labels: list[tuple[tuple[float, float, float], str]] | None = None,
                  arrows: list[tuple[tuple[float, float, float], tuple[float, float, float], str]] | None = None,
                  yields_MPa: dict[int, float] | None = None, hide_kinds: tuple[str, ...] = (),
-                 wire_scale: ColourScale | None = None, stress_scale: ColourScale | None = None) -> Path:
+                 wire_scale: ColourScale | None = None, stress_scale: ColourScale | None = None,
+                 bone_radius_mm: Callable[[float], float] | None = None) -> Path:
     """Render the undeformed and deformed frame into a PNG of window_size px; return its path.
 
-    lines, parts, magnification, colours, focus, labels, arrows, hide_kinds, yields_MPa:
-    as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
+    lines, parts, magnification, colours, focus, labels, arrows, hide_kinds, yields_MPa,
+    bone_radius_mm: as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
     lateral, axial). The header holds the title and the deformation scale.
     wire_tension_range_N: the tensions (N) the wire colour scale spans (None: the wires'
     own), widened to at least 10 % of the typical tension (postprocess.scales).
@@ -458,7 +475,7 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     ValueError: an unknown view, part_tag and cells of different lengths.
     """
     scene = Scene(lines, parts, magnification=magnification, colours=colours, labels=labels, arrows=arrows,
-                  focus=focus, hide_kinds=tuple(hide_kinds), yields_MPa=yields_MPa)
+                  focus=focus, hide_kinds=tuple(hide_kinds), yields_MPa=yields_MPa, bone_radius_mm=bone_radius_mm)
     own_wire, own_stress = scene_scales([scene], colour_by_stress, wire_tension_range_N, stress_range_MPa)
     prep = _prepare(scene, False, False)
     header = "\n".join(x for x in (title, _deformation_text(prep.magnification, prep.u_max)) if x)

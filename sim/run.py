@@ -207,7 +207,8 @@ def write_run(out, scenario: Scenario, run: FrameRun, picture: bool = True, comm
 
             parts = {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts}
             case = run.picture_case or "pretension"
-            pic = render_frame(lines, parts, staging / "frame.png", title=f"{scenario.name}: {case} at full load")
+            pic = render_frame(lines, parts, staging / "frame.png", title=f"{scenario.name}: {case} at full load",
+                               bone_radius_mm=(lambda z: scenario.bone_radii_mm(z)[0]) if scenario.has_bone else None)
             run.results["pictures"] = [pic.name]
         if run.states:
             from postprocess.states import STATES_FILE, save_states
