@@ -60,6 +60,8 @@ REGENERATE_MIN_LENGTH_FRACTION = 0.1
 CONTACT_KINDS = (PartKind.GAP_CONTACT, PartKind.REGENERATE)
 EVENT_TOLERANCE = 1e-7  # contact events are located to this fraction of a load step (and of the gap)
 YIELD_EVENT_TOLERANCE = 1e-4  # the first yield is located where the highest stress is this close to its yield
+# the pretension's load factor is the fraction of the wires' tensioning strain (_ramp_initial_strains)
+PRETENSION_CONTEXT = "pretension (load factor: the fraction of the wires' tensioning strain)"
 MAX_ROTATION_INCREMENT_RAD = 0.05  # Newton updates are scaled down to turn no node by more than this
 # a solution is outside the model's range (a frame that is barely held) when the loaded end
 # turns more than this, relative to the pretensioned state ...
@@ -1132,7 +1134,7 @@ class FrameModel:
         start = self.props.x.array.reshape(-1, beam.N_COLUMNS)[:, EPS0].copy()
         self._set_initial_strains(eps0, olive_passages=True)
         self.w.x.array[:] = 0.0
-        self._ramp_initial_strains(start, "pretension")
+        self._ramp_initial_strains(start, PRETENSION_CONTEXT)
         if mode == "simultaneous" and names:
             for _ in range(5):  # correct for the (small) nonlinearity of clamping
                 mean, _ = self.wire_tensions_N(self.update_section_forces())
@@ -1143,7 +1145,7 @@ class FrameModel:
                 eps0 = {n: eps0[n] + de[k] for k, n in enumerate(names)}
                 start = self.props.x.array.reshape(-1, beam.N_COLUMNS)[:, EPS0].copy()
                 self._set_initial_strains(eps0, olive_passages=True)
-                self._ramp_initial_strains(start, "pretension")
+                self._ramp_initial_strains(start, PRETENSION_CONTEXT)
         if yields is not None:  # now let them yield (they do not, below their yield stress)
             self._resume_yield(yields)
             self._step_to(np.zeros(6), 0.0, 1.0, "pretension (members that may yield)")

@@ -90,3 +90,13 @@ def test_ankle_foot_plate_pretension_converges_at_90_kgf():
     for name, target in r.target_N.items():
         assert r.achieved_N[name] == pytest.approx(target, rel=1e-5), name
     assert r.target_N["calcaneus_wire1"] == pytest.approx(90 * 9.80665)
+
+
+def test_a_pretension_that_never_converges_says_what_its_load_factor_is():
+    from sim.frame_model import SolverError
+
+    m = _model("standard-4ring.toml")
+    m._newton = lambda context: (False, 25, 1.0e5)
+    with pytest.raises(SolverError, match=r"^pretension \(load factor: the fraction of the wires' tensioning "
+                                          r"strain\): Newton did not converge at load factor 0\.01562 .*6 step cuts"):
+        m.solve_pretension()
