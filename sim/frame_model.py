@@ -60,6 +60,8 @@ REGENERATE_MIN_LENGTH_FRACTION = 0.1
 CONTACT_KINDS = (PartKind.GAP_CONTACT, PartKind.REGENERATE)
 EVENT_TOLERANCE = 1e-7  # contact events are located to this fraction of a load step (and of the gap)
 YIELD_EVENT_TOLERANCE = 1e-4  # the first yield is located where the highest stress is this close to its yield
+# the pretension's load factor is the fraction of the wires' tensioning strain (_ramp_initial_strains)
+PRETENSION_CONTEXT = "pretension (load factor: the fraction of the wires' tensioning strain)"
 MAX_ROTATION_INCREMENT_RAD = 0.05  # Newton updates are scaled down to turn no node by more than this
 # a solution is outside the model's range (a frame that is barely held) when the loaded end
 # turns more than this, relative to the pretensioned state ...
@@ -771,15 +773,20 @@ class FrameModel:
         largest = self.comm.allreduce(float(np.abs(local).max()) if local.size else 0.0, op=MPI.MAX)
         return min(1.0, MAX_ROTATION_INCREMENT_RAD / largest) if largest > 0 else 1.0
 
-    def _step_to(self, load_vector: np.ndarray, lam0: float, lam1: float, context: str) -> int:
-        """Move the load factor from lam0 to lam1 (either way), halving the increment on failure."""
+    def _step_to(self, load_vector: np.ndarray, lam0: float, lam1: float, context: str, apply=None) -> int:
+        """Move the load factor from lam0 to lam1 (either way), halving the increment on failure.
+        `apply(lam)`, if given, puts what the load factor scales in place instead of the load
+        vector (the wires' tensioning strains: `_ramp_initial_strains`)."""
         max_cuts = self.scenario.solver.max_step_cuts
         lam, dlam, cuts, iterations = lam0, lam1 - lam0, 0, 0
         way = 1.0 if lam1 >= lam0 else -1.0
         while way * (lam1 - lam) > 1e-14 * max(1.0, abs(lam1)):
             saved = self.snapshot()
             target = min(lam + dlam, lam1) if way > 0 else max(lam + dlam, lam1)
-            self.load.value[:] = target * load_vector
+            if apply is None:
+                self.load.value[:] = target * load_vector
+            else:
+                apply(target)
             ok, its, res = self._newton(context)
             iterations += its
             if ok:
@@ -1075,6 +1082,26 @@ class FrameModel:
         self._set_initial_strains({})
         return A
 
+    def _ramp_initial_strains(self, start: np.ndarray, context: str) -> int:
+        """Equilibrium with the beams' initial strains (the EPS0 column) now set, reached from
+        the equilibrium with `start` (the column before) by `_step_to` on the factor lam of
+        EPS0 = start + lam (set - start): all at once if Newton converges, else in halved
+        steps. Tensioning is the pretension's load: a step cut that did not scale it would
+        only repeat the same failed solve (an open foot plate turns the frame above it by
+        0.03 rad under its wires' pull, too far for one Newton solve from rest)."""
+        arr = self.props.x.array.reshape(-1, beam.N_COLUMNS)
+        target = arr[:, EPS0].copy()
+        step = target - start
+
+        def apply(lam: float) -> None:
+            arr[:, EPS0] = target if lam == 1.0 else start + lam * step
+            self.props.x.scatter_forward()
+
+        try:
+            return self._step_to(np.zeros(6), 0.0, 1.0, context, apply=apply)
+        finally:
+            apply(1.0)  # the strains the caller set, whatever happened
+
     def solve_pretension(self) -> PretensionResult:
         """Tension the wires and clamp them; the state becomes the reference for loads.
 
@@ -1104,9 +1131,10 @@ class FrameModel:
             else:
                 e = np.linalg.solve(A, T)
             eps0 = {n: e[k] for k, n in enumerate(names)}
+        start = self.props.x.array.reshape(-1, beam.N_COLUMNS)[:, EPS0].copy()
         self._set_initial_strains(eps0, olive_passages=True)
         self.w.x.array[:] = 0.0
-        self._step_to(np.zeros(6), 0.0, 1.0, "pretension")
+        self._ramp_initial_strains(start, PRETENSION_CONTEXT)
         if mode == "simultaneous" and names:
             for _ in range(5):  # correct for the (small) nonlinearity of clamping
                 mean, _ = self.wire_tensions_N(self.update_section_forces())
@@ -1115,8 +1143,9 @@ class FrameModel:
                     break
                 de = np.linalg.solve(A, err)
                 eps0 = {n: eps0[n] + de[k] for k, n in enumerate(names)}
+                start = self.props.x.array.reshape(-1, beam.N_COLUMNS)[:, EPS0].copy()
                 self._set_initial_strains(eps0, olive_passages=True)
-                self._step_to(np.zeros(6), 0.0, 1.0, "pretension")
+                self._ramp_initial_strains(start, PRETENSION_CONTEXT)
         if yields is not None:  # now let them yield (they do not, below their yield stress)
             self._resume_yield(yields)
             self._step_to(np.zeros(6), 0.0, 1.0, "pretension (members that may yield)")
