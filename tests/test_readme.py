@@ -74,6 +74,11 @@ def project_copy(tmp_path_factory) -> Path:
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
     (dest / ".venv").symlink_to(ROOT / ".venv")
+    # The copy's make must not reinstall: .venv is this checkout's own, and `pip install -e`
+    # from the copy (make does it when pyproject.toml is newer than .venv/.installed) would
+    # point this checkout's environment at the copy, deleted after the tests.
+    installed = (ROOT / ".venv" / ".installed").stat().st_mtime
+    os.utime(dest / "pyproject.toml", (installed - 1.0, installed - 1.0))
     for name in ("distraction-4cm.toml", "bone-transport.toml"):
         f = dest / "scenarios" / name
         text = f.read_text()

@@ -172,3 +172,21 @@ def test_hexapod_struts_are_drawn_in_their_prescription_colours(frame, tmp_path)
     for k in (1, 5):
         colour = np.array([int(PLOT_COLOURS[k - 1][i:i + 2], 16) for i in (1, 3, 5)])
         assert _pixels_near(rgb, colour, tol=30) > 50, k  # none before (golden struts)
+
+
+def test_the_bone_is_drawn_with_its_radius_along_it():
+    """A bone whose radius varies (a template's metaphysis, a hindfoot block) is drawn with
+    the radius of each level (bone_radius_mm), not the default 12 mm tube: the tube round a
+    bone axis from z = 0 (radius 30 mm) to z = 100 mm (radius 10 mm) is 60 mm across at its
+    bottom and 20 mm at its top."""
+    from postprocess.render import _tubes
+
+    points = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 50.0], [0.0, 0.0, 100.0]])
+    cells = np.array([[0, 1], [1, 2]])
+    radius = lambda z: 30.0 - 0.2 * z  # noqa: E731
+    tube = _tubes(points, cells, 12.0, 32, join=True, radii=np.array([radius(z) for z in points[:, 2]]))
+    for z, r in ((0.0, 30.0), (100.0, 10.0)):
+        ring = tube.points[np.abs(tube.points[:, 2] - z) < 1e-6]
+        assert np.max(np.hypot(ring[:, 0], ring[:, 1])) == pytest.approx(r, rel=1e-3)
+    plain = _tubes(points, cells, 12.0, 32, join=True)
+    assert np.max(np.hypot(plain.points[:, 0], plain.points[:, 1])) == pytest.approx(12.0, rel=1e-3)
