@@ -280,7 +280,7 @@ def test_a_suite_cell_is_the_same_serially_and_in_parallel():
     assert row["value"] == pytest.approx(KHURANA_2RINGS_180_90, rel=1e-5)
 
 
-KHURANA_2RINGS_180_90 = 2.531412  # N*m/deg, the bench model's serial value
+KHURANA_2RINGS_180_90 = 2.530397  # N*m/deg, the bench model's serial value (wires 0.5 mm off the face since issue 19)
 
 
 @pytest.mark.parametrize("diameter, accepted", [(2.5, True), (3.2, True), (6.35, True), (7.0, False)])
