@@ -16,6 +16,7 @@ from meshes.tags import PartKind
 from sim.frame_model import FrameModel
 from sim.materials import material
 from sim.scenario import ScenarioError, parse_scenario
+from refusals import refused
 
 STIFF_RING = {"name": "stiff_ring", "youngs_modulus_MPa": 1.0e6, "poisson_ratio": 0.3, "yield_stress_MPa": 5000.0,
               "density_kg_per_m3": 8000.0, "source": "a test ring much stiffer than its rods"}
@@ -44,13 +45,6 @@ def stiffness(data) -> np.ndarray:
     return 1.0 / np.diag(model.pretension_compliance())
 
 
-def refused(data, field, *words):
-    with pytest.raises(ScenarioError) as err:
-        parse_scenario(data)
-    assert err.value.field == field, str(err.value)
-    for w in words:
-        assert w in str(err.value), str(err.value)
-    return str(err.value)
 
 
 # ------------------------------------------------------------------------- telescopic rods

@@ -13,6 +13,7 @@ import pytest
 from meshes.frame_network import build_frame
 from sim.frame_model import FrameModel
 from sim.scenario import ScenarioError, load_scenario, parse_scenario
+from refusals import refused
 
 TWO_RING = "scenarios/two-ring.toml"
 
@@ -61,12 +62,6 @@ def test_oblique_fragments_slide_down_the_plane(by_obliquity):
         assert math.degrees(math.atan2(g[1], g[0])) == pytest.approx(30.0, abs=0.5)
 
 
-def refused(data, field, *words):
-    with pytest.raises(ScenarioError) as err:
-        parse_scenario(data)
-    assert err.value.field == field, str(err.value)
-    for w in words:
-        assert w in str(err.value), str(err.value)
 
 
 def test_oblique_fractures_bad_input():

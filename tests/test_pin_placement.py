@@ -13,6 +13,7 @@ from meshes.tags import PartKind
 from sim.geometry import segment_distance_3d
 from sim.pin_geometry import TIP_INTO_CANAL_MM, TIP_PAST_FAR_CORTEX_MM, pin_path
 from sim.scenario import ScenarioError, parse_scenario
+from refusals import refused as bad
 
 RO, RI = 12.0, 6.0  # the default bone: 24 mm outer, 12 mm inner diameter
 RC = 0.5 * 160.0 + 0.5 * 16.0  # a default ring's centroid radius (88 mm)
@@ -24,13 +25,6 @@ def one_pin(**pin):
     return parse_scenario({"half_pins": [entry]})
 
 
-def bad(data, field, *phrases):
-    with pytest.raises(ScenarioError) as info:
-        parse_scenario(data)
-    assert info.value.field == field, str(info.value)
-    for p in phrases:
-        assert p in str(info.value), str(info.value)
-    return str(info.value)
 
 
 # ----------------------------------------------------------------- closed forms

@@ -9,6 +9,7 @@ import pytest
 
 from sim.scenario import ScenarioError, load_scenario, parse_scenario
 from sim.units import N_PER_KGF
+from refusals import refused as bad
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDARD = ROOT / "scenarios" / "standard-4ring.toml"
@@ -43,13 +44,6 @@ def test_scenario_is_immutable():
         s.bone.length_mm = 10
 
 
-def bad(data, field, *phrases):
-    with pytest.raises(ScenarioError) as info:
-        parse_scenario(data)
-    assert info.value.field == field, str(info.value)
-    for p in phrases:
-        assert p in str(info.value), str(info.value)
-    return str(info.value)
 
 
 def test_unknown_key_with_suggestion():

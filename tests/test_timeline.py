@@ -19,6 +19,7 @@ from sim.regenerate import (CONNECTIVE, ENDOCHONDRAL, INTRAMEMBRANOUS, Regenerat
                             initial_state, with_gap)
 from sim.scenario import RegenerateModel, ScenarioError, parse_scenario
 from sim.timeline import run_timeline
+from refusals import refused as bad
 
 ROD_NAMES = (("rod_lateral", 0.0), ("rod_anterior", 90.0), ("rod_medial", 180.0), ("rod_posterior", 270.0))
 COARSE = {"element_size_mm": 10.0, "wire_element_size_mm": 5.0}
@@ -175,12 +176,6 @@ def test_regenerate_series_stiffness_and_growth():
 
 
 # ----------------------------------------------------------------------------- bad input
-def bad(data, field, *words):
-    with pytest.raises(ScenarioError) as err:
-        parse_scenario(data)
-    assert err.value.field == field, str(err.value)
-    for w in words:
-        assert w in str(err.value), str(err.value)
 
 
 def test_bad_protocols_name_the_field():
