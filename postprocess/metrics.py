@@ -250,6 +250,14 @@ def build_results(scenario, pretension, cases: dict, *, cells: int, dofs: int, t
         results["max_von_mises_by_part_MPa"] = worst_by_part
     else:
         results["safety_factor"] = safety_factors(worst, yield_by_group_MPa)
+    over = [g for g, f in results["safety_factor"].items() if f is not None and f < 1.0]
+    plastic = {"wires": scenario.plasticity.wires, "half_pins": scenario.plasticity.half_pins}
+    elastic = [g for g in over if not plastic.get(g, False)]
+    if elastic:
+        at_rest = [name for name, m in results["load_cases"].items()
+                   if m.get("first_yield_at_N", m.get("first_yield_at_Nm")) == 0.0]
+        warnings.append(f"above yield in {', '.join(elastic)} (the model is elastic; expect permanent deformation "
+                        "there)" + (" — already at pretension, before any load" if at_rest else ""))
     results["warnings"] = warnings
     if assumptions is not None:
         results["assumptions"] = assumptions

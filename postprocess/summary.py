@@ -83,7 +83,9 @@ def stability_summary(results: dict[str, Any]) -> str:
             name = max(t, key=t.get)
             lines.append(f"    wire tension {min(t.values()):.0f}-{max(t.values()):.0f} N (highest: {name})")
         if a.get("first_yield_at_N") is not None:
-            lines.append(f"    first yield at {a['first_yield_at_N']:.1f} N ({a['first_yield_part']})")
+            lines.append(f"    first yield at {a['first_yield_at_N']:.1f} N ({a['first_yield_part']})"
+                         if a["first_yield_at_N"] > 0 else
+                         f"    above yield already at pretension ({a['first_yield_part']})")
         lines += _cycle_lines(a, pretension_N, "mm")
     for key, label in (("bending_ap", "Bending AP"), ("bending_ml", "Bending ML"), ("torsion", "Torsion")):
         if key in cases:
@@ -94,7 +96,9 @@ def stability_summary(results: dict[str, Any]) -> str:
             if c.get("gap_rim_closed_at_Nm") is not None:
                 lines.append(f"    the rim of the gap closes at {c['gap_rim_closed_at_Nm']:.2f} N*m")
             if c.get("first_yield_at_Nm") is not None:
-                lines.append(f"    first yield at {c['first_yield_at_Nm']:.2f} N*m ({c['first_yield_part']})")
+                lines.append(f"    first yield at {c['first_yield_at_Nm']:.2f} N*m ({c['first_yield_part']})"
+                             if c["first_yield_at_Nm"] > 0 else
+                             f"    above yield already at pretension ({c['first_yield_part']})")
             lines += _cycle_lines(c, pretension_N, "deg")
     vm = results.get("max_von_mises_MPa", {})
     sf = results.get("safety_factor", {})
@@ -109,9 +113,9 @@ def stability_summary(results: dict[str, Any]) -> str:
         plastic = {g for g, on in (results.get("assumptions", {}).get("plasticity") or {}).items() if on}
         elastic = [g for g in over if g not in plastic]
         yielded = [g for g in over if g in plastic]
-        if elastic:
+        if elastic and not any(w.startswith("above yield") for w in results.get("warnings", [])):
             lines.append(f"  WARNING: above yield in {', '.join(elastic)} (the model is elastic; expect "
-                         "permanent deformation there)")
+                         "permanent deformation there)")  # results.json written before it listed this warning
         if yielded:
             lines.append(f"  {', '.join(yielded)} yielded (plasticity on): their peak is the largest fibre stress "
                          "(axial stress with the twist's shear, as the hardening law allows past yield)")

@@ -930,18 +930,27 @@ class FrameModel:
         return out
 
     def peak_von_mises_MPa(self, forces: np.ndarray, by_part: dict[str, float] | None = None) -> dict[str, float]:
-        """Peak von Mises stress per group of parts (bone, wires, rings, rods, half_pins, struts)."""
+        """Peak von Mises stress per group of parts (bone, wires, rings, rods, half_pins, struts,
+        and wire_posts when wires stand on posts)."""
         by_part = self.von_mises_by_part_MPa(forces) if by_part is None else by_part
         peaks = {g: 0.0 for g in STRESS_GROUPS.values()}
         for tag, part in self.parts.items():
-            group = STRESS_GROUPS.get(part.kind)
+            group = self._stress_group(part)
             if group is not None and part.name in by_part:
-                peaks[group] = max(peaks[group], by_part[part.name])
+                peaks[group] = max(peaks.get(group, 0.0), by_part[part.name])
         return peaks
+
+    def _stress_group(self, part) -> str | None:
+        """The group a part's stress is reported in (STRESS_GROUPS); the posts a wire is
+        clamped on (a drop wire, an inclined wire) in their own group, "wire_posts", not
+        with the half pins' posts."""
+        if part.kind == PartKind.POST and any(w.name == part.source for w in self.scenario.wires):
+            return "wire_posts"
+        return STRESS_GROUPS.get(part.kind)
 
     def part_yield_MPa(self) -> dict[str, tuple[str, float]]:
         """(group, yield stress in MPa) of every part that has a stress group, by part name."""
-        return {p.name: (STRESS_GROUPS[p.kind], self.materials[tag].yield_stress_MPa)
+        return {p.name: (self._stress_group(p), self.materials[tag].yield_stress_MPa)
                 for tag, p in self.parts.items() if p.kind in STRESS_GROUPS}
 
     def part_materials(self) -> dict[str, Material]:

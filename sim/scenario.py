@@ -2398,15 +2398,19 @@ def _validate_wires(s: Scenario) -> None:
             z = s.wire_level_mm(w)
             r_out, _ = s.bone_radii_mm(z)
             if abs(w.offset_mm) >= r_out - 0.5 * w.diameter_mm:
+                most = r_out - (0.5 + WIRE_BONE_LIGAMENT_DIAMETERS) * w.diameter_mm  # as _validate_builds asks
                 raise ScenarioError(f"{p}.offset_mm", f"{w.offset_mm:g} mm: the wire misses the bone (outer radius "
-                                    f"{r_out:g} mm); accepted: |offset| < {r_out - 0.5 * w.diameter_mm:g} mm")
+                                    f"{r_out:g} mm); accepted: |offset| <= {max(most, 0.0):g} mm (one wire diameter "
+                                    "of bone left between the wire and the bone's surface)")
             if not 0 < z < b.length_mm:
                 if w.post_height_mm is not None:
                     ring = s.ring(w.ring)
+                    top = LIMITS["wires[].post_height_mm"].high
+                    lo, hi = max(-ring.level_mm, -top), min(b.length_mm - ring.level_mm, top)
                     raise ScenarioError(f"{p}.post_height_mm", f"{w.post_height_mm:g} mm puts the wire on its posts at "
                                         f"z = {z:g} mm, off the bone (0 to {b.length_mm:g} mm): it misses the bone; "
-                                        f"accepted: a post height from {-ring.level_mm:g} to "
-                                        f"{b.length_mm - ring.level_mm:g} mm")
+                                        f"accepted: a post height between {lo:g} and {hi:g} mm (on the bone, and "
+                                        f"posts of at most {top:g} mm)")
                 raise ScenarioError(f"{p}.face", f"the wire at z = {z:g} mm is off the bone (0 to {b.length_mm:g} mm)")
             path = wire_path(s, w)
             if path is not None and path.cortex_mm is not None and w.incline_deg:
@@ -2786,10 +2790,12 @@ def _validate_pin_clamps(s: Scenario) -> None:
         seen: dict[int, str] = {}
         for i, pin in held:
             if pin.hole in seen:
+                used = {q.hole for _, q in held}
+                free = [str(k) for k in range(1, c.holes + 1) if k not in used]
                 raise ScenarioError(f"half_pins[{i}].hole", f"hole {pin.hole} of clamp {c.name!r} holds half pin "
-                                    f"{seen[pin.hole]!r} already; half pin {pin.name!r} cannot use it too; accepted: a "
-                                    f"free hole of the {c.holes} ("
-                                    f"{', '.join(str(k) for k in range(1, c.holes + 1) if k not in seen)})")
+                                    f"{seen[pin.hole]!r} already; half pin {pin.name!r} cannot use it too; accepted: "
+                                    + (f"hole = {' or '.join(free)} (the clamp's free holes)" if free else
+                                       f"a clamp with more holes (pin_clamps[{j}].holes = {c.holes + 1} or more)"))
             seen[pin.hole] = pin.name
             widest = max(q.diameter_mm for _, q in held)
             if widest + 2 * RING_EDGE_MM > c.block_mm:

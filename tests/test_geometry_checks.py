@@ -208,7 +208,7 @@ def test_a_wire_grazing_the_cortex_is_refused(tmp_path):
     from sim.scenario import ScenarioError
 
     for offset, words in ((9.31, "grazes the cortex"), (-10.0, "grazes the cortex"),
-                          (11.1, "misses the bone (outer radius 12 mm); accepted: |offset| < 11.1 mm")):
+                          (11.1, "misses the bone (outer radius 12 mm); accepted: |offset| <= 9.3 mm")):
         data["wires"][1]["offset_mm"] = offset
         with pytest.raises(ScenarioError) as err:
             parse_scenario(data)

@@ -167,7 +167,7 @@ def test_a_smooth_wire_pulled_from_one_end_carries_one_tension_and_an_olive_wire
     ({"post_height_mm": 3.0}, "wires[0].post_height_mm", "puts the wire inside ring 'ring_distal'"),
     ({"post_height_mm": 130.0}, "wires[0].post_height_mm", "130 mm is not accepted; accepted: -120 to 120 mm"),
     ({"post_height_mm": -60.0}, "wires[0].post_height_mm", "off the bone (0 to 160 mm): it misses the bone; "
-                                                           "accepted: a post height from -40 to 120 mm"),
+                                                           "accepted: a post height between -40 and 120 mm"),
     ({"offset_mm": 11.0, "post_height_mm": 20.0}, "wires[0].offset_mm", "grazes the cortex"),
     ({"incline_deg": 2.0}, "wires[0].incline_deg", "the wire's start runs through ring 'ring_distal'"),
     ({"olive_side": "middle", "olive": True}, "wires[0].olive_side", "accepted: one of 'start', 'end'"),
@@ -223,7 +223,7 @@ def test_validate_exits_2_naming_the_post_that_misses_the_bone(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sim.cli", "validate", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
     assert "wires[0].post_height_mm: -60 mm puts the wire on its posts at z = -20 mm, off the bone" in proc.stderr
-    assert "accepted: a post height from -40 to 120 mm" in proc.stderr
+    assert "accepted: a post height between -40 and 120 mm" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["drop.toml"]
 
 
