@@ -65,11 +65,12 @@ STYLES: dict[str, _Style] = {
     "HALF_PIN": _Style("#2f4f4f", 3.0, 16),  # dark slate
     "POST": _Style("#2f4f4f", 3.0, 16),
     "WIRE": _Style("#000000", 1.5, 12),  # coloured by tension
+    "HINGE": _Style("#c0392b", 7.0, 16),  # red knuckle: an Ilizarov hinge's joint on its rod
     "LINK": _Style("#505050", 0.5, 8),  # all connector kinds
     "OTHER": _Style("#808080", 1.0, 8),  # unknown kinds
 }
 # draw order: big parts first, so the thin ones stay visible in the listing
-_GROUP_ORDER = ("BONE", "REGENERATE", "RING", "ROD", "STRUT", "POST", "HALF_PIN", "WIRE", "LINK", "OTHER")
+_GROUP_ORDER = ("BONE", "REGENERATE", "RING", "ROD", "STRUT", "POST", "HALF_PIN", "WIRE", "HINGE", "LINK", "OTHER")
 
 # name -> (label, camera direction, parallel projection)
 VIEWS = {
@@ -122,6 +123,8 @@ def _kind_name(kind) -> str:
 
 def _group_of(kind) -> str:
     k = _kind_name(kind)
+    if k == "HINGE":  # an Ilizarov hinge: a short joint cell on a rod, drawn as a visible knuckle
+        return "HINGE"
     if k in LINK_KINDS or k.endswith("_LINK"):
         return "LINK"
     return k if k in STYLES else "OTHER"

@@ -198,6 +198,12 @@ def cmd_validate(args) -> int:
         from sim.bones import describe_bone
 
         print(f"  bone: {describe_bone(s)}")
+        if s.bone_breaks() and s.gap.obliquity_deg:
+            g = s.gap
+            print(f"  gap: an oblique fracture, its plane at {g.obliquity_deg:g} deg to the transverse plane, "
+                  f"descending towards {g.obliquity_axis_deg:g} deg; it spans z = "
+                  f"{g.level_mm - g.axial_reach_mm(s.bone_radii_mm(g.level_mm)[0]):.1f} to "
+                  f"{g.level_mm + g.axial_reach_mm(s.bone_radii_mm(g.level_mm)[0]):.1f} mm across the bone")
         print("  every piece of bone is held in all six directions by its wires and pins")
     print(f"  models: {_models(s)}")
     for line in _estimates(s):
