@@ -198,6 +198,9 @@ class Scene:
     bone_radius_mm: the bone's outer radius (mm) at a level z (mm), e.g.
     `lambda z: scenario.bone_radii_mm(z)[0]`: the bone and regenerate drawn with their
     real, varying radius (a template's metaphyses, a hindfoot block); None: a 12 mm tube.
+    fracture_plane: (level mm, unit normal (3,), bone radius mm) of an oblique fracture
+    (Gap.plane_normal): its plane drawn across the bone at the gap, where the deformed
+    fragment ends are (the fragments' tubes themselves end square).
     """
 
     lines: dict
@@ -212,6 +215,7 @@ class Scene:
     yields_MPa: dict | None = None
     part_colours: dict | None = None
     bone_radius_mm: Callable[[float], float] | None = None
+    fracture_plane: tuple | None = None
 
 
 @dataclass
@@ -297,6 +301,23 @@ def _project(renderer, point, col: int, panel_w: int, panel_h: int) -> tuple[flo
     return float(x) - col * panel_w, float(panel_h) - float(y)
 
 
+def _fracture_disc(prep: _Prepared, level_mm: float, normal, radius_mm: float) -> pv.PolyData:
+    """The oblique fracture's plane across the bone: a disc of 1.3 radius_mm about the bone's
+    axis lifted onto the plane n . (p - c) = 0 (its intersection with the bone's cylinder, an
+    ellipse), centred where the deformed fragment ends are (the mean deformed position of the
+    axis points nearest the gap's level)."""
+    n = np.asarray(normal, float)
+    # a little wider than the bone, so that its slanted rim shows round the fragments as the fracture line
+    disc = pv.Disc(center=(0.0, 0.0, 0.0), inner=0.0, outer=1.3 * radius_mm, normal=(0.0, 0.0, 1.0), c_res=64)
+    pts = np.asarray(disc.points, float).copy()
+    pts[:, 2] = -(n[0] * pts[:, 0] + n[1] * pts[:, 1]) / n[2]
+    on_axis = np.flatnonzero(np.hypot(prep.points[:, 0], prep.points[:, 1]) < 1e-6)
+    near = on_axis[np.argsort(np.abs(prep.points[on_axis, 2] - level_mm))[:2]] if on_axis.size else []
+    centre = (prep.deformed[near].mean(axis=0) if len(near) else np.array([0.0, 0.0, level_mm]))
+    disc.points = pts + centre
+    return disc
+
+
 def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_size: tuple[int, int],
                    wire_scale: ColourScale | None, stress_scale: ColourScale | None) -> list[Panel]:
     """The scene's views, rendered off-screen without text, one Panel each."""
@@ -349,6 +370,9 @@ def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_
                 deformed_meshes.append((tube, dict(color=(scene.colours or {}).get(g, style.color), ambient=0.25,
                                                    diffuse=0.75, specular=0.3 if g not in ("BONE", "REGENERATE")
                                                    else 0.05, specular_power=20)))
+    if scene.fracture_plane is not None:
+        deformed_meshes.append((_fracture_disc(prep, *scene.fracture_plane),
+                                dict(color="#d62728", ambient=0.3, diffuse=0.7, opacity=0.95)))
     undeformed = pv.merge(undeformed_meshes) if undeformed_meshes else None
 
     plotter = pv.Plotter(off_screen=True, shape=(1, len(views)), window_size=(panel_w * len(views), panel_h),
@@ -462,11 +486,11 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                  arrows: list[tuple[tuple[float, float, float], tuple[float, float, float], str]] | None = None,
                  yields_MPa: dict[int, float] | None = None, hide_kinds: tuple[str, ...] = (),
                  wire_scale: ColourScale | None = None, stress_scale: ColourScale | None = None,
-                 bone_radius_mm: Callable[[float], float] | None = None) -> Path:
+                 bone_radius_mm: Callable[[float], float] | None = None, fracture_plane: tuple | None = None) -> Path:
     """Render the undeformed and deformed frame into a PNG of window_size px; return its path.
 
     lines, parts, magnification, colours, focus, labels, arrows, hide_kinds, yields_MPa,
-    bone_radius_mm: as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
+    bone_radius_mm, fracture_plane: as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
     lateral, axial). The header holds the title and the deformation scale.
     wire_tension_range_N: the tensions (N) the wire colour scale spans (None: the wires'
     own), widened to at least 10 % of the typical tension (postprocess.scales).
@@ -478,7 +502,8 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     ValueError: an unknown view, part_tag and cells of different lengths.
     """
     scene = Scene(lines, parts, magnification=magnification, colours=colours, labels=labels, arrows=arrows,
-                  focus=focus, hide_kinds=tuple(hide_kinds), yields_MPa=yields_MPa, bone_radius_mm=bone_radius_mm)
+                  focus=focus, hide_kinds=tuple(hide_kinds), yields_MPa=yields_MPa, bone_radius_mm=bone_radius_mm,
+                  fracture_plane=fracture_plane)
     own_wire, own_stress = scene_scales([scene], colour_by_stress, wire_tension_range_N, stress_range_MPa)
     prep = _prepare(scene, False, False)
     header = "\n".join(x for x in (title, _deformation_text(prep.magnification, prep.u_max)) if x)

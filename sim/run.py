@@ -207,8 +207,12 @@ def write_run(out, scenario: Scenario, run: FrameRun, picture: bool = True, comm
 
             parts = {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts}
             case = run.picture_case or "pretension"
+            g = scenario.gap
+            oblique = scenario.has_bone and bool(scenario.bone_breaks()) and g.obliquity_deg
             pic = render_frame(lines, parts, staging / "frame.png", title=f"{scenario.name}: {case} at full load",
-                               bone_radius_mm=(lambda z: scenario.bone_radii_mm(z)[0]) if scenario.has_bone else None)
+                               bone_radius_mm=(lambda z: scenario.bone_radii_mm(z)[0]) if scenario.has_bone else None,
+                               fracture_plane=(g.level_mm, g.plane_normal(), scenario.bone_radii_mm(g.level_mm)[0])
+                               if oblique else None)
             run.results["pictures"] = [pic.name]
         if run.states:
             from postprocess.states import STATES_FILE, save_states

@@ -190,3 +190,24 @@ def test_the_bone_is_drawn_with_its_radius_along_it():
         assert np.max(np.hypot(ring[:, 0], ring[:, 1])) == pytest.approx(r, rel=1e-3)
     plain = _tubes(points, cells, 12.0, 32, join=True)
     assert np.max(np.hypot(plain.points[:, 0], plain.points[:, 1])) == pytest.approx(12.0, rel=1e-3)
+
+
+def test_an_oblique_fracture_is_drawn_on_its_plane():
+    """The fracture plane of an oblique gap (Gap.plane_normal) drawn across the bone: every
+    point of the disc on the plane through the fragment ends' mean deformed position, its
+    rise across the bone 2 x 1.3 r x tan(obliquity)."""
+    import math
+
+    from postprocess.render import _fracture_disc, _Prepared
+    from sim.scenario import Gap
+
+    gap = Gap(level_mm=100.0, width_mm=1.0, obliquity_deg=30.0, obliquity_axis_deg=90.0)
+    n = np.asarray(gap.plane_normal())
+    points = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 99.5], [0.0, 0.0, 100.5], [0.0, 0.0, 200.0], [50.0, 0.0, 100.0]])
+    moved = points + np.array([1.0, 2.0, -0.5])
+    prep = _Prepared(points, moved, np.zeros((0, 2), int), np.zeros(0), np.zeros(0), {}, 1.0, 0.0)
+    disc = _fracture_disc(prep, 100.0, n, 12.0)
+    centre = np.array([1.0, 2.0, 99.5])
+    assert np.max(np.abs((disc.points - centre) @ n)) < 1e-4
+    rise = disc.points[:, 2].max() - disc.points[:, 2].min()
+    assert rise == pytest.approx(2 * 1.3 * 12.0 * math.tan(math.radians(30.0)), rel=1e-3)
