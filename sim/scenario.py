@@ -2909,19 +2909,21 @@ def _validate_clearance(s: Scenario) -> None:
     breaks = s.bone_breaks()
 
     def check(path: str, what: str, z: float, radius: float) -> None:
+        where = (f"at z = {round(z, 1):g} mm" if radius < 10.0 else
+                 f"from z = {round(z - radius, 1):g} to {round(z + radius, 1):g} mm (with its radius)")
         for lo, hi, kind in breaks:
             name = "gap" if kind == "gap" else "defect"
             if kind == "gap" and s.gap.obliquity_deg:  # an oblique plane reaches further at the cortex
                 reach = s.gap.axial_reach_mm(s.bone_radii_mm(z)[0])
                 lo, hi = lo - reach, hi + reach
                 name = f"oblique fracture (its plane at {s.gap.obliquity_deg:g} deg, across the bone)"
-            if lo - radius < z < hi + radius:
-                raise ScenarioError(path, f"the {what} at z = {z:g} mm passes through the {name} ({lo:g} to {hi:g} "
+            if lo - radius < z < hi + radius and lo < z + radius and z - radius < hi:
+                raise ScenarioError(path, f"the {what} {where} passes through the {name} ({round(lo, 1):g} to {round(hi, 1):g} "
                                     f"mm); accepted: a level at least {GAP_CLEARANCE_MM:g} mm of bone clear of it")
             clear = (lo - z if z < lo else z - hi) - radius
             if clear < GAP_CLEARANCE_MM:
-                raise ScenarioError(path, f"the {what} at z = {z:g} mm is {clear:.1f} mm from the {name} ({lo:g} to "
-                                    f"{hi:g} mm); accepted: at least {GAP_CLEARANCE_MM:g} mm of bone between a wire "
+                raise ScenarioError(path, f"the {what} {where} is {max(clear, 0.0):.1f} mm from the {name} ({round(lo, 1):g} "
+                                    f"to {round(hi, 1):g} mm); accepted: at least {GAP_CLEARANCE_MM:g} mm of bone between a wire "
                                     "or pin and the gap or a defect (a wire or pin at the gap passes through the "
                                     "fracture haematoma and splits the fragment's end; the AO Surgery Reference asks "
                                     "for at least 1 cm between a Schanz screw and the fracture line)")
@@ -2938,7 +2940,8 @@ def _validate_clearance(s: Scenario) -> None:
         path = pin_path(s, pin)
         lo, hi = path.z_range_mm
         reach = 0.5 * pin.diameter_mm / max(math.cos(math.radians(pin.tilt_deg)), 1e-6)
-        check(f"half_pins[{i}].post_height_mm", "pin", 0.5 * (lo + hi), 0.5 * (hi - lo) + reach)
+        field = "tilt_deg" if pin.tilt_deg and pin.clamp is None else ("hole" if pin.clamp else "post_height_mm")
+        check(f"half_pins[{i}].{field}", "tilted pin" if pin.tilt_deg else "pin", 0.5 * (lo + hi), 0.5 * (hi - lo) + reach)
 
 
 # What stands in a ring's holes (a rod, a wire clamp's bolt, a half pin's post) keeps at least

@@ -292,7 +292,7 @@ def test_a_unicortical_pin_must_reach_the_canal_and_a_pin_stay_in_the_bone():
     bad({"half_pins": [{"name": "p", "ring": "ring4", "angle_deg": 0, "post_height_mm": 30, "tilt_deg": 15}]},
         "half_pins[0].tilt_deg", "out of the bone's end (0 to 360 mm)")
     msg = bad({"half_pins": [{"name": "p", "ring": "ring3", "angle_deg": 0, "post_height_mm": -10,
-                              "tilt_deg": -12}]}, "half_pins[0].post_height_mm", "from the gap")
+                              "tilt_deg": -12}]}, "half_pins[0].tilt_deg", "from the gap")
     assert "at least 10 mm of bone" in msg
 
 
