@@ -367,6 +367,22 @@ class FrameModel:
                 bp[c, EA:EI2 + 1] = (b.EA_N, b.GA1_N, b.GA2_N, b.GJ_Nmm2, b.EI1_Nmm2, b.EI2_Nmm2)
             self.cell_sections[tag] = secs
 
+    def _bone_cell_properties(self) -> list[BeamProperties]:
+        """The beam properties of this rank's bone cells, each at its midpoint's level (as
+        `_assign_bone_cells` gives them)."""
+        from sim.bones import bone_section
+
+        s = self.scenario
+        out = []
+        for tag, part in self.parts.items():
+            if part.kind != PartKind.BONE:
+                continue
+            mat = s.material(s.bone.material)
+            cancellous = s.material(s.bone.cancellous_material)
+            out += [beam_properties(bone_section(s, float(self.cell_midpoint_mm[c, 2]), mat, cancellous), mat)
+                    for c in self.cells_of[tag]]
+        return out
+
     def _assign_properties(self, num_cells: int) -> None:
         self.sections: dict[int, Section] = {}
         self.materials: dict[int, Material] = {}
@@ -376,8 +392,12 @@ class FrameModel:
                 sec, mat = self._section_and_material(part)
                 self.sections[tag], self.materials[tag] = sec, mat
                 props[tag] = beam_properties(sec, mat)
-        k_link = link.LINK_STIFFNESS_FACTOR * max(b.EA_N for b in props.values())
-        kr_link = link.LINK_STIFFNESS_FACTOR * max(max(b.EI1_Nmm2, b.EI2_Nmm2) for b in props.values())
+        # the links are LINK_STIFFNESS_FACTOR times stiffer than the stiffest beam, the bone's cells
+        # with their own sections included (a template's metaphysis, a hindfoot block: _assign_bone_cells)
+        stiffest = [(b.EA_N, max(b.EI1_Nmm2, b.EI2_Nmm2)) for b in props.values()]
+        stiffest += [(b.EA_N, max(b.EI1_Nmm2, b.EI2_Nmm2)) for b in self._bone_cell_properties()]
+        k_link = link.LINK_STIFFNESS_FACTOR * self.comm.allreduce(max(ea for ea, _ in stiffest), op=MPI.MAX)
+        kr_link = link.LINK_STIFFNESS_FACTOR * self.comm.allreduce(max(ei for _, ei in stiffest), op=MPI.MAX)
         bp = np.zeros((num_cells, beam.N_COLUMNS))
         bp[:, LAMBDA0] = 1.0
         lp = np.zeros((num_cells, link.N_COLUMNS))
