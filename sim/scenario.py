@@ -1061,6 +1061,7 @@ class Scenario:
         `changes` maps paths to values, the paths as in the error messages:
         ``{"wires[0].tension_N": 900, "bone.length_mm": 380, "hexapod.strut_lengths_mm[2]": 150}``;
         ``[*]`` stands for every entry of a list (``{"wires[*].tension_kgf": 130}``), as in sweep files;
+        ``[name]`` for the part of that name (``{"wires[plateau_drop].post_height_mm": -25}``);
         a whole table or list may be given (``{"gap": {"width_mm": 3}}``), and an alias
         key such as ``wires[0].tension_kgf`` replaces the value it stands for. Keyword
         arguments set top-level keys (``s.replace(name="b")``). The parts stay the
@@ -1367,6 +1368,29 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
     target[loc[-1]] = value
 
 
+_NAMED_ENTRY = re.compile(r"\[([A-Za-z_][A-Za-z0-9_\-]*)\]")
+
+
+def _resolve_names(data: dict[str, Any], path: str) -> str:
+    """`path` with each ``[name]`` after a list of named parts replaced by that part's index
+    (``wires[plateau_drop].post_height_mm`` -> ``wires[2].post_height_mm``): a file that
+    extends another need not count its parts. ScenarioError naming the parts of the list
+    if no part has that name."""
+    while (m := _NAMED_ENTRY.search(path)) is not None:
+        head = path[:m.start()]
+        target: Any = data
+        for step in _path_loc(head) if head else []:
+            target = (target[step] if isinstance(target, list) and isinstance(step, int) and step < len(target)
+                      else target.get(step) if isinstance(target, dict) else None)
+        names = [e.get("name") for e in target] if isinstance(target, list) else []
+        if m.group(1) not in names:
+            raise ScenarioError(path, f"{head or 'the scenario'} has no part named {m.group(1)!r}; accepted: "
+                                + (", ".join(repr(n) for n in names if n) or "none (the list is empty)")
+                                + ", or an index such as [0]")
+        path = f"{head}[{names.index(m.group(1))}]{path[m.end():]}"
+    return path
+
+
 def _expand_path(data: dict[str, Any], path: str) -> list[str]:
     """`path` with each ``[*]`` replaced by every index of its list in `data`
     (``wires[*].tension_kgf`` -> ``wires[0].tension_kgf``, ...), as sweep paths are."""
@@ -1403,7 +1427,7 @@ def replace_scenario(s: Scenario, changes: dict[str, Any]) -> Scenario:
             raise ScenarioError(path, "a key of a scenario file (it extends or expands into parts when the file is "
                                 "read), not of a scenario; accepted: the paths of the scenario's parts, such as "
                                 "wires[*].tension_kgf or rods[2].angle_deg")
-        for one in _expand_path(data, path):
+        for one in _expand_path(data, _resolve_names(data, path)):
             concrete[one] = (path, _to_plain(value))
     # a value given twice, under a key and its alias (tension_N and tension_kgf): as in a file, refused
     for one, (path, _value) in concrete.items():

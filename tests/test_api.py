@@ -281,3 +281,16 @@ def test_help_on_a_result_model_lists_its_fields_with_their_units():
     text = pydoc.render_doc(AxialCase, renderer=pydoc.plaintext)
     assert "secant_stiffness_N_per_mm (float | None): full load over full displacement (N/mm)" in text
     assert "step (int): the index of the event's own step" in pydoc.render_doc(Event, renderer=pydoc.plaintext)
+
+
+def test_replace_names_a_part_by_its_name():
+    """`[name]` in a replace path: the part of that name (a file that extends another need not
+    count its parts); an unknown name lists the parts."""
+    s = ilizarov.load_scenario(ROOT / "scenarios" / "tibial-plateau-hybrid.toml")
+    t = s.replace({"wires[plateau_drop].post_height_mm": -25})
+    drop = next(w for w in t.wires if w.name == "plateau_drop")
+    assert drop.post_height_mm == -25
+    assert [w.post_height_mm for w in t.wires if w.name != "plateau_drop"] == \
+        [w.post_height_mm for w in s.wires if w.name != "plateau_drop"]
+    with pytest.raises(ScenarioError, match=r"wires has no part named 'plateau_dorp'; accepted: 'plateau_inclined'"):
+        s.replace({"wires[plateau_dorp].post_height_mm": -25})
