@@ -32,11 +32,13 @@ records):
   strain of the regenerate.
 
 Pretension ("simultaneous"): the wires' initial strains start from the frame model's
-(which already make up for the rings' give) and are corrected with the frame model's
-influence matrix until every wire is within `continuum.pretension_tolerance` of its
-target. An empty gap gets a contact layer: a nearly void solid (1e-6 of the bone's
-modulus) that resists, once the gap is closed to `gap_contact_residual` of its width,
-with the bone's modulus (frictionless: only its axial thickness is penalised).
+(which already make up for the rings' give) and are corrected by a secant iteration
+that starts from the frame model's influence matrix and improves it with Broyden's
+update from each solve's observed tensions (ContinuumFrame._correct_pretension), until
+every wire is within `continuum.pretension_tolerance` of its target. An empty gap
+gets a contact layer: a nearly void solid (1e-6 of the bone's modulus) that resists,
+once the gap is closed to `gap_contact_residual` of its width, with the bone's modulus
+(frictionless: only its axial thickness is penalised).
 """
 
 from __future__ import annotations
@@ -596,7 +598,10 @@ class ContinuumFrame:
             new, _ = self.wire_tensions_N(self.update_cell_fields())
             Tn = np.array([new[n] for n in names])
             broyden(de, Tn - T)
-            if float(np.max(np.abs(tgt - Tn) / scale)) > worst and cut > 1 / 8:
+            after = float(np.max(np.abs(tgt - Tn) / scale))
+            if after > worst and cut > 1 / 8:
+                self.say(f"pretension: correction {iterations} took the worst wire to {100 * after:.2f} %; undone, "
+                         "retried with the updated influence matrix and half the step")
                 self.prob.u.x.array[:] = state  # worse: undo, and retry with the updated J and a shorter step
                 self.prob.u.x.scatter_forward()
                 self._set_strains(dict(zip(names, e)))
