@@ -32,11 +32,13 @@ records):
   strain of the regenerate.
 
 Pretension ("simultaneous"): the wires' initial strains start from the frame model's
-(which already make up for the rings' give) and are corrected with the frame model's
-influence matrix until every wire is within `continuum.pretension_tolerance` of its
-target. An empty gap gets a contact layer: a nearly void solid (1e-6 of the bone's
-modulus) that resists, once the gap is closed to `gap_contact_residual` of its width,
-with the bone's modulus (frictionless: only its axial thickness is penalised).
+(which already make up for the rings' give) and are corrected by a secant iteration
+that starts from the frame model's influence matrix and improves it with Broyden's
+update from each solve's observed tensions (ContinuumFrame._correct_pretension), until
+every wire is within `continuum.pretension_tolerance` of its target. An empty gap
+gets a contact layer: a nearly void solid (1e-6 of the bone's modulus) that resists,
+once the gap is closed to `gap_contact_residual` of its width, with the bone's modulus
+(frictionless: only its axial thickness is penalised).
 """
 
 from __future__ import annotations
@@ -517,9 +519,56 @@ class ContinuumFrame:
         uncorrected = dict(achieved)
         tol = s.continuum.pretension_tolerance
         iterations = 0
-        while A is not None:
-            err = np.array([target[n] - achieved[n] for n in names])
-            scale = np.array([max(target[n], 1.0) for n in names])
+        if A is not None:
+            eps, achieved, iterations = self._correct_pretension(names, target, eps, achieved, A, tol)
+        self.pretension_corrections = iterations
+        self.pretensioned_state = self.prob.u.x.array.copy()
+        self._reference_raw = self.responses()
+        self._reference_gap = self.gap_motion_mm()
+        self.first_solve_N = uncorrected  # with the frame model's initial strains, before any correction
+        # "sequential" and "initial_strain" keep the frame model's strains as they are
+        return PretensionResult(target, achieved, eps, mode, {},
+                                time.perf_counter() - t0)
+
+    def _correct_pretension(self, names, target, eps, achieved, A, tol):
+        """Correct the wires' initial strains until every wire is within `tol` of its target.
+
+        A secant (quasi-Newton) iteration on T(e) = target, T the wires' tensions (N) and e
+        their initial strains (negative = shortened): de = -J^-1 (T - target), starting from
+        the frame model's influence matrix J = A (N per unit strain) and improving J after
+        every solve with Broyden's "good" rank-one update from the observed change of the
+        tensions (C. G. Broyden, "A class of methods for solving nonlinear simultaneous
+        equations", Math. Comp. 19 (1965) 577-593; Dennis & Schnabel, "Numerical methods
+        for unconstrained optimization and nonlinear equations", SIAM 1996, sec. 8.1):
+
+            J <- J + (dT - J de) de^T / (de^T de).
+
+        The first secant is the solve already done: from e = 0 (no tension) to the frame
+        model's strains. Where the two models' compliances differ (wires on posts or
+        inclined: the frame model's rings give more under the posts' moments than the
+        solid's), the frame model's A alone over- or under-corrects without end. Safeguards
+        (a step cut, Dennis & Schnabel sec. 6.3): a correction whose Newton solve fails, or
+        after which the worst error grows, is undone (state and strains), J is updated with
+        what it showed where a solve gave tensions, and the step is halved; at most
+        continuum.max_pretension_iterations corrections are solved in all.
+        Returns (strains, achieved tensions N, corrections solved). Raises SolverError if the
+        tolerance is not reached within that many corrections or a halved step still fails."""
+        s = self.scenario
+        J = np.array(A, dtype=float)
+        e = np.array([eps[n] for n in names])
+        T = np.array([achieved[n] for n in names])
+        tgt = np.array([target[n] for n in names])
+        scale = np.array([max(target[n], 1.0) for n in names])
+
+        def broyden(de, dT):
+            nd = float(de @ de)
+            if nd > 0:
+                J[:] += np.outer(dT - J @ de, de) / nd
+
+        broyden(e, T)  # the ramp from rest: T(0) = 0 (no load acts during the pretension)
+        iterations, cut = 0, 1.0
+        while True:
+            err = tgt - T
             worst = float(np.max(np.abs(err) / scale))
             self.say(f"pretension: worst wire {100 * worst:.2f} % from its target")
             if worst < tol:
@@ -529,21 +578,38 @@ class ContinuumFrame:
                                   f"their targets after {iterations} corrections; accepted: a looser "
                                   "continuum.pretension_tolerance, more continuum.max_pretension_iterations or a "
                                   "finer mesh near the wires")
-            de = np.linalg.solve(A, err)
-            eps = {n: eps[n] + de[k] for k, n in enumerate(names)}
-            self._set_strains(eps)
-            self.prob.newton(f"continuum pretension, correction {iterations + 1}")
+            try:
+                de = cut * np.linalg.solve(J, err)
+            except np.linalg.LinAlgError:
+                raise SolverError("continuum pretension: the wires' influence matrix became singular; accepted: a "
+                                  "finer mesh near the wires or solver.tensioning = \"initial_strain\"") from None
+            state = self.prob.u.x.array.copy()
+            self._set_strains(dict(zip(names, e + de)))
             iterations += 1
-            cf = self.update_cell_fields()
-            achieved, _ = self.wire_tensions_N(cf)
-        self.pretension_corrections = iterations
-        self.pretensioned_state = self.prob.u.x.array.copy()
-        self._reference_raw = self.responses()
-        self._reference_gap = self.gap_motion_mm()
-        self.first_solve_N = uncorrected  # with the frame model's initial strains, before any correction
-        # "sequential" and "initial_strain" keep the frame model's strains as they are
-        return PretensionResult(target, achieved, eps, mode, {},
-                                time.perf_counter() - t0)
+            try:
+                self.prob.newton(f"continuum pretension, correction {iterations}")
+            except SolverError as exc:  # newton() restored the state; undo the strains and halve the step
+                self._set_strains(dict(zip(names, e)))
+                if cut < 1 / 8 or iterations >= s.continuum.max_pretension_iterations:
+                    raise
+                cut /= 2
+                self.say(f"pretension: correction {iterations} failed ({exc}); halving the step")
+                continue
+            new, _ = self.wire_tensions_N(self.update_cell_fields())
+            Tn = np.array([new[n] for n in names])
+            broyden(de, Tn - T)
+            after = float(np.max(np.abs(tgt - Tn) / scale))
+            if after > worst and cut > 1 / 8:
+                self.say(f"pretension: correction {iterations} took the worst wire to {100 * after:.2f} %; undone, "
+                         "retried with the updated influence matrix and half the step")
+                self.prob.u.x.array[:] = state  # worse: undo, and retry with the updated J and a shorter step
+                self.prob.u.x.scatter_forward()
+                self._set_strains(dict(zip(names, e)))
+                cut /= 2
+                continue
+            e, T, cut = e + de, Tn, min(1.0, 2 * cut)
+        self.update_cell_fields()
+        return dict(zip(names, e)), dict(zip(names, T)), iterations
 
     def _record(self, lam, magnitude, component, sign, iterations) -> StepRecord:
         cf = self.update_cell_fields()

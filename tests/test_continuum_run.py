@@ -107,6 +107,29 @@ def test_pretension_reaches_its_target(small_run):
 
 
 @pytest.mark.slow
+def test_pretension_of_wires_on_posts_and_inclined_converges(tmp_path):
+    """A drop wire on 20 mm posts and a wire inclined 20 deg (issue 19): the frame model's
+    influence matrix is only approximate for them (it keeps 26 % and 19 % of their tension
+    without re-tensioning, the solid 46 % and 34 %). Corrected with it alone, the worst
+    wire went from 121 % off its target to 200 % after 5 corrections (exit 3); with the
+    Broyden update every wire reaches its target within continuum.pretension_tolerance."""
+    out = tmp_path / "run"
+    proc = _cli("run", str(ROOT / "tests" / "data" / "continuum-small-offface.toml"), "--out", str(out),
+                "--model", "continuum")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads((out / "results.json").read_text())
+    tol = 0.005  # continuum.pretension_tolerance's default
+    wires = {w["name"]: w for w in r["pretension"]["wires"]}
+    assert set(wires) == {"distal_drop", "distal_inclined", "proximal_wire1", "proximal_wire2"}
+    for w in wires.values():
+        assert abs(w["achieved_N"] - w["target_N"]) < tol * w["target_N"], w
+    # the frame model's strains alone leave the solid's off-face wires far from their targets
+    off = [abs(wires[n]["first_solve_N"] / wires[n]["target_N"] - 1) for n in ("distal_drop", "distal_inclined")]
+    assert max(off) > 0.3
+    assert 1 <= r["solver"]["pretension_corrections"] <= 5
+
+
+@pytest.mark.slow
 def test_gap_closes_and_load_balances(small_run):
     """The 2 mm gap closes (contact), the wires pull harder under load, and the load through
     the gap plus the load through the rods balances the applied load (equilibrium of
