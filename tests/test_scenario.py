@@ -64,7 +64,7 @@ def test_wrong_type():
 def test_wire_that_misses_the_bone():
     bad({"wires": [{"name": "w", "ring": "ring1", "angle_deg": 0, "offset_mm": 13},
                    {"name": "v", "ring": "ring4", "angle_deg": 0}]},
-        "wires[0].offset_mm", "misses the bone", "|offset| < 11.1 mm")
+        "wires[0].offset_mm", "misses the bone", "|offset| <= 9.3 mm")
 
 
 def test_ring_that_leaves_no_room_for_the_limb():
