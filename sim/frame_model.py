@@ -336,52 +336,43 @@ class FrameModel:
             return circle(pin.post_diameter_mm), s.material(pin.material, use)
         raise KeyError(part.kind)
 
-    def _assign_bone_cells(self, props: dict, bp: np.ndarray, cp: np.ndarray) -> None:
-        """The bone's section cell by cell, at each cell's midpoint level (the bone's radii
-        vary along it: Scenario.bone_radii_mm, sim.bones.bone_section), and the radii of the
-        contact cells across a gap or a defect at their level. `self.cell_sections`: tag ->
-        {local cell: Section} for the stresses."""
+    def _bone_cell_sections(self, props: dict) -> dict[int, dict[int, Section]]:
+        """The section of each of this rank's bone and regenerate cells at its midpoint's level
+        (the bone's radii vary along it: Scenario.bone_radii_mm, sim.bones.bone_section):
+        tag -> {local cell: Section}, in the part's material (self.materials)."""
         from sim.bones import bone_section
 
         s = self.scenario
-        self.cell_sections: dict[int, dict[int, Section]] = {}
+        out: dict[int, dict[int, Section]] = {}
+        for tag, part in self.parts.items():
+            if part.kind not in (PartKind.BONE, PartKind.REGENERATE) or tag not in props:
+                continue
+            mat = self.materials[tag]
+            secs = {}
+            for c in self.cells_of[tag]:
+                z = float(self.cell_midpoint_mm[c, 2])
+                if part.kind == PartKind.BONE:
+                    secs[int(c)] = bone_section(s, z, mat, s.material(s.bone.cancellous_material))
+                else:
+                    ro, ri = s.bone_radii_mm(z)
+                    secs[int(c)] = tube(2 * ro, 2 * ri, mat.poisson_ratio)
+            out[tag] = secs
+        return out
+
+    def _assign_bone_cells(self, bp: np.ndarray, cp: np.ndarray) -> None:
+        """The bone's beam properties cell by cell from `self.cell_sections` (tag -> {local
+        cell: Section}, also used for the stresses), and the radii of the contact cells across
+        a gap or a defect at their level."""
+        s = self.scenario
         for tag, part in self.parts.items():
             cells = self.cells_of[tag]
             if part.kind == PartKind.GAP_CONTACT or (part.kind == PartKind.REGENERATE and cells.size):
                 for c in cells:
                     ro, ri = s.bone_radii_mm(float(self.cell_midpoint_mm[c, 2]))
                     cp[c, contact.R_INNER], cp[c, contact.R_OUTER] = ri, ro
-            if part.kind not in (PartKind.BONE, PartKind.REGENERATE) or tag not in props:
-                continue
-            mat = self.materials[tag]
-            secs = {}
-            for c in cells:
-                z = float(self.cell_midpoint_mm[c, 2])
-                if part.kind == PartKind.BONE:
-                    sec = bone_section(s, z, mat, s.material(s.bone.cancellous_material))
-                else:
-                    ro, ri = s.bone_radii_mm(z)
-                    sec = tube(2 * ro, 2 * ri, mat.poisson_ratio)
-                secs[int(c)] = sec
-                b = beam_properties(sec, mat)
+            for c, sec in self.cell_sections.get(tag, {}).items():
+                b = beam_properties(sec, self.materials[tag])
                 bp[c, EA:EI2 + 1] = (b.EA_N, b.GA1_N, b.GA2_N, b.GJ_Nmm2, b.EI1_Nmm2, b.EI2_Nmm2)
-            self.cell_sections[tag] = secs
-
-    def _bone_cell_properties(self) -> list[BeamProperties]:
-        """The beam properties of this rank's bone cells, each at its midpoint's level (as
-        `_assign_bone_cells` gives them)."""
-        from sim.bones import bone_section
-
-        s = self.scenario
-        out = []
-        for tag, part in self.parts.items():
-            if part.kind != PartKind.BONE:
-                continue
-            mat = s.material(s.bone.material)
-            cancellous = s.material(s.bone.cancellous_material)
-            out += [beam_properties(bone_section(s, float(self.cell_midpoint_mm[c, 2]), mat, cancellous), mat)
-                    for c in self.cells_of[tag]]
-        return out
 
     def _assign_properties(self, num_cells: int) -> None:
         self.sections: dict[int, Section] = {}
@@ -394,8 +385,11 @@ class FrameModel:
                 props[tag] = beam_properties(sec, mat)
         # the links are LINK_STIFFNESS_FACTOR times stiffer than the stiffest beam, the bone's cells
         # with their own sections included (a template's metaphysis, a hindfoot block: _assign_bone_cells)
+        self.cell_sections = self._bone_cell_sections(props)
         stiffest = [(b.EA_N, max(b.EI1_Nmm2, b.EI2_Nmm2)) for b in props.values()]
-        stiffest += [(b.EA_N, max(b.EI1_Nmm2, b.EI2_Nmm2)) for b in self._bone_cell_properties()]
+        stiffest += [(b.EA_N, max(b.EI1_Nmm2, b.EI2_Nmm2))
+                     for tag, secs in self.cell_sections.items() if self.parts[tag].kind == PartKind.BONE
+                     for b in (beam_properties(sec, self.materials[tag]) for sec in secs.values())]
         k_link = link.LINK_STIFFNESS_FACTOR * self.comm.allreduce(max(ea for ea, _ in stiffest), op=MPI.MAX)
         kr_link = link.LINK_STIFFNESS_FACTOR * self.comm.allreduce(max(ei for _, ei in stiffest), op=MPI.MAX)
         bp = np.zeros((num_cells, beam.N_COLUMNS))
@@ -454,7 +448,7 @@ class FrameModel:
                     bp[cells, EA] = bp[cells, EI1] = bp[cells, EI2] = 0.0
                     pp[cells] = (mat.youngs_modulus_MPa, mat.hardening_modulus_MPa, mat.yield_stress_MPa,
                                  *self._section_radii(part))
-        self._assign_bone_cells(props, bp, cp)
+        self._assign_bone_cells(bp, cp)
         for f, arr in ((self.props, bp), (self.link_props, lp), (self.contact_props, cp), (self.release_axis, axis),
                        (self.joint_props, jp), (self.joint_axis, jaxis), (self.plastic_props, pp)):
             f.x.array[: arr.size] = arr.ravel()

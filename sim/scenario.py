@@ -2821,11 +2821,11 @@ def _validate_pin_clamps(s: Scenario) -> None:
                                     + (f"hole = {' or '.join(free)} (the clamp's free holes)" if free else
                                        f"a clamp with more holes (pin_clamps[{j}].holes = {c.holes + 1} or more)"))
             seen[pin.hole] = pin.name
-            widest = max(q.diameter_mm for _, q in held)
-            if widest + 2 * RING_EDGE_MM > c.block_mm:
-                raise ScenarioError(f"{p}.block_mm", f"{c.block_mm:g} mm is too narrow for a {widest:g} mm pin; "
-                                    f"accepted: at least {widest + 2 * RING_EDGE_MM:g} mm ({RING_EDGE_MM:g} mm of "
-                                    "block either side of the pin)")
+        widest = max(q.diameter_mm for _, q in held)
+        if widest + 2 * RING_EDGE_MM > c.block_mm:
+            raise ScenarioError(f"{p}.block_mm", f"{c.block_mm:g} mm is too narrow for a {widest:g} mm pin; "
+                                f"accepted: at least {widest + 2 * RING_EDGE_MM:g} mm ({RING_EDGE_MM:g} mm of "
+                                "block either side of the pin)")
 
 
 def _validate_pins(s: Scenario) -> None:
