@@ -30,7 +30,7 @@ from sim.outdir import OutputDirError
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.sweep import SweepError
 
-__all__ = ["load_scenario", "run", "load_results", "load_timeline", "load_hexapod", "run_timeline", "run_hexapod",
+__all__ = ["load_scenario", "save_scenario", "run", "load_results", "load_timeline", "load_hexapod", "run_timeline", "run_hexapod",
            "run_sweep", "Results",
            "TimelineResults", "HexapodResults", "SweepResults", "Scenario", "ScenarioError", "SolverError",
            "OutputDirError", "KinematicsError", "SweepError"]
@@ -40,6 +40,33 @@ Progress = bool | Callable[[str], None]
 
 def _scenario(scenario: Scenario | str | Path) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def save_scenario(scenario: Scenario, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write `scenario` as a scenario file (TOML: `Scenario.to_toml`, every value resolved)
+    at `path`, e.g. after `Scenario.replace`, so that `ilizarov run` or a colleague can run it.
+
+    The file is written whole or not at all (a temporary file beside it, then a rename).
+    Returns the path written. Raises FileExistsError when `path` exists and `overwrite`
+    is False, and ValueError when `path` does not end in ".toml"."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    if path.suffix != ".toml":
+        raise ValueError(f"save_scenario: {str(path)!r} does not end in .toml; accepted: a path ending in .toml")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"save_scenario: {str(path)!r} exists; pass overwrite=True to replace it")
+    text = scenario.to_toml()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _log(progress: Progress) -> Callable[[str], None] | None:

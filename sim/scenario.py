@@ -1055,6 +1055,18 @@ class Scenario:
         """Plain data (TOML/JSON-able) of the resolved scenario, tension in N."""
         return _to_plain(self)
 
+    def to_toml(self) -> str:
+        """The resolved scenario as the text of a scenario file (TOML, written with tomli_w).
+
+        Every value is written out (no `extends`, no patterns: the parts they made, as in
+        scenario.resolved.json), tensions in N, an imported bone surface by its absolute
+        path; keys that are not set (None) are left out, as a file leaves them out. Read
+        back (`load_scenario`, `parse_scenario`) it gives an equal Scenario."""
+        import tomli_w  # only here: writing scenario files is the one use
+
+        return (f"# scenario {self.name!r} written by ilizarov (Scenario.to_toml): every value resolved\n"
+                + tomli_w.dumps(self.to_dict()))
+
     def replace(self, changes: dict[str, Any] | None = None, /, **fields: Any) -> Scenario:
         """A new scenario with these values, validated as a file with them would be.
 

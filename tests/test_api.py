@@ -294,3 +294,29 @@ def test_replace_names_a_part_by_its_name():
         [w.post_height_mm for w in s.wires if w.name != "plateau_drop"]
     with pytest.raises(ScenarioError, match=r"wires has no part named 'plateau_dorp'; accepted: 'plateau_inclined'"):
         s.replace({"wires[plateau_dorp].post_height_mm": -25})
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")))
+def test_a_saved_scenario_reads_back_equal(name, tmp_path):
+    """save_scenario writes every shipped scenario (extends, patterns, surfaces, hexapods,
+    timelines) as a file that reads back to an equal Scenario, from another directory."""
+    s = ilizarov.load_scenario(ROOT / "scenarios" / name)
+    out = ilizarov.save_scenario(s, tmp_path / "saved.toml")
+    assert ilizarov.load_scenario(out) == s
+    assert "extends" not in out.read_text()
+
+
+def test_save_scenario_keeps_a_changed_value_and_refuses_to_overwrite(tmp_path):
+    s = ilizarov.load_scenario(ROOT / "scenarios" / "standard-4ring.toml").replace({"wires[*].tension_kgf": 130})
+    path = ilizarov.save_scenario(s, tmp_path / "t130.toml")
+    back = ilizarov.load_scenario(path)
+    assert [w.tension_N for w in back.wires] == pytest.approx([130 * 9.80665] * len(s.wires))
+    before = path.read_text()
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        ilizarov.save_scenario(s.replace(name="other"), path)
+    assert path.read_text() == before  # nothing written over it
+    ilizarov.save_scenario(s.replace(name="other"), path, overwrite=True)
+    assert ilizarov.load_scenario(path).name == "other"
+    with pytest.raises(ValueError, match=r"\.toml"):
+        ilizarov.save_scenario(s, tmp_path / "t130.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t130.toml"]  # no temporary file left
