@@ -288,6 +288,44 @@ def _rod_solid(occ, s, rod) -> int:
     return fused[0][1]
 
 
+def _telescopic_rod_solid(occ, s, rod) -> int:
+    """A telescopic rod as one OpenCASCADE volume (its tag), along the line of its two
+    rings' points (`rod_axis_points`, as the frame model's): from its lower ring, the tube
+    (tube_diameter_mm) for tube_length_mm - overlap_mm, its bore (tube_inner_diameter_mm,
+    default the inner rod's diameter) open from the lower ring's upper face; over
+    overlap_mm the inner rod (diameter_mm) locked in the tube, a solid of the tube's
+    diameter; then the inner rod alone to the upper ring, through the whole thickness of
+    both rings and cut flush with their outer faces (as `_rod_solid`).
+
+    With the bore equal to the inner rod's diameter (the default) the overlap's section is
+    the frame model's tube and rod in parallel (sim.sections.concentric) exactly; with a
+    wider bore the clearance is filled there (a locking sleeve, the lock nut's grip), stiffer
+    than the frame model's overlap by the clearance's area, over overlap_mm only."""
+    lo, hi = s.rod_rings(rod)
+    p0, p1 = (np.asarray(p, float) for p in rod_axis_points(s, rod))
+    span = float(np.linalg.norm(p1 - p0))
+    a = (p1 - p0) / span
+    tube_alone, overlap, _rod_alone = rod.telescopic_sections(span)
+    R_tube = rod.tube_diameter_mm / 2
+    r_bore = (rod.tube_inner_diameter_mm if rod.tube_inner_diameter_mm is not None else rod.diameter_mm) / 2
+    r_rod = rod.diameter_mm / 2
+    za, zb = lo.level_mm - lo.thickness_mm / 2, hi.level_mm + hi.thickness_mm / 2
+    over = (max(lo.thickness_mm, hi.thickness_mm) + 2 * R_tube) / a[2] + 1.0  # beyond the rings' outer faces
+    bore_from = (lo.thickness_mm / 2) / a[2]  # the lower ring's upper face, along the rod from its point
+    tube_end = tube_alone + overlap
+    tube = occ.addCylinder(*(p0 - over * a), *((over + tube_end) * a), R_tube)
+    if r_bore > 0 and tube_alone > bore_from + 1e-6:
+        bore = occ.addCylinder(*(p0 + bore_from * a), *((tube_alone - bore_from) * a), r_bore)
+        cut, _ = occ.cut([(3, tube)], [(3, bore)])
+        tube = cut[0][1]
+    inner = occ.addCylinder(*(p0 + tube_alone * a), *((span - tube_alone + over) * a), r_rod)
+    fused, _ = occ.fuse([(3, tube)], [(3, inner)])
+    reach = 2.0 * max(float(np.abs(p0).max()), float(np.abs(p1).max())) + zb - za
+    slab = occ.addBox(-reach, -reach, za, 2 * reach, 2 * reach, zb - za)
+    cut, _ = occ.intersect(fused, [(3, slab)])
+    return cut[0][1]
+
+
 def _foot_plate_solid(occ, r) -> int:
     """A foot plate's solid (OpenCASCADE volume tag): the half annulus of its section round
     the heel fused with the two straight arms (boxes of the plate's width and thickness,
@@ -376,6 +414,21 @@ def ring_solid_volume_mm3(r, comm=None) -> tuple[float, tuple[float, float, floa
         return occ.getMass(3, tag), tuple(occ.getCenterOfMass(3, tag))
 
 
+def rod_solid_volume_mm3(s, rod, comm=None) -> float:
+    """The volume (mm^3) of rod `rod`'s solid as the continuum builder makes it (threaded or
+    telescopic; OpenCASCADE's, no mesh): a check of its geometry without meshing."""
+    from mpi4py import MPI
+
+    from meshes.gmsh_session import gmsh_model
+
+    comm = MPI.COMM_SELF if comm is None else comm
+    with gmsh_model(comm, f"rod-{rod.name}") as gmsh:
+        occ = gmsh.model.occ
+        tag = _telescopic_rod_solid(occ, s, rod) if rod.kind == "telescopic" else _rod_solid(occ, s, rod)
+        occ.synchronize()
+        return occ.getMass(3, tag)
+
+
 def half_pin_pieces(occ, s) -> list[tuple[str, str, int]]:
     """The half pins of a scenario as OpenCASCADE volumes, (part name, kind, tag): each pin a
     cylinder from its clamp point to its tip along its axis, each pin's own post, each
@@ -450,11 +503,6 @@ def continuum_refusal(s) -> GeometryError | None:
         return GeometryError(f"rods/half_pins: the continuum builder makes solid rods and pins; {', '.join(hollow)} "
                              "is hollow (inner_diameter_mm > 0); accepted: solid parts (use --model frame for tube "
                              "connectors and cannulated pins)")
-    telescopic = [r.name for r in s.rods if r.kind == "telescopic"]
-    if telescopic:
-        return GeometryError(f"rods: the continuum builder makes every rod one solid cylinder; {', '.join(telescopic)} "
-                             "is telescopic (a tube over a rod); accepted: threaded rods (use --model frame for "
-                             "telescopic rods)")
     if s.hinges:
         return GeometryError(f"hinges: the continuum builder does not build hinges (a revolute joint in a bonded "
                              f"solid); {', '.join(h.name for h in s.hinges)} is one; accepted: a frame without "
@@ -561,7 +609,8 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
                 pieces.append((f"{w.name}_clamp{k + 1}", "clamp", post))
         pieces += half_pin_pieces(occ, s)
         for rod in s.rods:  # where the frame model puts it: rod_axis_points
-            pieces.append((rod.name, "rod", _rod_solid(occ, s, rod)))
+            solid = _telescopic_rod_solid(occ, s, rod) if rod.kind == "telescopic" else _rod_solid(occ, s, rod)
+            pieces.append((rod.name, "rod", solid))
         tags = [(3, t) for _, _, t in pieces]
         _, mapping = occ.fragment(tags, [])
         occ.synchronize()

@@ -1,6 +1,6 @@
 """Connections of issue 19: telescopic rods (a tube over a rod) and Ilizarov hinges (a
-revolute joint on each rod they interrupt), in the frame model; refused by the continuum
-builder with a pointer to the frame model.
+revolute joint on each rod they interrupt), in the frame model; telescopic rods also in the
+continuum model (hinges are refused there, with a pointer to the frame model).
 
 The mechanics are checked on two rings much stiffer than their rods (a [[materials]]
 entry of 1e6 MPa, 40 x 25 mm sections), so that the frame's stiffness is its rods':
@@ -159,7 +159,7 @@ def test_hinges_bad_input():
         {**HINGE, "rods": ["lateral", "medial", "motor"]}]), "hinges[0].rods[2]", "is telescopic")
 
 
-def test_the_continuum_builder_refuses_telescopic_rods_and_hinges():
+def test_the_continuum_builder_refuses_hinges():
     from meshes.continuum import continuum_refusal
     from sim.scenario import load_scenario
 
@@ -168,5 +168,50 @@ def test_the_continuum_builder_refuses_telescopic_rods_and_hinges():
     data = {"rods": [{"name": f"r{i}", "angle_deg": a, **TELESCOPIC, "tube_length_mm": 60.0}
                      for i, a in enumerate((0.0, 90.0, 180.0, 270.0))],
             "rings": [{"name": "lower", "level_mm": 120.0}, {"name": "upper", "level_mm": 240.0}]}
-    msg = str(continuum_refusal(parse_scenario(data)))
-    assert msg.startswith("rods:") and "use --model frame for telescopic rods" in msg
+    assert continuum_refusal(parse_scenario(data)) is None  # telescopic rods are built
+
+
+def test_the_continuum_telescopic_rod_is_the_frame_models_three_sections():
+    """The solid of a telescopic rod (tube 12/8 mm from the lower ring, bore open from the
+    ring's upper face, a 6 mm rod locked 25 mm into it, through both rings): OpenCASCADE's
+    volume is the three sections' exactly."""
+    from meshes.continuum import rod_solid_volume_mm3
+
+    data = {"rods": [{"name": f"r{i}", "angle_deg": a, **TELESCOPIC, "tube_length_mm": 60.0, "overlap_mm": 25.0}
+                     for i, a in enumerate((0.0, 90.0, 180.0, 270.0))],
+            "rings": [{"name": "lower", "level_mm": 120.0}, {"name": "upper", "level_mm": 240.0}]}
+    s = parse_scenario(data)
+    lo, hi = s.rings
+    z_lo, z_hi = lo.level_mm - lo.thickness_mm / 2, hi.level_mm + hi.thickness_mm / 2
+    tube_end = lo.level_mm + 60.0
+    expected = (math.pi * 6.0 ** 2 * (tube_end - z_lo)                      # the tube's outside, through the ring
+                - math.pi * 4.0 ** 2 * (60.0 - 25.0 - lo.thickness_mm / 2)   # its bore, up to the locked overlap
+                + math.pi * 3.0 ** 2 * (z_hi - tube_end))                   # the inner rod above the tube
+    assert rod_solid_volume_mm3(s, s.rods[0]) == pytest.approx(expected, rel=1e-9)
+    threaded = parse_scenario({**data, "rods": [{"name": "r", "angle_deg": 0.0, "diameter_mm": 6.0}]})
+    assert rod_solid_volume_mm3(threaded, threaded.rods[0]) == pytest.approx(math.pi * 9.0 * (z_hi - z_lo), rel=1e-9)
+
+
+@pytest.mark.slow
+def test_telescopic_rods_in_both_models(tmp_path):
+    """tests/data/continuum-telescopic-small.toml (the small continuum frame, its four rods
+    telescopic) runs with the continuum model, and its torsion is within the documented 12 %
+    of the frame model's (measured: 1.05 against 0.97 N*m/deg, +8 %, as with threaded rods);
+    the gap closes within the 100 N in both."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    scenario = Path(__file__).resolve().parent / "data" / "continuum-telescopic-small.toml"
+    out = {}
+    for model in ("frame", "continuum"):
+        proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(scenario), "--model", model, "--out",
+                               str(tmp_path / model), "--no-picture", "--quiet"], capture_output=True, text=True,
+                              timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        out[model] = json.loads((tmp_path / model / "results.json").read_text())["load_cases"]
+    assert out["continuum"]["torsion"]["stiffness_Nm_per_deg"] == pytest.approx(
+        out["frame"]["torsion"]["stiffness_Nm_per_deg"], rel=0.12)
+    for model in out.values():
+        assert model["axial"]["ifm_axial_mm"] == pytest.approx(2.0, abs=0.06)  # the 2 mm gap closed
