@@ -198,6 +198,8 @@ class Scene:
     bone_radius_mm: the bone's outer radius (mm) at a level z (mm), e.g.
     `lambda z: scenario.bone_radii_mm(z)[0]`: the bone and regenerate drawn with their
     real, varying radius (a template's metaphyses, a hindfoot block); None: a 12 mm tube.
+    part_radius_mm: drawn radius (mm) by part name, overriding its kind's (e.g. a telescopic
+    rod's tube and overlap, `<rod>_tube`, `<rod>_overlap`, drawn at the tube's radius).
     fracture_plane: (level mm, unit normal (3,), bone radius mm) of an oblique fracture
     (Gap.plane_normal): its plane drawn across the bone at the gap, where the deformed
     fragment ends are (the fragments' tubes themselves end square).
@@ -216,6 +218,7 @@ class Scene:
     part_colours: dict | None = None
     bone_radius_mm: Callable[[float], float] | None = None
     fracture_plane: tuple | None = None
+    part_radius_mm: dict | None = None
 
 
 @dataclass
@@ -229,6 +232,7 @@ class _Prepared:
     magnification: float
     u_max: float
     part_colour: np.ndarray | None = None  # per cell: its part's fixed colour, "" for none
+    tags: np.ndarray | None = None  # per cell: its part's tag
 
 
 def _prepare(scene: Scene, colour_by_stress: bool, utilisation: bool) -> _Prepared:
@@ -263,7 +267,7 @@ def _prepare(scene: Scene, colour_by_stress: bool, utilisation: bool) -> _Prepar
         colour_of_tag = {int(t): scene.part_colours.get(name, "") for t, (name, _kind) in scene.parts.items()}
         part_colour = np.array([colour_of_tag.get(int(t), "") for t in tags], dtype=object)
     return _Prepared(points, points + magnification * disp, cells, axial, stress, groups, magnification, u_max,
-                     part_colour)
+                     part_colour, tags)
 
 
 def scene_scales(scenes: list[Scene], colour_by_stress: bool = False,
@@ -345,6 +349,26 @@ def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_
                     deformed_meshes.append((tube, dict(color=colour, ambient=0.25, diffuse=0.75, specular=0.3,
                                                        specular_power=20)))
             idx = idx[own == ""]
+            if len(idx) == 0:
+                continue
+        if scene.part_radius_mm and g not in ("BONE", "REGENERATE", "WIRE"):  # parts drawn at a radius of their own
+            radius_of_tag = {int(tag): scene.part_radius_mm[name] for tag, (name, _kind) in scene.parts.items()
+                             if name in scene.part_radius_mm}
+            own_r = np.array([radius_of_tag.get(int(tag), np.nan) for tag in prep.tags[idx]])
+            for r in sorted(set(own_r[np.isfinite(own_r)])):
+                sub = idx[own_r == r]
+                sub_finite = np.isfinite(prep.stress[sub]) if stress_scale is not None else np.zeros(len(sub), bool)
+                if sub_finite.any():
+                    tube = _tubes(prep.deformed, prep.cells[sub[sub_finite]], r, style.n_sides,
+                                  cell_data={STRESS_ARRAY: prep.stress[sub[sub_finite]]})
+                    deformed_meshes.append((tube, dict(scalars=STRESS_ARRAY, preference="cell", cmap=stress_scale.cmap,
+                                                       clim=(stress_scale.lo, stress_scale.hi), show_scalar_bar=False,
+                                                       ambient=0.3, diffuse=0.7, specular=0.1)))
+                if (~sub_finite).any():
+                    tube = _tubes(prep.deformed, prep.cells[sub[~sub_finite]], r, style.n_sides, join=True)
+                    deformed_meshes.append((tube, dict(color=(scene.colours or {}).get(g, style.color), ambient=0.25,
+                                                       diffuse=0.75, specular=0.3, specular_power=20)))
+            idx = idx[~np.isfinite(own_r)]
             if len(idx) == 0:
                 continue
         finite = np.isfinite(prep.stress[idx]) if stress_scale is not None else np.zeros(len(idx), bool)
@@ -486,11 +510,12 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                  arrows: list[tuple[tuple[float, float, float], tuple[float, float, float], str]] | None = None,
                  yields_MPa: dict[int, float] | None = None, hide_kinds: tuple[str, ...] = (),
                  wire_scale: ColourScale | None = None, stress_scale: ColourScale | None = None,
-                 bone_radius_mm: Callable[[float], float] | None = None, fracture_plane: tuple | None = None) -> Path:
+                 bone_radius_mm: Callable[[float], float] | None = None, fracture_plane: tuple | None = None,
+                 part_radius_mm: dict[str, float] | None = None) -> Path:
     """Render the undeformed and deformed frame into a PNG of window_size px; return its path.
 
     lines, parts, magnification, colours, focus, labels, arrows, hide_kinds, yields_MPa,
-    bone_radius_mm, fracture_plane: as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
+    bone_radius_mm, fracture_plane, part_radius_mm: as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
     lateral, axial). The header holds the title and the deformation scale.
     wire_tension_range_N: the tensions (N) the wire colour scale spans (None: the wires'
     own), widened to at least 10 % of the typical tension (postprocess.scales).
@@ -503,7 +528,7 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     """
     scene = Scene(lines, parts, magnification=magnification, colours=colours, labels=labels, arrows=arrows,
                   focus=focus, hide_kinds=tuple(hide_kinds), yields_MPa=yields_MPa, bone_radius_mm=bone_radius_mm,
-                  fracture_plane=fracture_plane)
+                  fracture_plane=fracture_plane, part_radius_mm=part_radius_mm)
     own_wire, own_stress = scene_scales([scene], colour_by_stress, wire_tension_range_N, stress_range_MPa)
     prep = _prepare(scene, False, False)
     header = "\n".join(x for x in (title, _deformation_text(prep.magnification, prep.u_max)) if x)

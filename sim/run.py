@@ -169,6 +169,14 @@ def solve_frame(scenario: Scenario, comm=None, log=None, pose=None, keep_states:
     return FrameRun(results, model, cases, picture_case, picture, states if comm.rank == 0 and keep_states else None)
 
 
+def telescopic_radii_mm(scenario: Scenario) -> dict[str, float] | None:
+    """The drawn radius (mm) of every telescopic rod's tube and overlap parts (the line
+    network's `<rod>_tube`, `<rod>_overlap`): the tube's; None without telescopic rods."""
+    out = {f"{r.name}_{piece}": r.tube_diameter_mm / 2 for r in scenario.rods if r.kind == "telescopic"
+           for piece in ("tube", "overlap")}
+    return out or None
+
+
 def picture_state(run: FrameRun) -> dict | None:
     """Gather the deformed state of the picture's load case on rank 0 (collective)."""
     if run.picture_state is not None:
@@ -212,7 +220,7 @@ def write_run(out, scenario: Scenario, run: FrameRun, picture: bool = True, comm
             pic = render_frame(lines, parts, staging / "frame.png", title=f"{scenario.name}: {case} at full load",
                                bone_radius_mm=(lambda z: scenario.bone_radii_mm(z)[0]) if scenario.has_bone else None,
                                fracture_plane=(g.level_mm, g.plane_normal(), scenario.bone_radii_mm(g.level_mm)[0])
-                               if oblique else None)
+                               if oblique else None, part_radius_mm=telescopic_radii_mm(scenario))
             run.results["pictures"] = [pic.name]
         if run.states:
             from postprocess.states import STATES_FILE, save_states
