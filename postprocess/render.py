@@ -305,6 +305,21 @@ def _project(renderer, point, col: int, panel_w: int, panel_h: int) -> tuple[flo
     return float(x) - col * panel_w, float(panel_h) - float(y)
 
 
+def _keep_in_view(plotter, points: np.ndarray, col: int, panel_w: int, panel_h: int, margin: float = 0.03) -> None:
+    """Zoom the current view out until every point (mm; the frame's undeformed and deformed
+    line points) projects inside its panel with `margin` of its size to spare: the default
+    zoom crops frames that reach far to one side (a foot plate's arms in the oblique view)."""
+    renderer = plotter.renderer
+    step = max(1, len(points) // 2000)
+    for _ in range(12):
+        xy = np.array([_project(renderer, p, col, panel_w, panel_h) for p in points[::step]])
+        inside = ((xy[:, 0] >= margin * panel_w) & (xy[:, 0] <= (1 - margin) * panel_w)
+                  & (xy[:, 1] >= margin * panel_h) & (xy[:, 1] <= (1 - margin) * panel_h))
+        if inside.all():
+            return
+        plotter.camera.zoom(0.92)
+
+
 def _fracture_disc(prep: _Prepared, level_mm: float, normal, radius_mm: float) -> pv.PolyData:
     """The oblique fracture's plane across the bone: a disc of 1.3 radius_mm about the bone's
     axis lifted onto the plane n . (p - c) = 0 (its intersection with the bone's cylinder, an
@@ -421,6 +436,8 @@ def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_
             plotter.view_vector(direction, viewup=(0.0, 1.0, 0.0) if direction == (0.0, 0.0, 1.0) else (0.0, 0.0, 1.0))
             plotter.reset_camera()
             plotter.camera.zoom(1.1 if parallel else 1.25)
+            if scene.focus is None:
+                _keep_in_view(plotter, np.vstack([prep.points, prep.deformed]), col, panel_w, panel_h)
             if scene.focus is not None:
                 centre, half = np.asarray(scene.focus[0], float), float(scene.focus[1])
                 d = np.asarray(direction, float) / np.linalg.norm(direction)
