@@ -503,6 +503,10 @@ def continuum_refusal(s) -> GeometryError | None:
         return GeometryError(f"rods/half_pins: the continuum builder makes solid rods and pins; {', '.join(hollow)} "
                              "is hollow (inner_diameter_mm > 0); accepted: solid parts (use --model frame for tube "
                              "connectors and cannulated pins)")
+    if s.gap.friction_coefficient > 0:
+        return GeometryError(f"gap.friction_coefficient: the continuum model's gap contact is frictionless; "
+                             f"{s.gap.friction_coefficient:g} is not built; accepted: 0 (use --model frame for "
+                             "friction between the fragments)")
     if s.hinges:
         return GeometryError(f"hinges: the continuum builder does not build hinges (a revolute joint in a bonded "
                              f"solid); {', '.join(h.name for h in s.hinges)} is one; accepted: a frame without "

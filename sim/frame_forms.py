@@ -32,14 +32,15 @@ from sim.elements.kinematics import member_strains
 
 BEAM, LINK, CONTACT, ALL, LOADED, JOINT, PLASTIC = 1, 2, 3, 4, 5, 6, 7
 RESPONSE_KINDS = ("bone_end", "load_point_end", "load_point_interior", "ring")
-ON_FIRST_USE = ("fibre_stresses",)  # compiled only for frames that need them (and the energy_* forms)
+ON_FIRST_USE = ("fibre_stresses", "friction_update", "friction_residual", "friction_jacobian",
+                "friction_section_forces")  # compiled only for frames that need them (and the energy_* forms)
 
 
 @dataclass
 class CompiledFrameForms:
     """The compiled forms of one kind of load point, and the abstract coefficients and
     constants they are written with (keys: w, delta, t, n1, n2, axis, beam, link, contact,
-    joint, joint_axis, slip, plastic, plastic_strain; load, load_direction, ring)."""
+    joint, joint_axis, slip, plastic, plastic_strain, contact_slip; load, load_direction, ring)."""
 
     response_kind: str
     coefficients: dict
@@ -109,7 +110,8 @@ def _build(comm, kind: str, coordinate_element) -> CompiledFrameForms:
          "joint_axis": ufl.Coefficient(space("DG", 0, 3)),
          "slip": ufl.Coefficient(ufl.FunctionSpace(domain, basix.ufl.element("DG", cell, 0))),
          "plastic": ufl.Coefficient(space("DG", 0, plastic_beam.N_COLUMNS)),
-         "plastic_strain": ufl.Coefficient(space("DG", 0, plastic_beam.N_FIBRES))}
+         "plastic_strain": ufl.Coefficient(space("DG", 0, plastic_beam.N_FIBRES)),
+         "contact_slip": ufl.Coefficient(space("DG", 0, contact.friction_slip_size()))}
     k = {"load": ufl.Constant(domain, shape=(6,)), "load_direction": ufl.Constant(domain, shape=(6,)),
          "ring": ufl.Constant(domain, shape=(6,))}  # frame-only: [length, Ixx, Iyy, Ipp, cx, cy] of the loaded ring
     w, t, n1, n2 = c["w"], c["t"], c["n1"], c["n2"]
@@ -143,11 +145,13 @@ def _build(comm, kind: str, coordinate_element) -> CompiledFrameForms:
         measure = ufl.Measure("ds", domain=domain)(LOADED)
 
     v = ufl.TestFunction(V)
+    cs = c["contact_slip"]
     internal = ufl.derivative(energy, w, v)
     F = internal - sum(k["load"][i] * exprs[i](v) * measure for i in range(6))
     J = ufl.derivative(F, w, ufl.TrialFunction(V))
     rhs = sum(k["load_direction"][i] * exprs[i](v) * measure for i in range(6))
     q6 = ufl.TestFunction(space("DG", 0, 6))
+    friction_work = contact.friction_residual(c["contact"], gamma, kappa, t, n1, n2, cs, w, v) * dx(CONTACT)
     forces = (beam.section_forces(pb, eps, gamma, kappa, t, n1, n2)
               + contact.section_forces(c["contact"], gamma, kappa, t, n1, n2))
     nf = len(contact.fibres())
@@ -164,6 +168,15 @@ def _build(comm, kind: str, coordinate_element) -> CompiledFrameForms:
         "section_forces": ufl.inner(forces, q6) * dx(ALL) + ufl.inner(plastic_forces, q6) * dx(PLASTIC),
         "fibre_gaps": ufl.inner(gaps, qf) * dx(CONTACT),
         "slip_update": joint.updated_slip(jp, ja, gamma, kappa, slip, length) * q1 * dx(JOINT),
+        # friction across the gap (compiled on first use, for frames with it): not an energy (its limit
+        # depends on the normal force), so its virtual work and that work's own derivative, unsymmetric;
+        # added to the residual, the Jacobian and the section forces
+        "friction_residual": friction_work,
+        "friction_jacobian": ufl.derivative(friction_work, w, ufl.TrialFunction(V)),
+        "friction_section_forces": ufl.inner(contact.friction_section_forces(c["contact"], gamma, kappa, t, n1, n2,
+                                                                              cs), q6) * dx(CONTACT),
+        "friction_update": ufl.inner(contact.friction_slip_update(c["contact"], gamma, kappa, t, n1, n2, cs),
+                                     ufl.TestFunction(space("DG", 0, contact.friction_slip_size()))) * dx(CONTACT),
         "joint_force": joint.axial_force(jp, ja, gamma, kappa, slip, length) * q1 * dx(JOINT),
         "plastic_update": ufl.inner(plastic_beam.updated_plastic_strains(pb, pl, ep, eps, gamma, kappa, t, n1, n2),
                                     qp) * dx(PLASTIC),

@@ -267,6 +267,8 @@ class FrameModel:
         self.joint_slip = fem.Function(fem.functionspace(mesh, ("DG", 0)), name="joint_slip_mm")
         self.plastic_strain = fem.Function(fem.functionspace(mesh, ("DG", 0, (plastic_beam.N_FIBRES,))),
                                            name="plastic_strain")
+        self.contact_slip = fem.Function(fem.functionspace(mesh, ("DG", 0, (contact.friction_slip_size(),))),
+                                         name="contact_slip")  # friction across the gap (sim.elements.contact)
         self._assign_properties(num_cells)
 
         # state and forms
@@ -421,6 +423,8 @@ class FrameModel:
                 cp[cells, contact.R_OUTER] = 0.5 * s.bone.outer_diameter_mm
                 if part.kind == PartKind.REGENERATE:
                     cp[cells, contact.CLOSED_FRACTION] = REGENERATE_MIN_LENGTH_FRACTION
+                if part.kind == PartKind.GAP_CONTACT and part.source == "gap":  # bone on bone: Coulomb friction
+                    cp[cells, contact.FRICTION] = s.gap.friction_coefficient
                 if part.source == "gap" and s.gap.obliquity_deg:  # the fracture plane's normal in each cell's axes
                     m = np.asarray(s.gap.plane_normal())
                     for col, f in ((contact.NORMAL_T, self.t), (contact.NORMAL_1, self.n1), (contact.NORMAL_2, self.n2)):
@@ -560,7 +564,8 @@ class FrameModel:
                                  c["n2"]: self.n2, c["axis"]: self.release_axis, c["beam"]: self.props,
                                  c["link"]: self.link_props, c["contact"]: self.contact_props,
                                  c["joint"]: self.joint_props, c["joint_axis"]: self.joint_axis, c["slip"]: self.joint_slip,
-                                 c["plastic"]: self.plastic_props, c["plastic_strain"]: self.plastic_strain}
+                                 c["plastic"]: self.plastic_props, c["plastic_strain"]: self.plastic_strain,
+                                 c["contact_slip"]: self.contact_slip}
         self._constant_map = {k["load"]: self.load, k["load_direction"]: self.load_direction,
                               k["ring"]: self.ring_constants}
         V = self.V
@@ -582,6 +587,15 @@ class FrameModel:
         self.plastic_update_form = self._bind(forms.forms["plastic_update"], [Qp]) if self.plastic_tags else None
         self.fibre_stress_form = (self._bind(forms.compiled("fibre_stresses", self.comm), [Qp])
                                   if self.plastic_tags else None)
+        self.friction = self.comm.allreduce(bool(np.any(self.contact_props.x.array.reshape(-1, contact.N_COLUMNS)
+                                                        [:, contact.FRICTION] > 0)), op=MPI.LOR)
+        self.friction_update_form = self.friction_forms = None
+        if self.friction:  # compiled on first use: a frame without friction never pays for them
+            self.friction_update_form = self._bind(forms.compiled("friction_update", self.comm),
+                                                   [self.contact_slip.function_space])
+            self.friction_forms = (self._bind(forms.compiled("friction_residual", self.comm), [V]),
+                                   self._bind(forms.compiled("friction_jacobian", self.comm), [V, V]),
+                                   self._bind(forms.compiled("friction_section_forces", self.comm), [Q6]))
         self._energy_forms = None
 
     def _bind(self, compiled, spaces, coefficient_map=None):
@@ -692,11 +706,12 @@ class FrameModel:
     # ------------------------------------------------------------------ history
     def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The state and the history of the path-dependent elements (local arrays)."""
-        return self.w.x.array.copy(), self.joint_slip.x.array.copy(), self.plastic_strain.x.array.copy()
+        return (self.w.x.array.copy(), self.joint_slip.x.array.copy(), self.plastic_strain.x.array.copy(),
+                self.contact_slip.x.array.copy())
 
     def restore(self, snap) -> None:
         """Go back to a `snapshot`."""
-        for f, arr in zip((self.w, self.joint_slip, self.plastic_strain), snap):
+        for f, arr in zip((self.w, self.joint_slip, self.plastic_strain, self.contact_slip), snap):
             f.x.array[:] = arr
             f.x.scatter_forward()
 
@@ -714,11 +729,19 @@ class FrameModel:
             vals = fem.assemble_vector(self.plastic_update_form).array[: nf * n].reshape(-1, nf) / length[:, None]
             self.plastic_strain.x.array[: nf * n] = vals.ravel()
             self.plastic_strain.x.scatter_forward()
+        if self.friction_update_form is not None:
+            ns = contact.friction_slip_size()
+            vals = fem.assemble_vector(self.friction_update_form).array[: ns * n].reshape(-1, ns) / length[:, None]
+            contact_cells = self.contact_props.x.array.reshape(-1, contact.N_COLUMNS)[:n, contact.STIFFNESS] > 0
+            current = self.contact_slip.x.array[: ns * n].reshape(-1, ns)
+            current[contact_cells] = vals[contact_cells]  # the form is zero elsewhere
+            self.contact_slip.x.scatter_forward()
 
     @property
     def path_dependent(self) -> bool:
-        """Whether the frame has joints that slip or members that yield."""
-        return self.slip_update_form is not None or self.plastic_update_form is not None
+        """Whether the frame has joints that slip, members that yield or a gap with friction."""
+        return (self.slip_update_form is not None or self.plastic_update_form is not None
+                or self.friction_update_form is not None)
 
     # ------------------------------------------------------------------ algebra
     def _assemble_residual(self) -> PETSc.Vec:
@@ -726,6 +749,8 @@ class FrameModel:
         with b.localForm() as loc:
             loc.set(0.0)
         fem_petsc.assemble_vector(b, self.F_form)
+        if self.friction_forms is not None:
+            fem_petsc.assemble_vector(b, self.friction_forms[0])
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         b.scale(-1.0)
         fem_petsc.set_bc(b, self.bcs)
@@ -734,6 +759,9 @@ class FrameModel:
     def _assemble_jacobian(self) -> None:
         self.A.zeroEntries()
         fem_petsc.assemble_matrix(self.A, self.J_form, bcs=self.bcs)
+        if self.friction_forms is not None:  # added (PETSc: a flush between the diagonal's insert and these adds);
+            self.A.assemble(PETSc.Mat.AssemblyType.FLUSH)  # fixed dofs' rows and columns zeroed, their diagonal 1
+            fem_petsc.assemble_matrix(self.A, self.friction_forms[1], bcs=self.bcs)
         self.A.assemble()
 
     def _linear_solve(self, b: PETSc.Vec, context: str) -> PETSc.Vec:
@@ -866,6 +894,8 @@ class FrameModel:
     def update_section_forces(self) -> np.ndarray:
         """Section forces [N, V1, V2, T (N), M1, M2 (N*mm)] of the owned cells, at their midpoints."""
         vec = fem.assemble_vector(self.section_forces_form)  # cell values times the cell's length
+        if self.friction_forms is not None:
+            vec.array[:] += fem.assemble_vector(self.friction_forms[2]).array
         n = self.num_owned_cells
         return vec.array[: 6 * n].reshape(-1, 6) / self.cell_length_mm[:n, None]
 
@@ -1351,7 +1381,7 @@ class FrameModel:
         """Section forces and peak von Mises stress by part at the current state, computed
         once per state (a step's record and its yield check share them). Collective."""
         key = (hash(self.w.x.array.tobytes()), hash(self.plastic_strain.x.array.tobytes()),
-               hash(self.joint_slip.x.array.tobytes()))
+               hash(self.joint_slip.x.array.tobytes()), hash(self.contact_slip.x.array.tobytes()))
         cached = getattr(self, "_stress_cache", None)
         if cached is None or cached[0] != key:
             forces = self.update_section_forces()

@@ -95,9 +95,13 @@ def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
                    + "; hexapod struts pinned at both ends (axial force only), "
                    + law("strut", "their tubes alone (no joint or thread compliance)")
                    + (f"; per-part overrides: {', '.join(overrides)}" if overrides else "")),
-        "gap_contact": (f"frictionless penalty contact of the fragment ends over the cortical section "
-                        f"({N_ANGLES} x 3 points), as stiff as {CONTACT_LENGTH_MM:g} mm of bone once closed; no shear "
-                        "passes" if scenario.has_bone else "no bone"),
+        "gap_contact": ((f"frictionless penalty contact of the fragment ends over the cortical section "
+                         f"({N_ANGLES} x 3 points), as stiff as {CONTACT_LENGTH_MM:g} mm of bone once closed; no shear "
+                         "passes" if not scenario.gap.friction_coefficient else
+                         f"penalty contact of the fragment ends over the cortical section ({N_ANGLES} x 3 points), as "
+                         f"stiff as {CONTACT_LENGTH_MM:g} mm of bone once closed, with Coulomb friction (coefficient "
+                         f"{scenario.gap.friction_coefficient:g}, stick-slip at each point)")
+                        if scenario.has_bone else "no bone"),
         "tensioning": scenario.solver.tensioning,
         "kinematics": ("geometrically exact beams and links (finite rotations, exact wire stretch), "
                        + (f"elastoplastic {' and '.join(plastic)} (fibre sections, kinematic hardening), the other "

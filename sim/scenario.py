@@ -123,6 +123,9 @@ class Gap:
     # direction in the transverse plane towards which it descends (see `Gap.plane_normal`)
     obliquity_deg: float = 0.0
     obliquity_axis_deg: float = 0.0
+    # Coulomb friction between the fragment ends once they touch (frame model; 0: frictionless,
+    # the upper bound of interfragmentary shear): sim.elements.contact, docs/frame-model.md
+    friction_coefficient: float = 0.0
 
     def plane_normal(self) -> tuple[float, float, float]:
         """The unit normal of the fracture plane, pointing proximally (+z side).
@@ -1757,6 +1760,9 @@ LIMITS: dict[str, Limit] = {
     "rods[].overlap_mm": Limit(5.0, 600.0, "mm", "the length of the inner rod inside the tube; at least "
                                f"{TELESCOPIC_MIN_OVERLAP_DIAMETERS:g} inner-rod diameters (assumed)"),
     "hinges[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
+    "gap.friction_coefficient": Limit(0.0, 1.0, "", "0: frictionless (the default, the upper bound of shear); "
+                                      "bone on bone after an osteotomy was measured by Von Fraunhofer et al. 1985 "
+                                      "(Surface Technology 25:377), no value read here: choose one and say so"),
     "gap.obliquity_deg": Limit(0.0, 60.0, "deg", "0: a transverse fracture; the AO/OTA classification calls a "
                                "diaphyseal fracture line of 30 deg or more oblique; a steeper plane runs along the shaft "
                                "for more than 1.7 diameters and is usually spiral (not built)"),
@@ -2166,6 +2172,15 @@ def _validate_obliquity(s: Scenario) -> None:
     g = s.gap
     _limit("gap.obliquity_deg", "gap.obliquity_deg", g.obliquity_deg)
     _limit("angle", "gap.obliquity_axis_deg", g.obliquity_axis_deg, ANGLE)
+    _limit("gap.friction_coefficient", "gap.friction_coefficient", g.friction_coefficient)
+    if g.friction_coefficient > 0:
+        for field, present, what in (("gap.regenerate", g.regenerate is not None, "a regenerate (soft tissue, not "
+                                      "bone, fills the gap)"), ("distraction", s.distraction is not None,
+                                      "a distraction"), ("defect", s.defect is not None, "a bone transport")):
+            if present:
+                raise ScenarioError("gap.friction_coefficient", f"{g.friction_coefficient:g}: friction between "
+                                    f"the fragment ends is not built with {what}; accepted: 0 with a [{field}] "
+                                    "table")
     if g.obliquity_deg == 0.0:
         return
     for field, present, what in (("distraction", s.distraction is not None, "a distraction (a corticotomy is "

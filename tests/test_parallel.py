@@ -44,6 +44,20 @@ def test_standard_frame_serial_equals_parallel():
         np.testing.assert_allclose(a[key], b[key], rtol=1e-7, atol=1e-9, err_msg=key)
 
 
+def test_friction_at_an_oblique_fracture_serial_equals_parallel():
+    """The standard frame, a 20 deg fracture with Coulomb friction 0.2 (it slides), 0.3 mm gap:
+    the friction's slip history is per cell, so 2 ranks give the serial numbers."""
+    s = parse_scenario({"gap": {"width_mm": 0.3, "obliquity_deg": 20.0, "friction_coefficient": 0.2},
+                        "loads": {"cases": ["axial"], "axial": {"force_N": 400.0, "steps": 4}}})
+    parallel = solve_frame(s, comm=MPI.COMM_WORLD).results
+    serial = solve_frame(s, comm=MPI.COMM_SELF).results
+    a, b = _numbers(parallel), _numbers(serial)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-7, atol=1e-9, err_msg=key)
+    assert serial["load_cases"]["axial"]["ifm_shear_mm"] > 0.1  # it slid
+
+
 def test_wire_bench_in_parallel():
     k = v.wire_small_load_stiffness(comm=MPI.COMM_WORLD)
     assert k == pytest.approx(v.tensioned_wire_stiffness_N_per_mm(1275.0, 150.0, 1.8), rel=0.02)

@@ -18,7 +18,8 @@ penalty over the section,
 at "fibres" rho_j: 16 angles x 3 radii (Gauss-Lobatto in r, with the rim itself), whose
 areas A_j integrate the annulus's area and second moments exactly. Once one side of the
 rim touches, the contact carries a moment about the contact line; when the whole section
-is closed it is as stiff as CONTACT_LENGTH_MM of bone. No friction passes.
+is closed it is as stiff as CONTACT_LENGTH_MM of bone. Friction: see below (none by
+default).
 
 An oblique fracture (Gap.obliquity_deg) cuts the ends along a plane of unit normal
 m = m_t t + m_1 n1 + m_2 n2 (m_t = cos of the obliquity): the fibres lie on that plane,
@@ -30,6 +31,24 @@ A / m_t), and the gap is measured along m,
 so that the ends slide freely along the plane and push only across it: under axial
 compression an oblique fracture's normal force has a component across the bone that the
 frame must carry (the fragments shear). The transverse plane (m = t) is the case above.
+
+Coulomb friction (coefficient mu, column FRICTION; 0 by default, the frictionless upper
+bound of interfragmentary shear). Each fibre's relative motion across the plane, per cell
+length, d = P (Gamma + K x rho'), P = I - m m^T, less its slip s_n accumulated over the
+converged steps (a history field of 3 components per fibre), z = d - s_n, is resisted by
+a tangential penalty of the normal one's stiffness, f_trial = S A z, up to the fibre's
+Coulomb limit mu f_n, f_n = S A <-g> its normal force:
+
+    f = f_trial                      if |f_trial| < mu f_n  (it sticks)
+    f = mu f_n z / |z|               otherwise              (it slips; return mapping)
+
+Its work f . delta d joins the residual (not an energy: the limit depends on the normal
+force of the same state, so the tangent is the residual's own derivative, unsymmetric).
+After every converged step s_{n+1} = s_n + (1 - mu f_n / (S A |z|)) z for the fibres that
+slip (`friction_slip_update`). Rate independent and backward Euler: under a monotone load
+the slip does not depend on the load steps. |z| is regularised by FRICTION_EPS (per cell
+length) so that a fibre with no normal force (mu f_n = 0) carries nothing and has no
+tangent. A fibre with an open gap carries no friction.
 """
 
 from __future__ import annotations
@@ -40,11 +59,15 @@ import numpy as np
 import ufl
 
 # columns of the per-cell contact parameter field
-STIFFNESS, CLOSED_FRACTION, R_INNER, R_OUTER, NORMAL_T, NORMAL_1, NORMAL_2 = range(7)
-N_COLUMNS = 7  # NORMAL_*: the fracture plane's unit normal in the cell's (t, n1, n2); (1, 0, 0) transverse
+STIFFNESS, CLOSED_FRACTION, R_INNER, R_OUTER, NORMAL_T, NORMAL_1, NORMAL_2, FRICTION = range(8)
+N_COLUMNS = 8  # NORMAL_*: the fracture plane's unit normal in the cell's (t, n1, n2); (1, 0, 0) transverse
+# FRICTION: the Coulomb coefficient of the touching fibres (0: frictionless, the default); see `friction_forces`
 CONTACT_LENGTH_MM = 10.0  # closed contact is as stiff as this length of bone
 N_ANGLES = 16
 LOBATTO = ((0.0, 1.0 / 3.0), (0.5, 4.0 / 3.0), (1.0, 1.0 / 3.0))  # (position in [r_in, r_out], weight on [-1, 1])
+
+
+FRICTION_EPS = 1e-12  # regularises |z| (per cell length) in the slip direction z / |z|
 
 
 def fibres() -> list[tuple[float, float, float]]:
@@ -101,5 +124,61 @@ def section_forces(p, gamma, kappa, t, n1, n2):
         force = -p[STIFFNESS] * area * ufl.max_value(-gap, 0.0)  # along m; compression: negative
         F = F + force * m
         M = M + force * ufl.cross(rho, m)  # dW/dK: d gap / dK = rho x m
+    return ufl.as_vector([ufl.dot(F, t), ufl.dot(F, n1), ufl.dot(F, n2), ufl.dot(M, t), ufl.dot(M, n1),
+                          ufl.dot(M, n2)])
+
+
+def friction_slip_size() -> int:
+    """Components of the friction history field: 3 (x, y, z of the accumulated slip, per
+    cell length) per fibre."""
+    return 3 * len(fibres())
+
+
+def _friction_terms(p, gamma, kappa, t, n1, n2, slip):
+    """Per fibre (UFL): (force f (N, 3-vector on the plane), tangential motion d (per cell
+    length), elastic part z = d - s_n, whether it sticks, stick stiffness S A, limit mu f_n)."""
+    out = []
+    for j, (gap, area, rho, m) in enumerate(_fibre_terms(p, gamma, kappa, t, n1, n2)):
+        motion = gamma + ufl.cross(kappa, rho)
+        d = motion - ufl.dot(m, motion) * m
+        s = ufl.as_vector([slip[3 * j + i] for i in range(3)])
+        z = d - s
+        k = p[STIFFNESS] * area
+        limit = p[FRICTION] * k * ufl.max_value(-gap, 0.0)
+        size = ufl.sqrt(ufl.dot(z, z) + FRICTION_EPS ** 2)
+        sticks = ufl.lt(k * size, limit)
+        f = ufl.conditional(sticks, k * z, limit / size * z)
+        out.append((f, d, z, sticks, k, limit, size, rho))
+    return out
+
+
+def friction_residual(p, gamma, kappa, t, n1, n2, slip, w, v):
+    """The friction forces' virtual work per meshed length (UFL scalar): sum over the fibres of
+    f . (d d/d w)[v]."""
+    total = 0
+    for f, d, *_ in _friction_terms(p, gamma, kappa, t, n1, n2, slip):
+        total += ufl.dot(f, ufl.derivative(d, w, v))
+    return total
+
+
+def friction_slip_update(p, gamma, kappa, t, n1, n2, slip):
+    """The fibres' slip after a converged step (UFL vector of friction_slip_size()): s_n plus,
+    where a fibre slips, the part of z beyond its stick range."""
+    comps = []
+    for j, (f, d, z, sticks, k, limit, size, _) in enumerate(_friction_terms(p, gamma, kappa, t, n1, n2, slip)):
+        s = ufl.as_vector([slip[3 * j + i] for i in range(3)])
+        new = ufl.conditional(sticks, s, s + (1.0 - limit / (k * size + FRICTION_EPS)) * z)
+        comps += [new[i] for i in range(3)]
+    return ufl.as_vector(comps)
+
+
+def friction_section_forces(p, gamma, kappa, t, n1, n2, slip):
+    """[N, V1, V2, T, M1, M2] of the friction forces alone in the cell's (t, n1, n2) (UFL),
+    as `section_forces`: add the two for the contact's total."""
+    F = ufl.as_vector([0.0, 0.0, 0.0])
+    M = ufl.as_vector([0.0, 0.0, 0.0])
+    for f, *_, rho in _friction_terms(p, gamma, kappa, t, n1, n2, slip):
+        F = F + f  # conjugate to Gamma (as section_forces: dW/dGamma), f being conjugate to d = P(Gamma + K x rho)
+        M = M + ufl.cross(rho, f)  # conjugate to K: f . (dK x rho) = dK . (rho x f)
     return ufl.as_vector([ufl.dot(F, t), ufl.dot(F, n1), ufl.dot(F, n2), ufl.dot(M, t), ufl.dot(M, n1),
                           ufl.dot(M, n2)])
