@@ -18,12 +18,13 @@ sim.ring_geometry), at a constant pitch along it:
   when the file gives one); hole 1 is at the ring's angle 0 (+x), the others follow
   counter-clockwise (seen from proximal) every 360 / count deg;
 - an open ring (5/8, 2/3, half ring, femoral arch) and a foot plate have the full ring's
-  pitch (in mm along the centreline: the same ring size, cut), as many holes as fit at
-  least half a pitch (and half the ring's width, validate's margin) from either end,
-  placed symmetrically about the middle of their centreline (the middle of the arc,
-  opposite the opening; a foot plate's heel). Hole 1 is the one nearest the start of the
-  centreline (an arc's counter-clockwise start, `Ring.arc_start_deg`; a foot plate's left
-  arm's tip).
+  pitch (in mm along the centreline: the same ring size, cut), one hole at the middle of
+  their centreline (the middle of the arc, opposite the opening; a foot plate's heel) and
+  as many either side as fit at least half a pitch (and half the ring's width, validate's
+  margin) from either end. With the opening facing a multiple of 45 deg, an open ring's
+  holes are then those of the full rings of its size (rods run from one to the other on
+  holes of both). Hole 1 is the one nearest the start of the centreline (an arc's
+  counter-clockwise start, `Ring.arc_start_deg`; a foot plate's left arm's tip).
 
 Hole counts (assumed: no maker's table was found). Searches of public pages for Smith &
 Nephew Ilizarov and Taylor Spatial Frame ring brochures and catalogues (2026-11) found the
@@ -105,19 +106,28 @@ def hole_row(ring) -> HoleRow:
     pitch_deg = 360.0 / n_full
     mode = getattr(ring, "holes", "anywhere")
     if not ring.is_open:
-        angles = tuple((k * pitch_deg) % 360.0 for k in range(n_full))
+        angles = tuple(_norm(k * pitch_deg) for k in range(n_full))
         return HoleRow(ring.name, mode, n_full, pitch_mm, pitch_deg, angles,
                        tuple(math.radians(a) * r for a in angles))
     length = ring_geometry.centreline_length_mm(ring)
     margin = max(0.5 * pitch_mm, 0.5 * ring.width_mm)
-    n = int(math.floor((length - 2.0 * margin) / pitch_mm + 1e-9)) + 1 if length >= 2.0 * margin else 0
-    first = 0.5 * (length - (n - 1) * pitch_mm)
-    positions = tuple(first + k * pitch_mm for k in range(n))
-    if ring.kind == "foot_plate":
-        angles = tuple(ring_geometry.direction_deg(ring, ring_geometry.point_at_position(ring, s)) for s in positions)
+    if length < 2.0 * margin:
+        positions: tuple[float, ...] = ()
     else:
-        angles = tuple((ring.arc_start_deg + math.degrees(s / r)) % 360.0 for s in positions)
+        side = int(math.floor((0.5 * length - margin) / pitch_mm + 1e-9))
+        positions = tuple(0.5 * length + k * pitch_mm for k in range(-side, side + 1))
+    if ring.kind == "foot_plate":
+        angles = tuple(_norm(ring_geometry.direction_deg(ring, ring_geometry.point_at_position(ring, s)))
+                       for s in positions)
+    else:
+        angles = tuple(_norm(ring.arc_start_deg + math.degrees(s / r)) for s in positions)
     return HoleRow(ring.name, mode, n_full, pitch_mm, pitch_deg, angles, positions)
+
+
+def _norm(angle_deg: float) -> float:
+    """An angle in [0, 360), rounded to 1e-9 deg (359.9999999999 is 0)."""
+    a = round(angle_deg % 360.0, 9)
+    return 0.0 if a >= 360.0 else a + 0.0
 
 
 def position_mm(ring, angle_deg: float) -> float | None:
@@ -152,18 +162,18 @@ def _angular(a: float, b: float) -> float:
 def nearest_angles_words(row: HoleRow, angle_deg: float, n: int = 2) -> str:
     """The nearest holes' angles as accepted values: "at 11.25 deg (hole 2) or at 0 deg (hole 1)"."""
     near = sorted(range(row.count), key=lambda k: _angular(row.angles_deg[k], angle_deg))[:n]
-    return " or ".join(f"{row.angles_deg[k]:.4g} deg (hole {k + 1})" for k in near)
+    return " or ".join(f"{row.angles_deg[k]:.6g} deg (hole {k + 1})" for k in near)
 
 
 def describe_row(ring, row: HoleRow) -> str:
     """One line about a ring's holes, for validate's output."""
     own = "the file's hole_count" if ring.hole_count else "assumed, sim.ring_holes"
     if not ring.is_open:
-        return (f"ring {ring.name!r} has {row.count} holes ({own}), every {row.pitch_deg:.4g} deg "
+        return (f"ring {ring.name!r} has {row.count} holes ({own}), every {row.pitch_deg:.6g} deg "
                 f"({row.pitch_mm:.1f} mm on its centroid circle) from hole 1 at 0 deg; holes = {row.mode!r}")
     return (f"ring {ring.name!r} has {row.count} holes ({row.count_full} in a full ring of its size, {own}), every "
-            f"{row.pitch_mm:.1f} mm along its centreline, hole 1 at {row.angles_deg[0]:.4g} deg, hole {row.count} at "
-            f"{row.angles_deg[-1]:.4g} deg; holes = {row.mode!r}")
+            f"{row.pitch_mm:.1f} mm along its centreline, hole 1 at {row.angles_deg[0]:.6g} deg, hole {row.count} at "
+            f"{row.angles_deg[-1]:.6g} deg; holes = {row.mode!r}")
 
 
 # ------------------------------------------------------------------ attachments
@@ -258,7 +268,7 @@ class Move:
 
     def words(self) -> str:
         where = ", ".join(f"hole {k} of ring {r!r}" for r, k in self.holes)
-        return (f"holes: {self.what} ({self.path}) moved from {self.from_deg:g} to {self.to_deg:.4g} deg "
+        return (f"holes: {self.what} ({self.path}) moved from {self.from_deg:g} to {self.to_deg:.6g} deg "
                 f"({self.to_deg - self.from_deg:+.3g} deg), into {where}")
 
 
@@ -392,7 +402,7 @@ def check_holes(s, error) -> list[tuple[Attachment, int]]:
         if within:  # on a hole another part takes
             d, k = within[0]
             other = taken[(a.ring, k)]
-            raise error(a.path, f"{a.what} would take hole {k + 1} of ring {a.ring!r} (at {row.angles_deg[k]:.4g} "
+            raise error(a.path, f"{a.what} would take hole {k + 1} of ring {a.ring!r} (at {row.angles_deg[k]:.6g} "
                         f"deg), which {other.what} ({other.path}) takes already: one part per hole; accepted: "
                         f"another hole, e.g. {_free_words(row, a, taken)}"
                         + (", or holes = 'snap' (it moves to the nearest free hole)" if a.kind not in
@@ -406,7 +416,7 @@ def check_holes(s, error) -> list[tuple[Attachment, int]]:
                 "wire_end": "",
                 }.get(a.kind, ", or holes = 'snap' on the ring (it moves to the nearest free hole)"
                       if row.mode == "check" else "")
-        raise error(a.path, f"{a.what} at {a.angle_deg % 360.0:.4g} deg is not on a hole of ring {a.ring!r} "
+        raise error(a.path, f"{a.what} at {a.angle_deg % 360.0:.6g} deg is not on a hole of ring {a.ring!r} "
                     f"({dist:.1f} mm from the nearest; {what}; holes = {row.mode!r}, {row.count} holes every "
                     f"{row.pitch_mm:.1f} mm); accepted: {nearest_angles_words(row, a.angle_deg)}{hint}")
     return out
@@ -415,7 +425,7 @@ def check_holes(s, error) -> list[tuple[Attachment, int]]:
 def _free_words(row: HoleRow, a: Attachment, taken) -> str:
     free = [k for k in range(row.count) if (a.ring, k) not in taken]
     free.sort(key=lambda k: _angular(row.angles_deg[k], a.angle_deg))
-    return " or ".join(f"{row.angles_deg[k]:.4g} deg (hole {k + 1})" for k in free[:2]) or "none is free"
+    return " or ".join(f"{row.angles_deg[k]:.6g} deg (hole {k + 1})" for k in free[:2]) or "none is free"
 
 
 # ---------------------------------------------------------------------- results
@@ -428,9 +438,10 @@ def results_entry(s, moves: list[Move] | tuple[Move, ...] = ()) -> dict:
     for name, row in rows.items():
         rings[name] = {"holes": row.mode, "hole_count": row.count, "full_ring_hole_count": row.count_full,
                        "pitch_mm": row.pitch_mm, "hole_angles_deg": list(row.angles_deg),
-                       "parts": {}}
-    for a, k in placed:
-        rings[a.ring]["parts"].setdefault(f"hole {k + 1}", []).append(a.what)
+                       "parts": []}
+    for a, k in sorted(placed, key=lambda ak: (ak[0].ring, ak[1])):
+        rings[a.ring]["parts"].append({"hole": k + 1, "angle_deg": rows[a.ring].angles_deg[k], "part": a.what,
+                                       "field": a.path})
     return {"rings": rings,
             "snapped": [{"part": m.path, "what": m.what, "from_deg": m.from_deg, "to_deg": m.to_deg,
                          "holes": [f"{r} hole {k}" for r, k in m.holes]} for m in moves],
