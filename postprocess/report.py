@@ -382,7 +382,8 @@ def render_pictures(results: dict, states: SavedStates, scenario: dict, out: Pat
     title = f"{results['scenario']}: {case.replace('_', ' ')} load case at full load{load}"
     pics["views"] = render_frame(lines, states.parts, out / "views.png", title=title, magnification=mag,
                                  colour_by_stress=True, yields_MPa=yields,
-                                 views=("oblique", "anterior", "lateral", "axial"), window_size=(2200, 900))
+                                 views=("oblique", "anterior", "lateral", "axial"), window_size=(2200, 900),
+                                 hole_marks=_hole_marks(scenario))
     gap_png = render_gap(results, states, scenario, out / "gap.png")
     if gap_png is not None:
         pics["gap"] = gap_png
@@ -395,6 +396,13 @@ def render_pictures(results: dict, states: SavedStates, scenario: dict, out: Pat
                                     labels=teaching_labels(states, lines, scenario), arrows=arrows,
                                     views=("oblique",), window_size=(1100, 1000))
     return pics
+
+
+def _hole_marks(scenario):
+    """The holes of the rings that opt in (sim.ring_holes.hole_points); None without."""
+    from sim import ring_holes
+
+    return ring_holes.hole_points(scenario) if scenario is not None and ring_holes.uses_holes(scenario) else None
 
 
 def animate_loading(results: dict, states: SavedStates, path: Path, frame_ms: int = 350,

@@ -428,6 +428,22 @@ def _free_words(row: HoleRow, a: Attachment, taken) -> str:
     return " or ".join(f"{row.angles_deg[k]:.6g} deg (hole {k + 1})" for k in free[:2]) or "none is free"
 
 
+def hole_points(s):
+    """The holes of the rings with holes != "anywhere" as an (n, 3) array of points (mm)
+    on their centrelines at their rings' mid-planes (for the pictures)."""
+    import numpy as np
+
+    pts = []
+    for ring in s.rings:
+        row = hole_rows(s).get(ring.name)
+        if row is None:
+            continue
+        for a in row.angles_deg:
+            x, y = ring_geometry.attachment_xy(ring, a)
+            pts.append((x, y, ring.level_mm))
+    return np.array(pts, dtype=float).reshape(-1, 3)
+
+
 # ---------------------------------------------------------------------- results
 def results_entry(s, moves: list[Move] | tuple[Move, ...] = ()) -> dict:
     """results.json's "ring_holes": per opted-in ring its mode, hole count and pitch, and
