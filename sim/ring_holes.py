@@ -72,6 +72,25 @@ def full_ring_hole_count(inner_diameter_mm: float, width_mm: float) -> int:
     return max(MIN_HOLES, HOLE_MULTIPLE * round(circumference / (HOLE_MULTIPLE * NOMINAL_PITCH_MM)))
 
 
+def hole_table() -> list[dict]:
+    """The catalogue's hole counts (assumed rule, module docstring): for each inner
+    diameter of CATALOGUE_INNER_DIAMETERS_MM at width CATALOGUE_WIDTH_MM, the holes of a
+    full ring, a 2/3, 5/8 and half ring (openings facing a multiple of 45 deg), the pitch
+    in mm along the centroid circle and in deg. docs/frame-model.md, "Ring holes", lists it."""
+    from sim.scenario import Ring
+
+    rows = []
+    for d in CATALOGUE_INNER_DIAMETERS_MM:
+        full = hole_row(Ring("r", 0.0, inner_diameter_mm=d, width_mm=CATALOGUE_WIDTH_MM))
+        row = {"inner_diameter_mm": d, "full": full.count}
+        for kind in ("two_thirds", "five_eighths", "half"):
+            ring = Ring("r", 0.0, inner_diameter_mm=d, width_mm=CATALOGUE_WIDTH_MM, kind=kind, opening_deg=270.0)
+            row[kind] = hole_row(ring).count
+        row["pitch_mm"], row["pitch_deg"] = full.pitch_mm, full.pitch_deg
+        rows.append(row)
+    return rows
+
+
 @dataclass(frozen=True)
 class HoleRow:
     """A ring's holes: `count_full` holes in the full ring of its size, `pitch_mm` apart
@@ -159,9 +178,14 @@ def _angular(a: float, b: float) -> float:
     return abs((a - b + 180.0) % 360.0 - 180.0)
 
 
+def _nearness(hole_deg: float, angle_deg: float) -> tuple[float, bool]:
+    """Sort key of a hole seen from angle_deg: nearest first, a tie to the counter-clockwise one."""
+    return round(_angular(hole_deg, angle_deg), 9), not ((hole_deg - angle_deg) % 360.0 < 180.0)
+
+
 def nearest_angles_words(row: HoleRow, angle_deg: float, n: int = 2) -> str:
     """The nearest holes' angles as accepted values: "at 11.25 deg (hole 2) or at 0 deg (hole 1)"."""
-    near = sorted(range(row.count), key=lambda k: _angular(row.angles_deg[k], angle_deg))[:n]
+    near = sorted(range(row.count), key=lambda k: _nearness(row.angles_deg[k], angle_deg))[:n]
     return " or ".join(f"{row.angles_deg[k]:.6g} deg (hole {k + 1})" for k in near)
 
 
@@ -364,7 +388,7 @@ def _free_common_hole(by_name, rows, parts: list[Attachment], taken) -> tuple[fl
             holes.append((b.ring, near[0][1]))
         if holes is None:
             continue
-        key = (round(_angular(cand, angle), 9), -((cand - angle) % 360.0 < 180.0))
+        key = _nearness(cand, angle)
         if best is None or key < best[0]:
             best = (key, cand, holes)
     return None if best is None else (best[1], best[2])
@@ -402,9 +426,11 @@ def check_holes(s, error) -> list[tuple[Attachment, int]]:
         if within:  # on a hole another part takes
             d, k = within[0]
             other = taken[(a.ring, k)]
+            target = ("another hole, e.g. " if a.kind not in ("wire_end", "wire_post") else
+                      "the wire's angle_deg or offset_mm set so that its end meets the ring by a free hole, e.g. ")
             raise error(a.path, f"{a.what} would take hole {k + 1} of ring {a.ring!r} (at {row.angles_deg[k]:.6g} "
                         f"deg), which {other.what} ({other.path}) takes already: one part per hole; accepted: "
-                        f"another hole, e.g. {_free_words(row, a, taken)}"
+                        f"{target}{_free_words(row, a, taken)}"
                         + (", or holes = 'snap' (it moves to the nearest free hole)" if a.kind not in
                            ("wire_end", "wire_post") and row.mode == "check" else ""))
         what = ("a wire end is held by a wire-fixation bolt in a hole within half a pitch, "
@@ -424,7 +450,7 @@ def check_holes(s, error) -> list[tuple[Attachment, int]]:
 
 def _free_words(row: HoleRow, a: Attachment, taken) -> str:
     free = [k for k in range(row.count) if (a.ring, k) not in taken]
-    free.sort(key=lambda k: _angular(row.angles_deg[k], a.angle_deg))
+    free.sort(key=lambda k: _nearness(row.angles_deg[k], a.angle_deg))
     return " or ".join(f"{row.angles_deg[k]:.6g} deg (hole {k + 1})" for k in free[:2]) or "none is free"
 
 
