@@ -222,8 +222,8 @@ def _wire_ends(s, w) -> list[float]:
 
     try:
         path = wire_path(s, w)
-    except (ValueError, TypeError, KeyError, StopIteration):
-        return []
+    except (ArithmeticError, AttributeError, ValueError, TypeError, KeyError, StopIteration):
+        return []  # a wire validate refuses (it is read before validate runs)
     if path is None:
         return []
     ring = s.ring(w.ring)
@@ -460,8 +460,9 @@ def hole_points(s):
     import numpy as np
 
     pts = []
+    rows = hole_rows(s)
     for ring in s.rings:
-        row = hole_rows(s).get(ring.name)
+        row = rows.get(ring.name)
         if row is None:
             continue
         for a in row.angles_deg:
