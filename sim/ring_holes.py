@@ -336,7 +336,7 @@ def snap_to_holes(s):
         if (a.kind, a.index) not in movable:
             continue
         choice = _free_common_hole(by_name, all_rows, parts, taken)
-        if choice is None:
+        if choice is None or _angular(choice[0], a.angle_deg) > snap_reach_deg([all_rows[b.ring] for b in parts]) + 1e-9:
             continue
         angle, holes = choice
         taken.update(holes)
@@ -356,9 +356,20 @@ def snap_to_holes(s):
 
 
 def _same_turn(old: float, new: float) -> float:
-    """`new` (in [0, 360)) written within 180 deg of `old` (a file's -90 stays negative)."""
-    out = old + ((new - old + 180.0) % 360.0 - 180.0)
+    """`new` (in [0, 360)) written with the sign of `old` (a file's -50 becomes -54, not
+    306), always within -360 to 360 deg."""
+    out = new if old >= 0.0 or new == 0.0 else new - 360.0
     return round(out, 9) + 0.0
+
+
+def snap_reach_deg(rows: list[HoleRow]) -> float:
+    """How far (deg) snap may move a part on these rings: two pitches of the coarsest,
+    or half the spacing of the holes they share (rings of different sizes share fewer:
+    a 32- and a 40-hole ring one every 45 deg), whichever is more. Farther, the part
+    stays where it is and validate refuses it (a silent move of a rod by a quarter of the
+    ring would change the frame)."""
+    counts = [r.count_full for r in rows]
+    return max(2.0 * max(r.pitch_deg for r in rows), 0.5 * 360.0 / math.gcd(*counts))
 
 
 def _reach_mm(a: Attachment, row: HoleRow) -> float:
@@ -442,10 +453,30 @@ def check_holes(s, error) -> list[tuple[Attachment, int]]:
                 "wire_end": "",
                 }.get(a.kind, ", or holes = 'snap' on the ring (it moves to the nearest free hole)"
                       if row.mode == "check" else "")
+        accepted = nearest_angles_words(row, a.angle_deg)
+        parts = [b for b in atts if (b.kind, b.index) == (a.kind, a.index)]
+        if a.kind not in ("wire_end", "wire_post") and any(rows[b.ring].mode == "snap" for b in parts):
+            reach = snap_reach_deg([rows[b.ring] for b in parts])
+            hint = (f"; snap did not move it: no hole free on all its rings within {reach:.6g} deg (the nearer ones "
+                    "hold wires' clamps or other parts): move it, or the parts in the way, yourself")
+            accepted = f"a free hole, e.g. {_free_common_words(by_name, rows, parts, taken)}"
         raise error(a.path, f"{a.what} at {a.angle_deg % 360.0:.6g} deg is not on a hole of ring {a.ring!r} "
                     f"({dist:.1f} mm from the nearest; {what}; holes = {row.mode!r}, {row.count} holes every "
-                    f"{row.pitch_mm:.1f} mm); accepted: {nearest_angles_words(row, a.angle_deg)}{hint}")
+                    f"{row.pitch_mm:.1f} mm); accepted: {accepted}{hint}")
     return out
+
+
+def _free_common_words(by_name, rows, parts: list[Attachment], taken) -> str:
+    """The two angles nearest to the parts' that are free holes of all their rings."""
+    found = []
+    blocked = set(taken)
+    for _ in range(2):
+        choice = _free_common_hole(by_name, rows, parts, blocked)
+        if choice is None:
+            break
+        found.append(choice[0])
+        blocked.update(choice[1])
+    return " or ".join(f"{x:.6g} deg" for x in found) or "none is free"
 
 
 def _free_words(row: HoleRow, a: Attachment, taken) -> str:

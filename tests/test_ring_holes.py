@@ -283,3 +283,22 @@ def test_the_shipped_example_runs_and_reports_what_moved(tmp_path):
     marks = _hole_marks(scene, _prepare(scene, False, False))
     assert marks.n_points == 128
     assert _hole_marks(Scene(lines, parts), _prepare(Scene(lines, parts), False, False)) is None
+
+
+def test_snap_keeps_a_negative_angle_negative_and_never_moves_a_part_far():
+    data = tomllib.loads((ROOT / "scenarios" / "femur-arch.toml").read_text())
+    for r in data["rings"]:
+        r["holes"] = "snap"
+    s = parse_scenario(data)
+    angles = {r.name: r.angle_deg for r in s.rods}
+    assert angles["rod_anterolateral"] == 54.0 and angles["rod_posterolateral"] == -54.0  # 40-hole rings: 9 deg
+    assert {c.name: c.angle_deg for c in s.pin_clamps}["posterolateral_cube"] == -36.0
+    # the plateau's 5/8 ring: the holes near 345 deg hold the olive wire's, the drop wire's and the inclined
+    # wire's clamps; the nearest hole free on all three rings is 37.5 deg away: snap leaves the rod, validate
+    # refuses it
+    data = tomllib.loads((ROOT / "scenarios" / "tibial-plateau-hybrid.toml").read_text())
+    for r in data["rings"]:
+        r["holes"] = "snap"
+    refused(data, "rods[0].angle_deg", "rod 'rod_posterolateral' at 345 deg is not on a hole of ring 'ring_distal'",
+            "accepted: a free hole, e.g. 22.5 deg or 33.75 deg; snap did not move it: no hole free on all its rings "
+            "within 22.5 deg (the nearer ones hold wires' clamps or other parts)")
