@@ -398,11 +398,18 @@ def render_pictures(results: dict, states: SavedStates, scenario: dict, out: Pat
     return pics
 
 
-def _hole_marks(scenario):
-    """The holes of the rings that opt in (sim.ring_holes.hole_points); None without."""
-    from sim import ring_holes
+def _hole_marks(scenario: dict | None):
+    """The holes of the rings that opt in (sim.ring_holes.hole_points) of the resolved
+    scenario (scenario.resolved.json's data); None without."""
+    from types import SimpleNamespace
 
-    return ring_holes.hole_points(scenario) if scenario is not None and ring_holes.uses_holes(scenario) else None
+    from sim import ring_holes
+    from sim.scenario import Ring
+
+    if not scenario or not any(r.get("holes", "anywhere") != "anywhere" for r in scenario.get("rings", [])):
+        return None
+    rings = tuple(Ring(**{**r, "centre_xy_mm": tuple(r.get("centre_xy_mm", (0.0, 0.0)))}) for r in scenario["rings"])
+    return ring_holes.hole_points(SimpleNamespace(rings=rings))
 
 
 def animate_loading(results: dict, states: SavedStates, path: Path, frame_ms: int = 350,

@@ -302,3 +302,14 @@ def test_snap_keeps_a_negative_angle_negative_and_never_moves_a_part_far():
     refused(data, "rods[0].angle_deg", "rod 'rod_posterolateral' at 345 deg is not on a hole of ring 'ring_distal'",
             "accepted: a free hole, e.g. 22.5 deg or 33.75 deg; snap did not move it: no hole free on all its rings "
             "within 22.5 deg (the nearer ones hold wires' clamps or other parts)")
+
+
+def test_the_report_draws_the_holes_of_a_resolved_scenario():
+    """`ilizarov report` reads the resolved scenario (scenario.resolved.json), a dict."""
+    from postprocess.report import _hole_marks
+
+    s = load_scenario(ROOT / "scenarios" / "six-rods-holes.toml")
+    resolved = json.loads(json.dumps(s.to_dict()))
+    assert _hole_marks(resolved).shape == (128, 3)
+    assert _hole_marks(json.loads(json.dumps(load_scenario(ROOT / "scenarios" / "six-rods.toml").to_dict()))) is None
+    assert _hole_marks({}) is None
