@@ -515,8 +515,8 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     """Render the undeformed and deformed frame into a PNG of window_size px; return its path.
 
     lines, parts, magnification, colours, focus, labels, arrows, hide_kinds, yields_MPa,
-    bone_radius_mm, fracture_plane, hole_marks: as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
-    lateral, axial). The header holds the title and the deformation scale.
+    bone_radius_mm, fracture_plane, hole_marks: as for `Scene`. views: which views, side by side, from VIEWS (oblique,
+    anterior, lateral, axial). The header holds the title and the deformation scale.
     wire_tension_range_N: the tensions (N) the wire colour scale spans (None: the wires'
     own), widened to at least 10 % of the typical tension (postprocess.scales).
     colour_by_stress: colour bone, rings, rods, struts and pins by their peak von Mises

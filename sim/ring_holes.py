@@ -242,10 +242,10 @@ def attachments(s, rows: dict[str, HoleRow]) -> list[Attachment]:
             continue
         kind = "wire_post" if w.post_height_mm is not None else "wire_end"
         for end, a in zip(("start", "end"), _wire_ends(s, w)):
-            what = f"the {end} post of wire {w.name!r}" if kind == "wire_post" else f"the {end} clamp of wire {w.name!r}"
+            what = f"the {end} {'post' if kind == 'wire_post' else 'clamp'} of wire {w.name!r}"
             out.append(Attachment(f"wires[{i}].angle_deg", what, kind, i, w.ring, a))
     for i, rod in enumerate(s.rods):
-        if rod.from_ring is not None and rod.from_ring not in names or rod.to_ring is not None and rod.to_ring not in names:
+        if any(end is not None and end not in names for end in (rod.from_ring, rod.to_ring)):
             continue
         for ring in s.rod_rings(rod):
             if ring.name in rows:
@@ -336,7 +336,8 @@ def snap_to_holes(s):
         if (a.kind, a.index) not in movable:
             continue
         choice = _free_common_hole(by_name, all_rows, parts, taken)
-        if choice is None or _angular(choice[0], a.angle_deg) > snap_reach_deg([all_rows[b.ring] for b in parts]) + 1e-9:
+        reach = snap_reach_deg([all_rows[b.ring] for b in parts])
+        if choice is None or _angular(choice[0], a.angle_deg) > reach + 1e-9:
             continue
         angle, holes = choice
         taken.update(holes)
