@@ -233,8 +233,8 @@ def _wire_ends(s, w) -> list[float]:
 def attachments(s, rows: dict[str, HoleRow]) -> list[Attachment]:
     """Every attachment on a ring that has holes other than "anywhere" (in `rows`): wire
     ends (a wire on posts: its posts), rods on each such ring they pass, half-pin posts
-    and pin clamps. Hexapod struts (on the rings' tabs) and test-machine mounts are not
-    placed on holes."""
+    and pin clamps (a hinge sits on its rods: their holes are its). Hexapod struts (on the
+    rings' tabs) and test-machine mounts are not placed on holes."""
     out: list[Attachment] = []
     names = {r.name for r in s.rings}
     for i, w in enumerate(s.wires):
