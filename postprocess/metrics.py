@@ -258,7 +258,20 @@ def build_results(scenario, pretension, cases: dict, *, cells: int, dofs: int, t
                    if m.get("first_yield_at_N", m.get("first_yield_at_Nm")) == 0.0]
         warnings.append(f"above yield in {', '.join(elastic)} (the model is elastic; expect permanent deformation "
                         "there)" + (" — already at pretension, before any load" if at_rest else ""))
+    _ring_holes_entry(scenario, results, warnings)
     results["warnings"] = warnings
     if assumptions is not None:
         results["assumptions"] = assumptions
     return results
+
+
+def _ring_holes_entry(scenario, results: dict[str, Any], warnings: list[str]) -> None:
+    """results["ring_holes"] (sim.ring_holes.results_entry) and a warning per part that
+    snapping moved, only when a ring opts in (holes = "check" or "snap")."""
+    from sim import ring_holes
+
+    if not ring_holes.uses_holes(scenario):
+        return
+    moves = ring_holes.moves_of(scenario)
+    results["ring_holes"] = ring_holes.results_entry(scenario, moves)
+    warnings.extend(m.words() for m in moves)

@@ -203,6 +203,9 @@ class Scene:
     fracture_plane: (level mm, unit normal (3,), bone radius mm) of an oblique fracture
     (Gap.plane_normal): its plane drawn across the bone at the gap, where the deformed
     fragment ends are (the fragments' tubes themselves end square).
+    hole_marks: (k, 3) points (mm) of rings' holes (sim.ring_holes.hole_points): drawn
+    as small dark dots on the rings' top, moved with the nearest ring node's
+    (magnified) displacement.
     """
 
     lines: dict
@@ -219,6 +222,7 @@ class Scene:
     bone_radius_mm: Callable[[float], float] | None = None
     fracture_plane: tuple | None = None
     part_radius_mm: dict | None = None
+    hole_marks: np.ndarray | None = None
 
 
 @dataclass
@@ -337,6 +341,22 @@ def _fracture_disc(prep: _Prepared, level_mm: float, normal, radius_mm: float) -
     return disc
 
 
+HOLE_MARK_COLOR = "#1a1a1a"
+HOLE_MARK_PX = 8.0
+
+
+def _hole_marks(scene: Scene, prep: _Prepared) -> pv.PolyData | None:
+    """The rings' holes as points on top of the ring tubes, moved with the nearest ring
+    node (its magnified displacement); None without hole_marks or rings."""
+    if scene.hole_marks is None or len(scene.hole_marks) == 0 or len(prep.groups["RING"]) == 0:
+        return None
+    marks = np.asarray(scene.hole_marks, float).reshape(-1, 3)
+    nodes = np.unique(prep.cells[prep.groups["RING"]].ravel())
+    near = nodes[np.argmin(np.linalg.norm(prep.points[nodes][None, :, :] - marks[:, None, :], axis=2), axis=1)]
+    lift = np.array([0.0, 0.0, STYLES["RING"].radius_mm])
+    return pv.PolyData(marks + (prep.deformed[near] - prep.points[near]) + lift)
+
+
 def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_size: tuple[int, int],
                    wire_scale: ColourScale | None, stress_scale: ColourScale | None) -> list[Panel]:
     """The scene's views, rendered off-screen without text, one Panel each."""
@@ -412,6 +432,10 @@ def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_
     if scene.fracture_plane is not None:
         deformed_meshes.append((_fracture_disc(prep, *scene.fracture_plane),
                                 dict(color="#d62728", ambient=0.3, diffuse=0.7, opacity=0.95)))
+    marks = _hole_marks(scene, prep)
+    if marks is not None:
+        deformed_meshes.append((marks, dict(color=HOLE_MARK_COLOR, render_points_as_spheres=True,
+                                            point_size=HOLE_MARK_PX, ambient=0.4, diffuse=0.6)))
     undeformed = pv.merge(undeformed_meshes) if undeformed_meshes else None
 
     plotter = pv.Plotter(off_screen=True, shape=(1, len(views)), window_size=(panel_w * len(views), panel_h),
@@ -528,12 +552,12 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                  yields_MPa: dict[int, float] | None = None, hide_kinds: tuple[str, ...] = (),
                  wire_scale: ColourScale | None = None, stress_scale: ColourScale | None = None,
                  bone_radius_mm: Callable[[float], float] | None = None, fracture_plane: tuple | None = None,
-                 part_radius_mm: dict[str, float] | None = None) -> Path:
+                 part_radius_mm: dict[str, float] | None = None, hole_marks: np.ndarray | None = None) -> Path:
     """Render the undeformed and deformed frame into a PNG of window_size px; return its path.
 
     lines, parts, magnification, colours, focus, labels, arrows, hide_kinds, yields_MPa,
-    bone_radius_mm, fracture_plane, part_radius_mm: as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
-    lateral, axial). The header holds the title and the deformation scale.
+    bone_radius_mm, fracture_plane, part_radius_mm, hole_marks: as for `Scene`. views: which views, side by side,
+    from VIEWS (oblique, anterior, lateral, axial). The header holds the title and the deformation scale.
     wire_tension_range_N: the tensions (N) the wire colour scale spans (None: the wires'
     own), widened to at least 10 % of the typical tension (postprocess.scales).
     colour_by_stress: colour bone, rings, rods, struts and pins by their peak von Mises
@@ -545,7 +569,7 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     """
     scene = Scene(lines, parts, magnification=magnification, colours=colours, labels=labels, arrows=arrows,
                   focus=focus, hide_kinds=tuple(hide_kinds), yields_MPa=yields_MPa, bone_radius_mm=bone_radius_mm,
-                  fracture_plane=fracture_plane, part_radius_mm=part_radius_mm)
+                  fracture_plane=fracture_plane, part_radius_mm=part_radius_mm, hole_marks=hole_marks)
     own_wire, own_stress = scene_scales([scene], colour_by_stress, wire_tension_range_N, stress_range_MPa)
     prep = _prepare(scene, False, False)
     header = "\n".join(x for x in (title, _deformation_text(prep.magnification, prep.u_max)) if x)

@@ -382,7 +382,8 @@ def render_pictures(results: dict, states: SavedStates, scenario: dict, out: Pat
     title = f"{results['scenario']}: {case.replace('_', ' ')} load case at full load{load}"
     pics["views"] = render_frame(lines, states.parts, out / "views.png", title=title, magnification=mag,
                                  colour_by_stress=True, yields_MPa=yields,
-                                 views=("oblique", "anterior", "lateral", "axial"), window_size=(2200, 900))
+                                 views=("oblique", "anterior", "lateral", "axial"), window_size=(2200, 900),
+                                 hole_marks=_hole_marks(scenario))
     gap_png = render_gap(results, states, scenario, out / "gap.png")
     if gap_png is not None:
         pics["gap"] = gap_png
@@ -395,6 +396,20 @@ def render_pictures(results: dict, states: SavedStates, scenario: dict, out: Pat
                                     labels=teaching_labels(states, lines, scenario), arrows=arrows,
                                     views=("oblique",), window_size=(1100, 1000))
     return pics
+
+
+def _hole_marks(scenario: dict | None):
+    """The holes of the rings that opt in (sim.ring_holes.hole_points) of the resolved
+    scenario (scenario.resolved.json's data); None without."""
+    from types import SimpleNamespace
+
+    from sim import ring_holes
+    from sim.scenario import Ring
+
+    if not scenario or not any(r.get("holes", "anywhere") != "anywhere" for r in scenario.get("rings", [])):
+        return None
+    rings = tuple(Ring(**{**r, "centre_xy_mm": tuple(r.get("centre_xy_mm", (0.0, 0.0)))}) for r in scenario["rings"])
+    return ring_holes.hole_points(SimpleNamespace(rings=rings))
 
 
 def animate_loading(results: dict, states: SavedStates, path: Path, frame_ms: int = 350,

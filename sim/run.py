@@ -205,6 +205,13 @@ def publish_atomically(out, fill, comm=None, collective=None, command: str = "ru
         return od.publish(fill, collective)
 
 
+def _hole_marks(scenario: Scenario):
+    """The holes of the rings that opt in (sim.ring_holes.hole_points), None if none does."""
+    from sim import ring_holes
+
+    return ring_holes.hole_points(scenario) if ring_holes.uses_holes(scenario) else None
+
+
 def write_run(out, scenario: Scenario, run: FrameRun, picture: bool = True, comm=None) -> Path:
     """Write results.json, the resolved scenario, the saved states and the picture; all
     or nothing (see publish_atomically; `out`: a claimed OutputDir or a path). Returns
@@ -224,7 +231,8 @@ def write_run(out, scenario: Scenario, run: FrameRun, picture: bool = True, comm
             pic = render_frame(lines, parts, staging / "frame.png", title=f"{scenario.name}: {case} at full load",
                                bone_radius_mm=(lambda z: scenario.bone_radii_mm(z)[0]) if scenario.has_bone else None,
                                fracture_plane=(g.level_mm, g.plane_normal(), scenario.bone_radii_mm(g.level_mm)[0])
-                               if oblique else None, part_radius_mm=telescopic_radii_mm(scenario))
+                               if oblique else None, part_radius_mm=telescopic_radii_mm(scenario),
+                               hole_marks=_hole_marks(scenario))
             run.results["pictures"] = [pic.name]
         if run.states:
             from postprocess.states import STATES_FILE, save_states

@@ -144,6 +144,7 @@ class Gap:
 
 
 RingKind = Literal["full", "five_eighths", "two_thirds", "half", "femoral_arch", "foot_plate"]
+HoleMode = Literal["anywhere", "check", "snap"]  # how parts relate to a ring's holes (sim.ring_holes)
 # The arc each kind of ring covers (deg): an open ring is an arc of a full ring's centroid
 # circle, the rest of the circle is its opening. A femoral arch gives its own (arch_deg).
 RING_ARC_DEG: dict[str, float] = {"full": 360.0, "five_eighths": 225.0, "two_thirds": 240.0, "half": 180.0,
@@ -170,6 +171,16 @@ class Ring:
     point (e.g. 90, anterior); the same section all along. Its inner width between the arms
     is inner_diameter_mm. Parts attach on its U centreline (sim.ring_geometry), never
     between the arms' tips.
+
+    holes: how parts relate to the ring's holes (sim.ring_holes: one row at a constant
+    pitch on the centroid circle, hole 1 at angle 0 on a full ring, an open ring's
+    symmetric about its arc's middle): "anywhere" (the default: parts attach where their
+    angles say), "check" (validate refuses a rod, half-pin post, pin clamp or wire post
+    off a hole, a wire end farther than half a pitch from a free hole, and two parts in
+    one hole) or "snap" (rods, half-pin posts and pin clamps move to the nearest free hole
+    when the scenario is read; validate says what moved). hole_count: the holes of a full
+    ring of this size (an open ring is cut from it); default: the assumed catalogue rule
+    of sim.ring_holes (about 16 mm pitch, a multiple of 8: 32 holes at 160 mm).
     """
 
     name: str
@@ -183,6 +194,8 @@ class Ring:
     opening_deg: float | None = None
     arch_deg: float | None = None
     arm_length_mm: float | None = None
+    holes: HoleMode = "anywhere"
+    hole_count: int | None = None
 
     @property
     def centroid_radius_mm(self) -> float:
@@ -1556,6 +1569,7 @@ def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | Non
         said.append(f"half pins: {len(pins)} from the file"
                     + (f", {len(scenario.pin_clamps)} pin clamps" if scenario.pin_clamps else ""))
     scenario = dataclasses.replace(scenario, rings=rings, wires=wires, rods=rods, half_pins=pins)
+    scenario, _moves = _snap_to_holes(scenario, said)
     try:
         validate(scenario)
     except ScenarioError as exc:
@@ -1571,6 +1585,26 @@ def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | Non
     if notes is not None:
         notes.extend(said)
     return scenario
+
+
+def _snap_to_holes(scenario: Scenario, said: list[str]) -> tuple[Scenario, list]:
+    """Rings with holes = "snap": their rods, half-pin posts and pin clamps moved to the
+    nearest free holes (sim.ring_holes.snap_to_holes), one line per move in `said`; the
+    moves are kept on the returned Scenario (sim.ring_holes.moves_of)."""
+    from sim import ring_holes
+
+    if not ring_holes.uses_holes(scenario):
+        return scenario, []
+    scenario, moves = ring_holes.snap_to_holes(scenario)
+    for ring in scenario.rings:
+        if ring.holes != "anywhere":
+            try:
+                said.append(ring_holes.describe_row(ring, ring_holes.hole_row(ring)))
+            except (ValueError, TypeError):
+                pass  # a ring kind without what it needs: validate refuses it
+    said.extend(m.words() for m in moves)
+    object.__setattr__(scenario, "_hole_moves", tuple(moves))
+    return scenario, moves
 
 
 def _surface_length(scenario: Scenario, data: dict[str, Any]) -> Scenario:
@@ -1741,6 +1775,9 @@ LIMITS: dict[str, Limit] = {
     "rings[].arch_deg": Limit(30.0, 180.0, "deg", "a femoral arch is at most a half ring (a longer arc is a 5/8 or 2/3 "
                               "ring); no maker's catalogue of arch angles was found"),
     "rings[].level_mm": Limit(-1000.0, 1000.0, "mm", "a frame on a bench is at most a metre long"),
+    # ring holes: docs/frame-model.md, "Ring holes" (no maker's count was found; sim.ring_holes)
+    "rings[].hole_count": Limit(8.0, 120.0, "", "the holes of a full ring of this size: assumed about one every "
+                                "16 mm on the centroid circle (32 on a 160 mm ring); a real ring's count, 8 to 120"),
     "wires[].diameter_mm": Limit(1.0, 2.5, "mm", "Kirschner wires for ring fixators are 1-2 mm, 1.5 and 1.8 mm in "
                                  "adults; a thicker one is a pin (transfixion_pin = true, or a half pin)"),
     # Inclined wires: no published range of inclines was found; 30 deg is what a wire-fixation bolt on a post
@@ -1952,6 +1989,7 @@ def validate(s: Scenario) -> None:
     _validate_pin_clamps(s)
     _validate_pins(s)
     _validate_ring_openings(s)
+    _validate_ring_holes(s)
     if s.has_bone:
         _validate_defect(s)
         _validate_clearance(s)
@@ -2238,6 +2276,8 @@ def _validate_rings(s: Scenario) -> None:
         p = f"rings[{i}]"
         for key in ("inner_diameter_mm", "width_mm", "thickness_mm"):
             _limit(f"rings[].{key}", f"{p}.{key}", getattr(r, key))
+        if r.hole_count is not None:
+            _limit("rings[].hole_count", f"{p}.hole_count", r.hole_count)
         _material(f"{p}.material", r.material, s)
         cx, cy = r.centre_xy_mm
         if s.has_bone:
@@ -2370,6 +2410,14 @@ def _validate_ring_openings(s: Scenario) -> None:
                             f"attachment on the arc, from {(start + margin) % 360:.1f} to {(end - margin) % 360:.1f} "
                             f"deg counter-clockwise (half the ring's width, {margin:.1f} deg, clear of its ends), or "
                             "another opening_deg or kind")
+
+
+def _validate_ring_holes(s: Scenario) -> None:
+    """Parts on rings with holes = "check" or "snap" are on holes, one part per hole
+    (sim.ring_holes.check_holes)."""
+    from sim import ring_holes
+
+    ring_holes.check_holes(s, ScenarioError)
 
 
 def _validate_foot_plate_wires(s: Scenario) -> None:
