@@ -32,16 +32,23 @@ def _numbers(results):
     return out
 
 
-def test_standard_frame_serial_equals_parallel():
-    s = parse_scenario({"loads": {"axial": {"force_N": 1000.0, "steps": 5}}})
+def _serial_equals_parallel(s):
+    """Solve s on all ranks together and on each rank alone; assert their numbers agree
+    (rtol 1e-7); return both results.json documents (parallel, serial)."""
     parallel = solve_frame(s, comm=MPI.COMM_WORLD).results
     serial = solve_frame(s, comm=MPI.COMM_SELF).results
-    assert parallel["mpi_ranks"] == MPI.COMM_WORLD.size
-    assert parallel["mesh"] == serial["mesh"]
     a, b = _numbers(parallel), _numbers(serial)
     assert a.keys() == b.keys()
     for key in a:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-7, atol=1e-9, err_msg=key)
+    return parallel, serial
+
+
+def test_standard_frame_serial_equals_parallel():
+    s = parse_scenario({"loads": {"axial": {"force_N": 1000.0, "steps": 5}}})
+    parallel, serial = _serial_equals_parallel(s)
+    assert parallel["mpi_ranks"] == MPI.COMM_WORLD.size
+    assert parallel["mesh"] == serial["mesh"]
 
 
 def test_friction_at_an_oblique_fracture_serial_equals_parallel():
@@ -49,12 +56,7 @@ def test_friction_at_an_oblique_fracture_serial_equals_parallel():
     the friction's slip history is per cell, so 2 ranks give the serial numbers."""
     s = parse_scenario({"gap": {"width_mm": 0.3, "obliquity_deg": 20.0, "friction_coefficient": 0.2},
                         "loads": {"cases": ["axial"], "axial": {"force_N": 400.0, "steps": 4}}})
-    parallel = solve_frame(s, comm=MPI.COMM_WORLD).results
-    serial = solve_frame(s, comm=MPI.COMM_SELF).results
-    a, b = _numbers(parallel), _numbers(serial)
-    assert a.keys() == b.keys()
-    for key in a:
-        np.testing.assert_allclose(a[key], b[key], rtol=1e-7, atol=1e-9, err_msg=key)
+    parallel, serial = _serial_equals_parallel(s)
     assert serial["load_cases"]["axial"]["ifm_shear_mm"] > 0.1  # it slid
 
 
@@ -92,9 +94,4 @@ def test_hexapod_serial_equals_parallel():
     from sim.scenario import load_scenario
 
     s = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "hexapod-correction.toml")
-    parallel = solve_frame(s, comm=MPI.COMM_WORLD).results
-    serial = solve_frame(s, comm=MPI.COMM_SELF).results
-    a, b = _numbers(parallel), _numbers(serial)
-    assert a.keys() == b.keys()
-    for key in a:
-        np.testing.assert_allclose(a[key], b[key], rtol=1e-7, atol=1e-9, err_msg=key)
+    parallel, serial = _serial_equals_parallel(s)
