@@ -27,7 +27,7 @@ def solid_part_yields_MPa(scenario: dict, parts: dict[str, tuple[str, int]]) -> 
     """Yield (strength for bone) in MPa of each part tag of the solid, from the resolved
     scenario's materials; clamp posts are stainless steel; the gap and the regenerate
     (tissue, no yield) are left out."""
-    from sim.materials import MATERIALS
+    from sim.materials import ALIASES, MATERIALS, material
 
     by_name: dict[str, str] = {}
     for key in ("rings", "rods", "wires", "half_pins", "pin_clamps"):
@@ -50,8 +50,9 @@ def solid_part_yields_MPa(scenario: dict, parts: dict[str, tuple[str, int]]) -> 
         own = {m.get("name"): m for m in scenario.get("materials") or [] if isinstance(m, dict)}
         if mat in own and isinstance(own[mat].get("yield_stress_MPa"), (int, float)):
             out[int(tag)] = float(own[mat]["yield_stress_MPa"])  # the scenario's own [[materials]]
-        elif mat in MATERIALS:
-            out[int(tag)] = float(MATERIALS[mat].yield_stress_MPa)
+        elif mat in MATERIALS or mat in ALIASES:  # an alias ("stainless_steel") means what the part's kind uses
+            use = kind if kind in ("wire", "half_pin", "ring", "rod", "strut", "post", "clamp") else None
+            out[int(tag)] = float(material(mat, use).yield_stress_MPa)
     return out
 
 

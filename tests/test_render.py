@@ -230,3 +230,20 @@ def test_telescopic_rods_are_drawn_at_their_tubes_radius():
     s = load_scenario("tests/data/continuum-telescopic-small.toml")
     assert telescopic_radii_mm(s) == {f"{r.name}_{piece}": 5.0 for r in s.rods for piece in ("tube", "overlap")}
     assert telescopic_radii_mm(load_scenario("scenarios/standard-4ring.toml")) is None
+
+
+def test_every_frame_part_of_the_solid_has_its_yield():
+    """The continuum picture colours each part by stress over its own yield: the parts named
+    by "stainless_steel" (an alias: annealed for rings, rods and clamps, cold-worked for
+    wires) get theirs; a part without one would be drawn grey (fresh-user trial)."""
+    from postprocess.solid_render import solid_part_yields_MPa
+    from sim.materials import material
+    from sim.scenario import load_scenario
+
+    s = load_scenario("tests/data/continuum-small.toml").to_dict()
+    parts = {"bone_distal": ("bone", 1), "ring_distal": ("ring", 2), "ring_distal_wire1": ("wire", 3),
+             "ring_distal_wire1_clamp1": ("clamp", 4), "rod_lateral": ("rod", 5), "gap_contact": ("gap", 6)}
+    y = solid_part_yields_MPa(s, parts)
+    assert y[2] == material("stainless_steel", "ring").yield_stress_MPa
+    assert y[3] == material("stainless_steel", "wire").yield_stress_MPa > y[2]
+    assert 4 in y and 5 in y and 6 not in y and y[1] == material("cortical_bone").yield_stress_MPa
