@@ -130,7 +130,7 @@ class LoadCaseResult:
     component: int = 2
     sign: float = -1.0
     initial_compliance: np.ndarray | None = None  # 6x6: motion (mm, rad) per unit load (N, N*mm), at pretension
-    final_compliance: np.ndarray | None = None  # the same at full load
+    final_compliance: np.ndarray | None = None  # the same at full load, loading on (FrameModel.loading_tangent_compliance)
     contact_events: list[dict] = field(default_factory=list)  # {"part", "load", "load_factor", "step"}
     first_yield: dict | None = None  # {"part", "load", "load_factor", "step"}; load 0: already at pretension
     warnings: list[str] = field(default_factory=list)
@@ -704,16 +704,44 @@ class FrameModel:
         return ksp
 
     # ------------------------------------------------------------------ history
-    def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The state and the history of the path-dependent elements (local arrays)."""
-        return (self.w.x.array.copy(), self.joint_slip.x.array.copy(), self.plastic_strain.x.array.copy(),
-                self.contact_slip.x.array.copy())
+    def _histories(self) -> tuple:
+        return self.joint_slip, self.plastic_strain, self.contact_slip
+
+    def snapshot(self) -> tuple:
+        """The state, the history of the path-dependent elements, and the history the last
+        converged step started from (`loading_tangent_compliance`), as local arrays."""
+        return (self.w.x.array.copy(), *(f.x.array.copy() for f in self._histories()),
+                getattr(self, "_step_start_history", None))
 
     def restore(self, snap) -> None:
         """Go back to a `snapshot`."""
-        for f, arr in zip((self.w, self.joint_slip, self.plastic_strain, self.contact_slip), snap):
+        for f, arr in zip((self.w, *self._histories()), snap[:4]):
             f.x.array[:] = arr
             f.x.scatter_forward()
+        self._step_start_history = snap[4]
+
+    def _set_histories(self, arrays) -> None:
+        for f, arr in zip(self._histories(), arrays):
+            f.x.array[:] = arr
+            f.x.scatter_forward()
+
+    def loading_tangent_compliance(self) -> np.ndarray:
+        """`tangent_compliance` at the current state for a load that goes on growing: the
+        path-dependent elements (joints that slip, fibres that yield, a gap's friction) take
+        the history their last converged step started from, so that a joint or fibre that
+        was slipping or yielding gives its consistent (slipping, elastoplastic) tangent. With
+        the history just committed the state sits on the slip or yield surface and the
+        elastic branch gives the unloading tangent instead (a sliding fracture's tangent was
+        reported 20 times too stiff; fresh-user trial). Collective."""
+        start = getattr(self, "_step_start_history", None)
+        if not self.path_dependent or start is None:
+            return self.tangent_compliance()
+        committed = [f.x.array.copy() for f in self._histories()]
+        self._set_histories(start)
+        try:
+            return self.tangent_compliance()
+        finally:
+            self._set_histories(committed)
 
     def commit_history(self) -> None:
         """After a converged step: the joints' slip and the fibres' plastic strains of the
@@ -833,6 +861,8 @@ class FrameModel:
             iterations += its
             if ok:
                 lam = target
+                if self.path_dependent:  # the history this step started from: the loading tangent's
+                    self._step_start_history = [f.x.array.copy() for f in self._histories()]
                 self.commit_history()
                 continue
             self.restore(saved)
@@ -1314,7 +1344,7 @@ class FrameModel:
             open_gaps = {tag for tag in open_gaps if gaps[tag] > 0}
             record(lam1, its)
         result.loading_steps = len(result.steps) - 1
-        result.final_compliance = self.tangent_compliance()
+        result.final_compliance = self.loading_tangent_compliance()
         if spec.cycles > 1:
             self._cycle(result, spec, load_vector, magnitude, component, sign, record)
         result.warnings = self._validity_warnings(result)

@@ -175,3 +175,20 @@ def test_the_continuum_gap_layer_is_an_inclined_slab():
     assert flat_mid[:, 2].max() - flat_mid[:, 2].min() < 2.0
     assert areas[0] == pytest.approx(areas[1], rel=1e-6)
     assert areas[0] / flat_areas[0] == pytest.approx(1.0 / math.cos(math.radians(30.0)), rel=0.05)
+
+
+def test_the_tangent_of_a_sliding_fracture_is_its_load_curves_slope():
+    """The tangent stiffness at full load of a fracture sliding against friction is the slope
+    of the last load step (within 2 %: the curve is smooth there), not the stick stiffness:
+    the tangent takes the history the last step started from (fresh-user trial: it was
+    reported about 20 times too stiff)."""
+    from sim.run import solve_frame
+
+    s = load_scenario(TWO_RING).replace({"gap.width_mm": 0.3, "gap.obliquity_deg": 20.0,
+                                         "gap.friction_coefficient": 0.2, "loads.cases": ["axial"],
+                                         "loads.axial.force_N": 100.0, "loads.axial.steps": 40})
+    a = solve_frame(s).results["load_cases"]["axial"]
+    load, shortening = np.array(a["load_N"]), np.array(a["displacement_mm"])
+    slope = (load[-1] - load[-2]) / (shortening[-1] - shortening[-2])
+    assert a["ifm_shear_mm"] > 0.5  # it slides
+    assert a["tangent_stiffness_N_per_mm"] == pytest.approx(slope, rel=0.02)
