@@ -2207,8 +2207,9 @@ def _validate_butterfly(s: Scenario) -> None:
         raise ScenarioError("gap.butterfly.free", "a butterfly fragment fixed to a main fragment (by a lag screw) "
                             "is not built: neither model has a screw's hold; accepted: free = true (a loose "
                             "fragment that carries no load: the lower bound of the construct's stiffness)")
-    for field, present, what in (("distraction", s.distraction is not None, "a distraction (a corticotomy is a "
-                                  "transverse cut)"), ("defect", s.defect is not None, "a bone transport"),
+    for field, present, what in (("defect", s.defect is not None, "a bone transport"),
+                                 ("distraction", s.distraction is not None, "a distraction (a corticotomy is a "
+                                  "transverse cut)"),
                                  ("hexapod", s.hexapod is not None, "a hexapod correction"),
                                  ("gap.regenerate", g.regenerate is not None, "a regenerate (tissue) in the gap")):
         if present:
