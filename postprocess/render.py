@@ -201,6 +201,9 @@ class Scene:
     fracture_plane: (level mm, unit normal (3,), bone radius mm) of an oblique fracture
     (Gap.plane_normal): its plane drawn across the bone at the gap, where the deformed
     fragment ends are (the fragments' tubes themselves end square).
+    butterfly: (lower level mm, upper level mm, side deg, arc deg, outer radius mm) of a
+    butterfly fragment (sim.fracture_geometry): its wedge drawn beside the gap, where the
+    deformed fragment ends are (a free fragment moves with neither).
     """
 
     lines: dict
@@ -216,6 +219,7 @@ class Scene:
     part_colours: dict | None = None
     bone_radius_mm: Callable[[float], float] | None = None
     fracture_plane: tuple | None = None
+    butterfly: tuple | None = None
 
 
 @dataclass
@@ -318,6 +322,33 @@ def _fracture_disc(prep: _Prepared, level_mm: float, normal, radius_mm: float) -
     return disc
 
 
+BUTTERFLY_COLOR = "#ff7f0e"
+
+
+def butterfly_wedge(z0_mm: float, z1_mm: float, side_deg: float, arc_deg: float, outer_radius_mm: float,
+                    inner_radius_mm: float = 0.0, centre=(0.0, 0.0, 0.0)) -> pv.PolyData:
+    """The closed surface of a butterfly fragment's prism (sim.fracture_geometry): the
+    sector arc_deg wide about side_deg between the radii and the levels z0_mm..z1_mm, moved
+    by `centre` (mm)."""
+    a = math.radians(arc_deg) / 2
+    phi = math.radians(side_deg) + np.linspace(-a, a, max(4, int(arc_deg / 5)))
+    r = np.array([max(inner_radius_mm, 1e-3), outer_radius_mm])
+    z = np.array([z0_mm, z1_mm])
+    R, P, Z = np.meshgrid(r, phi, z, indexing="ij")
+    grid = pv.StructuredGrid(R * np.cos(P) + centre[0], R * np.sin(P) + centre[1], Z + centre[2])
+    return grid.extract_surface()
+
+
+def _butterfly_mesh(prep: _Prepared, z0: float, z1: float, side_deg: float, arc_deg: float,
+                    radius_mm: float) -> pv.PolyData:
+    """The wedge, slightly proud of the bone, centred where the deformed fragment ends are."""
+    level = 0.5 * (z0 + z1)
+    on_axis = np.flatnonzero(np.hypot(prep.points[:, 0], prep.points[:, 1]) < 1e-6)
+    near = on_axis[np.argsort(np.abs(prep.points[on_axis, 2] - level))[:2]] if on_axis.size else []
+    centre = (prep.deformed[near].mean(axis=0) if len(near) else np.array([0.0, 0.0, level]))
+    return butterfly_wedge(z0 - level, z1 - level, side_deg, arc_deg, 1.15 * radius_mm, 0.5 * radius_mm, centre)
+
+
 def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_size: tuple[int, int],
                    wire_scale: ColourScale | None, stress_scale: ColourScale | None) -> list[Panel]:
     """The scene's views, rendered off-screen without text, one Panel each."""
@@ -373,6 +404,9 @@ def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_
     if scene.fracture_plane is not None:
         deformed_meshes.append((_fracture_disc(prep, *scene.fracture_plane),
                                 dict(color="#d62728", ambient=0.3, diffuse=0.7, opacity=0.95)))
+    if scene.butterfly is not None:
+        deformed_meshes.append((_butterfly_mesh(prep, *scene.butterfly),
+                                dict(color=BUTTERFLY_COLOR, ambient=0.3, diffuse=0.7, opacity=0.9)))
     undeformed = pv.merge(undeformed_meshes) if undeformed_meshes else None
 
     plotter = pv.Plotter(off_screen=True, shape=(1, len(views)), window_size=(panel_w * len(views), panel_h),
@@ -486,11 +520,12 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                  arrows: list[tuple[tuple[float, float, float], tuple[float, float, float], str]] | None = None,
                  yields_MPa: dict[int, float] | None = None, hide_kinds: tuple[str, ...] = (),
                  wire_scale: ColourScale | None = None, stress_scale: ColourScale | None = None,
-                 bone_radius_mm: Callable[[float], float] | None = None, fracture_plane: tuple | None = None) -> Path:
+                 bone_radius_mm: Callable[[float], float] | None = None, fracture_plane: tuple | None = None,
+                 butterfly: tuple | None = None) -> Path:
     """Render the undeformed and deformed frame into a PNG of window_size px; return its path.
 
     lines, parts, magnification, colours, focus, labels, arrows, hide_kinds, yields_MPa,
-    bone_radius_mm, fracture_plane: as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
+    bone_radius_mm, fracture_plane, butterfly: as for `Scene`. views: which views, side by side, from VIEWS (oblique, anterior,
     lateral, axial). The header holds the title and the deformation scale.
     wire_tension_range_N: the tensions (N) the wire colour scale spans (None: the wires'
     own), widened to at least 10 % of the typical tension (postprocess.scales).
@@ -503,7 +538,7 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     """
     scene = Scene(lines, parts, magnification=magnification, colours=colours, labels=labels, arrows=arrows,
                   focus=focus, hide_kinds=tuple(hide_kinds), yields_MPa=yields_MPa, bone_radius_mm=bone_radius_mm,
-                  fracture_plane=fracture_plane)
+                  fracture_plane=fracture_plane, butterfly=butterfly)
     own_wire, own_stress = scene_scales([scene], colour_by_stress, wire_tension_range_N, stress_range_MPa)
     prep = _prepare(scene, False, False)
     header = "\n".join(x for x in (title, _deformation_text(prep.magnification, prep.u_max)) if x)

@@ -161,3 +161,30 @@ def sector_fraction_outside(centre_rad: np.ndarray, half_width_rad: float, side_
     inside = np.clip(np.minimum(hi, half_arc_rad) - np.maximum(lo, -half_arc_rad), 0.0, None)
     # the part of the sector that wraps past pi onto the arc's other side (never with arcs below pi - width)
     return 1.0 - inside / (2 * half_width_rad)
+
+
+def butterfly_picture(s) -> tuple[float, float, float, float, float] | None:
+    """(lower level mm, upper level mm, side deg, arc deg, outer radius mm) of a scenario's
+    butterfly fragment for the pictures (postprocess.render.Scene.butterfly), or None."""
+    zr = butterfly_z_range_mm(s)
+    if zr is None:
+        return None
+    b = s.gap.butterfly
+    return zr[0], zr[1], b.side_deg, b.arc_deg, max(s.bone_radii_mm(zr[0])[0], s.bone_radii_mm(zr[1])[0])
+
+
+def describe_butterfly(s, model: str) -> str:
+    """What the results' assumptions say of a butterfly fragment (model: "frame" or
+    "continuum")."""
+    b = s.gap.butterfly
+    z0, z1 = butterfly_z_range_mm(s)
+    words = (f"a free butterfly fragment ({b.arc_deg:g} deg of cortex about {b.side_deg:g} deg, z = {z0:g} to "
+             f"{z1:g} mm) carries no load: the lower bound; idealised as a prism of the cortex over its whole "
+             "length (sim.fracture_geometry); the main fragments touch across the gap outside its arc only")
+    if model == "frame":
+        words += ("; beside it their beam cells are the tube less the wedge's sector, an eccentric section about "
+                  "the bone axis (its first moments couple stretch and bending), with the open section's "
+                  "Saint-Venant torsion constant (a lower bound: the closed tube either side restrains warping)")
+    else:
+        words += "; its region is void in the solid"
+    return words

@@ -405,6 +405,7 @@ class FrameModel:
             return
         n1 = self.n1.x.array.reshape(-1, 3)
         n2 = self.n2.x.array.reshape(-1, 3)
+        self.butterfly_centroids: dict[int, tuple[float, float]] = {}  # cell -> (c1, c2) mm, for the stresses
         for tag, part in self.parts.items():
             if part.kind == PartKind.BONE:
                 mat = self.materials[tag]
@@ -419,6 +420,7 @@ class FrameModel:
                     bp[c, EA:EI2 + 1] = (E * w.area_mm2, G * sec.shear_area_1_mm2, G * sec.shear_area_2_mm2,
                                          G * w.torsion_constant_mm4, E * m["I22"], E * m["I11"])
                     bp[c, beam.ES1], bp[c, beam.ES2], bp[c, beam.EI12] = E * m["S1"], E * m["S2"], E * m["I12"]
+                    self.butterfly_centroids[int(c)] = (m["S1"] / w.area_mm2, m["S2"] / w.area_mm2)
             elif part.kind == PartKind.GAP_CONTACT and part.source == "gap":
                 for c in self.cells_of[tag]:
                     side = math.radians(b.side_deg)
@@ -427,6 +429,21 @@ class FrameModel:
                     outside = sector_fraction_outside(contact.fibre_angles_rad(), math.pi / contact.N_ANGLES,
                                                       side_in_cell, math.radians(b.arc_deg) / 2)
                     cp[c, contact.REMOVED:contact.REMOVED + contact.N_ANGLES] = 1.0 - outside
+
+    def _about_centroid(self, forces: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """Section forces (n, 6) of cells with their bending moments taken about each
+        section's centroid instead of the bone's axis (only beside a butterfly fragment,
+        where the centroid is off the axis by (c1, c2) in the cell's axes: M1 - N c2,
+        M2 + N c1); the others unchanged."""
+        offsets = getattr(self, "butterfly_centroids", {})
+        if not offsets:
+            return forces
+        out = np.array(forces, float, copy=True)
+        for k, c in enumerate(cells):
+            c1, c2 = offsets.get(int(c), (0.0, 0.0))
+            out[k, 4] -= out[k, 0] * c2
+            out[k, 5] += out[k, 0] * c1
+        return out
 
     def _assign_properties(self, num_cells: int) -> None:
         self.sections: dict[int, Section] = {}
@@ -967,7 +984,7 @@ class FrameModel:
             if not c.size:
                 continue
             if tag in self.cell_sections:  # the bone: each cell's own section (its level's)
-                ends = beam.end_moments(forces[c], half[c])
+                ends = beam.end_moments(self._about_centroid(forces[c], c), half[c])
                 secs = self.cell_sections[tag]
                 vm[c] = [max(float(von_mises_MPa(secs[int(ci)], *f[k])) for f in ends) for k, ci in enumerate(c)]
             elif sigma is not None and tag in self.plastic_tags:
