@@ -332,11 +332,22 @@ def butterfly_wedge(z0_mm: float, z1_mm: float, side_deg: float, arc_deg: float,
     by `centre` (mm)."""
     a = math.radians(arc_deg) / 2
     phi = math.radians(side_deg) + np.linspace(-a, a, max(4, int(arc_deg / 5)))
-    r = np.array([max(inner_radius_mm, 1e-3), outer_radius_mm])
-    z = np.array([z0_mm, z1_mm])
-    R, P, Z = np.meshgrid(r, phi, z, indexing="ij")
-    grid = pv.StructuredGrid(R * np.cos(P) + centre[0], R * np.sin(P) + centre[1], Z + centre[2])
-    return grid.extract_surface()
+    n = len(phi)
+    pts = np.array([(r * math.cos(p) + centre[0], r * math.sin(p) + centre[1], z + centre[2])
+                    for z in (z0_mm, z1_mm) for r in (max(inner_radius_mm, 1e-3), outer_radius_mm) for p in phi])
+
+    def at(zi, ri, k):  # point index: level zi, radius ri (0 inner, 1 outer), angle k
+        return (2 * zi + ri) * n + k
+
+    quads = []
+    for k in range(n - 1):
+        for ri in (0, 1):  # the inner and outer curved faces
+            quads.append((at(0, ri, k), at(0, ri, k + 1), at(1, ri, k + 1), at(1, ri, k)))
+        for zi in (0, 1):  # the two ends
+            quads.append((at(zi, 0, k), at(zi, 0, k + 1), at(zi, 1, k + 1), at(zi, 1, k)))
+    for k in (0, n - 1):  # the two flat sides
+        quads.append((at(0, 0, k), at(0, 1, k), at(1, 1, k), at(1, 0, k)))
+    return pv.PolyData(pts, np.array([[4, *q] for q in quads]).ravel())
 
 
 def _butterfly_mesh(prep: _Prepared, z0: float, z1: float, side_deg: float, arc_deg: float,

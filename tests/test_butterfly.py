@@ -236,3 +236,34 @@ def test_frame_and_continuum_agree_on_a_butterfly():
     assert frame["ifm_axial_mm"] > 0.29 and solid["ifm_axial_mm"] > 0.28  # closed in both
     assert frame["secant_stiffness_N_per_mm"] == pytest.approx(solid["secant_stiffness_N_per_mm"], rel=0.05)
     assert frame["tangent_stiffness_N_per_mm"] == pytest.approx(solid["tangent_stiffness_N_per_mm"], rel=0.10)
+
+
+def test_the_wedge_is_drawn(tmp_path):
+    """The frame picture draws the wedge in orange beside the gap (postprocess.render), and
+    the bone picture draws it whole (postprocess.bone_render)."""
+    from PIL import Image
+
+    from postprocess.bone_render import render_bones
+    from postprocess.render import BUTTERFLY_COLOR, render_frame
+    from sim.fracture_geometry import butterfly_picture
+    from sim.run import picture_state, solve_frame
+
+    orange = np.array([int(BUTTERFLY_COLOR[i:i + 2], 16) for i in (1, 3, 5)])
+
+    def orange_pixels(png):
+        img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+        return int((np.abs(img - orange).max(axis=2) < 40).sum())
+
+    counts = {}
+    for name, extra in (("with", {"gap.butterfly": {"side_deg": 90.0, "arc_deg": 120.0, "length_mm": 30.0}}),
+                        ("without", {})):
+        s = load_scenario(TWO_RING).replace({"loads.cases": ["axial"], **extra})
+        run = solve_frame(s)
+        parts = {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts}
+        png = render_frame(picture_state(run), parts, tmp_path / f"{name}.png", butterfly=butterfly_picture(s),
+                           bone_radius_mm=lambda z: s.bone_radii_mm(z)[0], window_size=(800, 500))
+        bone = render_bones([("bone", s)], tmp_path / f"{name}-bone.png", window_size=(600, 500))
+        counts[name] = (orange_pixels(png), orange_pixels(bone))
+    # (the wire tensions' colour scale has a few orange pixels of its own)
+    assert counts["with"][0] > counts["without"][0] + 100 and counts["with"][1] > 100, counts
+    assert counts["without"][1] == 0, counts
