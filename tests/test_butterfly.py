@@ -205,15 +205,32 @@ def test_butterfly_bad_input():
             "gap.butterfly.length_mm", "not a cortical tube")
 
 
-def test_a_butterfly_is_refused_with_bone_transport_exit_2(tmp_path, capsys):
+@pytest.mark.parametrize("scenario, before, words", [
+    ("bone-transport.toml", "[defect]", "not built with a bone transport"),
+    ("hexapod-correction.toml", "[[rings]]", "not built with a hexapod correction"),
+    ("distraction-4cm.toml", "[[rods]]", "not built with a distraction")])
+def test_a_butterfly_is_refused_in_a_treatment_exit_2(tmp_path, capsys, scenario, before, words):
+    """`ilizarov validate` of a shipped treatment with a butterfly fragment added: exit 2,
+    the field named, nothing written."""
     from sim.cli import main
 
     f = tmp_path / "t.toml"
-    f.write_text(open("scenarios/bone-transport.toml").read().replace(
-        "[defect]", "[gap.butterfly]\nlength_mm = 20\n\n[defect]", 1))
+    text = open(f"scenarios/{scenario}").read()
+    assert before in text
+    f.write_text(text.replace(before, f"[gap.butterfly]\nlength_mm = 12\n\n{before}", 1))
     assert main(["validate", str(f)]) == 2
     err = capsys.readouterr().err
-    assert "gap.butterfly" in err and "not built with a bone transport" in err
+    assert "gap.butterfly" in err and words in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.toml"]
+
+
+def test_a_butterfly_is_refused_beside_a_half_pin():
+    """A half pin 18 mm from the gap's level clears a transverse gap (10 mm of bone) but
+    passes through the levels of a 30 mm wedge."""
+    pin = {"name": "p", "ring": "ring2", "angle_deg": 90.0, "post_height_mm": 22.0}
+    parse_scenario({"half_pins": [pin]})
+    refused({"half_pins": [pin], "gap": {"butterfly": {"length_mm": 30.0}}}, "half_pins[0].post_height_mm",
+            "butterfly fragment", "at least 10 mm")
 
 
 def test_frame_and_continuum_agree_on_a_butterfly():
