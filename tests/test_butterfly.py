@@ -248,8 +248,16 @@ def test_frame_and_continuum_agree_on_a_butterfly():
     data["gap"].update(width_mm=0.3, butterfly={"side_deg": 90.0, "arc_deg": 120.0, "length_mm": 30.0})
     data["loads"] = {"cases": ["axial"], "axial": {"force_N": 400.0, "steps": 4}}
     s = parse_scenario(data)
-    frame = solve_frame(s).results["load_cases"]["axial"]
-    solid = solve_continuum(s).results["load_cases"]["axial"]
+    import json
+
+    import jsonschema
+
+    schema = json.loads(open("schemas/results.schema.json").read())
+    results = {"frame": solve_frame(s).results, "continuum": solve_continuum(s).results}
+    for model, r in results.items():  # both say what they assumed of the wedge, in the results contract
+        assert "free butterfly fragment" in r["assumptions"]["butterfly"], model
+        jsonschema.validate(json.loads(json.dumps(r, default=float)), schema)
+    frame, solid = (results[m]["load_cases"]["axial"] for m in ("frame", "continuum"))
     assert frame["ifm_axial_mm"] > 0.29 and solid["ifm_axial_mm"] > 0.28  # closed in both
     assert frame["secant_stiffness_N_per_mm"] == pytest.approx(solid["secant_stiffness_N_per_mm"], rel=0.05)
     assert frame["tangent_stiffness_N_per_mm"] == pytest.approx(solid["tangent_stiffness_N_per_mm"], rel=0.10)
