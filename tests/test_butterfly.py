@@ -78,6 +78,38 @@ def test_section_moments_in_a_cells_axes_are_invariant():
     assert math.hypot(m["S1"], m["S2"]) == pytest.approx(math.hypot(w.first_moment_x_mm3, w.first_moment_y_mm3))
 
 
+@pytest.mark.parametrize("side_deg", [0.0, 135.0])
+def test_an_eccentric_cantilever_pulled_on_its_axis_bends(side_deg):
+    """A bar whose whole length is the tube less a 120 deg sector, clamped at z = 0 and
+    pulled by P at its tip on the bone axis (off its centroid by e): linear closed forms of
+    a uniform moment P e about the centroid, tip rotation P e L / (E I_c), tip deflection
+    P e L^2 / (2 E I_c) away from the wedge's side (the centroid's side is the concave
+    one), and the axis's stretch P L / (E A) + P e^2 L / (E I_c). Checks the beam's
+    eccentric couplings (ES1, ES2, EI12) in cells whose axes are turned to the wedge."""
+    from sim.scenario import Bone, Gap
+    from sim.verification import bone_bench
+
+    length, P = 200.0, 1.0  # small: the tension on the deflected bar (P delta) stays below 1e-3
+    model = bone_bench(Bone(length_mm=length), elements=20)
+    s = dataclasses.replace(model.scenario, gap=Gap(level_mm=length / 2, width_mm=1.0, butterfly=Butterfly(
+        side_deg=side_deg, arc_deg=120.0, length_mm=length + 2.0)),
+        loads=dataclasses.replace(model.scenario.loads, setup="bone_bench"))  # a bone, and broken
+    model = FrameModel(s, model.frame, supports=model.supports, load_point=model.load_point)
+    model.solve_pretension()
+    r = model.solve_load(np.array([0.0, 0.0, P, 0.0, 0.0, 0.0]))[-1]
+    w = wedge_section(RO, RI, 120.0, side_deg)
+    E = s.material(s.bone.material).youngs_modulus_MPa
+    a = math.radians(60.0)
+    e = 2 / 3 * math.sin(a) * (RO ** 3 - RI ** 3) / w.area_mm2  # |centroid| off the axis
+    i_c = (RO ** 4 - RI ** 4) / 4 * (math.pi - (a + math.sin(a) * math.cos(a))) - w.area_mm2 * e ** 2
+    side = np.array([math.cos(math.radians(side_deg)), math.sin(math.radians(side_deg))])
+    assert r[:2] @ side == pytest.approx(-P * e * length ** 2 / (2 * E * i_c), rel=1e-3)
+    assert abs(r[:2] @ np.array([-side[1], side[0]])) < 1e-6 * abs(r[:2] @ side)
+    assert r[2] == pytest.approx(P * length / (E * w.area_mm2) + P * e ** 2 * length / (E * i_c), rel=1e-3)
+    tilt = np.array([r[4], -r[3]])  # the rotation vector's (y, -x): the direction the tip turns towards
+    assert tilt @ side == pytest.approx(-P * e * length / (E * i_c), rel=1e-3)
+
+
 def test_the_contact_fibres_inside_the_arc_are_removed():
     """The fraction of the contact's area kept is the cortex outside the arc, whatever the
     wedge's side relative to the fibres (16 angles)."""
