@@ -2200,6 +2200,9 @@ def _validate_butterfly(s: Scenario) -> None:
     b = g.butterfly
     if b is None:
         return
+    if not s.has_bone:
+        raise ScenarioError("gap.butterfly", "a frame-only test has no bone to break; accepted: remove "
+                            "[gap.butterfly], or setup = \"bone_bench\" or \"ring_held\"")
     _limit("angle", "gap.butterfly.side_deg", b.side_deg, ANGLE)
     _limit("gap.butterfly.arc_deg", "gap.butterfly.arc_deg", b.arc_deg)
     _limit("gap.butterfly.length_mm", "gap.butterfly.length_mm", b.length_mm)

@@ -226,6 +226,8 @@ def test_butterfly_bad_input():
             "not longer than the gap", "at least 8 mm")
     refused({"gap": {"butterfly": ok, "regenerate": {"tissue": "granulation"}}}, "gap.butterfly",
             "with a regenerate", "without [gap.regenerate]")
+    refused({"gap": {"butterfly": ok}, "loads": {"setup": "frame_only"}}, "gap.butterfly",
+            "a frame-only test has no bone", "bone_bench")
     refused({"gap": {"butterfly": ok}, "distraction": {"rate_mm_per_day": 1.0, "lengthening_mm": 10.0}},
             "gap.butterfly", "with a distraction")
     # the standard frame's wires at 140 and 220 mm: a 90 mm wedge about 180 mm reaches them
