@@ -374,6 +374,31 @@ def _oblique_pieces(occ, s, tube) -> tuple[int, int, int]:
     return distal[0][1], layer[0][1], proximal[0][1]
 
 
+def _cut_butterfly(occ, s, volumes: tuple[int, ...]) -> tuple[int, ...]:
+    """The bone's volumes (OpenCASCADE tags) less a butterfly fragment's prism: the sector
+    arc_deg wide about side_deg, from the bone's axis out past its surface, between the
+    levels gap.level_mm +- length_mm / 2 (sim.fracture_geometry). A free fragment carries
+    nothing, so its region is left void; the gap layer keeps only the cortex outside the arc
+    (the main fragments touch there only)."""
+    from sim.fracture_geometry import butterfly_z_range_mm
+
+    b = s.gap.butterfly
+    z0, z1 = butterfly_z_range_mm(s)
+    reach = 2.0 * max(s.bone_radii_mm(z0 + (z1 - z0) * k / 8)[0] for k in range(9)) + 1.0
+    arc = math.radians(b.arc_deg)
+    out = []
+    for v in volumes:
+        wedge = occ.addCylinder(0, 0, z0, 0, 0, z1 - z0, reach, angle=arc)
+        occ.rotate([(3, wedge)], 0, 0, z0, 0, 0, 1, math.radians(b.side_deg) - arc / 2)
+        cut, _ = occ.cut([(3, v)], [(3, wedge)])
+        solids = [t for d, t in cut if d == 3]
+        if len(solids) != 1:
+            raise GeometryError(f"gap.butterfly: the butterfly fragment's cut leaves {len(solids)} pieces of a "
+                                "bone volume; accepted: a wedge that leaves each main fragment whole")
+        out.append(solids[0])
+    return tuple(out)
+
+
 def _ring_solid(occ, r) -> int:
     """A ring's solid (OpenCASCADE volume tag): the annulus of its rectangular section; an
     open ring (r.is_open) is the sector of it from r.arc_start_deg over r.arc_deg; a foot
@@ -582,6 +607,8 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
             distal, gap_layer, proximal = _oblique_pieces(occ, s, tube)
         else:
             distal, gap_layer, proximal = tube(0.0, lo), tube(lo, hi), tube(hi, b.length_mm)
+        if g.butterfly is not None:  # a free wedge's region is void (sim.fracture_geometry)
+            distal, gap_layer, proximal = _cut_butterfly(occ, s, (distal, gap_layer, proximal))
         if s.hindfoot is not None:  # the hindfoot's solid block under the tibia's tube (sim.scenario.Hindfoot)
             block = occ.addCylinder(0, 0, 0, 0, 0, s.hindfoot.height_mm, 0.5 * s.hindfoot.width_mm)
             fused, _ = occ.fuse([(3, distal)], [(3, block)])

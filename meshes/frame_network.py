@@ -256,6 +256,9 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
         breaks = s.bone_breaks()
         for z in (0.0, s.bone.length_mm, *(z for lo, hi, _ in breaks for z in (lo, hi))):
             bone_node(z)
+        if breaks and s.gap.butterfly is not None:  # the levels of a butterfly fragment's ends (sim.fracture_geometry)
+            for z in (s.gap.level_mm - s.gap.butterfly.length_mm / 2, s.gap.level_mm + s.gap.butterfly.length_mm / 2):
+                bone_node(z)
         piece_names = ((["bone_distal"] + (["bone_segment"] if len(breaks) > 1 else []) + ["bone_proximal"])
                        if breaks else ["bone"])
         piece_tags = [plan.add_part(n, PartKind.BONE, "bone") for n in piece_names]

@@ -3,7 +3,8 @@
 `render_bones` draws bones side by side, each seen from the front (camera on the +y,
 anterior, side, z up) and cut open along its mid-plane y = 0: the back half of its outer
 surface, the canal's surface, and the cut (cortex ivory, cancellous bone tan, an empty
-canal left open). An imported surface is drawn as its triangles. The picture is laid out
+canal left open). An imported surface is drawn as its triangles; a butterfly fragment
+whole, in orange. The picture is laid out
 like the frame pictures (postprocess.layout): PyVista draws the bones off-screen,
 matplotlib writes the texts. Units: mm.
 """
@@ -85,6 +86,20 @@ def _bone_actors(plotter: pv.Plotter, s) -> None:
             plotter.add_mesh(core, color=CANCELLOUS, lighting=False)
 
 
+def _butterfly_actor(plotter: pv.Plotter, s) -> None:
+    """A butterfly fragment (sim.fracture_geometry) drawn whole, in the frame pictures'
+    colour: the prism of cortex it takes (in front of the cut when it is anterior)."""
+    from postprocess.render import BUTTERFLY_COLOR, butterfly_wedge
+    from sim.fracture_geometry import butterfly_picture
+
+    wedge = butterfly_picture(s)
+    if wedge is None:
+        return
+    z0, z1, side, arc, _ = wedge
+    ro, ri = s.bone_radii_mm(0.5 * (z0 + z1))
+    plotter.add_mesh(butterfly_wedge(z0, z1, side, arc, ro, ri), color=BUTTERFLY_COLOR, smooth_shading=True)
+
+
 def _arrays(surface) -> tuple[np.ndarray, np.ndarray]:
     return surface.points, surface.triangles
 
@@ -104,6 +119,7 @@ def render_bones(bones: list[tuple[str, object]], out_png: str | Path, *, header
         plotter = pv.Plotter(off_screen=True, window_size=(pw, ph))
         plotter.set_background("white")
         _bone_actors(plotter, s)
+        _butterfly_actor(plotter, s)
         L = s.bone.length_mm
         plotter.camera.position = (0.0, 4.0 * longest, 0.5 * L)
         plotter.camera.focal_point = (0.0, 0.0, 0.5 * L)

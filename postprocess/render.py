@@ -206,6 +206,9 @@ class Scene:
     hole_marks: (k, 3) points (mm) of rings' holes (sim.ring_holes.hole_points): drawn
     as small dark dots on the rings' top, moved with the nearest ring node's
     (magnified) displacement.
+    butterfly: (lower level mm, upper level mm, side deg, arc deg, outer radius mm) of a
+    butterfly fragment (sim.fracture_geometry): its wedge drawn beside the gap, where the
+    deformed fragment ends are (a free fragment moves with neither).
     """
 
     lines: dict
@@ -223,6 +226,7 @@ class Scene:
     fracture_plane: tuple | None = None
     part_radius_mm: dict | None = None
     hole_marks: np.ndarray | None = None
+    butterfly: tuple | None = None
 
 
 @dataclass
@@ -357,6 +361,44 @@ def _hole_marks(scene: Scene, prep: _Prepared) -> pv.PolyData | None:
     return pv.PolyData(marks + (prep.deformed[near] - prep.points[near]) + lift)
 
 
+BUTTERFLY_COLOR = "#ff7f0e"
+
+
+def butterfly_wedge(z0_mm: float, z1_mm: float, side_deg: float, arc_deg: float, outer_radius_mm: float,
+                    inner_radius_mm: float = 0.0, centre=(0.0, 0.0, 0.0)) -> pv.PolyData:
+    """The closed surface of a butterfly fragment's prism (sim.fracture_geometry): the
+    sector arc_deg wide about side_deg between the radii and the levels z0_mm..z1_mm, moved
+    by `centre` (mm)."""
+    a = math.radians(arc_deg) / 2
+    phi = math.radians(side_deg) + np.linspace(-a, a, max(4, int(arc_deg / 5)))
+    n = len(phi)
+    pts = np.array([(r * math.cos(p) + centre[0], r * math.sin(p) + centre[1], z + centre[2])
+                    for z in (z0_mm, z1_mm) for r in (max(inner_radius_mm, 1e-3), outer_radius_mm) for p in phi])
+
+    def at(zi, ri, k):  # point index: level zi, radius ri (0 inner, 1 outer), angle k
+        return (2 * zi + ri) * n + k
+
+    quads = []
+    for k in range(n - 1):
+        for ri in (0, 1):  # the inner and outer curved faces
+            quads.append((at(0, ri, k), at(0, ri, k + 1), at(1, ri, k + 1), at(1, ri, k)))
+        for zi in (0, 1):  # the two ends
+            quads.append((at(zi, 0, k), at(zi, 0, k + 1), at(zi, 1, k + 1), at(zi, 1, k)))
+    for k in (0, n - 1):  # the two flat sides
+        quads.append((at(0, 0, k), at(0, 1, k), at(1, 1, k), at(1, 0, k)))
+    return pv.PolyData(pts, np.array([[4, *q] for q in quads]).ravel())
+
+
+def _butterfly_mesh(prep: _Prepared, z0: float, z1: float, side_deg: float, arc_deg: float,
+                    radius_mm: float) -> pv.PolyData:
+    """The wedge, slightly proud of the bone, centred where the deformed fragment ends are."""
+    level = 0.5 * (z0 + z1)
+    on_axis = np.flatnonzero(np.hypot(prep.points[:, 0], prep.points[:, 1]) < 1e-6)
+    near = on_axis[np.argsort(np.abs(prep.points[on_axis, 2] - level))[:2]] if on_axis.size else []
+    centre = (prep.deformed[near].mean(axis=0) if len(near) else np.array([0.0, 0.0, level]))
+    return butterfly_wedge(z0 - level, z1 - level, side_deg, arc_deg, 1.15 * radius_mm, 0.5 * radius_mm, centre)
+
+
 def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_size: tuple[int, int],
                    wire_scale: ColourScale | None, stress_scale: ColourScale | None) -> list[Panel]:
     """The scene's views, rendered off-screen without text, one Panel each."""
@@ -436,6 +478,9 @@ def _render_panels(scene: Scene, prep: _Prepared, views: tuple[str, ...], panel_
     if marks is not None:
         deformed_meshes.append((marks, dict(color=HOLE_MARK_COLOR, render_points_as_spheres=True,
                                             point_size=HOLE_MARK_PX, ambient=0.4, diffuse=0.6)))
+    if scene.butterfly is not None:
+        deformed_meshes.append((_butterfly_mesh(prep, *scene.butterfly),
+                                dict(color=BUTTERFLY_COLOR, ambient=0.3, diffuse=0.7, opacity=0.9)))
     undeformed = pv.merge(undeformed_meshes) if undeformed_meshes else None
 
     plotter = pv.Plotter(off_screen=True, shape=(1, len(views)), window_size=(panel_w * len(views), panel_h),
@@ -552,12 +597,14 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
                  yields_MPa: dict[int, float] | None = None, hide_kinds: tuple[str, ...] = (),
                  wire_scale: ColourScale | None = None, stress_scale: ColourScale | None = None,
                  bone_radius_mm: Callable[[float], float] | None = None, fracture_plane: tuple | None = None,
-                 part_radius_mm: dict[str, float] | None = None, hole_marks: np.ndarray | None = None) -> Path:
+                 part_radius_mm: dict[str, float] | None = None, hole_marks: np.ndarray | None = None,
+                 butterfly: tuple | None = None) -> Path:
     """Render the undeformed and deformed frame into a PNG of window_size px; return its path.
 
     lines, parts, magnification, colours, focus, labels, arrows, hide_kinds, yields_MPa,
-    bone_radius_mm, fracture_plane, part_radius_mm, hole_marks: as for `Scene`. views: which views, side by side,
-    from VIEWS (oblique, anterior, lateral, axial). The header holds the title and the deformation scale.
+    bone_radius_mm, fracture_plane, part_radius_mm, hole_marks, butterfly: as for `Scene`. views: which views,
+    side by side, from VIEWS (oblique, anterior, lateral, axial). The header holds the title and the deformation
+    scale.
     wire_tension_range_N: the tensions (N) the wire colour scale spans (None: the wires'
     own), widened to at least 10 % of the typical tension (postprocess.scales).
     colour_by_stress: colour bone, rings, rods, struts and pins by their peak von Mises
@@ -569,7 +616,8 @@ def render_frame(lines: dict, parts: dict[int, tuple[str, str]], out_png: str | 
     """
     scene = Scene(lines, parts, magnification=magnification, colours=colours, labels=labels, arrows=arrows,
                   focus=focus, hide_kinds=tuple(hide_kinds), yields_MPa=yields_MPa, bone_radius_mm=bone_radius_mm,
-                  fracture_plane=fracture_plane, part_radius_mm=part_radius_mm, hole_marks=hole_marks)
+                  fracture_plane=fracture_plane, part_radius_mm=part_radius_mm, hole_marks=hole_marks,
+                  butterfly=butterfly)
     own_wire, own_stress = scene_scales([scene], colour_by_stress, wire_tension_range_N, stress_range_MPa)
     prep = _prepare(scene, False, False)
     header = "\n".join(x for x in (title, _deformation_text(prep.magnification, prep.u_max)) if x)

@@ -204,6 +204,11 @@ def cmd_validate(args) -> int:
                   f"descending towards {g.obliquity_axis_deg:g} deg; it spans z = "
                   f"{g.level_mm - g.axial_reach_mm(s.bone_radii_mm(g.level_mm)[0]):.1f} to "
                   f"{g.level_mm + g.axial_reach_mm(s.bone_radii_mm(g.level_mm)[0]):.1f} mm across the bone")
+        if s.bone_breaks() and s.gap.butterfly is not None:
+            b = s.gap.butterfly
+            print(f"  gap: a free butterfly fragment, {b.arc_deg:g} deg of cortex about {b.side_deg:g} deg, from z = "
+                  f"{s.gap.level_mm - b.length_mm / 2:g} to {s.gap.level_mm + b.length_mm / 2:g} mm; the main "
+                  "fragments touch outside its arc only")
         print("  every piece of bone is held in all six directions by its wires and pins")
     print(f"  models: {_models(s)}")
     for line in _estimates(s):

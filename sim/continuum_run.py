@@ -692,6 +692,10 @@ def solve_continuum(scenario: Scenario, comm=None, log=None, field_writer=None) 
     results = build_results(scenario, pre, cases, cells=frame.num_cells, dofs=frame.prob.num_dofs, timings_s=timings,
                             yield_by_group_MPa=groups)
     results["model"] = "continuum"
+    if scenario.has_bone and scenario.bone_breaks() and scenario.gap.butterfly is not None:
+        from sim.fracture_geometry import describe_butterfly
+
+        results.setdefault("assumptions", {})["butterfly"] = describe_butterfly(scenario, "continuum")
     for w in results["pretension"]["wires"]:
         w["first_solve_N"] = frame.first_solve_N[w["name"]]
     results["mpi_ranks"] = comm.size

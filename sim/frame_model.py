@@ -30,6 +30,7 @@ from load steps, so no reported number depends on how many steps were asked for.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -353,7 +354,9 @@ class FrameModel:
             secs = {}
             for c in self.cells_of[tag]:
                 z = float(self.cell_midpoint_mm[c, 2])
-                if part.kind == PartKind.BONE:
+                if part.kind == PartKind.BONE and self._in_butterfly(z):  # a tube less the wedge's sector
+                    secs[int(c)] = self._butterfly_section(z, mat).section()
+                elif part.kind == PartKind.BONE:
                     secs[int(c)] = bone_section(s, z, mat, s.material(s.bone.cancellous_material))
                 else:
                     ro, ri = s.bone_radii_mm(z)
@@ -375,6 +378,74 @@ class FrameModel:
             for c, sec in self.cell_sections.get(tag, {}).items():
                 b = beam_properties(sec, self.materials[tag])
                 bp[c, EA:EI2 + 1] = (b.EA_N, b.GA1_N, b.GA2_N, b.GJ_Nmm2, b.EI1_Nmm2, b.EI2_Nmm2)
+
+    def _in_butterfly(self, z_mm: float) -> bool:
+        """Whether a bone cell at level z_mm lies beside the butterfly fragment (its levels)."""
+        from sim.fracture_geometry import butterfly_z_range_mm
+
+        zr = butterfly_z_range_mm(self.scenario)
+        return zr is not None and zr[0] < z_mm < zr[1]
+
+    def _butterfly_section(self, z_mm: float, mat: Material):
+        """The main fragment's section at level z_mm beside the wedge (sim.fracture_geometry)."""
+        from sim.fracture_geometry import wedge_section
+
+        b = self.scenario.gap.butterfly
+        ro, ri = self.scenario.bone_radii_mm(z_mm)
+        return wedge_section(ro, ri, b.arc_deg, b.side_deg, mat.poisson_ratio)
+
+    def _assign_butterfly(self, bp: np.ndarray, cp: np.ndarray) -> None:
+        """Beside a butterfly fragment: the main fragments' cells take the tube less the
+        wedge's sector as an eccentric section about the bone's axis (EA, EI about the axis,
+        the first moments ES1, ES2 and the product EI12: sim.elements.beam; the open
+        section's GJ), and the gap's contact fibres inside the wedge's arc are removed."""
+        from sim.fracture_geometry import sector_fraction_outside
+
+        s = self.scenario
+        b = s.gap.butterfly if s.has_bone and not s.bone.intact else None
+        if b is None:
+            return
+        n1 = self.n1.x.array.reshape(-1, 3)
+        n2 = self.n2.x.array.reshape(-1, 3)
+        self.butterfly_centroids: dict[int, tuple[float, float]] = {}  # cell -> (c1, c2) mm, for the stresses
+        for tag, part in self.parts.items():
+            if part.kind == PartKind.BONE:
+                mat = self.materials[tag]
+                E, G = mat.youngs_modulus_MPa, mat.shear_modulus_MPa
+                for c in self.cells_of[tag]:
+                    z = float(self.cell_midpoint_mm[c, 2])
+                    if not self._in_butterfly(z):
+                        continue
+                    w = self._butterfly_section(z, mat)
+                    m = w.in_axes(n1[c], n2[c])
+                    sec = w.section()
+                    bp[c, EA:EI2 + 1] = (E * w.area_mm2, G * sec.shear_area_1_mm2, G * sec.shear_area_2_mm2,
+                                         G * w.torsion_constant_mm4, E * m["I22"], E * m["I11"])
+                    bp[c, beam.ES1], bp[c, beam.ES2], bp[c, beam.EI12] = E * m["S1"], E * m["S2"], E * m["I12"]
+                    self.butterfly_centroids[int(c)] = (m["S1"] / w.area_mm2, m["S2"] / w.area_mm2)
+            elif part.kind == PartKind.GAP_CONTACT and part.source == "gap":
+                for c in self.cells_of[tag]:
+                    side = math.radians(b.side_deg)
+                    u = np.array([math.cos(side), math.sin(side), 0.0])
+                    side_in_cell = math.atan2(float(u @ n2[c]), float(u @ n1[c]))
+                    outside = sector_fraction_outside(contact.fibre_angles_rad(), math.pi / contact.N_ANGLES,
+                                                      side_in_cell, math.radians(b.arc_deg) / 2)
+                    cp[c, contact.REMOVED:contact.REMOVED + contact.N_ANGLES] = 1.0 - outside
+
+    def _about_centroid(self, forces: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """Section forces (n, 6) of cells with their bending moments taken about each
+        section's centroid instead of the bone's axis (only beside a butterfly fragment,
+        where the centroid is off the axis by (c1, c2) in the cell's axes: M1 - N c2,
+        M2 + N c1); the others unchanged."""
+        offsets = getattr(self, "butterfly_centroids", {})
+        if not offsets:
+            return forces
+        out = np.array(forces, float, copy=True)
+        for k, c in enumerate(cells):
+            c1, c2 = offsets.get(int(c), (0.0, 0.0))
+            out[k, 4] -= out[k, 0] * c2
+            out[k, 5] += out[k, 0] * c1
+        return out
 
     def _assign_properties(self, num_cells: int) -> None:
         self.sections: dict[int, Section] = {}
@@ -453,6 +524,7 @@ class FrameModel:
                     pp[cells] = (mat.youngs_modulus_MPa, mat.hardening_modulus_MPa, mat.yield_stress_MPa,
                                  *self._section_radii(part))
         self._assign_bone_cells(bp, cp)
+        self._assign_butterfly(bp, cp)
         for f, arr in ((self.props, bp), (self.link_props, lp), (self.contact_props, cp), (self.release_axis, axis),
                        (self.joint_props, jp), (self.joint_axis, jaxis), (self.plastic_props, pp)):
             f.x.array[: arr.size] = arr.ravel()
@@ -972,7 +1044,7 @@ class FrameModel:
             if not c.size:
                 continue
             if tag in self.cell_sections:  # the bone: each cell's own section (its level's)
-                ends = beam.end_moments(forces[c], half[c])
+                ends = beam.end_moments(self._about_centroid(forces[c], c), half[c])
                 secs = self.cell_sections[tag]
                 vm[c] = [max(float(von_mises_MPa(secs[int(ci)], *f[k])) for f in ends) for k, ci in enumerate(c)]
             elif sigma is not None and tag in self.plastic_tags:
@@ -1082,6 +1154,8 @@ class FrameModel:
         nf = len(contact.fibres())
         n = self.num_owned_cells
         gaps = fem.assemble_vector(self.fibre_gap_form).array[: nf * n].reshape(-1, nf) / self.cell_length_mm[:n, None]
+        removed = self.contact_props.x.array.reshape(-1, contact.N_COLUMNS)[:n, contact.REMOVED:]
+        gaps[np.repeat(removed, len(contact.LOBATTO), axis=1) >= 1.0 - 1e-12] = np.inf  # inside a butterfly's arc
         out = {}
         for tag in self.contact_tags:
             c = self.cells_of[tag]

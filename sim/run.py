@@ -78,6 +78,10 @@ def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
         from sim.bones import describe_bone
 
         shaped["bone"] = describe_bone(scenario)  # the bone's shape (sim.bones); a uniform tube says nothing new
+    if scenario.has_bone and scenario.bone_breaks() and scenario.gap.butterfly is not None:
+        from sim.fracture_geometry import describe_butterfly
+
+        shaped["butterfly"] = describe_butterfly(scenario, "frame")
     return {
         **shaped,
         "wire_bone": law("wire_bone", "smooth wires slide freely along their axis through the bone and let it turn "
@@ -223,6 +227,7 @@ def write_run(out, scenario: Scenario, run: FrameRun, picture: bool = True, comm
         (staging / "scenario.resolved.json").write_text(json.dumps(scenario.to_dict(), indent=2))
         if picture:
             from postprocess.render import render_frame
+            from sim.fracture_geometry import butterfly_picture
 
             parts = {p.tag: (p.name, p.kind.name) for p in run.model.frame.parts}
             case = run.picture_case or "pretension"
@@ -232,7 +237,7 @@ def write_run(out, scenario: Scenario, run: FrameRun, picture: bool = True, comm
                                bone_radius_mm=(lambda z: scenario.bone_radii_mm(z)[0]) if scenario.has_bone else None,
                                fracture_plane=(g.level_mm, g.plane_normal(), scenario.bone_radii_mm(g.level_mm)[0])
                                if oblique else None, part_radius_mm=telescopic_radii_mm(scenario),
-                               hole_marks=_hole_marks(scenario))
+                               hole_marks=_hole_marks(scenario), butterfly=butterfly_picture(scenario))
             run.results["pictures"] = [pic.name]
         if run.states:
             from postprocess.states import STATES_FILE, save_states

@@ -113,6 +113,23 @@ class Hindfoot:
 
 
 @dataclass(frozen=True)
+class Butterfly:
+    """A butterfly (wedge) fragment of a wedge fracture (AO/OTA type B), beside the gap.
+
+    side_deg: the direction in the transverse plane where the wedge sits (deg, from +x
+    towards +y, like Gap.obliquity_axis_deg); arc_deg: the cortex it takes round the bone;
+    length_mm: its extent along the bone at the surface, centred on the gap's level. The
+    wedge is the prism of the cortex within arc_deg / 2 of side_deg between those levels
+    (sim.fracture_geometry). free = true: a loose fragment that carries no load (the lower
+    bound); a fragment fixed by a lag screw is not built (refused)."""
+
+    side_deg: float = 0.0
+    arc_deg: float = 120.0
+    length_mm: float = 30.0
+    free: bool = True
+
+
+@dataclass(frozen=True)
 class Gap:
     """The osteotomy or fracture gap: centre level (from the distal end) and width."""
 
@@ -126,6 +143,7 @@ class Gap:
     # Coulomb friction between the fragment ends once they touch (frame model; 0: frictionless,
     # the upper bound of interfragmentary shear): sim.elements.contact, docs/frame-model.md
     friction_coefficient: float = 0.0
+    butterfly: Butterfly | None = None  # a wedge fracture's third fragment ([gap.butterfly])
 
     def plane_normal(self) -> tuple[float, float, float]:
         """The unit normal of the fracture plane, pointing proximally (+z side).
@@ -1518,11 +1536,6 @@ def parse_checked(data: dict[str, Any], origins: Any, default_name: str = "scena
 def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | None) -> Scenario:
     """`parse_scenario` of data with neither extends nor patterns."""
     data = dict(data)
-    if isinstance(data.get("gap"), dict) and "butterfly" in data["gap"]:
-        raise ScenarioError("gap.butterfly", "a butterfly (wedge) fragment is not built by either model: the frame "
-                            "model's bone is a line of fragments along its axis, and a third fragment beside the "
-                            "gap would need holds of its own; accepted: a transverse or oblique gap (obliquity_deg, "
-                            "obliquity_axis_deg) without a butterfly fragment")
     for group in PART_GROUPS:
         if group in data:
             _table_list(data, group)
@@ -1803,6 +1816,14 @@ LIMITS: dict[str, Limit] = {
     "gap.obliquity_deg": Limit(0.0, 60.0, "deg", "0: a transverse fracture; the AO/OTA classification calls a "
                                "diaphyseal fracture line of 30 deg or more oblique; a steeper plane runs along the shaft "
                                "for more than 1.7 diameters and is usually spiral (not built)"),
+    # a butterfly fragment (docs/bones.md, "Butterfly fragments")
+    "gap.butterfly.arc_deg": Limit(20.0, 180.0, "deg", "a wedge (AO/OTA type B) leaves the main fragments in contact "
+                                   "after reduction (Meinberg et al. 2018, the AO/OTA compendium), so it takes at "
+                                   "most half the cortex (assumed: 180 deg); below 20 deg it is a crack, not a "
+                                   "fragment (assumed)"),
+    "gap.butterfly.length_mm": Limit(5.0, 150.0, "mm", "assumed: a bending wedge's two lines run at about 45 deg to "
+                                     "the transverse split, so a wedge across half the bone is about one diameter "
+                                     "long; up to 150 mm for long spiral wedges"),
     # Half pins: docs/frame-model.md, "Half pins", has the sources of these ranges.
     "half_pins[].diameter_mm": Limit(4.0, 6.5, "mm", "Ilizarov half pins are 4.0, 5.0 and 6.0 mm and Rancho cubes take "
                                      "those three (Wheeless' Textbook of Orthopaedics, 'Ilizarov half pin "
@@ -2165,6 +2186,7 @@ def _validate_bone_and_gap(s: Scenario) -> None:
                             f"width/2 < level < bone.length_mm - width/2 ({g.width_mm / 2:g} to "
                             f"{b.length_mm - g.width_mm / 2:g} mm)")
     _validate_obliquity(s)
+    _validate_butterfly(s)
     if g.regenerate is not None:
         r = g.regenerate
         if (r.tissue is None) == (r.modulus_MPa is None):
@@ -2233,6 +2255,57 @@ def _validate_obliquity(s: Scenario) -> None:
         raise ScenarioError("gap.level_mm", f"an oblique fracture plane at {g.obliquity_deg:g} deg reaches from "
                             f"{lo:.1f} to {hi:.1f} mm along the bone; accepted: inside the bone (0 to "
                             f"{s.bone.length_mm:g} mm)")
+
+
+def _validate_butterfly(s: Scenario) -> None:
+    """A butterfly fragment: sizes in range, a free fragment, beside a transverse fracture on
+    the bench (not a distraction, a transport, a hexapod or a tissue-filled gap), longer than
+    the gap and inside the bone's cortical shaft (sim.fracture_geometry)."""
+    g = s.gap
+    b = g.butterfly
+    if b is None:
+        return
+    if not s.has_bone:
+        raise ScenarioError("gap.butterfly", "a frame-only test has no bone to break; accepted: remove "
+                            "[gap.butterfly], or setup = \"bone_bench\" or \"ring_held\"")
+    _limit("angle", "gap.butterfly.side_deg", b.side_deg, ANGLE)
+    _limit("gap.butterfly.arc_deg", "gap.butterfly.arc_deg", b.arc_deg)
+    _limit("gap.butterfly.length_mm", "gap.butterfly.length_mm", b.length_mm)
+    if not b.free:
+        raise ScenarioError("gap.butterfly.free", "a butterfly fragment fixed to a main fragment (by a lag screw) "
+                            "is not built: neither model has a screw's hold; accepted: free = true (a loose "
+                            "fragment that carries no load: the lower bound of the construct's stiffness)")
+    for field, present, what in (("defect", s.defect is not None, "a bone transport"),
+                                 ("distraction", s.distraction is not None, "a distraction (a corticotomy is a "
+                                  "transverse cut)"),
+                                 ("hexapod", s.hexapod is not None, "a hexapod correction"),
+                                 ("gap.regenerate", g.regenerate is not None, "a regenerate (tissue) in the gap")):
+        if present:
+            raise ScenarioError("gap.butterfly", f"a butterfly fragment is not built with {what}; accepted: a "
+                                f"fracture on the bench, without [{field}]")
+    if g.obliquity_deg:
+        raise ScenarioError("gap.butterfly", f"a butterfly fragment beside an oblique fracture (obliquity_deg = "
+                            f"{g.obliquity_deg:g}) is not built; accepted: obliquity_deg = 0 (a transverse main "
+                            "fracture line)")
+    if b.length_mm < g.width_mm + 2.0:
+        raise ScenarioError("gap.butterfly.length_mm", f"{b.length_mm:g} mm is not longer than the gap it sits "
+                            f"in (width_mm = {g.width_mm:g} mm); accepted: at least {g.width_mm + 2.0:g} mm (the "
+                            "gap's width + 2 mm)")
+    lo, hi = g.level_mm - b.length_mm / 2, g.level_mm + b.length_mm / 2
+    if not (0 < lo and hi < s.bone.length_mm):
+        raise ScenarioError("gap.butterfly.length_mm", f"a butterfly fragment from z = {lo:g} to {hi:g} mm is not "
+                            f"inside the bone (0 to {s.bone.length_mm:g} mm); accepted: at most "
+                            f"{2 * min(g.level_mm, s.bone.length_mm - g.level_mm):g} mm here")
+    from sim.bones import bone_profile
+
+    prof = bone_profile(s.bone)
+    for z in (lo + (hi - lo) * k / 8 for k in range(9)):
+        ro, ri = s.bone_radii_mm(float(z))
+        if ri <= 0 or prof.cancellous_at(float(z)) or (s.hindfoot is not None and z <= s.hindfoot.height_mm):
+            raise ScenarioError("gap.butterfly.length_mm", f"the butterfly fragment reaches z = {z:.1f} mm, where "
+                                "the bone is not a cortical tube (a metaphysis filled with cancellous bone, or the "
+                                "hindfoot): the wedge's section is built for the shaft's cortex only; accepted: "
+                                "a shorter fragment, or a gap in the diaphysis")
 
 
 def _validate_names(s: Scenario) -> None:
@@ -3016,6 +3089,10 @@ def _validate_clearance(s: Scenario) -> None:
                 reach = s.gap.axial_reach_mm(s.bone_radii_mm(z)[0])
                 lo, hi = lo - reach, hi + reach
                 name = f"oblique fracture (its plane at {s.gap.obliquity_deg:g} deg, across the bone)"
+            if kind == "gap" and s.gap.butterfly is not None:  # the wedge's levels are broken bone too
+                lo = min(lo, s.gap.level_mm - s.gap.butterfly.length_mm / 2)
+                hi = max(hi, s.gap.level_mm + s.gap.butterfly.length_mm / 2)
+                name = "butterfly fragment (gap.butterfly, its levels)"
             if lo - radius < z < hi + radius and lo < z + radius and z - radius < hi:
                 raise ScenarioError(path, f"the {what} {where} passes through the {name} ({round(lo, 1):g} to {round(hi, 1):g} "
                                     f"mm); accepted: a level at least {GAP_CLEARANCE_MM:g} mm of bone clear of it")

@@ -4,7 +4,7 @@ Frame model: the gap's contact pushes along the fracture plane's normal only, so
 axial compression the fragments slide along the plane and the frame carries the shear;
 with Coulomb friction ([gap] friction_coefficient) they slide at the friction angle or stick.
 Continuum model: the gap layer is a slab between two inclined planes. A butterfly fragment
-is refused by both."""
+beside an oblique fracture is refused (tests/test_butterfly.py has the butterfly)."""
 
 import math
 
@@ -140,9 +140,10 @@ def test_oblique_fractures_bad_input():
             "gap.obliquity_deg", "not built with a distraction")
 
 
-def test_a_butterfly_fragment_is_refused():
-    refused({"gap": {"butterfly": {"length_mm": 20.0}}}, "gap.butterfly", "not built by either model",
-            "accepted: a transverse or oblique gap")
+def test_a_butterfly_fragment_beside_an_oblique_fracture_is_refused():
+    """A butterfly fragment is built beside a transverse fracture only (tests/test_butterfly.py)."""
+    refused({"gap": {"obliquity_deg": 20.0, "butterfly": {"length_mm": 20.0}}}, "gap.butterfly",
+            "beside an oblique fracture", "accepted: obliquity_deg = 0")
 
 
 def test_the_continuum_gap_layer_is_an_inclined_slab():

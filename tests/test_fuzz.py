@@ -72,6 +72,7 @@ def _bases() -> dict[str, dict]:
         "femur_arch": _resolved("femur-arch.toml"),  # [[pin_clamps]], clamped and tilted half pins
         "pin_offset": _resolved("hybrid-halfpins.toml", **{"half_pins[0].offset_mm": 1.0}),
         "ankle_foot_plate": _resolved("ankle-foot-plate.toml"),  # a foot plate and a [hindfoot] block
+        "butterfly": _resolved("butterfly-fracture.toml"),  # a [gap.butterfly] wedge fragment
     }
 
 

@@ -6,7 +6,14 @@ Energy per meshed length of a member with reference tangent t and section axes n
     W = lambda0 / 2 [EA (eps - eps0)^2 + GA1 (n1.Gamma)^2 + GA2 (n2.Gamma)^2
                      + GJ (t.K)^2 + EI1 (n1.K)^2 + EI2 (n2.K)^2]
 
-eps0 < 0 is a wire's pretension (an initial strain that shortens it between its clamps).
+A section whose centroid is off the member's line (the bone beside a butterfly fragment,
+sim.fracture_geometry) adds the couplings of an eccentric section, with the first moments
+ES_i = E * integral of rho_i and the product EI12 = E * integral of rho_1 rho_2 about the
+line (EI1, EI2 then about the line too: the strain at rho is eps + K1 rho_2 - K2 rho_1):
+
+    W += lambda0 [(eps - eps0) (ES2 n1.K - ES1 n2.K) - EI12 (n1.K)(n2.K)]
+
+(zero for every other member). eps0 < 0 is a wire's pretension (an initial strain that shortens it between its clamps).
 A hexapod strut has EA only (pinned at both ends: axial force only). Shear terms are
 integrated with one point (reduced integration: no shear locking of thin wires).
 
@@ -23,21 +30,25 @@ import numpy as np
 import ufl
 
 # columns of the per-cell beam parameter field
-EA, GA1, GA2, GJ, EI1, EI2, EPS0, LAMBDA0 = range(8)
-N_COLUMNS = 8
+EA, GA1, GA2, GJ, EI1, EI2, EPS0, LAMBDA0, ES1, ES2, EI12 = range(11)
+N_COLUMNS = 11
 
 
 def energy_density(p, eps, gamma, kappa, t, n1, n2):
     """Stored energy per meshed length (UFL); `p` is the beam parameter field."""
     return 0.5 * p[LAMBDA0] * (p[EA] * (eps - p[EPS0]) ** 2 + p[GA1] * ufl.dot(gamma, n1) ** 2
                                + p[GA2] * ufl.dot(gamma, n2) ** 2 + p[GJ] * ufl.dot(kappa, t) ** 2
-                               + p[EI1] * ufl.dot(kappa, n1) ** 2 + p[EI2] * ufl.dot(kappa, n2) ** 2)
+                               + p[EI1] * ufl.dot(kappa, n1) ** 2 + p[EI2] * ufl.dot(kappa, n2) ** 2
+                               + 2 * (eps - p[EPS0]) * (p[ES2] * ufl.dot(kappa, n1) - p[ES1] * ufl.dot(kappa, n2))
+                               - 2 * p[EI12] * ufl.dot(kappa, n1) * ufl.dot(kappa, n2))
 
 
 def section_forces(p, eps, gamma, kappa, t, n1, n2):
     """[N, V1, V2, T (N), M1, M2 (N*mm)] of a beam cell (UFL vector)."""
-    return ufl.as_vector([p[EA] * (eps - p[EPS0]), p[GA1] * ufl.dot(gamma, n1), p[GA2] * ufl.dot(gamma, n2),
-                          p[GJ] * ufl.dot(kappa, t), p[EI1] * ufl.dot(kappa, n1), p[EI2] * ufl.dot(kappa, n2)])
+    k1, k2, e = ufl.dot(kappa, n1), ufl.dot(kappa, n2), eps - p[EPS0]
+    return ufl.as_vector([p[EA] * e + p[ES2] * k1 - p[ES1] * k2, p[GA1] * ufl.dot(gamma, n1),
+                          p[GA2] * ufl.dot(gamma, n2), p[GJ] * ufl.dot(kappa, t),
+                          p[EI1] * k1 + p[ES2] * e - p[EI12] * k2, p[EI2] * k2 - p[ES1] * e - p[EI12] * k1])
 
 
 def end_moments(forces: np.ndarray, half_length_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -49,6 +49,11 @@ slip (`friction_slip_update`). Rate independent and backward Euler: under a mono
 the slip does not depend on the load steps. |z| is regularised by FRICTION_EPS (per cell
 length) so that a fibre with no normal force (mu f_n = 0) carries nothing and has no
 tangent. A fibre with an open gap carries no friction.
+
+Beside a butterfly fragment (sim.fracture_geometry) the main fragments touch only outside
+the wedge's arc: the fibres of the j-th angle keep the fraction 1 - REMOVED_j of their
+area (REMOVED_j: the part of the angle's sector, 2 pi / N_ANGLES wide, inside the arc; 0
+without a wedge).
 """
 
 from __future__ import annotations
@@ -59,11 +64,12 @@ import numpy as np
 import ufl
 
 # columns of the per-cell contact parameter field
-STIFFNESS, CLOSED_FRACTION, R_INNER, R_OUTER, NORMAL_T, NORMAL_1, NORMAL_2, FRICTION = range(8)
-N_COLUMNS = 8  # NORMAL_*: the fracture plane's unit normal in the cell's (t, n1, n2); (1, 0, 0) transverse
-# FRICTION: the Coulomb coefficient of the touching fibres (0: frictionless, the default); see `friction_forces`
+STIFFNESS, CLOSED_FRACTION, R_INNER, R_OUTER, NORMAL_T, NORMAL_1, NORMAL_2 = range(7)
 CONTACT_LENGTH_MM = 10.0  # closed contact is as stiff as this length of bone
 N_ANGLES = 16
+REMOVED = 7  # REMOVED + j: the fraction of the j-th angle's fibres inside a butterfly's arc (no contact)
+FRICTION = REMOVED + N_ANGLES  # the Coulomb coefficient of the touching fibres (0: frictionless, the default)
+N_COLUMNS = FRICTION + 1  # NORMAL_*: the fracture plane's unit normal in the cell's (t, n1, n2); (1, 0, 0) transverse
 LOBATTO = ((0.0, 1.0 / 3.0), (0.5, 4.0 / 3.0), (1.0, 1.0 / 3.0))  # (position in [r_in, r_out], weight on [-1, 1])
 
 
@@ -83,6 +89,11 @@ def fibre_areas_mm2(r_inner_mm: float, r_outer_mm: float) -> np.ndarray:
                      for _, _, xi, wt in fibres()])
 
 
+def fibre_angles_rad() -> np.ndarray:
+    """The angle (rad, from n1 towards n2) of each of the N_ANGLES fibre directions."""
+    return 2 * math.pi * np.arange(N_ANGLES) / N_ANGLES
+
+
 def _fibre_terms(p, gamma, kappa, t, n1, n2):
     """(gap, area, position rho', normal m) of every fibre (UFL): gap = m.(t + Gamma + K x
     rho') - c m_t, per cell length (> 0 open); area on the fracture plane."""
@@ -91,11 +102,11 @@ def _fibre_terms(p, gamma, kappa, t, n1, n2):
     mt, m1, m2 = p[NORMAL_T], p[NORMAL_1], p[NORMAL_2]
     m = mt * t + m1 * n1 + m2 * n2
     along = ufl.dot(m, t + gamma)
-    for cos, sin, xi, wt in fibres():
+    for k, (cos, sin, xi, wt) in enumerate(fibres()):
         r = p[R_INNER] + xi * (p[R_OUTER] - p[R_INNER])
         z = -r * (m1 * cos + m2 * sin) / mt  # the fibre's height on the fracture plane
         rho = r * cos * n1 + r * sin * n2 + z * t
-        area = 2 * math.pi / N_ANGLES * wt * h * r / mt
+        area = 2 * math.pi / N_ANGLES * wt * h * r / mt * (1.0 - p[REMOVED + k // len(LOBATTO)])
         gap = along + ufl.dot(kappa, ufl.cross(rho, m)) - p[CLOSED_FRACTION] * mt  # m.(K x rho) = K.(rho x m)
         out.append((gap, area, rho, m))
     return out
