@@ -1154,7 +1154,7 @@ class FrameModel:
         nf = len(contact.fibres())
         n = self.num_owned_cells
         gaps = fem.assemble_vector(self.fibre_gap_form).array[: nf * n].reshape(-1, nf) / self.cell_length_mm[:n, None]
-        removed = self.contact_props.x.array.reshape(-1, contact.N_COLUMNS)[:n, contact.REMOVED:]
+        removed = self.contact_props.x.array.reshape(-1, contact.N_COLUMNS)[:n, contact.REMOVED:contact.REMOVED + contact.N_ANGLES]
         gaps[np.repeat(removed, len(contact.LOBATTO), axis=1) >= 1.0 - 1e-12] = np.inf  # inside a butterfly's arc
         out = {}
         for tag in self.contact_tags:
