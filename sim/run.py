@@ -37,6 +37,7 @@ def yield_by_group(scenario: Scenario) -> dict[str, float]:
         "struts": [(scenario.hexapod.strut_material, "strut")] if scenario.hexapod is not None else [],
         "half_pins": [(p.material, u) for p in scenario.half_pins for u in ("half_pin", "post")]
         + [(c.material, "post") for c in scenario.pin_clamps],  # a pin clamp's post is in the half pins' group
+        "plates": [(p.material, "ring") for p in scenario.plates],  # connection plates: ring stock
     }
     return {g: min(scenario.material(m, use).yield_stress_MPa for m, use in names) for g, names in groups.items() if names}
 

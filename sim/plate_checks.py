@@ -1,0 +1,148 @@
+"""The checks of connection plates ([[plates]], sim.scenario.Plate) and of the parts on
+them, called by sim.scenario.validate: every error a ScenarioError naming the field, the
+value and what would be accepted. The geometry is sim.plate_geometry's (the builders' too).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from sim.plate_geometry import PLATE_SIZES, plan_distance_to_axis_mm, plate_dims, plate_path
+
+# The ends of a rod that may sit on a plate: (plate field, hole field, ring field).
+ROD_PLATE_ENDS = (("from_plate", "from_hole", "from_ring"), ("to_plate", "to_hole", "to_ring"))
+
+
+def resolve_plate_rods(s, rods):
+    """Rods on two plates with no angle_deg get the direction (deg) of their lower end's
+    hole from the bone's axis (what the pictures and lists show for a rod). References
+    that are not yet valid are left for `validate_plates` to name."""
+    from sim.scenario import rod_end_points
+
+    out = []
+    for rod in rods:
+        if rod.angle_deg is None and rod.from_plate is not None and rod.to_plate is not None:
+            try:
+                (_, (x, y, _)), _ = rod_end_points(dataclasses.replace(s, rods=(rod,)), rod)
+            except (StopIteration, KeyError, TypeError, ValueError):
+                out.append(rod)
+                continue
+            rod = dataclasses.replace(rod, angle_deg=round(math.degrees(math.atan2(y, x)) % 360.0, 6))
+        out.append(rod)
+    return tuple(out)
+
+
+def validate_plates(s) -> None:
+    """[[plates]] and the parts on them: a plate on a ring, of catalogue size, in range,
+    clear of the limb and of the wires on its face; every reference to a plate names one,
+    and a hole from 2 to its holes (hole 1 is the plate's bolt); one part a hole."""
+    from sim.scenario import LIMITS, ScenarioError, _limit, _material, ANGLE
+
+    rings = {r.name: r for r in s.rings}
+    plates = {}
+    for j, plate in enumerate(s.plates):
+        p = f"plates[{j}]"
+        if plate.ring not in rings:
+            raise ScenarioError(f"{p}.ring", f"{plate.ring!r} is not a ring; accepted: {', '.join(rings)}")
+        if plate.size not in PLATE_SIZES:
+            raise ScenarioError(f"{p}.size", f"{plate.size!r} is not a catalogue plate; accepted: "
+                                f"{', '.join(PLATE_SIZES)} (sim.plate_geometry.PLATE_SIZES), with holes, "
+                                "hole_pitch_mm, width_mm, thickness_mm or length_mm to change it")
+        _limit("angle", f"{p}.angle_deg", plate.angle_deg, ANGLE)
+        if not isinstance(plate.direction, str):
+            _limit("angle", f"{p}.direction", float(plate.direction), ANGLE)
+        dims = plate_dims(plate)
+        for key in ("holes", "hole_pitch_mm", "width_mm", "thickness_mm", "length_mm"):
+            _limit(f"plates[].{key}", f"{p}.{key}", getattr(dims, key))
+        if dims.length_mm < dims.row_mm + dims.width_mm - 1e-9:
+            raise ScenarioError(f"{p}.length_mm", f"{dims.length_mm:g} mm is too short for {dims.holes} holes "
+                                f"{dims.hole_pitch_mm:g} mm apart ({dims.row_mm:g} mm from the first to the last); "
+                                f"accepted: at least {dims.row_mm + dims.width_mm:g} mm (half the plate's width, "
+                                f"{0.5 * dims.width_mm:g} mm, beyond each end hole), or fewer holes")
+        _material(f"{p}.material", plate.material, s)
+        path = plate_path(s, plate)
+        if s.has_bone:
+            b = s.bone
+            need = 0.5 * b.limb_diameter_mm + b.min_skin_clearance_mm
+            have = plan_distance_to_axis_mm(path)
+            if have < need - 1e-9:
+                raise ScenarioError(f"{p}.direction", f"plate {plate.name!r} ({plate.direction!r} from ring "
+                                    f"{plate.ring!r} at {plate.angle_deg:g} deg, {dims.length_mm:g} mm long, "
+                                    f"{dims.width_mm:g} mm wide) comes {have:.1f} mm from the bone's axis and cuts "
+                                    f"the limb; accepted: at least {need:g} mm (bone.limb_diameter_mm / 2 + "
+                                    "bone.min_skin_clearance_mm, as for a ring's inner edge): another direction "
+                                    "(\"radial\", outward), a shorter plate, or fewer holes")
+        _check_plate_clear_of_wires(s, j, plate, path)
+        plates[plate.name] = (j, plate, dims)
+    used: dict[tuple[str, int], str] = {}
+    for i, rod in enumerate(s.rods):
+        for plate_key, hole_key, ring_key in ROD_PLATE_ENDS:
+            name = getattr(rod, plate_key)
+            if name is None:
+                if getattr(rod, hole_key) is not None:
+                    raise ScenarioError(f"rods[{i}].{hole_key}", f"rod {rod.name!r} has {hole_key} but no "
+                                        f"{plate_key}; accepted: {plate_key} = the name of a [[plates]] entry, or no "
+                                        f"{hole_key}")
+                continue
+            p = f"rods[{i}].{plate_key}"
+            if getattr(rod, ring_key) is not None:
+                raise ScenarioError(p, f"rod {rod.name!r} gives both {ring_key} ({getattr(rod, ring_key)!r}) and "
+                                    f"{plate_key} ({name!r}) for one end; accepted: one of them (the plate's ring "
+                                    "is that end's ring)")
+            hole = getattr(rod, hole_key)
+            _check_hole(s, plates, used, p, f"rods[{i}].{hole_key}", f"rod {rod.name!r}", name, hole)
+        if rod.from_plate is not None or rod.to_plate is not None:
+            for k, h in enumerate(s.hinges):
+                if rod.name in h.rods:
+                    raise ScenarioError(f"hinges[{k}].rods", f"rod {rod.name!r} stands on a connection plate; hinges "
+                                        "are built on rods between rings; accepted: a rod bolted to rings at both "
+                                        "ends")
+
+
+def _check_hole(s, plates, used, plate_field: str, hole_field: str, what: str, name: str, hole) -> None:
+    """A reference to hole `hole` of plate `name`: the plate exists, the hole is 2 to its
+    holes, and no other part uses it."""
+    from sim.scenario import ScenarioError
+
+    if name not in plates:
+        names = ", ".join(repr(n) for n in plates) or "none (the file has no [[plates]])"
+        raise ScenarioError(plate_field, f"{name!r} is not a plate; accepted: {names}")
+    j, plate, dims = plates[name]
+    if hole is None:
+        raise ScenarioError(hole_field, f"{what} on plate {name!r} needs the hole it is bolted in; accepted: hole 2 to "
+                            f"{dims.holes} (hole 1 holds the plate's bolt to ring {plate.ring!r})")
+    if not 2 <= int(hole) <= dims.holes:
+        raise ScenarioError(hole_field, f"hole {hole} of plate {name!r} is out of range; accepted: 2 to {dims.holes} "
+                            f"(plates[{j}] has {dims.holes} holes; hole 1 holds its bolt to ring {plate.ring!r})")
+    key = (name, int(hole))
+    if key in used:
+        raise ScenarioError(hole_field, f"hole {hole} of plate {name!r} already holds {used[key]}; accepted: one part "
+                            f"a hole: another hole (2 to {dims.holes}) or another plate")
+    used[key] = what
+
+
+def _check_plate_clear_of_wires(s, j: int, plate, path) -> None:
+    """A wire on the plate's face of its ring would run through the plate: the wire's
+    span between its clamps keeps half the plate's width and the wire's radius from the
+    plate's centreline in plan view."""
+    import numpy as np
+
+    from sim.geometry import wire_path
+    from sim.scenario import ScenarioError, _segment_distance_2d, _on_posts
+
+    for w in s.wires:
+        if w.ring != plate.ring or w.face != plate.face or _on_posts(w):
+            continue
+        wp = wire_path(s, w)
+        if wp is None:
+            continue
+        d = _segment_distance_2d(tuple(wp.start_mm[:2]), tuple(wp.end_mm[:2]), path.start[:2], path.end[:2])
+        need = 0.5 * path.dims.width_mm + 0.5 * w.diameter_mm
+        if d < need - 1e-9:
+            other = "bottom" if plate.face == "top" else "top"
+            raise ScenarioError(f"plates[{j}].face", f"plate {plate.name!r} on the {plate.face} face of ring "
+                                f"{plate.ring!r} lies {max(float(np.round(d, 1)), 0.0):g} mm from wire {w.name!r} on "
+                                f"the same face (plan view): they would run through each other; accepted: the plate "
+                                f"on the {other} face (face = {other!r}), or another angle_deg, at least {need:g} mm "
+                                "(half the plate's width and the wire's radius) clear of the wire")
