@@ -425,8 +425,9 @@ def _plan_plates(plan: NetworkPlan, s: Scenario, ring_pts: dict) -> None:
     """Each connection plate (sim.plate_geometry.plate_path): its bolt, a stiff link
     (PLATE_BOLT) from the ring's centreline point under hole 1 to hole 1 at the plate's
     mid-plane, and the plate, a beam of its rectangular section (width in the ring's
-    plane, thickness along z: section normal z, as a ring's) from hole 1 to its last hole
-    with a node at every hole a part uses (plan.plate_holes)."""
+    plane, thickness along z: section normal z, as a ring's) from end to end with a node
+    at hole 1, at its last hole and at every hole a part uses (plan.plate_holes); the
+    ends beyond the end holes carry nothing (they are there to be drawn)."""
     from sim.plate_geometry import plate_path
 
     used: dict[str, set[int]] = {}
@@ -443,6 +444,7 @@ def _plan_plates(plan: NetworkPlan, s: Scenario, ring_pts: dict) -> None:
         tag = plan.add_part(plate.name, PartKind.PLATE, plate.name)
         plan.section_normals[tag] = (0.0, 0.0, 1.0)
         plan.plate_holes[(plate.name, 1)] = first
+        plan.add_line(plan.add_point(path.start), first, tag, None)  # its free ends: the whole plate is drawn
         prev = first
         for k in sorted(used.get(plate.name, set()) | {path.dims.holes}):
             if k == 1:
@@ -451,6 +453,7 @@ def _plan_plates(plan: NetworkPlan, s: Scenario, ring_pts: dict) -> None:
             plan.plate_holes[(plate.name, k)] = q
             plan.add_line(prev, q, tag, h)
             prev = q
+        plan.add_line(prev, plan.add_point(path.end), tag, None)
 
 
 def _plan_plate_rod(plan: NetworkPlan, s: Scenario, rod, ring_pts: dict, h: float) -> None:
