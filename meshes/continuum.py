@@ -592,6 +592,9 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
             for name, z0, z1 in (("bone_distal", 0.0, lo), ("bone_proximal", hi, b.length_mm)):
                 for k, core in enumerate(_cancellous_cores(occ, s, z0, z1)):
                     pieces.append((f"{name}_cancellous{k + 1}", "cancellous", core))
+        from sim.geometry import wire_plate_ends
+        from sim.plate_geometry import plate_path
+
         for r in s.rings:
             pieces.append((r.name, "ring", _ring_solid(occ, r)))
         for w in s.wires:
@@ -602,8 +605,10 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
             pieces.append((w.name, "wire", wire))
             # each clamp: a post from the ring's mid-plane to the wire's axis at that end (on the face, a
             # short one; on posts or inclined, as tall as the wire is high there: sim.geometry.wire_path)
+            on_plates = wire_plate_ends(w)
             for k, e in enumerate((p0, p0 + line.length_mm * direction)):
-                post_z0, post_z1 = sorted((ring.level_mm, float(e[2])))
+                base = ring.level_mm if on_plates[k] is None else plate_path(s, s.plate(on_plates[k][0])).level_mm
+                post_z0, post_z1 = sorted((base, float(e[2])))
                 post = occ.addCylinder(e[0], e[1], post_z0, 0, 0, post_z1 - post_z0, line.clamp_radius_mm)
                 pieces.append((f"{w.name}_clamp{k + 1}", "clamp", post))
         pieces += half_pin_pieces(occ, s)

@@ -366,7 +366,7 @@ def _plan_wire(plan: NetworkPlan, s: Scenario, w, ring_pts: dict, bone_node) -> 
     let the bone slide along it; an olive wire's hold it along the wire at both cortices, or
     with olive_side only at the olive's (`{name}_bone_link`; the other cortex slides:
     `{name}_bone_link_sliding`)."""
-    from sim.geometry import wire_path
+    from sim.geometry import wire_path, wire_plate_ends
 
     ring = s.ring(w.ring)
     path = wire_path(s, w)
@@ -378,8 +378,13 @@ def _plan_wire(plan: NetworkPlan, s: Scenario, w, ring_pts: dict, bone_node) -> 
     arm_tag = plan.add_part(f"{w.name}_clamp_arms", PartKind.CLAMP_ARM, w.name) if compliant else None
     post_tag = plan.add_part(f"{w.name}_posts", PartKind.POST, w.name) if path.on_posts else None
     ends = []
-    for xyz, on_centroid, outward in ((path.start_mm, path.ring_mm[0], -1.0), (path.end_mm, path.ring_mm[1], 1.0)):
-        on_ring = ring_pts[w.ring].at(math.atan2(xyz[1] - ring.centre_xy_mm[1], xyz[0] - ring.centre_xy_mm[0]))
+    on_plates = wire_plate_ends(w)
+    for k, (xyz, on_centroid, outward) in enumerate(((path.start_mm, path.ring_mm[0], -1.0),
+                                                     (path.end_mm, path.ring_mm[1], 1.0))):
+        if on_plates[k] is not None:  # the clamp in a plate's hole: held by the plate's node there
+            on_ring = plan.plate_holes[on_plates[k]]
+        else:
+            on_ring = ring_pts[w.ring].at(math.atan2(xyz[1] - ring.centre_xy_mm[1], xyz[0] - ring.centre_xy_mm[0]))
         end = plan.add_point(xyz)
         holder = on_ring
         if post_tag is not None:
@@ -428,6 +433,7 @@ def _plan_plates(plan: NetworkPlan, s: Scenario, ring_pts: dict) -> None:
     plane, thickness along z: section normal z, as a ring's) from end to end with a node
     at hole 1, at its last hole and at every hole a part uses (plan.plate_holes); the
     ends beyond the end holes carry nothing (they are there to be drawn)."""
+    from sim.geometry import wire_plate_ends
     from sim.plate_geometry import plate_path
 
     used: dict[str, set[int]] = {}
@@ -435,6 +441,10 @@ def _plan_plates(plan: NetworkPlan, s: Scenario, ring_pts: dict) -> None:
         for plate, hole in ((rod.from_plate, rod.from_hole), (rod.to_plate, rod.to_hole)):
             if plate is not None:
                 used.setdefault(plate, set()).add(int(hole))
+    for w in s.wires:
+        for end in wire_plate_ends(w):
+            if end is not None:
+                used.setdefault(end[0], set()).add(end[1])
     h = s.mesh.element_size_mm
     for plate in s.plates:
         path = plate_path(s, plate)

@@ -98,6 +98,67 @@ def validate_plates(s) -> None:
                     raise ScenarioError(f"hinges[{k}].rods", f"rod {rod.name!r} stands on a connection plate; hinges "
                                         "are built on rods between rings; accepted: a rod bolted to rings at both "
                                         "ends")
+    for i, w in enumerate(s.wires):
+        _check_wire_on_plates(s, plates, used, i, w)
+
+
+WIRE_PLATE_ENDS = (("start_plate", "start_hole", "start"), ("end_plate", "end_hole", "end"))
+
+
+def _check_wire_on_plates(s, plates, used, i: int, w) -> None:
+    """A wire's clamps in plate holes: the plate exists and stands on the wire's ring and
+    face, the hole is free and in range, the wire's line passes over the hole (within
+    WIRE_ON_PLATE_REACH_MM in plan), and the start clamp stays behind the end clamp."""
+    import numpy as np
+
+    from sim.geometry import WIRE_ON_PLATE_REACH_MM
+    from sim.scenario import ScenarioError
+
+    p = f"wires[{i}]"
+    ends = []
+    for plate_key, hole_key, which in WIRE_PLATE_ENDS:
+        name, hole = getattr(w, plate_key), getattr(w, hole_key)
+        if name is None:
+            if hole is not None:
+                raise ScenarioError(f"{p}.{hole_key}", f"wire {w.name!r} has {hole_key} but no {plate_key}; "
+                                    f"accepted: {plate_key} = the name of a [[plates]] entry, or no {hole_key}")
+            continue
+        _check_hole(s, plates, used, f"{p}.{plate_key}", f"{p}.{hole_key}", f"the {which} clamp of wire {w.name!r}",
+                    name, hole)
+        plate = plates[name][1]
+        if plate.ring != w.ring:
+            raise ScenarioError(f"{p}.{plate_key}", f"plate {name!r} is bolted to ring {plate.ring!r}, wire "
+                                f"{w.name!r} is on ring {w.ring!r}; accepted: a plate on ring {w.ring!r}")
+        if plate.face != w.face:
+            raise ScenarioError(f"{p}.{plate_key}", f"plate {name!r} lies on the {plate.face} face of ring "
+                                f"{plate.ring!r}, wire {w.name!r} on the {w.face} face; accepted: the wire on the "
+                                f"plate's face (face = {plate.face!r}), or the plate on the wire's")
+        if w.post_height_mm is not None or w.incline_deg:
+            key = "post_height_mm" if w.post_height_mm is not None else "incline_deg"
+            raise ScenarioError(f"{p}.{key}", f"wire {w.name!r} has a clamp on plate {name!r}: a wire on a plate "
+                                "lies on the plate's face; accepted: no post_height_mm and incline_deg = 0 for a "
+                                "wire clamped on a plate")
+        ends.append((which, plate_key, name, int(hole)))
+    if not ends:
+        return
+    a = np.radians(w.angle_deg)
+    d2, left = np.array([np.cos(a), np.sin(a)]), np.array([-np.sin(a), np.cos(a)])
+    along = {}
+    for which, plate_key, name, hole in ends:
+        xy = np.asarray(plate_path(s, plates[name][1]).hole(hole)[:2])
+        off = float(xy @ left)  # the offset of a wire through the hole's centre
+        if abs(off - w.offset_mm) > WIRE_ON_PLATE_REACH_MM + 1e-9:
+            raise ScenarioError(f"{p}.offset_mm", f"wire {w.name!r} at {w.angle_deg:g} deg, offset {w.offset_mm:g} "
+                                f"mm, passes {abs(off - w.offset_mm):.1f} mm from hole {hole} of plate {name!r} "
+                                f"(its {which} clamp); accepted: the wire within {WIRE_ON_PLATE_REACH_MM:g} mm of the "
+                                f"hole (a bolt grips the wire beside it): offset_mm = {off:.1f} puts it through the "
+                                "hole's centre, or another hole or plate")
+        along[which] = float(xy @ d2)
+    if len(along) == 2 and along["start"] >= along["end"]:
+        raise ScenarioError(f"{p}.start_plate", f"wire {w.name!r}'s start clamp (on plate {w.start_plate!r}) lies "
+                            f"ahead of its end clamp (on plate {w.end_plate!r}) along its direction {w.angle_deg:g} "
+                            "deg; accepted: the start behind (swap start_plate and end_plate, or turn angle_deg by "
+                            "180)")
 
 
 def _check_hole(s, plates, used, plate_field: str, hole_field: str, what: str, name: str, hole) -> None:
@@ -134,6 +195,8 @@ def _check_plate_clear_of_wires(s, j: int, plate, path) -> None:
     for w in s.wires:
         if w.ring != plate.ring or w.face != plate.face or _on_posts(w):
             continue
+        if plate.name in (w.start_plate, w.end_plate):
+            continue  # clamped on this plate
         wp = wire_path(s, w)
         if wp is None:
             continue

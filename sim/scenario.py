@@ -30,6 +30,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from sim import ring_geometry
 from sim.geometry import WIRE_CLEARANCE_MM, plan_chord, segment_distance_3d, wire_path
+from sim.geometry import wire_plate_ends as _wire_plate_ends
 from sim.materials import ALIASES, MATERIALS, TISSUE_MODULI_MPa, Material, material
 from sim.units import N_PER_KGF
 
@@ -243,6 +244,13 @@ class Wire:
     bone: the span between the olive and its clamp is not pretensioned by the tensioner
     (how olive wires pull fragments), and the wire's reported tension is the pulled
     span's (what the tensioner reads).
+
+    start_plate and start_hole, end_plate and end_hole: that end's clamp stands in a hole
+    (2 to the plate's holes) of a connection plate ([[plates]]) bolted to this wire's ring
+    on its face, e.g. across an open ring's opening or beyond a small ring; the wire's line
+    (angle_deg, offset_mm) must pass within sim.geometry.WIRE_ON_PLATE_REACH_MM of the hole
+    in plan, and the wire lies on the plate (its face level raised by the plate's
+    thickness; washers under a clamp on the ring). Not with post_height_mm or incline_deg.
     """
 
     name: str
@@ -259,6 +267,10 @@ class Wire:
     post_height_mm: float | None = None
     olive_side: WireEnd | None = None
     tensioned_from: Literal["both_ends", "start", "end"] = "both_ends"
+    start_plate: str | None = None
+    start_hole: int | None = None
+    end_plate: str | None = None
+    end_hole: int | None = None
 
     @property
     def tension_kgf(self) -> float:
@@ -1998,7 +2010,8 @@ def validate(s: Scenario) -> None:
     _validate_names(s)
     _validate_rings(s)
     _validate_ring_kinds(s)
-    if s.plates or any(r.from_plate is not None or r.to_plate is not None for r in s.rods):
+    if (s.plates or any(r.from_plate is not None or r.to_plate is not None for r in s.rods)
+            or any(any(_wire_plate_ends(w)) for w in s.wires)):
         from sim.plate_checks import validate_plates
 
         validate_plates(s)
@@ -2366,7 +2379,9 @@ def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
         ends = _wire_chord(s, w)
         if ends is None:
             continue  # a wire that misses the ring is _validate_wires' (a foot plate's: _validate_ring_openings')
-        for x, y in ends:
+        for (x, y), on_plate in zip(ends, _wire_plate_ends(w)):
+            if on_plate is not None:
+                continue  # in a plate's hole: the plate's bolt is the attachment (below)
             out.append((f"wires[{i}].angle_deg", f"a clamp of wire {w.name!r}", ring.name,
                         ring_geometry.direction_deg(ring, (x, y))))
     for i, rod in enumerate(s.rods):
