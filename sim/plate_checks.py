@@ -146,12 +146,12 @@ def _check_wire_on_plates(s, plates, used, i: int, w) -> None:
     along = {}
     for which, plate_key, name, hole in ends:
         xy = np.asarray(plate_path(s, plates[name][1]).hole(hole)[:2])
-        off = float(xy @ left)  # the offset of a wire through the hole's centre
+        off = float(xy @ left) + 0.0  # the offset of a wire through the hole's centre (+ 0.0: no "-0")
         if abs(off - w.offset_mm) > WIRE_ON_PLATE_REACH_MM + 1e-9:
             raise ScenarioError(f"{p}.offset_mm", f"wire {w.name!r} at {w.angle_deg:g} deg, offset {w.offset_mm:g} "
                                 f"mm, passes {abs(off - w.offset_mm):.1f} mm from hole {hole} of plate {name!r} "
                                 f"(its {which} clamp); accepted: the wire within {WIRE_ON_PLATE_REACH_MM:g} mm of the "
-                                f"hole (a bolt grips the wire beside it): offset_mm = {off:.1f} puts it through the "
+                                f"hole (a bolt grips the wire beside it): offset_mm = {round(off, 1) + 0.0:.1f} puts it through the "
                                 "hole's centre, or another hole or plate")
         along[which] = float(xy @ d2)
     if len(along) == 2 and along["start"] >= along["end"]:
