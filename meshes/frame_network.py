@@ -144,7 +144,8 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
             ring_name = pin.ring if pin.clamp is None else s.pin_clamp(pin.clamp).ring
             angle = pin.angle_deg if pin.clamp is None else s.pin_clamp(pin.clamp).angle_deg
             if owner not in clamp_tops:
-                base = ring_pts[ring_name].at(math.radians(angle))
+                base = (ring_pts[ring_name].at(math.radians(angle)) if pin.plate is None
+                        else plan.plate_holes[(pin.plate, int(pin.hole))])  # a post in a plate's hole
                 top = base
                 if abs(path.post_top[2] - path.post_base[2]) > 1e-9:
                     top = plan.add_point(path.post_top)
@@ -445,6 +446,9 @@ def _plan_plates(plan: NetworkPlan, s: Scenario, ring_pts: dict) -> None:
         for end in wire_plate_ends(w):
             if end is not None:
                 used.setdefault(end[0], set()).add(end[1])
+    for pin in s.half_pins:
+        if pin.plate is not None:
+            used.setdefault(pin.plate, set()).add(int(pin.hole))
     h = s.mesh.element_size_mm
     for plate in s.plates:
         path = plate_path(s, plate)

@@ -33,6 +33,44 @@ def resolve_plate_rods(s, rods):
     return tuple(out)
 
 
+def resolve_plate_pin(s, pin, p: str, given: dict):
+    """A half pin whose post stands in a plate's hole (HalfPin.plate, hole) with its ring
+    and angle_deg filled in from the plate: the plate's ring, and the direction of the hole
+    from the ring's centre. A ring or angle the file gives must agree. Raises ScenarioError
+    for an unknown plate, a clamp as well, or a hole that is not given."""
+    from sim.scenario import ScenarioError
+
+    plates = {q.name: q for q in s.plates}
+    if pin.plate not in plates:
+        names = ", ".join(repr(n) for n in plates) or "none (the file has no [[plates]])"
+        raise ScenarioError(f"{p}.plate", f"{pin.plate!r} is not a plate; accepted: {names}")
+    if pin.clamp is not None:
+        raise ScenarioError(f"{p}.plate", f"half pin {pin.name!r} gives both clamp ({pin.clamp!r}) and plate "
+                            f"({pin.plate!r}); accepted: one of them")
+    plate = plates[pin.plate]
+    if pin.hole is None:
+        raise ScenarioError(f"{p}.hole", f"the post of half pin {pin.name!r} on plate {plate.name!r} needs the hole it "
+                            f"stands in; accepted: hole 2 to {plate_dims(plate).holes} (hole 1 holds the plate's "
+                            "bolt)")
+    ring = next((r for r in s.rings if r.name == plate.ring), None)
+    if ring is None:  # validate_plates names the plate's ring
+        return dataclasses.replace(pin, ring=plate.ring, angle_deg=plate.angle_deg)
+    hole = int(pin.hole)
+    if 1 <= hole <= plate_dims(plate).holes:
+        x, y, _ = plate_path(s, plate).hole(hole)
+        angle = round(math.degrees(math.atan2(y - ring.centre_xy_mm[1], x - ring.centre_xy_mm[0])) % 360.0, 9)
+    else:  # out of range: validate_plates names it
+        angle = plate.angle_deg
+    resolved = {"ring": plate.ring, "angle_deg": angle}
+    for key, value in resolved.items():
+        if key in given and given[key] != value and not (
+                isinstance(given[key], (int, float)) and isinstance(value, float) and abs(given[key] - value) < 1e-6):
+            raise ScenarioError(f"{p}.{key}", f"{given[key]!r}: the post of half pin {pin.name!r} stands in hole "
+                                f"{hole} of plate {plate.name!r} (on ring {plate.ring!r}), which gives it; "
+                                f"accepted: leave {key} out")
+    return dataclasses.replace(pin, **resolved)
+
+
 def validate_plates(s) -> None:
     """[[plates]] and the parts on them: a plate on a ring, of catalogue size, in range,
     clear of the limb and of the wires on its face; every reference to a plate names one,
@@ -100,6 +138,21 @@ def validate_plates(s) -> None:
                                         "ends")
     for i, w in enumerate(s.wires):
         _check_wire_on_plates(s, plates, used, i, w)
+    for i, pin in enumerate(s.half_pins):
+        if pin.plate is None:
+            continue
+        _check_hole(s, plates, used, f"half_pins[{i}].plate", f"half_pins[{i}].hole", f"the post of half pin "
+                    f"{pin.name!r}", pin.plate, pin.hole)
+        plate, dims = plates[pin.plate][1], plates[pin.plate][2]
+        ring = s.ring(plate.ring)
+        sign = 1.0 if plate.face == "top" else -1.0
+        least = 0.5 * ring.thickness_mm + dims.thickness_mm + 0.5 * pin.diameter_mm  # beyond the plate's outer face
+        if sign * pin.post_height_mm < least - 1e-9:
+            raise ScenarioError(f"half_pins[{i}].post_height_mm", f"{pin.post_height_mm:g} mm puts half pin "
+                                f"{pin.name!r} inside plate {plate.name!r} or ring {plate.ring!r} (the plate lies on "
+                                f"the ring's {plate.face} face); accepted: post_height_mm {'>=' if sign > 0 else '<='} "
+                                f"{sign * least:g} mm (half the ring's thickness, the plate's and the pin's radius, "
+                                "from the ring's mid-plane)")
 
 
 WIRE_PLATE_ENDS = (("start_plate", "start_hole", "start"), ("end_plate", "end_hole", "end"))

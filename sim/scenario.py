@@ -366,6 +366,10 @@ class HalfPin:
     clamp: the name of the [[pin_clamps]] entry that holds it (its ring, angle_deg, post
     and the height of its hole then come from the clamp: leave them out); hole: which of
     the clamp's holes (1 = on the clamp's post), required when the clamp has several.
+    plate: the name of the connection plate ([[plates]]) whose hole `hole` (2 to its holes)
+    its post stands in, instead of the ring (its ring and angle_deg then come from the
+    plate: leave them out); post_height_mm is still measured from the ring's mid-plane and
+    must put the pin beyond the plate's outer face.
     """
 
     name: str
@@ -382,6 +386,7 @@ class HalfPin:
     offset_mm: float | None = None
     clamp: str | None = None
     hole: int | None = None
+    plate: str | None = None
 
 
 PinClampKind = Literal["multi_pin_clamp", "rancho_cube"]
@@ -424,8 +429,9 @@ class Plate:
     """A connection plate ([[plates]]): a straight bar with a row of holes, bolted through
     its hole 1 to ring `ring` at angle_deg (over the ring's centreline) and lying on the
     ring's `face`; the rest of it reaches beyond the ring and holds rods (Rod.from_plate,
-    to_plate) where the ring has no hole: outside a smaller ring, across an open ring's
-    opening, between rings of different sizes.
+    to_plate), wire clamps (Wire.start_plate, end_plate) and half pins' posts
+    (HalfPin.plate) where the ring has no hole: outside a smaller ring, across an open
+    ring's opening, between rings of different sizes.
 
     direction: where its row of holes runs in the ring's plane from hole 1: "radial"
     (outward along the ring's radius, the default), "inward" (towards the ring's centre),
@@ -1167,6 +1173,9 @@ def _to_plain(obj: Any) -> Any:
         if isinstance(obj, HalfPin) and obj.clamp is not None:
             for key in CLAMPED_PIN_KEYS:  # the clamp's, filled in when read: a changed clamp moves its pins
                 out.pop(key, None)
+        if isinstance(obj, HalfPin) and obj.plate is not None:
+            for key in ("ring", "angle_deg"):  # the plate's, filled in when read (sim.plate_checks)
+                out.pop(key, None)
         return out
     if isinstance(obj, tuple):
         return [_to_plain(x) for x in obj]
@@ -1681,6 +1690,11 @@ def _resolve_clamped_pins(data: dict[str, Any], scenario: Scenario) -> tuple[Hal
     for i, pin in enumerate(scenario.half_pins):
         p = f"half_pins[{i}]"
         given = raw[i] if i < len(raw) and isinstance(raw[i], dict) else {}
+        if pin.plate is not None:  # its post in a connection plate's hole
+            from sim.plate_checks import resolve_plate_pin
+
+            out.append(resolve_plate_pin(scenario, pin, p, given))
+            continue
         if pin.clamp is None:
             if pin.hole is not None:
                 raise ScenarioError(f"{p}.hole", f"half pin {pin.name!r} is on its own post (no clamp), so a hole does "
@@ -2011,7 +2025,7 @@ def validate(s: Scenario) -> None:
     _validate_rings(s)
     _validate_ring_kinds(s)
     if (s.plates or any(r.from_plate is not None or r.to_plate is not None for r in s.rods)
-            or any(any(_wire_plate_ends(w)) for w in s.wires)):
+            or any(any(_wire_plate_ends(w)) for w in s.wires) or any(p.plate is not None for p in s.half_pins)):
         from sim.plate_checks import validate_plates
 
         validate_plates(s)
@@ -2396,7 +2410,7 @@ def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
         if plate.ring in by_name:
             out.append((f"plates[{i}].angle_deg", f"the bolt of plate {plate.name!r}", plate.ring, plate.angle_deg))
     for i, pin in enumerate(s.half_pins):
-        if pin.ring in by_name and pin.clamp is None:
+        if pin.ring in by_name and pin.clamp is None and pin.plate is None:
             out.append((f"half_pins[{i}].angle_deg", f"the post of half pin {pin.name!r}", pin.ring, pin.angle_deg))
     for i, c in enumerate(s.pin_clamps):
         if c.ring in by_name:
@@ -3197,7 +3211,7 @@ def _validate_builds(s: Scenario) -> None:
         standing = [(rod.diameter_mm, f"rod {rod.name!r}", "rod") for rod in s.rods
                     if ring.name in (r.name for r in s.rod_rings(rod)) and not _on_plate(rod)]
         standing += [(pin.post_diameter_mm, f"the post of half pin {pin.name!r}", "post (post_diameter_mm)")
-                     for pin in s.half_pins if pin.ring == ring.name]
+                     for pin in s.half_pins if pin.ring == ring.name and pin.plate is None]
         # a wire's clamp: at least RING_EDGE_MM wider than the wire all round
         standing += [(w.diameter_mm + 2 * RING_EDGE_MM, f"the clamps of wire {w.name!r} ({w.diameter_mm:g} mm wire)",
                       "wire") for w in s.wires if w.ring == ring.name]
@@ -3299,7 +3313,7 @@ def _validate_footprints(s: Scenario, chords: dict) -> None:
                     feet.append((x, y, clamp_radius_mm(w, ring), f"a clamp of wire {w.name!r}",
                                  f"wires[{j}].angle_deg", w.name))
         for j, pin in enumerate(s.half_pins):
-            if pin.ring == ring.name and pin.clamp is None:
+            if pin.ring == ring.name and pin.clamp is None and pin.plate is None:
                 a = math.radians(pin.angle_deg)
                 x = ring.centre_xy_mm[0] + ring.centroid_radius_mm * math.cos(a)
                 y = ring.centre_xy_mm[1] + ring.centroid_radius_mm * math.sin(a)

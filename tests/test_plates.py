@@ -178,6 +178,39 @@ def test_a_wire_end_in_a_plates_hole():
     assert any(t == clamp and node in (a, b) for a, b, t, _ in plan.lines)
 
 
+def _pin_on_plate() -> dict:
+    """The example with its anterior plate a medium one (5 holes) and a 5 mm half pin on a
+    20 mm post in its hole 4, 30 mm outside the distal ring."""
+    data = _example()
+    data["plates"][1]["size"] = "medium"
+    data["half_pins"] = [{"name": "pin_ap", "plate": "plate_anterior", "hole": 4, "post_height_mm": 20,
+                          "diameter_mm": 5}]
+    return data
+
+
+def test_a_half_pins_post_in_a_plates_hole():
+    """The post stands in hole 4 (from the plate's mid-plane up to 20 mm above the ring's),
+    the pin takes its ring and angle from the plate; the frame network's post starts at the
+    plate's node there (the solid's post: sim.pin_geometry's post_base, the same point)."""
+    from meshes.frame_network import plan_network
+    from sim.pin_geometry import pin_path
+    from sim.plate_geometry import plate_path
+
+    s = parse_scenario(_pin_on_plate())
+    pin = s.half_pins[0]
+    assert (pin.ring, pin.angle_deg) == ("ring_distal", pytest.approx(90.0))
+    hole = plate_path(s, s.plate("plate_anterior")).hole(4)
+    path = pin_path(s, pin)
+    assert path.post_base == pytest.approx(hole)
+    assert path.clamp_point == pytest.approx((hole[0], hole[1], s.ring("ring_distal").level_mm + 20.0))
+    plan = plan_network(s)
+    node = plan.plate_holes[("plate_anterior", 4)]
+    post = plan.part("pin_ap_post").tag
+    assert any(t == post and node in (a, b) for a, b, t, _ in plan.lines)
+    # written and read back: ring and angle come from the plate again
+    assert s.replace(name="again") == dataclasses.replace(s, name="again")
+
+
 # ----------------------------------------------------------------------------- closed form
 def test_a_plate_is_a_cantilever_from_its_bolt():
     """A long plate (8 holes, 16 x 5 mm, steel) bolted at hole 1 and loaded at hole 8
@@ -365,6 +398,21 @@ def test_a_wire_that_misses_its_plates_hole_is_refused():
     data["wires"][0]["face"] = "bottom"
     data["wires"][1]["face"] = "top"
     _refused(data, "wires[0].end_plate", "lies on the top face", "face = 'top'")
+
+
+def test_a_half_pin_on_a_plate_is_checked():
+    data = _pin_on_plate()
+    data["half_pins"][0]["post_height_mm"] = 8
+    _refused(data, "half_pins[0].post_height_mm", "inside plate 'plate_anterior'", "post_height_mm >= 10.5 mm")
+    data = _pin_on_plate()
+    data["half_pins"][0]["hole"] = 2
+    _refused(data, "half_pins[0].hole", "hole 2 of plate 'plate_anterior' already holds rod 'rod_anterior'")
+    data = _pin_on_plate()
+    data["half_pins"][0]["ring"] = "ring_proximal"
+    _refused(data, "half_pins[0].ring", "stands in hole 4 of plate 'plate_anterior'", "leave ring out")
+    data = _pin_on_plate()
+    data["half_pins"][0]["plate"] = "plate_nowhere"
+    _refused(data, "half_pins[0].plate", "'plate_nowhere' is not a plate")
 
 
 def test_a_plate_error_exits_2_and_writes_nothing(tmp_path):
