@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.scenario import ScenarioError, load_scenario, parse_scenario
+from refusals import refused
+from sim.scenario import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "connection-plates.toml"
@@ -32,15 +33,6 @@ def _cli(*args):
 
 def _example() -> dict:
     return tomllib.loads(EXAMPLE.read_text())
-
-
-def _refused(data: dict, field: str, *words: str) -> str:
-    with pytest.raises(ScenarioError) as exc:
-        parse_scenario(data)
-    assert exc.value.field == field, str(exc.value)
-    for w in words:
-        assert w in exc.value.message, exc.value.message
-    return exc.value.message
 
 
 def _wire_on_plate() -> dict:
@@ -318,40 +310,40 @@ def test_frame_and_continuum_agree_on_a_frame_with_plates(tmp_path):
 
 
 # ----------------------------------------------------------------------------- bad input
-def test_an_unknown_plate_is_refused():
+def test_an_unknown_plate_isrefused():
     data = _example()
     data["rods"][0]["from_plate"] = "plate_lateal"
-    _refused(data, "rods[0].from_plate", "'plate_lateal' is not a plate", "'plate_lateral'")
+    refused(data, "rods[0].from_plate", "'plate_lateal' is not a plate", "'plate_lateral'")
 
 
-def test_a_hole_out_of_range_is_refused():
+def test_a_hole_out_of_range_isrefused():
     data = _example()
     data["rods"][0]["from_hole"] = 4
-    _refused(data, "rods[0].from_hole", "hole 4 of plate 'plate_lateral' is out of range", "accepted: 2 to 3")
+    refused(data, "rods[0].from_hole", "hole 4 of plate 'plate_lateral' is out of range", "accepted: 2 to 3")
     data["rods"][0]["from_hole"] = 1
-    _refused(data, "rods[0].from_hole", "hole 1 holds its bolt")
+    refused(data, "rods[0].from_hole", "hole 1 holds its bolt")
     del data["rods"][0]["from_hole"]
-    _refused(data, "rods[0].from_hole", "needs the hole it is bolted in")
+    refused(data, "rods[0].from_hole", "needs the hole it is bolted in")
 
 
-def test_two_parts_in_one_hole_are_refused():
+def test_two_parts_in_one_hole_arerefused():
     data = _example()
     data["plates"][0]["size"] = "long"
     data["rods"].append({"name": "rod_extra", "from_plate": "plate_lateral", "from_hole": 2,
                          "to_ring": "ring_proximal", "angle_deg": 10})
-    _refused(data, "rods[4].from_hole", "hole 2 of plate 'plate_lateral' already holds rod 'rod_lateral'")
+    refused(data, "rods[4].from_hole", "hole 2 of plate 'plate_lateral' already holds rod 'rod_lateral'")
 
 
-def test_a_plate_that_cuts_the_limb_is_refused():
+def test_a_plate_that_cuts_the_limb_isrefused():
     data = _example()
     data["plates"][1].update(direction="inward", size="long")
     data["rods"][1] = {"name": "rod_anterior", "angle_deg": 90}
-    msg = _refused(data, "plates[1].direction", "cuts the limb", "bone.limb_diameter_mm / 2 + "
+    msg = refused(data, "plates[1].direction", "cuts the limb", "bone.limb_diameter_mm / 2 + "
                    "bone.min_skin_clearance_mm")
     assert "at least 65 mm" in msg
 
 
-def test_a_plate_in_an_open_rings_opening_is_refused():
+def test_a_plate_in_an_open_rings_opening_isrefused():
     data = _example()
     data["rings"][0].update(kind="five_eighths", opening_deg=270)  # the opening: 202.5 to 337.5 deg
     data["wires"] = [{"name": "distal_1", "ring": "ring_distal", "angle_deg": 15},
@@ -359,60 +351,60 @@ def test_a_plate_in_an_open_rings_opening_is_refused():
                      {"name": "prox_1", "ring": "ring_proximal", "angle_deg": 45},
                      {"name": "prox_2", "ring": "ring_proximal", "angle_deg": 135, "face": "bottom"}]
     del data["rods"][3]  # plate_posterior at 270 deg holds nothing, and is in the opening
-    _refused(data, "plates[3].angle_deg", "the bolt of plate 'plate_posterior'", "in its opening")
+    refused(data, "plates[3].angle_deg", "the bolt of plate 'plate_posterior'", "in its opening")
 
 
-def test_a_plate_on_no_ring_and_a_bad_size_are_refused():
+def test_a_plate_on_no_ring_and_a_bad_size_arerefused():
     data = _example()
     data["plates"][0]["ring"] = "ring_middle"
-    _refused(data, "plates[0].ring", "'ring_middle' is not a ring", "ring_distal, ring_proximal")
+    refused(data, "plates[0].ring", "'ring_middle' is not a ring", "ring_distal, ring_proximal")
     data = _example()
     data["plates"][0]["size"] = "twisted"
-    _refused(data, "plates[0].size", "'twisted' is not a catalogue plate", "short, medium, long, extra_long")
+    refused(data, "plates[0].size", "'twisted' is not a catalogue plate", "short, medium, long, extra_long")
     data = _example()
     data["plates"][0]["length_mm"] = 30
-    _refused(data, "plates[0].length_mm", "too short for 3 holes", "at least 36 mm")
+    refused(data, "plates[0].length_mm", "too short for 3 holes", "at least 36 mm")
     data = _example()
     data["plates"][0]["thickness_mm"] = 50
-    _refused(data, "plates[0].thickness_mm", "50 mm is not accepted")
+    refused(data, "plates[0].thickness_mm", "50 mm is not accepted")
 
 
-def test_a_rod_end_on_a_ring_and_a_plate_at_once_is_refused():
+def test_a_rod_end_on_a_ring_and_a_plate_at_once_isrefused():
     data = _example()
     data["rods"][0]["from_ring"] = "ring_distal"
-    _refused(data, "rods[0].from_plate", "gives both from_ring", "accepted: one of them")
+    refused(data, "rods[0].from_plate", "gives both from_ring", "accepted: one of them")
 
 
-def test_a_plate_through_a_wire_on_its_face_is_refused():
+def test_a_plate_through_a_wire_on_its_face_isrefused():
     data = _example()
     data["plates"][0]["angle_deg"] = 45  # under ring_distal_wire1's clamp (45 deg, top face)
     data["rods"][0]["angle_deg"] = 45
-    _refused(data, "plates[0].face", "would run through each other", "face = 'bottom'")
+    refused(data, "plates[0].face", "would run through each other", "face = 'bottom'")
 
 
-def test_a_wire_that_misses_its_plates_hole_is_refused():
+def test_a_wire_that_misses_its_plates_hole_isrefused():
     data = _wire_on_plate()
     data["wires"][0]["offset_mm"] = 5.0
-    _refused(data, "wires[0].offset_mm", "passes 5.0 mm from hole 3 of plate 'outrigger'", "offset_mm = 0.0")
+    refused(data, "wires[0].offset_mm", "passes 5.0 mm from hole 3 of plate 'outrigger'", "offset_mm = 0.0")
     data = _wire_on_plate()
     data["wires"][0]["face"] = "bottom"
     data["wires"][1]["face"] = "top"
-    _refused(data, "wires[0].end_plate", "lies on the top face", "face = 'top'")
+    refused(data, "wires[0].end_plate", "lies on the top face", "face = 'top'")
 
 
 def test_a_half_pin_on_a_plate_is_checked():
     data = _pin_on_plate()
     data["half_pins"][0]["post_height_mm"] = 8
-    _refused(data, "half_pins[0].post_height_mm", "inside plate 'plate_anterior'", "post_height_mm >= 10.5 mm")
+    refused(data, "half_pins[0].post_height_mm", "inside plate 'plate_anterior'", "post_height_mm >= 10.5 mm")
     data = _pin_on_plate()
     data["half_pins"][0]["hole"] = 2
-    _refused(data, "half_pins[0].hole", "hole 2 of plate 'plate_anterior' already holds rod 'rod_anterior'")
+    refused(data, "half_pins[0].hole", "hole 2 of plate 'plate_anterior' already holds rod 'rod_anterior'")
     data = _pin_on_plate()
     data["half_pins"][0]["ring"] = "ring_proximal"
-    _refused(data, "half_pins[0].ring", "stands in hole 4 of plate 'plate_anterior'", "leave ring out")
+    refused(data, "half_pins[0].ring", "stands in hole 4 of plate 'plate_anterior'", "leave ring out")
     data = _pin_on_plate()
     data["half_pins"][0]["plate"] = "plate_nowhere"
-    _refused(data, "half_pins[0].plate", "'plate_nowhere' is not a plate")
+    refused(data, "half_pins[0].plate", "'plate_nowhere' is not a plate")
 
 
 def test_a_plate_error_exits_2_and_writes_nothing(tmp_path):
