@@ -99,6 +99,36 @@ def validate_plates(s) -> None:
                                 f"accepted: at least {dims.row_mm + dims.width_mm:g} mm (half the plate's width, "
                                 f"{0.5 * dims.width_mm:g} mm, beyond each end hole), or fewer holes")
         _material(f"{p}.material", plate.material, s)
+        plates[plate.name] = (j, plate, dims)
+    _check_references(s, plates)  # every hole in range before any geometry uses it
+
+
+def validate_plate_geometry(s) -> None:
+    """Where the plates and the parts on them are (called once the wires, rods and pins
+    have passed their own checks): each plate clear of the limb and of the wires on its
+    face; a wire over its plate's hole, its start clamp behind its end clamp; a half pin's
+    post beyond its plate's face."""
+    from sim.scenario import ScenarioError
+
+    plates = {plate.name: (j, plate, plate_dims(plate)) for j, plate in enumerate(s.plates)}
+    for i, w in enumerate(s.wires):
+        _check_wire_over_its_holes(s, plates, i, w)
+    for i, pin in enumerate(s.half_pins):
+        if pin.plate is None:
+            continue
+        plate, dims = plates[pin.plate][1], plates[pin.plate][2]
+        ring = s.ring(plate.ring)
+        sign = 1.0 if plate.face == "top" else -1.0
+        least = 0.5 * ring.thickness_mm + dims.thickness_mm + 0.5 * pin.diameter_mm  # beyond the plate's outer face
+        if sign * pin.post_height_mm < least - 1e-9:
+            raise ScenarioError(f"half_pins[{i}].post_height_mm", f"{pin.post_height_mm:g} mm puts half pin "
+                                f"{pin.name!r} inside plate {plate.name!r} or ring {plate.ring!r} (the plate lies on "
+                                f"the ring's {plate.face} face); accepted: post_height_mm {'>=' if sign > 0 else '<='} "
+                                f"{sign * least:g} mm (half the ring's thickness, the plate's and the pin's radius, "
+                                "from the ring's mid-plane)")
+    for j, plate in enumerate(s.plates):
+        p = f"plates[{j}]"
+        dims = plates[plate.name][2]
         path = plate_path(s, plate)
         if s.has_bone:
             b = s.bone
@@ -112,7 +142,13 @@ def validate_plates(s) -> None:
                                     "bone.min_skin_clearance_mm, as for a ring's inner edge): another direction "
                                     "(\"radial\", outward), a shorter plate, or fewer holes")
         _check_plate_clear_of_wires(s, j, plate, path)
-        plates[plate.name] = (j, plate, dims)
+
+
+def _check_references(s, plates) -> None:
+    """Every rod end, wire clamp and half pin's post on a plate: the plate exists, the hole
+    is in range and holds one part (`_check_hole`), and what else each part needs."""
+    from sim.scenario import ScenarioError
+
     used: dict[tuple[str, int], str] = {}
     for i, rod in enumerate(s.rods):
         for plate_key, hole_key, ring_key in ROD_PLATE_ENDS:
@@ -143,16 +179,6 @@ def validate_plates(s) -> None:
             continue
         _check_hole(s, plates, used, f"half_pins[{i}].plate", f"half_pins[{i}].hole", f"the post of half pin "
                     f"{pin.name!r}", pin.plate, pin.hole)
-        plate, dims = plates[pin.plate][1], plates[pin.plate][2]
-        ring = s.ring(plate.ring)
-        sign = 1.0 if plate.face == "top" else -1.0
-        least = 0.5 * ring.thickness_mm + dims.thickness_mm + 0.5 * pin.diameter_mm  # beyond the plate's outer face
-        if sign * pin.post_height_mm < least - 1e-9:
-            raise ScenarioError(f"half_pins[{i}].post_height_mm", f"{pin.post_height_mm:g} mm puts half pin "
-                                f"{pin.name!r} inside plate {plate.name!r} or ring {plate.ring!r} (the plate lies on "
-                                f"the ring's {plate.face} face); accepted: post_height_mm {'>=' if sign > 0 else '<='} "
-                                f"{sign * least:g} mm (half the ring's thickness, the plate's and the pin's radius, "
-                                "from the ring's mid-plane)")
 
 
 WIRE_PLATE_ENDS = (("start_plate", "start_hole", "start"), ("end_plate", "end_hole", "end"))
@@ -161,14 +187,11 @@ WIRE_PLATE_ENDS = (("start_plate", "start_hole", "start"), ("end_plate", "end_ho
 def _check_wire_on_plates(s, plates, used, i: int, w) -> None:
     """A wire's clamps in plate holes: the plate exists and stands on the wire's ring and
     face, the hole is free and in range, the wire's line passes over the hole (within
-    WIRE_ON_PLATE_REACH_MM in plan), and the start clamp stays behind the end clamp."""
-    import numpy as np
-
-    from sim.geometry import WIRE_ON_PLATE_REACH_MM
+    WIRE_ON_PLATE_REACH_MM in plan, `_check_wire_over_its_holes`), and the start clamp
+    stays behind the end clamp."""
     from sim.scenario import ScenarioError
 
     p = f"wires[{i}]"
-    ends = []
     for plate_key, hole_key, which in WIRE_PLATE_ENDS:
         name, hole = getattr(w, plate_key), getattr(w, hole_key)
         if name is None:
@@ -191,7 +214,19 @@ def _check_wire_on_plates(s, plates, used, i: int, w) -> None:
             raise ScenarioError(f"{p}.{key}", f"wire {w.name!r} has a clamp on plate {name!r}: a wire on a plate "
                                 "lies on the plate's face; accepted: no post_height_mm and incline_deg = 0 for a "
                                 "wire clamped on a plate")
-        ends.append((which, plate_key, name, int(hole)))
+
+
+def _check_wire_over_its_holes(s, plates, i: int, w) -> None:
+    """A wire's line passes within WIRE_ON_PLATE_REACH_MM of each plate hole its clamps
+    stand in, and its start clamp lies behind its end clamp."""
+    import numpy as np
+
+    from sim.geometry import WIRE_ON_PLATE_REACH_MM
+    from sim.scenario import ScenarioError
+
+    p = f"wires[{i}]"
+    ends = [(which, plate_key, getattr(w, plate_key), int(getattr(w, hole_key)))
+            for plate_key, hole_key, which in WIRE_PLATE_ENDS if getattr(w, plate_key) is not None]
     if not ends:
         return
     a = np.radians(w.angle_deg)

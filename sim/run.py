@@ -95,7 +95,10 @@ def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
                                           "thread compliance)")
                    + "; hexapod struts pinned at both ends (axial force only), "
                    + law("strut", "their tubes alone (no joint or thread compliance)")
-                   + (f"; per-part overrides: {', '.join(overrides)}" if overrides else "")),
+                   + (f"; per-part overrides: {', '.join(overrides)}" if overrides else "")
+                   + (f"; connection plates ({len(scenario.plates)}): beams of their rectangular section, each bolted "
+                      "rigidly to its ring at hole 1 (a stiff link, no bolt slip or turning); the parts in their "
+                      "holes held as on a ring" if scenario.plates else "")),
         "gap_contact": (f"frictionless penalty contact of the fragment ends over the cortical section "
                         f"({N_ANGLES} x 3 points), as stiff as {CONTACT_LENGTH_MM:g} mm of bone once closed; no shear "
                         "passes" if scenario.has_bone else "no bone"),

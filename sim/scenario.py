@@ -2036,6 +2036,10 @@ def validate(s: Scenario) -> None:
     _validate_hinges(s)
     _validate_pin_clamps(s)
     _validate_pins(s)
+    if s.plates:
+        from sim.plate_checks import validate_plate_geometry
+
+        validate_plate_geometry(s)
     _validate_ring_openings(s)
     if s.has_bone:
         _validate_defect(s)

@@ -244,6 +244,7 @@ def test_the_shipped_example_runs_and_reports_the_plates(tmp_path):
         assert case["max_von_mises_MPa"]["plates"] > 0
     assert d["safety_factor"]["plates"] > 1
     assert "plates" in r.stdout
+    assert "connection plates (4): beams of their rectangular section" in d["assumptions"]["joints"]
     resolved = json.loads((out / "scenario.resolved.json").read_text())
     assert [p["name"] for p in resolved["plates"]] == ["plate_lateral", "plate_anterior", "plate_medial",
                                                        "plate_posterior"]
