@@ -951,7 +951,7 @@ class FrameModel:
 
     def peak_von_mises_MPa(self, forces: np.ndarray, by_part: dict[str, float] | None = None) -> dict[str, float]:
         """Peak von Mises stress per group of parts (bone, wires, rings, rods, half_pins, struts,
-        and wire_posts when wires stand on posts)."""
+        wire_posts when wires stand on posts, plates when the frame has connection plates)."""
         by_part = self.von_mises_by_part_MPa(forces) if by_part is None else by_part
         peaks = {g: 0.0 for g in STRESS_GROUPS.values()}
         for tag, part in self.parts.items():

@@ -1,6 +1,6 @@
 """Where a connection plate and its holes are: one geometry for the frame model
-(meshes.frame_network), the continuum solid (meshes.continuum), validate (sim.scenario)
-and the pictures (postprocess.render).
+(meshes.frame_network, whose plate beams the pictures draw), the continuum solid
+(meshes.continuum) and validate (sim.scenario, sim.plate_checks).
 
 A connection plate ([[plates]], sim.scenario.Plate) is a straight flat bar with a row of
 holes, bolted through its first hole to a ring's hole and lying on the ring's face; the
