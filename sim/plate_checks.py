@@ -8,7 +8,12 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
 from sim.plate_geometry import PLATE_SIZES, plan_distance_to_axis_mm, plate_dims, plate_path
+
+# A plate's bolt through its hole 1 into the ring's hole (assumed: an M6 bolt, as the rods' thread).
+PLATE_BOLT_DIAMETER_MM = 6.0
 
 # The ends of a rod that may sit on a plate: (plate field, hole field, ring field).
 ROD_PLATE_ENDS = (("from_plate", "from_hole", "from_ring"), ("to_plate", "to_hole", "to_ring"))
@@ -126,6 +131,7 @@ def validate_plate_geometry(s) -> None:
                                 f"the ring's {plate.face} face); accepted: post_height_mm {'>=' if sign > 0 else '<='} "
                                 f"{sign * least:g} mm (half the ring's thickness, the plate's and the pin's radius, "
                                 "from the ring's mid-plane)")
+    _check_bolts_in_free_holes(s)
     for j, plate in enumerate(s.plates):
         p = f"plates[{j}]"
         dims = plates[plate.name][2]
@@ -219,8 +225,6 @@ def _check_wire_on_plates(s, plates, used, i: int, w) -> None:
 def _check_wire_over_its_holes(s, plates, i: int, w) -> None:
     """A wire's line passes within WIRE_ON_PLATE_REACH_MM of each plate hole its clamps
     stand in, and its start clamp lies behind its end clamp."""
-    import numpy as np
-
     from sim.geometry import WIRE_ON_PLATE_REACH_MM
     from sim.scenario import ScenarioError
 
@@ -275,8 +279,6 @@ def _check_plate_clear_of_wires(s, j: int, plate, path) -> None:
     """A wire on the plate's face of its ring would run through the plate: the wire's
     span between its clamps keeps half the plate's width and the wire's radius from the
     plate's centreline in plan view."""
-    import numpy as np
-
     from sim.geometry import wire_path
     from sim.scenario import ScenarioError, _segment_distance_2d, _on_posts
 
@@ -297,3 +299,51 @@ def _check_plate_clear_of_wires(s, j: int, plate, path) -> None:
                                 f"the same face (plan view): they would run through each other; accepted: the plate "
                                 f"on the {other} face (face = {other!r}), or another angle_deg, at least {need:g} mm "
                                 "(half the plate's width and the wire's radius) clear of the wire")
+
+
+def _check_bolts_in_free_holes(s) -> None:
+    """A plate's bolt takes a ring hole of its own: no rod, wire clamp, half pin's post, pin
+    clamp's post or other plate's bolt on the same ring within the sum of their radii in
+    plan (they would stand in one hole)."""
+    from sim.ring_geometry import attachment_xy
+    from sim.geometry import wire_plate_ends
+    from sim.scenario import ScenarioError, _wire_chord, rod_end_rings
+
+    for j, plate in enumerate(s.plates):
+        ring = s.ring(plate.ring)
+        bolt = np.asarray(attachment_xy(ring, plate.angle_deg))
+        others = []  # (x, y, radius, what)
+        for rod in s.rods:
+            if rod.from_plate is None and rod.to_plate is None:
+                on = {r.name for r in s.rod_rings(rod)}
+            else:  # only its ends on rings
+                on = {name for name, plate in zip(rod_end_rings(s, rod), (rod.from_plate, rod.to_plate))
+                      if plate is None}
+            if ring.name in on:
+                others.append((*attachment_xy(ring, rod.angle_deg), 0.5 * rod.diameter_mm, f"rod {rod.name!r}"))
+        for w in s.wires:
+            chord = _wire_chord(s, w) if w.ring == ring.name else None
+            if chord is not None:
+                for xy, on_plate in zip(chord, wire_plate_ends(w)):
+                    if on_plate is None:
+                        others.append((*xy, 0.5 * w.diameter_mm, f"a clamp of wire {w.name!r}"))
+        for pin in s.half_pins:
+            if pin.ring == ring.name and pin.clamp is None and pin.plate is None:
+                others.append((*attachment_xy(ring, pin.angle_deg), 0.5 * pin.post_diameter_mm,
+                               f"the post of half pin {pin.name!r}"))
+        for c in s.pin_clamps:
+            if c.ring == ring.name:
+                others.append((*attachment_xy(ring, c.angle_deg), 0.5 * c.post_diameter_mm,
+                               f"the post of pin clamp {c.name!r}"))
+        for other in s.plates[:j]:
+            if other.ring == ring.name:
+                others.append((*attachment_xy(ring, other.angle_deg), 0.5 * PLATE_BOLT_DIAMETER_MM,
+                               f"the bolt of plate {other.name!r}"))
+        for x, y, r, what in others:
+            gap = float(np.hypot(x - bolt[0], y - bolt[1]))
+            need = r + 0.5 * PLATE_BOLT_DIAMETER_MM
+            if gap < need - 1e-9:
+                raise ScenarioError(f"plates[{j}].angle_deg", f"the bolt of plate {plate.name!r} ({plate.angle_deg:g} "
+                                    f"deg on ring {ring.name!r}) stands {gap:.1f} mm from {what}: they would share "
+                                    f"one of the ring's holes; accepted: axes at least {need:g} mm apart (another "
+                                    "angle_deg), or the part in one of the plate's holes")

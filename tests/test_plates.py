@@ -79,7 +79,7 @@ def test_a_plates_direction(direction, expected_deg):
 
     data = _example()
     data["plates"][1] = {**data["plates"][1], "direction": direction, "face": "bottom"}
-    data["rods"][1] = {"name": "rod_anterior", "angle_deg": 90}  # not on the plate: the plate may point anywhere
+    data["rods"][1] = {"name": "rod_anterior", "angle_deg": 100}  # not on the plate: the plate may point anywhere
     s = parse_scenario(data) if direction != "inward" else None
     if s is None:  # inward from a ring round a limb: refused, but its geometry is still the plate's
         s = dataclasses.replace(load_scenario(EXAMPLE))
@@ -311,13 +311,13 @@ def test_frame_and_continuum_agree_on_a_frame_with_plates(tmp_path):
 
 
 # ----------------------------------------------------------------------------- bad input
-def test_an_unknown_plate_isrefused():
+def test_an_unknown_plate_is_refused():
     data = _example()
     data["rods"][0]["from_plate"] = "plate_lateal"
     refused(data, "rods[0].from_plate", "'plate_lateal' is not a plate", "'plate_lateral'")
 
 
-def test_a_hole_out_of_range_isrefused():
+def test_a_hole_out_of_range_is_refused():
     data = _example()
     data["rods"][0]["from_hole"] = 4
     refused(data, "rods[0].from_hole", "hole 4 of plate 'plate_lateral' is out of range", "accepted: 2 to 3")
@@ -327,7 +327,7 @@ def test_a_hole_out_of_range_isrefused():
     refused(data, "rods[0].from_hole", "needs the hole it is bolted in")
 
 
-def test_two_parts_in_one_hole_arerefused():
+def test_two_parts_in_one_hole_are_refused():
     data = _example()
     data["plates"][0]["size"] = "long"
     data["rods"].append({"name": "rod_extra", "from_plate": "plate_lateral", "from_hole": 2,
@@ -335,16 +335,16 @@ def test_two_parts_in_one_hole_arerefused():
     refused(data, "rods[4].from_hole", "hole 2 of plate 'plate_lateral' already holds rod 'rod_lateral'")
 
 
-def test_a_plate_that_cuts_the_limb_isrefused():
+def test_a_plate_that_cuts_the_limb_is_refused():
     data = _example()
     data["plates"][1].update(direction="inward", size="long")
-    data["rods"][1] = {"name": "rod_anterior", "angle_deg": 90}
+    data["rods"][1] = {"name": "rod_anterior", "angle_deg": 100}
     msg = refused(data, "plates[1].direction", "cuts the limb", "bone.limb_diameter_mm / 2 + "
                    "bone.min_skin_clearance_mm")
     assert "at least 65 mm" in msg
 
 
-def test_a_plate_in_an_open_rings_opening_isrefused():
+def test_a_plate_in_an_open_rings_opening_is_refused():
     data = _example()
     data["rings"][0].update(kind="five_eighths", opening_deg=270)  # the opening: 202.5 to 337.5 deg
     data["wires"] = [{"name": "distal_1", "ring": "ring_distal", "angle_deg": 15},
@@ -355,7 +355,7 @@ def test_a_plate_in_an_open_rings_opening_isrefused():
     refused(data, "plates[3].angle_deg", "the bolt of plate 'plate_posterior'", "in its opening")
 
 
-def test_a_plate_on_no_ring_and_a_bad_size_arerefused():
+def test_a_plate_on_no_ring_and_a_bad_size_are_refused():
     data = _example()
     data["plates"][0]["ring"] = "ring_middle"
     refused(data, "plates[0].ring", "'ring_middle' is not a ring", "ring_distal, ring_proximal")
@@ -370,20 +370,32 @@ def test_a_plate_on_no_ring_and_a_bad_size_arerefused():
     refused(data, "plates[0].thickness_mm", "50 mm is not accepted")
 
 
-def test_a_rod_end_on_a_ring_and_a_plate_at_once_isrefused():
+def test_a_rod_end_on_a_ring_and_a_plate_at_once_is_refused():
     data = _example()
     data["rods"][0]["from_ring"] = "ring_distal"
     refused(data, "rods[0].from_plate", "gives both from_ring", "accepted: one of them")
 
 
-def test_a_plate_through_a_wire_on_its_face_isrefused():
+def test_a_plate_through_a_wire_on_its_face_is_refused():
     data = _example()
-    data["plates"][0]["angle_deg"] = 45  # under ring_distal_wire1's clamp (45 deg, top face)
-    data["rods"][0]["angle_deg"] = 45
+    data["plates"][0]["angle_deg"] = 50  # beside ring_distal_wire1's clamp (45 deg, top face), its end over the wire
+    data["rods"][0]["angle_deg"] = 50
     refused(data, "plates[0].face", "would run through each other", "face = 'bottom'")
 
 
-def test_a_wire_that_misses_its_plates_hole_isrefused():
+def test_a_plates_bolt_in_a_taken_ring_hole_is_refused():
+    """The bolt through hole 1 takes a ring hole of its own: not a rod's (an M6 bolt, 6 mm,
+    beside a 6 mm rod: at least 6 mm apart), not another plate's."""
+    data = _example()
+    data["plates"].append({"name": "plate_extra", "ring": "ring_distal", "angle_deg": 2.0})
+    refused(data, "plates[4].angle_deg", "the bolt of plate 'plate_extra'", "from the bolt of plate 'plate_lateral'",
+            "at least 6 mm apart")
+    data = _example()
+    data["plates"].append({"name": "plate_extra", "ring": "ring_proximal", "angle_deg": 90.0})
+    refused(data, "plates[4].angle_deg", "0.0 mm from rod 'rod_anterior'", "share one of the ring's holes")
+
+
+def test_a_wire_that_misses_its_plates_hole_is_refused():
     data = _wire_on_plate()
     data["wires"][0]["offset_mm"] = 5.0
     refused(data, "wires[0].offset_mm", "passes 5.0 mm from hole 3 of plate 'outrigger'", "offset_mm = 0.0")
