@@ -124,7 +124,7 @@ def wire_solid(diameter_mm: float, span_mm: float, size_mm: float, comm=None, or
 
 # ----------------------------------------------------------------------------- whole frames
 # who owns a volume shared by parts (first wins): a wire or pin bonded through the cortex
-PRIORITY = ("wire", "half_pin", "clamp", "post", "rod", "ring", "regenerate", "gap", "bone", "cancellous")
+PRIORITY = ("wire", "half_pin", "clamp", "post", "rod", "plate", "ring", "regenerate", "gap", "bone", "cancellous")
 from sim.geometry import WIRE_CLEARANCE_MM  # noqa: E402,F401  (the wire's lift off a ring face, both models)
 BONE_DISTAL_END, BONE_PROXIMAL_END, GAP_DISTAL_FACE, GAP_PROXIMAL_FACE = 1, 2, 3, 4
 
@@ -323,6 +323,53 @@ def _telescopic_rod_solid(occ, s, rod) -> int:
     reach = 2.0 * max(float(np.abs(p0).max()), float(np.abs(p1).max())) + zb - za
     slab = occ.addBox(-reach, -reach, za, 2 * reach, 2 * reach, zb - za)
     cut, _ = occ.intersect(fused, [(3, slab)])
+    return cut[0][1]
+
+
+def _plate_solid(occ, s, plate) -> int:
+    """A connection plate (OpenCASCADE volume tag): a box of its width and thickness along
+    its centreline (sim.plate_geometry.plate_path), on its ring's face. Where it lies on
+    the ring the two share a face and are bonded (the frame model bolts it rigidly at
+    hole 1: docs/continuum.md, "Connection plates")."""
+    from sim.plate_geometry import plate_path
+
+    path = plate_path(s, plate)
+    d = path.dims
+    box = occ.addBox(0.0, -0.5 * d.width_mm, -0.5 * d.thickness_mm, d.length_mm, d.width_mm, d.thickness_mm)
+    occ.rotate([(3, box)], 0, 0, 0, 0, 0, 1, math.atan2(path.direction[1], path.direction[0]))
+    occ.translate([(3, box)], *path.start)
+    return box
+
+
+def plate_rod_extent(s, rod) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """A rod with an end on a connection plate in the solid: its two end points (lower,
+    upper; sim.scenario.rod_end_points, as the frame model's) and the levels of its end
+    faces (mm): flush with the outer face of the ring or plate at each end."""
+    from sim.plate_geometry import plate_dims
+    from sim.scenario import rod_end_points
+
+    on_plate = {s.plate(p).ring: plate_dims(s.plate(p)).thickness_mm for p in (rod.from_plate, rod.to_plate) if p}
+    (r0, p0), (r1, p1) = rod_end_points(s, rod)
+    t0 = on_plate.get(r0, s.ring(r0).thickness_mm)
+    t1 = on_plate.get(r1, s.ring(r1).thickness_mm)
+    return np.asarray(p0, float), np.asarray(p1, float), float(p0[2] - 0.5 * t0), float(p1[2] + 0.5 * t1)
+
+
+def _plate_rod_solid(occ, s, rod) -> int:
+    """A rod with an end on a plate (OpenCASCADE volume tag): straight between its ends
+    (`plate_rod_extent`), through the plate's or ring's whole thickness at each end, its
+    end faces flush with their outer faces: a vertical cylinder, or an inclined one cut to
+    the slab between those faces."""
+    p0, p1, z_lo, z_hi = plate_rod_extent(s, rod)
+    radius = rod.diameter_mm / 2
+    if np.hypot(*(p1[:2] - p0[:2])) < 1e-9:
+        return occ.addCylinder(p0[0], p0[1], z_lo, 0, 0, z_hi - z_lo, radius)
+    axis = p1 - p0
+    over = (p0[2] - z_lo + z_hi - p1[2] + 2 * radius) / axis[2] + 0.1
+    cyl = occ.addCylinder(*(p0 - over * axis), *((1 + 2 * over) * axis), radius)
+    reach = 2.0 * float(max(np.abs(p0).max(), np.abs(p1).max())) + z_hi - z_lo
+    slab = occ.addBox(-reach, -reach, z_lo, 2 * reach, 2 * reach, z_hi - z_lo)
+    cut, _ = occ.intersect([(3, cyl)], [(3, slab)])
     return cut[0][1]
 
 
@@ -624,6 +671,9 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
             for name, z0, z1 in (("bone_distal", 0.0, lo), ("bone_proximal", hi, b.length_mm)):
                 for k, core in enumerate(_cancellous_cores(occ, s, z0, z1)):
                     pieces.append((f"{name}_cancellous{k + 1}", "cancellous", core))
+        from sim.geometry import wire_plate_ends
+        from sim.plate_geometry import plate_path
+
         for r in s.rings:
             pieces.append((r.name, "ring", _ring_solid(occ, r)))
         for w in s.wires:
@@ -634,12 +684,19 @@ def build_frame_solid(s, comm=None, size_mm: float = 12.0, wire_size_mm: float |
             pieces.append((w.name, "wire", wire))
             # each clamp: a post from the ring's mid-plane to the wire's axis at that end (on the face, a
             # short one; on posts or inclined, as tall as the wire is high there: sim.geometry.wire_path)
+            on_plates = wire_plate_ends(w)
             for k, e in enumerate((p0, p0 + line.length_mm * direction)):
-                post_z0, post_z1 = sorted((ring.level_mm, float(e[2])))
+                base = ring.level_mm if on_plates[k] is None else plate_path(s, s.plate(on_plates[k][0])).level_mm
+                post_z0, post_z1 = sorted((base, float(e[2])))
                 post = occ.addCylinder(e[0], e[1], post_z0, 0, 0, post_z1 - post_z0, line.clamp_radius_mm)
                 pieces.append((f"{w.name}_clamp{k + 1}", "clamp", post))
         pieces += half_pin_pieces(occ, s)
+        for plate in s.plates:  # connection plates on their rings' faces (sim.plate_geometry)
+            pieces.append((plate.name, "plate", _plate_solid(occ, s, plate)))
         for rod in s.rods:  # where the frame model puts it: rod_axis_points
+            if rod.from_plate is not None or rod.to_plate is not None:
+                pieces.append((rod.name, "rod", _plate_rod_solid(occ, s, rod)))
+                continue
             solid = _telescopic_rod_solid(occ, s, rod) if rod.kind == "telescopic" else _rod_solid(occ, s, rod)
             pieces.append((rod.name, "rod", solid))
         tags = [(3, t) for _, _, t in pieces]

@@ -54,6 +54,7 @@ class NetworkPlan:
     ring_mounts: list[int] = field(default_factory=list)  # the held ring's mounting points (Marker.RING_MOUNTS)
     # a part's section axis n1 where the default (z, or x along z) is wrong: a ring's own axis
     section_normals: dict[int, tuple[float, float, float]] = field(default_factory=dict)
+    plate_holes: dict[tuple[str, int], int] = field(default_factory=dict)  # (plate, hole) -> point index
 
     def add_point(self, xyz) -> int:
         self.points.append(tuple(float(c) for c in xyz))
@@ -123,6 +124,10 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
         bone_nodes[z] = idx
         return idx
 
+    # connection plates: beams along their holes, bolted to their rings (sim.plate_geometry)
+    if s.plates:
+        _plan_plates(plan, s, ring_pts)
+
     # wires: where they lie is sim.geometry.wire_path's (the continuum builder and validate use it too)
     for w in s.wires:
         _plan_wire(plan, s, w, ring_pts, bone_node)
@@ -139,7 +144,8 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
             ring_name = pin.ring if pin.clamp is None else s.pin_clamp(pin.clamp).ring
             angle = pin.angle_deg if pin.clamp is None else s.pin_clamp(pin.clamp).angle_deg
             if owner not in clamp_tops:
-                base = ring_pts[ring_name].at(math.radians(angle))
+                base = (ring_pts[ring_name].at(math.radians(angle)) if pin.plate is None
+                        else plan.plate_holes[(pin.plate, int(pin.hole))])  # a post in a plate's hole
                 top = base
                 if abs(path.post_top[2] - path.post_base[2]) > 1e-9:
                     top = plan.add_point(path.post_top)
@@ -198,6 +204,9 @@ def plan_network(s: Scenario, pose=None) -> NetworkPlan:
 
     # rods: through the rings' points (rigid), or held by a nut on each face of each ring
     for rod in s.rods:
+        if rod.from_plate is not None or rod.to_plate is not None:
+            _plan_plate_rod(plan, s, rod, ring_pts, h)
+            continue
         tag = plan.add_part(rod.name, PartKind.ROD, rod.name)
         a = math.radians(rod.angle_deg)
         rings = s.rod_rings(rod)
@@ -361,7 +370,7 @@ def _plan_wire(plan: NetworkPlan, s: Scenario, w, ring_pts: dict, bone_node) -> 
     let the bone slide along it; an olive wire's hold it along the wire at both cortices, or
     with olive_side only at the olive's (`{name}_bone_link`; the other cortex slides:
     `{name}_bone_link_sliding`)."""
-    from sim.geometry import wire_path
+    from sim.geometry import wire_path, wire_plate_ends
 
     ring = s.ring(w.ring)
     path = wire_path(s, w)
@@ -373,8 +382,13 @@ def _plan_wire(plan: NetworkPlan, s: Scenario, w, ring_pts: dict, bone_node) -> 
     arm_tag = plan.add_part(f"{w.name}_clamp_arms", PartKind.CLAMP_ARM, w.name) if compliant else None
     post_tag = plan.add_part(f"{w.name}_posts", PartKind.POST, w.name) if path.on_posts else None
     ends = []
-    for xyz, on_centroid, outward in ((path.start_mm, path.ring_mm[0], -1.0), (path.end_mm, path.ring_mm[1], 1.0)):
-        on_ring = ring_pts[w.ring].at(math.atan2(xyz[1] - ring.centre_xy_mm[1], xyz[0] - ring.centre_xy_mm[0]))
+    on_plates = wire_plate_ends(w)
+    for k, (xyz, on_centroid, outward) in enumerate(((path.start_mm, path.ring_mm[0], -1.0),
+                                                     (path.end_mm, path.ring_mm[1], 1.0))):
+        if on_plates[k] is not None:  # the clamp in a plate's hole: held by the plate's node there
+            on_ring = plan.plate_holes[on_plates[k]]
+        else:
+            on_ring = ring_pts[w.ring].at(math.atan2(xyz[1] - ring.centre_xy_mm[1], xyz[0] - ring.centre_xy_mm[0]))
         end = plan.add_point(xyz)
         holder = on_ring
         if post_tag is not None:
@@ -414,6 +428,88 @@ def _plan_wire(plan: NetworkPlan, s: Scenario, w, ring_pts: dict, bone_node) -> 
     plan.wire_points[w.name] = tuple(chain)
     for p0, p1 in zip(chain, chain[1:]):
         plan.add_line(p0, p1, wire_tag, s.mesh.wire_element_size_mm)
+
+
+def _plan_plates(plan: NetworkPlan, s: Scenario, ring_pts: dict) -> None:
+    """Each connection plate (sim.plate_geometry.plate_path): its bolt, a stiff link
+    (PLATE_BOLT) from the ring's centreline point under hole 1 to hole 1 at the plate's
+    mid-plane, and the plate, a beam of its rectangular section (width in the ring's
+    plane, thickness along z: section normal z, as a ring's) from end to end with a node
+    at hole 1, at its last hole and at every hole a part uses (plan.plate_holes); the
+    ends beyond the end holes carry nothing (they are there to be drawn)."""
+    from sim.geometry import wire_plate_ends
+    from sim.plate_geometry import plate_path
+
+    used: dict[str, set[int]] = {}
+    for rod in s.rods:
+        for plate, hole in ((rod.from_plate, rod.from_hole), (rod.to_plate, rod.to_hole)):
+            if plate is not None:
+                used.setdefault(plate, set()).add(int(hole))
+    for w in s.wires:
+        for end in wire_plate_ends(w):
+            if end is not None:
+                used.setdefault(end[0], set()).add(end[1])
+    for pin in s.half_pins:
+        if pin.plate is not None:
+            used.setdefault(pin.plate, set()).add(int(pin.hole))
+    h = s.mesh.element_size_mm
+    for plate in s.plates:
+        path = plate_path(s, plate)
+        base = ring_pts[plate.ring].at(math.radians(plate.angle_deg))
+        first = plan.add_point(path.origin)
+        plan.add_line(base, first, plan.add_part(f"{plate.name}_bolt", PartKind.PLATE_BOLT, plate.name), None)
+        tag = plan.add_part(plate.name, PartKind.PLATE, plate.name)
+        plan.section_normals[tag] = (0.0, 0.0, 1.0)
+        plan.plate_holes[(plate.name, 1)] = first
+        plan.add_line(plan.add_point(path.start), first, tag, None)  # its free ends: the whole plate is drawn
+        prev = first
+        for k in sorted(used.get(plate.name, set()) | {path.dims.holes}):
+            if k == 1:
+                continue
+            q = plan.add_point(path.hole(k))
+            plan.plate_holes[(plate.name, k)] = q
+            plan.add_line(prev, q, tag, h)
+            prev = q
+        plan.add_line(prev, plan.add_point(path.end), tag, None)
+
+
+def _plan_plate_rod(plan: NetworkPlan, s: Scenario, rod, ring_pts: dict, h: float) -> None:
+    """A rod with an end on a connection plate: one straight rod between its two ends
+    (sim.scenario.rod_end_points: a plate's hole node, or the ring's centreline point),
+    through a ring's or plate's hole held rigidly, or with the compliant rod_ring joint
+    (a nut on each face: two joint cells across the ring's or plate's thickness)."""
+    from sim.plate_geometry import plate_dims
+    from sim.scenario import rod_end_points
+
+    tag = plan.add_part(rod.name, PartKind.ROD, rod.name)
+    ends = []  # (point on the ring's or plate's mid-plane, thickness)
+    by_ring = {}
+    for plate in (rod.from_plate, rod.to_plate):
+        if plate is not None:
+            p = s.plate(plate)
+            by_ring[p.ring] = (p, int(rod.from_hole if plate == rod.from_plate else rod.to_hole))
+    for ring_name, xyz in rod_end_points(s, rod):
+        if ring_name in by_ring:
+            p, hole = by_ring[ring_name]
+            ends.append((plan.plate_holes[(p.name, hole)], plate_dims(p).thickness_mm))
+        else:
+            ring = s.ring(ring_name)
+            ends.append((ring_pts[ring_name].at(math.radians(rod.angle_deg)), ring.thickness_mm))
+    span = _RodSpan(plan, s, rod, tag, h, [e[0] for e in ends])
+    if s.interfaces.law("rod_ring", rod.name).rigid:
+        span.add(ends[0][0], ends[1][0])
+        return
+    joint_tag = plan.add_part(f"{rod.name}_joints", PartKind.ROD_RING_JOINT, rod.name, axis=(0.0, 0.0, 1.0))
+    through = []
+    for p, thickness in ends:
+        x, y, z = plan.points[p]
+        below = plan.add_point((x, y, z - 0.5 * thickness))
+        above = plan.add_point((x, y, z + 0.5 * thickness))
+        plan.add_line(below, p, joint_tag, None)
+        plan.add_line(p, above, joint_tag, None)
+        plan.add_line(below, above, tag, None)
+        through.append((below, above))
+    span.add(through[0][1], through[1][0])
 
 
 def _plan_open_ring(plan: NetworkPlan, ring, rp: _RingPoints, tag: int, h: float) -> None:
@@ -486,6 +582,7 @@ def _place_moving_side(plan: NetworkPlan, s: Scenario, pose) -> None:
     ring_of.update({w.name: w.ring for w in s.wires})
     ring_of.update({p.name: p.ring for p in s.half_pins})
     ring_of.update({c.name: c.ring for c in s.pin_clamps})
+    ring_of.update({p.name: p.ring for p in s.plates})
     ring_of.update({rod.name: s.rod_rings(rod)[0].name for rod in s.rods})
     for k, part in enumerate(plan.parts):  # the moving rings' planes and the parts' axes turn with them
         ring = ring_of.get(part.source)

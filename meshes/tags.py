@@ -29,10 +29,12 @@ class PartKind(IntEnum):
     CLAMP_ARM = 15  # a compliant wire clamp's rigid arm from the ring to its joint (which lies along the wire)
     HINGE = 16  # an Ilizarov hinge on a rod: a revolute joint, free to turn about the hinge's axis only
     PIN_CLAMP_BLOCK = 17  # a multi-pin clamp or cube: stiff links from its post's top to each pin's hole
+    PLATE = 18  # a connection plate: a beam of rectangular section along its row of holes
+    PLATE_BOLT = 19  # a plate's bolt to its ring: a stiff link from the ring's centroid to the plate's hole 1
 
 
 LINK_KINDS = (PartKind.WIRE_BONE_LINK, PartKind.CLAMP_LINK, PartKind.PIN_BONE_LINK, PartKind.ROD_RING_JOINT,
-              PartKind.PIN_CLAMP, PartKind.CLAMP_ARM, PartKind.HINGE, PartKind.PIN_CLAMP_BLOCK)
+              PartKind.PIN_CLAMP, PartKind.CLAMP_ARM, PartKind.HINGE, PartKind.PIN_CLAMP_BLOCK, PartKind.PLATE_BOLT)
 
 
 class Marker(IntEnum):

@@ -42,10 +42,10 @@ __all__ = ["render_frame", "render_scenes", "Scene", "auto_magnification", "scen
 
 TENSION_ARRAY = "tension_N"
 STRESS_ARRAY = "stress"
-STRESS_COLOURED = ("BONE", "RING", "ROD", "STRUT", "POST", "HALF_PIN")
+STRESS_COLOURED = ("BONE", "RING", "ROD", "STRUT", "POST", "HALF_PIN", "PLATE")
 TARGET_FRACTION = 0.04  # the largest displacement is drawn as ~4 % of the model size
 LINK_KINDS = ("WIRE_BONE_LINK", "CLAMP_LINK", "PIN_BONE_LINK", "GAP_CONTACT", "CLAMP_ARM", "ROD_RING_JOINT", "PIN_CLAMP",
-              "HINGE", "PIN_CLAMP_BLOCK")
+              "HINGE", "PIN_CLAMP_BLOCK", "PLATE_BOLT")
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,15 @@ STYLES: dict[str, _Style] = {
     "STRUT": _Style("#b8860b", 4.0, 16),  # dark golden: hexapod struts
     "HALF_PIN": _Style("#2f4f4f", 3.0, 16),  # dark slate
     "POST": _Style("#2f4f4f", 3.0, 16),
+    "PLATE": _Style("#5f8fb4", 4.0, 4),  # a connection plate: a lighter steel blue, a square-ish tube
     "WIRE": _Style("#000000", 1.5, 12),  # coloured by tension
     "HINGE": _Style("#c0392b", 7.0, 16),  # red knuckle: an Ilizarov hinge's joint on its rod
     "LINK": _Style("#505050", 0.5, 8),  # all connector kinds
     "OTHER": _Style("#808080", 1.0, 8),  # unknown kinds
 }
 # draw order: big parts first, so the thin ones stay visible in the listing
-_GROUP_ORDER = ("BONE", "REGENERATE", "RING", "ROD", "STRUT", "POST", "HALF_PIN", "WIRE", "HINGE", "LINK", "OTHER")
+_GROUP_ORDER = ("BONE", "REGENERATE", "RING", "ROD", "STRUT", "POST", "HALF_PIN", "PLATE", "WIRE", "HINGE", "LINK",
+                "OTHER")
 
 # name -> (label, camera direction, parallel projection)
 VIEWS = {

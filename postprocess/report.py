@@ -590,7 +590,7 @@ def _scenario_table(scenario: dict) -> str:
     for key in ("bone", "gap", "loads"):
         if key in scenario:
             out.append(f"<h4>{key}</h4><pre>{html.escape(json.dumps(scenario[key], indent=1))}</pre>")
-    for key in ("rings", "wires", "rods", "half_pins", "pin_clamps"):
+    for key in ("rings", "wires", "rods", "half_pins", "pin_clamps", "plates"):
         items = scenario.get(key) or []
         if items:
             cols = list(items[0])

@@ -134,7 +134,7 @@ def part_yields_MPa(scenario: dict, parts: dict[int, tuple[str, str]]) -> dict[i
             return None
 
     by_name: dict[str, str] = {}
-    for key in ("rings", "rods", "wires", "half_pins", "pin_clamps"):
+    for key in ("rings", "rods", "wires", "half_pins", "pin_clamps", "plates"):
         for item in scenario.get(key) or []:
             if isinstance(item, dict) and "name" in item and "material" in item:
                 by_name[item["name"]] = item["material"]

@@ -30,7 +30,7 @@ def solid_part_yields_MPa(scenario: dict, parts: dict[str, tuple[str, int]]) -> 
     from sim.materials import ALIASES, MATERIALS, material
 
     by_name: dict[str, str] = {}
-    for key in ("rings", "rods", "wires", "half_pins", "pin_clamps"):
+    for key in ("rings", "rods", "wires", "half_pins", "pin_clamps", "plates"):
         for item in scenario.get(key) or []:
             if isinstance(item, dict) and "name" in item and "material" in item:
                 by_name[item["name"]] = item["material"]

@@ -60,7 +60,7 @@ from sim.frame_model import (FrameModel, LoadCaseResult, PretensionResult, Solve
 from sim.scenario import Scenario
 
 STRESS_GROUPS = {"bone": "bone", "regenerate": "regenerate", "wire": "wires", "clamp": "clamps", "ring": "rings",
-                 "rod": "rods", "half_pin": "half_pins", "post": "half_pins"}
+                 "rod": "rods", "half_pin": "half_pins", "post": "half_pins", "plate": "plates"}
 GAP_LAYER_MODULUS_FRACTION = 1e-6  # of the bone's modulus: the empty gap's layer before contact
 
 
@@ -215,6 +215,8 @@ class ContinuumFrame:
                 mat = s.material(rods[name].material, "rod")
             elif kind in ("half_pin", "post"):
                 mat = s.material(pins[name.removesuffix("_post")].material, kind)
+            elif kind == "plate":  # a connection plate: ring stock
+                mat = s.material(s.plate(name).material, "ring")
             else:  # clamps: steel
                 mat = material("stainless_steel", "clamp")
             prob.set_material(cells, mat.youngs_modulus_MPa, mat.poisson_ratio)
@@ -336,9 +338,15 @@ class ContinuumFrame:
             cells = np.flatnonzero(self.part_of_cell[: self.num_owned_cells] == tag)
             z = self.midpoints[cells, 2]
             name = self.name_of_tag[tag]
-            rings = self.scenario.rod_rings(next(r for r in self.scenario.rods if r.name == name))
+            rod = next(r for r in self.scenario.rods if r.name == name)
+            rings = self.scenario.rod_rings(rod)
             top, bottom = rings[-1], rings[0]
             length = (top.level_mm + top.thickness_mm / 2) - (bottom.level_mm - bottom.thickness_mm / 2)
+            if rod.from_plate is not None or rod.to_plate is not None:  # from end face to end face, along z
+                from meshes.continuum import plate_rod_extent
+
+                _, _, z_lo, z_hi = plate_rod_extent(self.scenario, rod)
+                length = z_hi - z_lo
             self.rod_area_mm2[name] = self._sum(float(self.volume[cells].sum())) / length
             self.rod_gap_cells[name] = cells[(z > lo - 2.0) & (z < hi + 2.0)]
         # the meshed section of each wire: its volume over its length

@@ -323,6 +323,12 @@ class FrameModel:
             return rod_section(rod, part.name), s.material(rod.material, use)
         if part.kind == PartKind.STRUT:
             return circle(s.hexapod.strut_diameter_mm), s.material(s.hexapod.strut_material, use)
+        if part.kind == PartKind.PLATE:  # a connection plate: ring stock (sim.plate_geometry)
+            from sim.plate_geometry import plate_dims
+
+            plate = s.plate(part.source)
+            dims = plate_dims(plate)
+            return rectangle(dims.width_mm, dims.thickness_mm), s.material(plate.material, "ring")
         if part.kind == PartKind.POST and any(w.name == part.source for w in s.wires):
             # a wire's posts: the section of the solid's clamp posts (meshes.continuum.clamp_radius_mm)
             from meshes.continuum import clamp_radius_mm
@@ -1077,7 +1083,7 @@ class FrameModel:
 
     def peak_von_mises_MPa(self, forces: np.ndarray, by_part: dict[str, float] | None = None) -> dict[str, float]:
         """Peak von Mises stress per group of parts (bone, wires, rings, rods, half_pins, struts,
-        and wire_posts when wires stand on posts)."""
+        wire_posts when wires stand on posts, plates when the frame has connection plates)."""
         by_part = self.von_mises_by_part_MPa(forces) if by_part is None else by_part
         peaks = {g: 0.0 for g in STRESS_GROUPS.values()}
         for tag, part in self.parts.items():
@@ -1092,12 +1098,14 @@ class FrameModel:
         with the half pins' posts."""
         if part.kind == PartKind.POST and any(w.name == part.source for w in self.scenario.wires):
             return "wire_posts"
+        if part.kind == PartKind.PLATE:  # connection plates: their own group, only when the frame has them
+            return "plates"
         return STRESS_GROUPS.get(part.kind)
 
     def part_yield_MPa(self) -> dict[str, tuple[str, float]]:
         """(group, yield stress in MPa) of every part that has a stress group, by part name."""
         return {p.name: (self._stress_group(p), self.materials[tag].yield_stress_MPa)
-                for tag, p in self.parts.items() if p.kind in STRESS_GROUPS}
+                for tag, p in self.parts.items() if p.kind in STRESS_GROUPS or p.kind == PartKind.PLATE}
 
     def part_materials(self) -> dict[str, Material]:
         """The material of every beam part, by part name."""

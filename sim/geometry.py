@@ -24,6 +24,11 @@ signed distance offset_mm from the bone axis (to the left of its direction). Its
   (higher), the start distal; t < 0 the other way. Its ends are clamped on posts (or
   washers) at the heights where it meets the clamp positions on the ring's centroid
   circle.
+- an end on a connection plate (start_plate/start_hole, end_plate/end_hole): that clamp
+  stands in the plate's hole, where the wire's line passes nearest the hole in plan
+  (sim.plate_geometry; validate keeps it within WIRE_ON_PLATE_REACH_MM), and the wire
+  lies on the plate: its face level is raised by the plate's thickness (at a clamp on
+  the ring, washers make up the difference).
 """
 
 from __future__ import annotations
@@ -37,6 +42,29 @@ import numpy as np
 # The solid's mesher cannot mesh a wire cylinder tangent to the ring's face; the frame
 # model's stiffness moves by less than 0.05 % for the 0.5 mm (the standard frame).
 WIRE_CLEARANCE_MM = 0.5
+# How far (mm, in plan) a wire may pass from the plate hole its clamp stands in: a wire-fixation
+# bolt grips the wire under its head or through its slot, about its own radius from its axis
+# (an M6 bolt: 3 mm). Assumed: no maker's figure was found.
+WIRE_ON_PLATE_REACH_MM = 3.0
+
+
+def wire_plate_ends(w) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
+    """(plate, hole) of the wire's start and end clamps on connection plates, or None for a
+    clamp on the ring."""
+    out = []
+    for plate, hole in ((getattr(w, "start_plate", None), getattr(w, "start_hole", None)),
+                        (getattr(w, "end_plate", None), getattr(w, "end_hole", None))):
+        out.append(None if plate is None else (plate, int(hole if hole is not None else 2)))
+    return out[0], out[1]
+
+
+def plate_lift_mm(s, w) -> float:
+    """How much a wire with a clamp on a connection plate is raised (mm): the thickest of its
+    plates (it lies on the plate; 0 for a wire clamped on the ring only)."""
+    from sim.plate_geometry import plate_dims
+
+    ends = [e for e in wire_plate_ends(w) if e is not None]
+    return max((plate_dims(s.plate(p)).thickness_mm for p, _ in ends), default=0.0)
 
 
 @dataclass(frozen=True)
@@ -88,7 +116,8 @@ def face_level_mm(s, w) -> float:
     if getattr(w, "post_height_mm", None) is not None:
         return ring.level_mm + w.post_height_mm
     sign = 1.0 if w.face == "top" else -1.0
-    return ring.level_mm + sign * (0.5 * (ring.thickness_mm + w.diameter_mm) + WIRE_CLEARANCE_MM)
+    lift = plate_lift_mm(s, w) if any(wire_plate_ends(w)) else 0.0
+    return ring.level_mm + sign * (0.5 * (ring.thickness_mm + w.diameter_mm) + WIRE_CLEARANCE_MM + lift)
 
 
 def plan_chord(ring, angle_deg: float, offset_mm: float, radius_mm: float) -> tuple[float, float] | None:
@@ -116,10 +145,18 @@ def wire_path(s, w) -> WirePath | None:
     a = math.radians(w.angle_deg)
     d2 = np.array([math.cos(a), math.sin(a)])
     foot = w.offset_mm * np.array([-math.sin(a), math.cos(a)])
+    on_plates = wire_plate_ends(w)
     try:  # where the line meets the ring's centreline: a circle, or a foot plate's U (sim.ring_geometry)
         chord = line_meets_centreline(ring, foot, d2)
     except ValueError:
-        return None
+        if not all(on_plates):
+            return None
+        chord = (0.0, 0.0)
+    if any(on_plates):  # a clamp in a plate's hole: where the line passes nearest the hole
+        from sim.plate_geometry import plate_hole_point
+
+        chord = tuple(chord[k] if e is None else float((np.asarray(plate_hole_point(s, *e)[:2]) - foot) @ d2)
+                      for k, e in enumerate(on_plates))
     level = face_level_mm(s, w)
     incline = float(getattr(w, "incline_deg", 0.0) or 0.0)
     tan_t = math.tan(math.radians(incline))

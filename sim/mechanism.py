@@ -171,6 +171,10 @@ def hinge_level_motion(s, level_mm: float) -> np.ndarray | None:
         ring_pts = [np.array([r.centre_xy_mm[0] + r.centroid_radius_mm * math.cos(a),
                               r.centre_xy_mm[1] + r.centroid_radius_mm * math.sin(a), r.level_mm])
                     for r in s.rod_rings(rod)]
+        if rod.from_plate is not None or rod.to_plate is not None:  # an end in a connection plate's hole
+            from sim.scenario import rod_end_points
+
+            ring_pts = [np.array(p, float) for _, p in rod_end_points(s, rod)]
         for p0, p1 in zip(ring_pts, ring_pts[1:]):
             if p0[2] <= level_mm <= p1[2]:
                 pts.append((p0 + (level_mm - p0[2]) / (p1[2] - p0[2]) * (p1 - p0), None))

@@ -50,7 +50,8 @@ class PinPath:
     from the clamp point towards the bone; parameters `t` are mm along the pin from the
     clamp point.
 
-    post_base: on the ring's centroid circle at the post's angle, in the ring's mid-plane.
+    post_base: on the ring's centroid circle at the post's angle, in the ring's mid-plane (a
+    post in a connection plate's hole: at the hole, in the plate's mid-plane).
     post_top: the top of the post (a clamp's: where its block sits).
     clamp_point: where the pin leaves its post or its clamp's hole.
     cortex_mm: the stretches of the pin inside the cortex, (t_in, t_out), from the clamp
@@ -226,7 +227,7 @@ def pin_path(s, pin) -> PinPath:
     for the conventions). Raises PinGeometryError naming the pin's field if the pin's line
     misses the bone, or a unicortical pin never reaches the canal."""
     try:
-        key = (s.bone, s.rings, s.pin_clamps, pin)
+        key = (s.bone, s.rings, s.pin_clamps, getattr(s, "plates", ()), pin)
         hash(key)
     except TypeError:  # a part that cannot be hashed: no cache
         return _pin_path(s, pin)
@@ -250,6 +251,11 @@ def _pin_path(s, pin) -> PinPath:
         angle, post_h = pin.angle_deg, pin.post_height_mm
         start = np.array([*attachment_xy(ring, angle), ring.level_mm + post_h])
     base = (*attachment_xy(ring, angle), ring.level_mm)  # on the ring's centreline (sim.ring_geometry)
+    if getattr(pin, "plate", None) is not None:  # a post in a connection plate's hole, from the plate's mid-plane
+        from sim.plate_geometry import plate_hole_point
+
+        base = plate_hole_point(s, pin.plate, int(pin.hole))
+        start = np.array([base[0], base[1], ring.level_mm + post_h])
     top = (base[0], base[1], ring.level_mm + post_h)
     d_tuple, _aim = pin_direction(base[:2], (float(start[0]), float(start[1])), pin.tilt_deg, pin.aim_deg,
                                   pin.offset_mm)

@@ -37,6 +37,7 @@ def yield_by_group(scenario: Scenario) -> dict[str, float]:
         "struts": [(scenario.hexapod.strut_material, "strut")] if scenario.hexapod is not None else [],
         "half_pins": [(p.material, u) for p in scenario.half_pins for u in ("half_pin", "post")]
         + [(c.material, "post") for c in scenario.pin_clamps],  # a pin clamp's post is in the half pins' group
+        "plates": [(p.material, "ring") for p in scenario.plates],  # connection plates: ring stock
     }
     return {g: min(scenario.material(m, use).yield_stress_MPa for m, use in names) for g, names in groups.items() if names}
 
@@ -98,7 +99,10 @@ def frame_assumptions(scenario: Scenario, model) -> dict[str, Any]:
                                           "thread compliance)")
                    + "; hexapod struts pinned at both ends (axial force only), "
                    + law("strut", "their tubes alone (no joint or thread compliance)")
-                   + (f"; per-part overrides: {', '.join(overrides)}" if overrides else "")),
+                   + (f"; per-part overrides: {', '.join(overrides)}" if overrides else "")
+                   + (f"; connection plates ({len(scenario.plates)}): beams of their rectangular section, each bolted "
+                      "rigidly to its ring at hole 1 (a stiff link, no bolt slip or turning); the parts in their "
+                      "holes held as on a ring" if scenario.plates else "")),
         "gap_contact": ((f"frictionless penalty contact of the fragment ends over the cortical section "
                          f"({N_ANGLES} x 3 points), as stiff as {CONTACT_LENGTH_MM:g} mm of bone once closed; no shear "
                          "passes" if not scenario.gap.friction_coefficient else

@@ -30,6 +30,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from sim import ring_geometry
 from sim.geometry import WIRE_CLEARANCE_MM, plan_chord, segment_distance_3d, wire_path
+from sim.geometry import wire_plate_ends as _wire_plate_ends
 from sim.materials import ALIASES, MATERIALS, TISSUE_MODULI_MPa, Material, material
 from sim.units import N_PER_KGF
 
@@ -277,6 +278,13 @@ class Wire:
     bone: the span between the olive and its clamp is not pretensioned by the tensioner
     (how olive wires pull fragments), and the wire's reported tension is the pulled
     span's (what the tensioner reads).
+
+    start_plate and start_hole, end_plate and end_hole: that end's clamp stands in a hole
+    (2 to the plate's holes) of a connection plate ([[plates]]) bolted to this wire's ring
+    on its face, e.g. across an open ring's opening or beyond a small ring; the wire's line
+    (angle_deg, offset_mm) must pass within sim.geometry.WIRE_ON_PLATE_REACH_MM of the hole
+    in plan, and the wire lies on the plate (its face level raised by the plate's
+    thickness; washers under a clamp on the ring). Not with post_height_mm or incline_deg.
     """
 
     name: str
@@ -293,6 +301,10 @@ class Wire:
     post_height_mm: float | None = None
     olive_side: WireEnd | None = None
     tensioned_from: Literal["both_ends", "start", "end"] = "both_ends"
+    start_plate: str | None = None
+    start_hole: int | None = None
+    end_plate: str | None = None
+    end_hole: int | None = None
 
     @property
     def tension_kgf(self) -> float:
@@ -307,10 +319,17 @@ class Rod:
     angle angle_deg on the rings' centroid circle. inner_diameter_mm > 0: a hollow
     connector (a tube, e.g. the TSF's tube connectors; 0: a solid threaded rod, whose
     diameter_mm is then its root, not its nominal, diameter for stiffness).
+
+    An end on a connection plate ([[plates]]): from_plate (instead of from_ring) and
+    from_hole, or to_plate and to_hole: that end is bolted in the plate's hole (2 to the
+    plate's holes; hole 1 is the plate's bolt), and the rod runs straight between its two
+    ends (leaning up to ROD_LEAN_MAX_DEG), bolted to no ring in between. angle_deg places
+    an end on a ring; with both ends on plates leave it out (it is then the direction of
+    the lower end's hole from the bone's axis, for the pictures and the lists).
     """
 
     name: str
-    angle_deg: float
+    angle_deg: float | None = None
     diameter_mm: float = 6.0
     material: str = "stainless_steel"
     inner_diameter_mm: float = 0.0
@@ -324,6 +343,10 @@ class Rod:
     tube_inner_diameter_mm: float | None = None
     tube_length_mm: float | None = None
     overlap_mm: float | None = None
+    from_plate: str | None = None
+    from_hole: int | None = None
+    to_plate: str | None = None
+    to_hole: int | None = None
 
     def telescopic_sections(self, span_mm: float) -> tuple[float, float, float]:
         """A telescopic rod's three lengths along its axis (mm), from its lower ring: the
@@ -377,6 +400,10 @@ class HalfPin:
     clamp: the name of the [[pin_clamps]] entry that holds it (its ring, angle_deg, post
     and the height of its hole then come from the clamp: leave them out); hole: which of
     the clamp's holes (1 = on the clamp's post), required when the clamp has several.
+    plate: the name of the connection plate ([[plates]]) whose hole `hole` (2 to its holes)
+    its post stands in, instead of the ring (its ring and angle_deg then come from the
+    plate: leave them out); post_height_mm is still measured from the ring's mid-plane and
+    must put the pin beyond the plate's outer face.
     """
 
     name: str
@@ -393,6 +420,7 @@ class HalfPin:
     offset_mm: float | None = None
     clamp: str | None = None
     hole: int | None = None
+    plate: str | None = None
 
 
 PinClampKind = Literal["multi_pin_clamp", "rancho_cube"]
@@ -424,6 +452,48 @@ class PinClampBlock:
     post_height_mm: float = 20.0
     post_diameter_mm: float = 12.0
     block_mm: float = 20.0
+    material: str = "stainless_steel"
+
+
+PlateDirection = Literal["radial", "inward", "tangential"]
+
+
+@dataclass(frozen=True)
+class Plate:
+    """A connection plate ([[plates]]): a straight bar with a row of holes, bolted through
+    its hole 1 to ring `ring` at angle_deg (over the ring's centreline) and lying on the
+    ring's `face`; the rest of it reaches beyond the ring and holds rods (Rod.from_plate,
+    to_plate), wire clamps (Wire.start_plate, end_plate) and half pins' posts
+    (HalfPin.plate) where the ring has no hole: outside a smaller ring, across an open
+    ring's opening, between rings of different sizes.
+
+    direction: where its row of holes runs in the ring's plane from hole 1: "radial"
+    (outward along the ring's radius, the default), "inward" (towards the ring's centre),
+    "tangential" (counter-clockwise along the ring, seen from proximal), or a number: that
+    direction in degrees (from +x towards +y). size: a catalogue plate
+    (sim.plate_geometry.PLATE_SIZES: "short" 3 holes, "medium" 5, "long" 8, "extra_long"
+    12; 16 x 5 mm section, 10 mm pitch: assumed, no maker's catalogue with dimensions was
+    found); holes, hole_pitch_mm, width_mm (in the ring's plane), thickness_mm (along the
+    bone) and length_mm (default (holes - 1) x pitch + width: half the width beyond each
+    end hole, centred on the holes) override it. Hole k
+    is (k - 1) x hole_pitch_mm from hole 1 (sim.plate_geometry.plate_path); hole 1 holds
+    the bolt, parts use holes 2 to holes, one part a hole. material: from the ring
+    materials' catalogue (sim.materials; "stainless_steel" as a ring's, annealed).
+    Both models bolt it rigidly to the ring at hole 1 (docs/frame-model.md, "Connection
+    plates").
+    """
+
+    name: str
+    ring: str
+    angle_deg: float
+    direction: PlateDirection | float = "radial"
+    size: str = "short"
+    holes: int | None = None
+    hole_pitch_mm: float | None = None
+    width_mm: float | None = None
+    thickness_mm: float | None = None
+    length_mm: float | None = None
+    face: Face = "top"
     material: str = "stainless_steel"
 
 
@@ -954,6 +1024,7 @@ class Scenario:
     half_pins: tuple[HalfPin, ...] = ()
     hinges: tuple[Hinge, ...] = ()
     pin_clamps: tuple[PinClampBlock, ...] = ()
+    plates: tuple[Plate, ...] = ()
     loads: Loads = Loads()
     mesh: MeshSettings = MeshSettings()
     solver: SolverSettings = SolverSettings()
@@ -992,12 +1063,21 @@ class Scenario:
         """The [[pin_clamps]] entry of this name."""
         return next(c for c in self.pin_clamps if c.name == name)
 
+    def plate(self, name: str) -> Plate:
+        """The [[plates]] entry of this name."""
+        return next(p for p in self.plates if p.name == name)
+
     def rings_by_level(self) -> list[Ring]:
         return sorted(self.rings, key=lambda r: r.level_mm)
 
     def rod_rings(self, rod: Rod) -> list[Ring]:
-        """The rings a rod is bolted to, from its lowest to its highest."""
+        """The rings a rod is bolted to, from its lowest to its highest. A rod with an end
+        on a connection plate (from_plate, to_plate) joins the rings of its two ends only
+        (a plate's ring for that end): it stands beyond the rings in between."""
         rings = self.rings_by_level()
+        if rod.from_plate is not None or rod.to_plate is not None:
+            return sorted({self.ring(name).name: self.ring(name) for name in rod_end_rings(self, rod)}.values(),
+                          key=lambda r: r.level_mm)
         lo = self.ring(rod.from_ring).level_mm if rod.from_ring else rings[0].level_mm
         hi = self.ring(rod.to_ring).level_mm if rod.to_ring else rings[-1].level_mm
         lo, hi = min(lo, hi), max(lo, hi)
@@ -1139,6 +1219,9 @@ def _to_plain(obj: Any) -> Any:
         if isinstance(obj, HalfPin) and obj.clamp is not None:
             for key in CLAMPED_PIN_KEYS:  # the clamp's, filled in when read: a changed clamp moves its pins
                 out.pop(key, None)
+        if isinstance(obj, HalfPin) and obj.plate is not None:
+            for key in ("ring", "angle_deg"):  # the plate's, filled in when read (sim.plate_checks)
+                out.pop(key, None)
         return out
     if isinstance(obj, tuple):
         return [_to_plain(x) for x in obj]
@@ -1182,7 +1265,7 @@ def standard_rods() -> tuple[Rod, ...]:
 SCHEMA_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 # Keys a file may give besides a dataclass's fields: alias -> the field it sets.
 KEY_ALIASES: dict[type, dict[str, str]] = {Wire: {"tension_kgf": "tension_N"}}
-PART_GROUPS = ("rings", "wires", "rods", "half_pins", "hinges", "pin_clamps")
+PART_GROUPS = ("rings", "wires", "rods", "half_pins", "hinges", "pin_clamps", "plates")
 
 
 def _optional_inner(tp: Any) -> Any:
@@ -1578,6 +1661,10 @@ def _parse_plain(data: dict[str, Any], default_name: str, notes: list[str] | Non
         defaulted.add("rods")
         said.append(f"rods: the file has no [[rods]]: {DEFAULT_PARTS['rods']}")
     pins = _resolve_clamped_pins(data, scenario)
+    if any(_on_plate(r) for r in rods):  # a rod on two plates takes its angle from its lower hole
+        from sim.plate_checks import resolve_plate_rods
+
+        rods = resolve_plate_rods(dataclasses.replace(scenario, rings=rings), rods)
     if pins:
         said.append(f"half pins: {len(pins)} from the file"
                     + (f", {len(scenario.pin_clamps)} pin clamps" if scenario.pin_clamps else ""))
@@ -1665,6 +1752,11 @@ def _resolve_clamped_pins(data: dict[str, Any], scenario: Scenario) -> tuple[Hal
     for i, pin in enumerate(scenario.half_pins):
         p = f"half_pins[{i}]"
         given = raw[i] if i < len(raw) and isinstance(raw[i], dict) else {}
+        if pin.plate is not None:  # its post in a connection plate's hole
+            from sim.plate_checks import resolve_plate_pin
+
+            out.append(resolve_plate_pin(scenario, pin, p, given))
+            continue
         if pin.clamp is None:
             if pin.hole is not None:
                 raise ScenarioError(f"{p}.hole", f"half pin {pin.name!r} is on its own post (no clamp), so a hole does "
@@ -1845,6 +1937,12 @@ LIMITS: dict[str, Limit] = {
     "pin_clamps[].hole_spacing_mm": Limit(6.0, 40.0, "mm", "no maker's hole spacing was found (assumed): at least a "
                                           "6.5 mm pin's width, at most a long clamp's"),
     "pin_clamps[].block_mm": Limit(8.0, 60.0, "mm", "Rancho cubes and pin clamps are about 10-30 mm across"),
+    # connection plates (sim.plate_geometry: no maker's dimensions were found, the ranges are assumed)
+    "plates[].holes": Limit(2, 20, "", "connection plates have 2 to about 15 holes (assumed)"),
+    "plates[].hole_pitch_mm": Limit(6.0, 40.0, "mm", "a hole's nut and the next one's side by side (assumed)"),
+    "plates[].width_mm": Limit(8.0, 40.0, "mm", "plates are cut from ring stock, 10-25 mm wide (assumed)"),
+    "plates[].thickness_mm": Limit(2.0, 20.0, "mm", "plates are as thick as ring stock, 3-10 mm (assumed)"),
+    "plates[].length_mm": Limit(10.0, 300.0, "mm", "connection plates are up to about 200 mm long (assumed)"),
     "loads.axial.force_N": Limit(0.0, 5000.0, "N", "bench tests use 400-1000 N; walking loads a leg with a few "
                                  "times body weight", low_open=True),
     "loads.moment_Nm": Limit(0.0, 50.0, "N*m", "bench tests use 2-20 N*m", low_open=True),
@@ -2002,6 +2100,11 @@ def validate(s: Scenario) -> None:
     _validate_names(s)
     _validate_rings(s)
     _validate_ring_kinds(s)
+    if (s.plates or any(r.from_plate is not None or r.to_plate is not None for r in s.rods)
+            or any(any(_wire_plate_ends(w)) for w in s.wires) or any(p.plate is not None for p in s.half_pins)):
+        from sim.plate_checks import validate_plates
+
+        validate_plates(s)
     if s.hexapod is not None:
         _validate_hexapod(s)
     _validate_wires(s)
@@ -2009,6 +2112,10 @@ def validate(s: Scenario) -> None:
     _validate_hinges(s)
     _validate_pin_clamps(s)
     _validate_pins(s)
+    if s.plates:
+        from sim.plate_checks import validate_plate_geometry
+
+        validate_plate_geometry(s)
     _validate_ring_openings(s)
     _validate_ring_holes(s)
     if s.has_bone:
@@ -2312,7 +2419,7 @@ def _validate_names(s: Scenario) -> None:
     """Unique, plain names across all parts, and not too many parts."""
     seen: dict[str, str] = {}
     reserved = {"bone_proximal", "bone_distal", "bone_segment", "regenerate", "gap_contact", "defect_contact"}
-    for group in ("rings", "wires", "rods", "half_pins", "hinges", "pin_clamps"):
+    for group in ("rings", "wires", "rods", "half_pins", "hinges", "pin_clamps", "plates"):
         for i, part in enumerate(getattr(s, group)):
             path = f"{group}[{i}].name"
             if not part.name or not part.name.replace("_", "").replace("-", "").isalnum() or not part.name.isascii():
@@ -2430,14 +2537,24 @@ def ring_attachments(s: Scenario) -> list[tuple[str, str, str, float]]:
         ends = _wire_chord(s, w)
         if ends is None:
             continue  # a wire that misses the ring is _validate_wires' (a foot plate's: _validate_ring_openings')
-        for x, y in ends:
+        for (x, y), on_plate in zip(ends, _wire_plate_ends(w)):
+            if on_plate is not None:
+                continue  # in a plate's hole: the plate's bolt is the attachment (below)
             out.append((f"wires[{i}].angle_deg", f"a clamp of wire {w.name!r}", ring.name,
                         ring_geometry.direction_deg(ring, (x, y))))
     for i, rod in enumerate(s.rods):
+        if _on_plate(rod):  # only its ends on rings (an end on a plate: the plate's bolt, below)
+            for key, plate, ring in (("from_ring", rod.from_plate, rod.from_ring), ("to_ring", rod.to_plate, rod.to_ring)):
+                if plate is None and ring in by_name:
+                    out.append((f"rods[{i}].angle_deg", f"rod {rod.name!r}", ring, rod.angle_deg))
+            continue
         for ring in s.rod_rings(rod):
             out.append((f"rods[{i}].angle_deg", f"rod {rod.name!r}", ring.name, rod.angle_deg))
+    for i, plate in enumerate(s.plates):
+        if plate.ring in by_name:
+            out.append((f"plates[{i}].angle_deg", f"the bolt of plate {plate.name!r}", plate.ring, plate.angle_deg))
     for i, pin in enumerate(s.half_pins):
-        if pin.ring in by_name and pin.clamp is None:
+        if pin.ring in by_name and pin.clamp is None and pin.plate is None:
             out.append((f"half_pins[{i}].angle_deg", f"the post of half pin {pin.name!r}", pin.ring, pin.angle_deg))
     for i, c in enumerate(s.pin_clamps):
         if c.ring in by_name:
@@ -2678,7 +2795,45 @@ ROD_LEAN_MAX_DEG = 10.0  # assumed: a pair of conical and spherical washers seat
 
 
 def _rod_points(s: Scenario, rod: Rod) -> list[tuple[Ring, float, float]]:
+    if rod.from_plate is not None or rod.to_plate is not None:  # an end on a plate: its hole (sim.plate_geometry)
+        return [(s.ring(ring), *xyz[:2]) for ring, xyz in rod_end_points(s, rod)]
     return [(r, *ring_geometry.attachment_xy(r, rod.angle_deg)) for r in s.rod_rings(rod)]
+
+
+def _on_plate(rod: Rod) -> bool:
+    """A rod with an end on a connection plate."""
+    return rod.from_plate is not None or rod.to_plate is not None
+
+
+def _plate_end_on(rod: Rod, ring_name: str, s: Scenario) -> bool:
+    """Whether the rod's end at ring `ring_name` is on a connection plate (not in the ring)."""
+    return any(plate is not None and s.plate(plate).ring == ring_name for plate in (rod.from_plate, rod.to_plate))
+
+
+def rod_end_rings(s: Scenario, rod: Rod) -> tuple[str, str]:
+    """The rings of a rod's two ends (from, to): a plate's ring for an end on a plate, else
+    from_ring / to_ring (default: the lowest and the highest ring)."""
+    rings = s.rings_by_level()
+    lo = s.plate(rod.from_plate).ring if rod.from_plate else (rod.from_ring or rings[0].name)
+    hi = s.plate(rod.to_plate).ring if rod.to_plate else (rod.to_ring or rings[-1].name)
+    return lo, hi
+
+
+def rod_end_points(s: Scenario, rod: Rod) -> list[tuple[str, tuple[float, float, float]]]:
+    """A rod's two ends (ring name, (x, y, z) in mm), from the lower to the higher: a
+    plate's hole at the plate's mid-plane (sim.plate_geometry), or the ring's centreline
+    point at angle_deg at the ring's mid-plane. Both models place a rod on plates here."""
+    from sim.plate_geometry import plate_hole_point
+
+    ends = []
+    for (plate, hole), ring_name in zip(((rod.from_plate, rod.from_hole), (rod.to_plate, rod.to_hole)),
+                                        rod_end_rings(s, rod)):
+        if plate is not None:
+            ends.append((ring_name, plate_hole_point(s, plate, int(hole or 2))))
+        else:
+            r = s.ring(ring_name)
+            ends.append((ring_name, (*ring_geometry.attachment_xy(r, rod.angle_deg), r.level_mm)))
+    return sorted(ends, key=lambda e: e[1][2])
 
 
 def _validate_rods(s: Scenario) -> None:
@@ -2691,6 +2846,9 @@ def _validate_rods(s: Scenario) -> None:
         if not 0 <= rod.inner_diameter_mm < rod.diameter_mm:
             raise ScenarioError(f"{p}.inner_diameter_mm", f"{rod.inner_diameter_mm:g} mm; accepted: 0 (a solid rod) "
                                 f"<= inner diameter < diameter ({rod.diameter_mm:g} mm)")
+        if rod.angle_deg is None:  # a rod on two plates has it filled in (sim.plate_checks.resolve_plate_rods)
+            raise ScenarioError(f"{p}.angle_deg", f"rod {rod.name!r} has no angle_deg; accepted: the angle (deg) "
+                                "where it meets its rings, or both ends on connection plates (from_plate, to_plate)")
         _limit("angle", f"{p}.angle_deg", rod.angle_deg, ANGLE)
         _material(f"{p}.material", rod.material, s)
         for key in ("from_ring", "to_ring"):
@@ -2737,6 +2895,8 @@ def _validate_rods(s: Scenario) -> None:
                                     "up), or separate rods (from_ring and to_ring choose the rings a rod joins)")
         # two rods through one hole
         for j, other in enumerate(s.rods[:i]):
+            if _on_plate(rod) or _on_plate(other):
+                continue  # a plate's holes: sim.plate_checks
             da = abs((rod.angle_deg - other.angle_deg + 180.0) % 360.0 - 180.0)
             arc = math.radians(da) * pts[0][0].centroid_radius_mm
             if arc < 0.5 * (rod.diameter_mm + other.diameter_mm):
@@ -3205,9 +3365,9 @@ def _validate_builds(s: Scenario) -> None:
                                     "continuum model meshes a thin shell with flat slivers)")
     for i, ring in enumerate(s.rings):
         standing = [(rod.diameter_mm, f"rod {rod.name!r}", "rod") for rod in s.rods
-                    if ring.name in (r.name for r in s.rod_rings(rod))]
+                    if ring.name in (r.name for r in s.rod_rings(rod)) and not _on_plate(rod)]
         standing += [(pin.post_diameter_mm, f"the post of half pin {pin.name!r}", "post (post_diameter_mm)")
-                     for pin in s.half_pins if pin.ring == ring.name]
+                     for pin in s.half_pins if pin.ring == ring.name and pin.plate is None]
         # a wire's clamp: at least RING_EDGE_MM wider than the wire all round
         standing += [(w.diameter_mm + 2 * RING_EDGE_MM, f"the clamps of wire {w.name!r} ({w.diameter_mm:g} mm wire)",
                       "wire") for w in s.wires if w.ring == ring.name]
@@ -3301,7 +3461,7 @@ def _validate_footprints(s: Scenario, chords: dict) -> None:
         feet = []  # (x, y, radius, what, field, owner)
         for j, rod in enumerate(s.rods):
             for r, (x, y, _) in zip(s.rod_rings(rod), _rod_points_xyz(s, rod)):
-                if r.name == ring.name:
+                if r.name == ring.name and not _plate_end_on(rod, ring.name, s):
                     feet.append((x, y, 0.5 * rod.diameter_mm, f"rod {rod.name!r}", f"rods[{j}].angle_deg", rod.name))
         for j, w in enumerate(s.wires):
             if w.ring == ring.name and chords[w.name] is not None:
@@ -3309,7 +3469,7 @@ def _validate_footprints(s: Scenario, chords: dict) -> None:
                     feet.append((x, y, clamp_radius_mm(w, ring), f"a clamp of wire {w.name!r}",
                                  f"wires[{j}].angle_deg", w.name))
         for j, pin in enumerate(s.half_pins):
-            if pin.ring == ring.name and pin.clamp is None:
+            if pin.ring == ring.name and pin.clamp is None and pin.plate is None:
                 a = math.radians(pin.angle_deg)
                 x = ring.centre_xy_mm[0] + ring.centroid_radius_mm * math.cos(a)
                 y = ring.centre_xy_mm[1] + ring.centroid_radius_mm * math.sin(a)

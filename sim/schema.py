@@ -63,7 +63,7 @@ LIMIT_FIELDS: dict[str, list[tuple[type, str]]] = {
 # several fields with their directions.
 CONDITIONAL_LIMITS = {"wires[].diameter_mm", "wires[].transfixion_pin_diameter_mm", "loads.axial.offset_mm",
                       "hexapod.deformity.translation_mm", "hexapod.mounting.offset_mm"}
-ANGLE_FIELDS = [(sc.Wire, "angle_deg"), (sc.Rod, "angle_deg"), (sc.HalfPin, "angle_deg"),
+ANGLE_FIELDS = [(sc.Wire, "angle_deg"), (sc.Rod, "angle_deg"), (sc.HalfPin, "angle_deg"), (sc.Plate, "angle_deg"),
                 (sc.Hexapod, "first_pair_deg"), (sc.FixedLevel, "first_pair_deg"), (sc.Loads, "held_at_deg")]
 
 
@@ -180,7 +180,7 @@ def _describe(cls: type, name: str, prop: dict[str, Any], limit: sc.Limit | None
 
 # Arrays of tables that a file extending another merges by name (sim.composition).
 NAMED_TABLES = {"rings": "Ring", "wires": "Wire", "rods": "Rod", "half_pins": "HalfPin", "pin_clamps": "PinClampBlock",
-                "materials": "Material"}
+                "plates": "Plate", "materials": "Material"}
 
 
 def _composition(root: dict[str, Any], tables: dict[str, Any]) -> None:

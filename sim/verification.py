@@ -121,3 +121,42 @@ def bone_bench(bone, elements: int = 40, comm=None):
     s = _bench_scenario(bone=bone)
     return FrameModel(s, mesh_plan(plan, comm, "bone-bench"), supports=(Marker.SUPPORT_A,),
                       load_point=(Marker.LOAD_POINT, True))
+
+
+def plate_bench(s: Scenario, plate: str, hole: int, comm=None):
+    """A connection plate of scenario `s` alone, as the frame model builds it
+    (meshes.frame_network: the plate's beams and its bolt to the ring), clamped where its
+    bolt meets the ring's centreline and loaded at hole `hole` (a node of the plate: hole 1,
+    the last hole, or a hole a part uses). Returns a FrameModel; its closed form is the
+    cantilever's from hole 1 (test_plates.py)."""
+    import dataclasses
+
+    from meshes.frame_network import plan_network
+    from sim.frame_model import FrameModel
+
+    full = plan_network(s)
+    keep = {p.tag: p for p in full.parts if p.source == plate and p.kind in (PartKind.PLATE, PartKind.PLATE_BOLT)}
+    plan = NetworkPlan()
+    index: dict[int, int] = {}
+
+    def point(i: int) -> int:
+        if i not in index:
+            index[i] = plan.add_point(full.points[i])
+        return index[i]
+
+    tags = {}
+    for tag, part in keep.items():
+        tags[tag] = plan.add_part(part.name, part.kind, part.source)
+        if tag in full.section_normals:
+            plan.section_normals[tags[tag]] = full.section_normals[tag]
+    bolt_base = None
+    for p0, p1, tag, n in full.lines:
+        if tag in keep:
+            plan.lines.append((point(p0), point(p1), tags[tag], n))
+            if keep[tag].kind == PartKind.PLATE_BOLT:
+                bolt_base = p0
+    plan.markers.update({Marker.SUPPORT_A: point(bolt_base), Marker.LOAD_POINT: point(full.plate_holes[(plate, hole)])})
+    bench = dataclasses.replace(s, loads=Loads(setup="frame_only", cases=()), wires=(), half_pins=(),
+                                solver=SolverSettings(tensioning="initial_strain"))
+    return FrameModel(bench, mesh_plan(plan, comm, "plate-bench"), supports=(Marker.SUPPORT_A,),
+                      load_point=(Marker.LOAD_POINT, False))

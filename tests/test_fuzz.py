@@ -73,7 +73,31 @@ def _bases() -> dict[str, dict]:
         "pin_offset": _resolved("hybrid-halfpins.toml", **{"half_pins[0].offset_mm": 1.0}),
         "ankle_foot_plate": _resolved("ankle-foot-plate.toml"),  # a foot plate and a [hindfoot] block
         "butterfly": _resolved("butterfly-fracture.toml"),  # a [gap.butterfly] wedge fragment
+        "plates": _plates_base(),
     }
+
+
+def _plates_base() -> dict:
+    """Connection plates (issue 19): the example's plates, one with every dimension given, a
+    rod between plates on both rings, a wire clamped on plates at both ends, a half pin's
+    post in a plate's hole."""
+    from sim.scenario import parse_scenario
+
+    data = _resolved("connection-plates.toml")
+    data["plates"][0].update(holes=3, hole_pitch_mm=10.0, width_mm=16.0, thickness_mm=5.0, length_mm=40.0)
+    data["plates"][1]["size"] = "medium"
+    data["plates"] += [{"name": "plate_prox", "ring": "ring_proximal", "angle_deg": 0.0},
+                       {"name": "plate_w1", "ring": "ring_distal", "angle_deg": 210.0},
+                       {"name": "plate_w2", "ring": "ring_distal", "angle_deg": 30.0}]
+    rod = data["rods"][0]
+    rod.pop("to_ring")
+    rod.update(to_plate="plate_prox", to_hole=2)
+    data["wires"] = [w for w in data["wires"] if w["name"] != "ring_distal_wire1"]
+    data["wires"].append({"name": "distal_plated", "ring": "ring_distal", "angle_deg": 30.0, "tension_N": 883.0,
+                          "start_plate": "plate_w1", "start_hole": 2, "end_plate": "plate_w2", "end_hole": 2})
+    data["half_pins"] = [{"name": "pin_ap", "plate": "plate_anterior", "hole": 4, "post_height_mm": 20.0,
+                          "diameter_mm": 5.0}]
+    return parse_scenario(data).to_dict()
 
 
 def _connections_base() -> dict:
