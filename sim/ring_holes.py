@@ -242,15 +242,25 @@ def attachments(s, rows: dict[str, HoleRow]) -> list[Attachment]:
             continue
         kind = "wire_post" if w.post_height_mm is not None else "wire_end"
         for end, a in zip(("start", "end"), _wire_ends(s, w)):
+            if getattr(w, f"{end}_plate", None) is not None:
+                continue  # that end's clamp stands in a connection plate's hole, not the ring's
             what = f"the {end} {'post' if kind == 'wire_post' else 'clamp'} of wire {w.name!r}"
             out.append(Attachment(f"wires[{i}].angle_deg", what, kind, i, w.ring, a))
     for i, rod in enumerate(s.rods):
         if any(end is not None and end not in names for end in (rod.from_ring, rod.to_ring)):
             continue
+        on_plates = {s.plate(p).ring for p in (getattr(rod, "from_plate", None), getattr(rod, "to_plate", None))
+                     if p is not None and p in {x.name for x in s.plates}}
         for ring in s.rod_rings(rod):
-            if ring.name in rows:
+            if ring.name in rows and ring.name not in on_plates and rod.angle_deg is not None:
                 out.append(Attachment(f"rods[{i}].angle_deg", f"rod {rod.name!r}", "rod", i, ring.name, rod.angle_deg))
+    for i, plate in enumerate(getattr(s, "plates", ())):
+        if plate.ring in rows:  # its bolt (hole 1) in a ring hole; a plate is not moved by snapping
+            out.append(Attachment(f"plates[{i}].angle_deg", f"the bolt of plate {plate.name!r}", "plate", i,
+                                  plate.ring, plate.angle_deg))
     for i, pin in enumerate(s.half_pins):
+        if getattr(pin, "plate", None) is not None:
+            continue  # its post stands in a connection plate's hole
         if pin.clamp is None and pin.ring in rows and pin.angle_deg is not None:
             out.append(Attachment(f"half_pins[{i}].angle_deg", f"the post of half pin {pin.name!r}", "half_pin", i,
                                   pin.ring, pin.angle_deg))
@@ -316,7 +326,7 @@ def snap_to_holes(s):
     taken: set[tuple[str, int]] = set()
     by_name = {r.name: r for r in s.rings}
     atts = attachments(s, all_rows)
-    movable = {(a.kind, a.index) for a in atts if a.kind not in ("wire_end", "wire_post") and a.ring in rows}
+    movable = {(a.kind, a.index) for a in atts if a.kind not in ("wire_end", "wire_post", "plate") and a.ring in rows}
     # wires first, and the parts that do not move (on "check" rings only) where they are
     for a in atts:
         near = hole_distances_mm(by_name[a.ring], all_rows[a.ring], a.angle_deg)
@@ -329,7 +339,7 @@ def snap_to_holes(s):
     moves: list[Move] = []
     done: set[tuple[str, int]] = set()
     for a in atts:
-        if a.kind in ("wire_end", "wire_post") or (a.kind, a.index) in done:
+        if a.kind in ("wire_end", "wire_post", "plate") or (a.kind, a.index) in done:
             continue
         done.add((a.kind, a.index))
         parts = [b for b in atts if b.kind == a.kind and b.index == a.index]
@@ -444,7 +454,7 @@ def check_holes(s, error) -> list[tuple[Attachment, int]]:
                         f"deg), which {other.what} ({other.path}) takes already: one part per hole; accepted: "
                         f"{target}{_free_words(row, a, taken)}"
                         + (", or holes = 'snap' (it moves to the nearest free hole)" if a.kind not in
-                           ("wire_end", "wire_post") and row.mode == "check" else ""))
+                           ("wire_end", "wire_post", "plate") and row.mode == "check" else ""))
         what = ("a wire end is held by a wire-fixation bolt in a hole within half a pitch, "
                 f"{0.5 * row.pitch_mm:.1f} mm" if a.kind == "wire_end" else
                 f"within {HOLE_TOLERANCE_MM:g} mm of a hole's centre")
@@ -452,11 +462,13 @@ def check_holes(s, error) -> list[tuple[Attachment, int]]:
         hint = {"wire_post": "; a wire's posts stand at its ends: set the wire's angle_deg or offset_mm so that both "
                              "are on holes (snap does not move wires)",
                 "wire_end": "",
+                "plate": "; snap does not move plates (the parts in their holes would move with them): set the "
+                         "plate's angle_deg to a hole",
                 }.get(a.kind, ", or holes = 'snap' on the ring (it moves to the nearest free hole)"
                       if row.mode == "check" else "")
         accepted = nearest_angles_words(row, a.angle_deg)
         parts = [b for b in atts if (b.kind, b.index) == (a.kind, a.index)]
-        if a.kind not in ("wire_end", "wire_post") and any(rows[b.ring].mode == "snap" for b in parts):
+        if a.kind not in ("wire_end", "wire_post", "plate") and any(rows[b.ring].mode == "snap" for b in parts):
             reach = snap_reach_deg([rows[b.ring] for b in parts])
             hint = (f"; snap did not move it: no hole free on all its rings within {reach:.6g} deg (the nearer ones "
                     "hold wires' clamps or other parts): move it, or the parts in the way, yourself")

@@ -13,7 +13,7 @@ import pytest
 from refusals import refused
 from sim import ring_holes
 from sim.ring_geometry import centreline_point
-from sim.scenario import Ring, load_scenario, parse_scenario
+from sim.scenario import Ring, ScenarioError, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 RINGS = ("ring1", "ring2", "ring3", "ring4")
@@ -313,3 +313,19 @@ def test_the_report_draws_the_holes_of_a_resolved_scenario():
     assert _hole_marks(resolved).shape == (128, 3)
     assert _hole_marks(json.loads(json.dumps(load_scenario(ROOT / "scenarios" / "six-rods.toml").to_dict()))) is None
     assert _hole_marks({}) is None
+
+
+def test_connection_plates_take_a_ring_hole_and_their_parts_are_on_the_plate():
+    """A plate's bolt is an attachment of its ring (checked, not moved by snap); the rods,
+    wire ends and pin posts standing in the plate's holes are not the ring's."""
+    from sim.ring_holes import attachments, hole_rows
+
+    s = load_scenario(ROOT / "scenarios" / "connection-plates.toml").replace({"rings[*].holes": "check"})
+    atts = attachments(s, hole_rows(s))
+    assert sorted(a.path for a in atts if a.kind == "plate") == [f"plates[{i}].angle_deg" for i in range(4)]
+    assert not any(a.kind == "rod" and a.ring == "ring_distal" for a in atts)  # the rods' distal ends: on plates
+    assert sum(a.kind == "rod" and a.ring == "ring_proximal" for a in atts) == 4
+    with pytest.raises(ScenarioError) as e:
+        s.replace({"rings[*].holes": "snap", "plates[0].angle_deg": 3.0})
+    assert e.value.field == "plates[0].angle_deg"
+    assert "snap does not move plates" in str(e.value) and "0 deg (hole 1)" in str(e.value)
