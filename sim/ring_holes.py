@@ -338,6 +338,18 @@ def snap_to_holes(s):
     rods, pins, clamps = list(s.rods), list(s.half_pins), list(s.pin_clamps)
     moves: list[Move] = []
     done: set[tuple[str, int]] = set()
+    # parts already on free holes keep them (a part moved later cannot take them: fresh-user trial)
+    for key in dict.fromkeys((b.kind, b.index) for b in atts if (b.kind, b.index) in movable):
+        parts = [b for b in atts if (b.kind, b.index) == key]
+        holes = []
+        for b in parts:
+            d, k = (hole_distances_mm(by_name[b.ring], all_rows[b.ring], b.angle_deg) or [(math.inf, -1)])[0]
+            if d > HOLE_TOLERANCE_MM or (b.ring, k) in taken:
+                break
+            holes.append((b.ring, k))
+        else:
+            taken.update(holes)
+            done.add(key)
     for a in atts:
         if a.kind in ("wire_end", "wire_post", "plate") or (a.kind, a.index) in done:
             continue
@@ -452,7 +464,7 @@ def check_holes(s, error) -> list[tuple[Attachment, int]]:
                       "the wire's angle_deg or offset_mm set so that its end meets the ring by a free hole, e.g. ")
             raise error(a.path, f"{a.what} would take hole {k + 1} of ring {a.ring!r} (at {row.angles_deg[k]:.6g} "
                         f"deg), which {other.what} ({other.path}) takes already: one part per hole; accepted: "
-                        f"{target}{_free_words(row, a, taken)}"
+                        f"{target}{_free_words(row, a, {**taken, **_on_holes_of_others(by_name, rows, atts, a)})}"
                         + (", or holes = 'snap' (it moves to the nearest free hole)" if a.kind not in
                            ("wire_end", "wire_post", "plate") and row.mode == "check" else ""))
         what = ("a wire end is held by a wire-fixation bolt in a hole within half a pitch, "
@@ -466,7 +478,7 @@ def check_holes(s, error) -> list[tuple[Attachment, int]]:
                          "plate's angle_deg to a hole",
                 }.get(a.kind, ", or holes = 'snap' on the ring (it moves to the nearest free hole)"
                       if row.mode == "check" else "")
-        accepted = nearest_angles_words(row, a.angle_deg)
+        accepted = _free_words(row, a, {**taken, **_on_holes_of_others(by_name, rows, atts, a)})
         parts = [b for b in atts if (b.kind, b.index) == (a.kind, a.index)]
         if a.kind not in ("wire_end", "wire_post", "plate") and any(rows[b.ring].mode == "snap" for b in parts):
             reach = snap_reach_deg([rows[b.ring] for b in parts])
@@ -490,6 +502,22 @@ def _free_common_words(by_name, rows, parts: list[Attachment], taken) -> str:
         found.append(choice[0])
         blocked.update(choice[1])
     return " or ".join(f"{x:.6g} deg" for x in found) or "none is free"
+
+
+def _on_holes(by_name, rows, atts) -> dict[tuple[str, int], Attachment]:
+    """The holes (ring, index) that attachments sit on already (within HOLE_TOLERANCE_MM),
+    by the attachment on each: holes not to offer another part."""
+    out = {}
+    for b in atts:
+        near = hole_distances_mm(by_name[b.ring], rows[b.ring], b.angle_deg)
+        if near and near[0][0] <= HOLE_TOLERANCE_MM:
+            out.setdefault((b.ring, near[0][1]), b)
+    return out
+
+
+def _on_holes_of_others(by_name, rows, atts, a: Attachment) -> dict[tuple[str, int], Attachment]:
+    """`_on_holes` without part `a`'s own attachments."""
+    return {hole: b for hole, b in _on_holes(by_name, rows, atts).items() if (b.kind, b.index) != (a.kind, a.index)}
 
 
 def _free_words(row: HoleRow, a: Attachment, taken) -> str:

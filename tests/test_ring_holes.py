@@ -329,3 +329,19 @@ def test_connection_plates_take_a_ring_hole_and_their_parts_are_on_the_plate():
         s.replace({"rings[*].holes": "snap", "plates[0].angle_deg": 3.0})
     assert e.value.field == "plates[0].angle_deg"
     assert "snap does not move plates" in str(e.value) and "0 deg (hole 1)" in str(e.value)
+
+
+def test_snap_keeps_parts_already_on_holes_and_offers_only_free_holes():
+    """(fresh-user trial) With 8 holes per ring a rod moved off its hole is snapped to a free
+    hole, never to one another rod stands in; a refusal offers only holes no part takes."""
+    s = load_scenario(ROOT / "scenarios" / "standard-4ring.toml")
+    moved = s.replace({"rings[*].holes": "snap", "rings[*].hole_count": 8, "rods[1].angle_deg": 80.0})
+    angles = sorted(r.angle_deg % 360.0 for r in moved.rods)
+    assert angles == [0.0, 90.0, 180.0, 270.0]  # rod_anterior back to 90, the others kept
+    with pytest.raises(ScenarioError) as e:  # no free hole near 357: refused for the rod moved, not another's
+        s.replace({"rings[*].holes": "snap", "rings[*].hole_count": 8, "rods[1].angle_deg": 357.0})
+    assert e.value.field == "rods[1].angle_deg"
+    with pytest.raises(ScenarioError) as e:
+        s.replace({"rings[*].holes": "check", "rings[*].hole_count": 8, "rods[0].angle_deg": 20.0})
+    msg = str(e.value)
+    assert "accepted: 0 deg (hole 1)" in msg and "45 deg" not in msg and "90 deg" not in msg  # wire's, rod's
