@@ -181,6 +181,10 @@ LOAD_DIRECTIONS = {  # load case -> (component of [Fx, Fy, Fz, Mx, My, Mz], sign
 }
 
 
+MAX_SHEAR_FRACTION = 0.25  # fragment ends slid across each other by more than this fraction of the bone's
+# diameter no longer overlap as the gap's contact assumes (its fibres stay where the ends met): a warning
+
+
 def load_case_vector(scenario: Scenario, name: str) -> tuple[int, float, float, np.ndarray]:
     """Load case `name` of the scenario at full load: the component and sign of its load,
     its magnitude (N for axial, N*m for the moments) and the load vector
@@ -1595,6 +1599,16 @@ class FrameModel:
             out.append(f"load case {result.name!r}: the loaded end turns {turn:.1f} deg, beyond the "
                        f"{MAX_ROTATION_DEG:g} deg of bench tests: the frame is barely held, and real wires would "
                        "yield or slip long before")
+        g = self.gap_motion_mm() if self.scenario.has_bone else None
+        if g is not None:
+            shear = float(np.hypot(g[0], g[1]))
+            diameter = 2.0 * self.scenario.bone_radii_mm(self.scenario.gap.level_mm)[0]
+            if shear > MAX_SHEAR_FRACTION * diameter:
+                out.append(f"load case {result.name!r}: the fragment ends slid {shear:.1f} mm across each other, "
+                           f"more than {100 * MAX_SHEAR_FRACTION:.0f} % of the bone's diameter ({diameter:.0f} mm): "
+                           "the contact keeps the ends' whole overlap and does not follow their shrinking contact "
+                           "area, so the numbers past that point are an idealisation (an oblique fracture without "
+                           "friction is the upper bound of shear: [gap] friction_coefficient)")
         return out
 
     def _frame_size_mm(self) -> float:
