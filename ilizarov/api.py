@@ -48,7 +48,8 @@ def save_scenario(scenario: Scenario, path: str | Path, *, overwrite: bool = Fal
 
     The file is written whole or not at all (a temporary file beside it, then a rename).
     Returns the path written. Raises FileExistsError when `path` exists and `overwrite`
-    is False, and ValueError when `path` does not end in ".toml"."""
+    is False, FileNotFoundError when its folder does not exist, and ValueError when `path`
+    does not end in ".toml"."""
     import os
     import tempfile
 
@@ -57,6 +58,9 @@ def save_scenario(scenario: Scenario, path: str | Path, *, overwrite: bool = Fal
         raise ValueError(f"save_scenario: {str(path)!r} does not end in .toml; accepted: a path ending in .toml")
     if path.exists() and not overwrite:
         raise FileExistsError(f"save_scenario: {str(path)!r} exists; pass overwrite=True to replace it")
+    if not path.absolute().parent.is_dir():
+        raise FileNotFoundError(f"save_scenario: the folder {str(path.absolute().parent)!r} does not exist; accepted: "
+                                "a path in an existing folder")
     text = scenario.to_toml()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
     try:

@@ -319,4 +319,6 @@ def test_save_scenario_keeps_a_changed_value_and_refuses_to_overwrite(tmp_path):
     assert ilizarov.load_scenario(path).name == "other"
     with pytest.raises(ValueError, match=r"\.toml"):
         ilizarov.save_scenario(s, tmp_path / "t130.json")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ilizarov.save_scenario(s, tmp_path / "no-such-folder" / "t.toml")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t130.toml"]  # no temporary file left
