@@ -311,7 +311,9 @@ def wait_while_root_writes(grace_s: float = 5.0, idle_s: float = 15.0, limit_s: 
     t0 = time.monotonic()
     while time.monotonic() - t0 < limit_s:
         time.sleep(0.5)
-        stagings = [st for od in list(_ACTIVE) for st in od._stagings()]
+        # a staging directory being written, or the previous output being removed after the swap
+        # (under load that can outlast the grace: aborting then left it behind, CI of stop 24)
+        stagings = [st for od in list(_ACTIVE) for st in (*od._stagings(), *od._old_copies())]
         if not stagings:
             if time.monotonic() - t0 >= grace_s:
                 return
@@ -494,6 +496,14 @@ class OutputDir:
             with contextlib.suppress(OSError):
                 found += [Path(e.path) for e in os.scandir(where) if e.name.startswith(prefix)]
         return [p for p in found if is_stale_staging(p)]
+
+    def _old_copies(self) -> list[Path]:
+        """The previous output renamed aside by the swap (`.OUT.ilizarov-old-*`) while rank 0
+        removes it."""
+        prefix = f".{self.path.name}{OLD_TAG}"
+        with contextlib.suppress(OSError):
+            return [Path(e.path) for e in os.scandir(self.path.parent) if e.name.startswith(prefix)]
+        return []
 
     def abandon(self) -> None:
         """What rank 0 would have cleaned up, done from another rank before MPI_Abort ends

@@ -74,6 +74,8 @@ def _bases() -> dict[str, dict]:
         "ankle_foot_plate": _resolved("ankle-foot-plate.toml"),  # a foot plate and a [hindfoot] block
         "butterfly": _resolved("butterfly-fracture.toml"),  # a [gap.butterfly] wedge fragment
         "plates": _plates_base(),
+        # rings' holes (snap) with a ring's own hole count (32 is the 160 mm ring's own: nothing moves more)
+        "ring_holes": _resolved("six-rods-holes.toml", **{"rings[0].hole_count": 32}),
     }
 
 
