@@ -24,6 +24,7 @@ one that would take longer than the time budget needs --yes.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -209,6 +210,10 @@ def cmd_validate(args) -> int:
             print(f"  gap: a free butterfly fragment, {b.arc_deg:g} deg of cortex about {b.side_deg:g} deg, from z = "
                   f"{s.gap.level_mm - b.length_mm / 2:g} to {s.gap.level_mm + b.length_mm / 2:g} mm; the main "
                   "fragments touch outside its arc only")
+        if s.bone_breaks() and s.gap.friction_coefficient:
+            print(f"  gap: Coulomb friction {s.gap.friction_coefficient:g} between the fragment ends once they touch "
+                  f"(they slide only where the plane is steeper than "
+                  f"{math.degrees(math.atan(s.gap.friction_coefficient)):.1f} deg; frame model)")
         print("  every piece of bone is held in all six directions by its wires and pins")
     print(f"  models: {_models(s)}")
     for line in _estimates(s):

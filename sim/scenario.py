@@ -2458,6 +2458,10 @@ def _validate_rings(s: Scenario) -> None:
             _limit(f"rings[].{key}", f"{p}.{key}", getattr(r, key))
         if r.hole_count is not None:
             _limit("rings[].hole_count", f"{p}.hole_count", r.hole_count)
+            if r.holes == "anywhere":
+                raise ScenarioError(f"{p}.hole_count", f"{r.hole_count} holes are given, and ring {r.name!r} has "
+                                    "holes = 'anywhere' (parts attach anywhere on it, so its holes would not be "
+                                    "used); accepted: holes = 'check' or 'snap' with it, or leave hole_count out")
         _material(f"{p}.material", r.material, s)
         cx, cy = r.centre_xy_mm
         if s.has_bone:

@@ -345,3 +345,9 @@ def test_snap_keeps_parts_already_on_holes_and_offers_only_free_holes():
         s.replace({"rings[*].holes": "check", "rings[*].hole_count": 8, "rods[0].angle_deg": 20.0})
     msg = str(e.value)
     assert "accepted: 0 deg (hole 1)" in msg and "45 deg" not in msg and "90 deg" not in msg  # wire's, rod's
+
+
+def test_a_hole_count_needs_a_ring_that_uses_its_holes():
+    refused({"rings": [{"name": "a", "level_mm": 100.0, "hole_count": 30},
+                       {"name": "b", "level_mm": 250.0}]}, "rings[0].hole_count", "holes = 'anywhere'",
+            "holes = 'check' or 'snap'")
