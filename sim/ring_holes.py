@@ -111,6 +111,9 @@ class HoleRow:
         return len(self.angles_deg)
 
 
+MAX_HOLES = 1000  # more holes than any ring could have (LIMITS: 8 to 120): not built, refused by validate
+
+
 def hole_row(ring) -> HoleRow:
     """The holes of `ring` (a sim.scenario.Ring; see the module docstring for where they
     are). Raises ValueError for an open ring without opening_deg or a foot plate without
@@ -120,6 +123,10 @@ def hole_row(ring) -> HoleRow:
     if ring.kind == "foot_plate" and ring.arm_length_mm is None:
         raise ValueError(f"foot plate {ring.name!r} has no arm_length_mm")
     n_full = ring.hole_count or full_ring_hole_count(ring.inner_diameter_mm, ring.width_mm)
+    if not isinstance(n_full, int) or not 1 <= n_full <= MAX_HOLES:
+        # read before validate (snapping): a count out of any range is validate's to refuse, not to build
+        # (a fuzzed hole_count of 1e12 made a tuple of that many angles and ran CI out of memory)
+        raise ValueError(f"ring {ring.name!r}: {n_full!r} holes")
     r = ring.centroid_radius_mm
     pitch_mm = 2.0 * math.pi * r / n_full
     pitch_deg = 360.0 / n_full
@@ -280,7 +287,7 @@ def hole_rows(s) -> dict[str, HoleRow]:
             continue
         try:
             rows[ring.name] = hole_row(ring)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             continue
     return rows
 

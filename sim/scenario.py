@@ -1700,7 +1700,7 @@ def _snap_to_holes(scenario: Scenario, said: list[str]) -> tuple[Scenario, list]
         if ring.holes != "anywhere":
             try:
                 said.append(ring_holes.describe_row(ring, ring_holes.hole_row(ring)))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, OverflowError):
                 pass  # a ring kind without what it needs: validate refuses it
     said.extend(m.words() for m in moves)
     object.__setattr__(scenario, "_hole_moves", tuple(moves))
