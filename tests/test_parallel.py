@@ -32,15 +32,15 @@ def _numbers(results):
     return out
 
 
-def _serial_equals_parallel(s):
+def _serial_equals_parallel(s, rtol: float = 1e-7):
     """Solve s on all ranks together and on each rank alone; assert their numbers agree
-    (rtol 1e-7); return both results.json documents (parallel, serial)."""
+    (rtol); return both results.json documents (parallel, serial)."""
     parallel = solve_frame(s, comm=MPI.COMM_WORLD).results
     serial = solve_frame(s, comm=MPI.COMM_SELF).results
     a, b = _numbers(parallel), _numbers(serial)
     assert a.keys() == b.keys()
     for key in a:
-        np.testing.assert_allclose(a[key], b[key], rtol=1e-7, atol=1e-9, err_msg=key)
+        np.testing.assert_allclose(a[key], b[key], rtol=rtol, atol=1e-9, err_msg=key)
     return parallel, serial
 
 
@@ -53,10 +53,13 @@ def test_standard_frame_serial_equals_parallel():
 
 def test_friction_at_an_oblique_fracture_serial_equals_parallel():
     """The standard frame, a 20 deg fracture with Coulomb friction 0.2 (it slides), 0.3 mm gap:
-    the friction's slip history is per cell, so 2 ranks give the serial numbers."""
+    the friction's slip history is per cell, so 2 ranks give the serial numbers, to 1e-6: the
+    step where the gap closes is located to EVENT_TOLERANCE (1e-7 of a load step) by a
+    search whose round-off differs between 1 and 2 ranks (measured 3.6e-7 there; CI of
+    stop 24), the other steps agree to 1e-7."""
     s = parse_scenario({"gap": {"width_mm": 0.3, "obliquity_deg": 20.0, "friction_coefficient": 0.2},
                         "loads": {"cases": ["axial"], "axial": {"force_N": 400.0, "steps": 4}}})
-    parallel, serial = _serial_equals_parallel(s)
+    parallel, serial = _serial_equals_parallel(s, rtol=1e-6)
     assert serial["load_cases"]["axial"]["ifm_shear_mm"] > 0.1  # it slid
 
 
